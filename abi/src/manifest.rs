@@ -1,0 +1,400 @@
+//! The boot manifest: which programs the kernel starts, and with what.
+//!
+//! `cargo xtask build` turns a user's TOML manifest (see `manifests/`) into
+//! this line format and packs it into the initrd as the file [`FILE_NAME`];
+//! the kernel parses it at boot with [`Manifest::parse`]. The same parser
+//! checks the generated text on the host, so a manifest the kernel would
+//! refuse never reaches an image.
+//!
+//! ```text
+//! manifest 1
+//! endpoint console notices          # exit and fault notices go here
+//! program console file=bin/console priority=6 io=serial
+//! handle console rights=recv
+//! program hello file=bin/hello priority=2
+//! handle console rights=send badge=1
+//! ```
+//!
+//! `handle` lines belong to the `program` above them; the first becomes
+//! handle 0 of that program, the next handle 1, and so on. Everything the
+//! kernel is told is bounded by the capacities below, and the parser refuses
+//! (never panics on) anything else.
+
+use crate::handle::Rights;
+use core::fmt;
+use heapless::Vec;
+
+/// Name of the manifest inside the initrd.
+pub const FILE_NAME: &str = "manifest";
+/// Format version on the first line.
+pub const VERSION: u32 = 1;
+/// Longest program or endpoint name, in bytes (two message words).
+pub const MAX_NAME: usize = 16;
+/// Endpoints a manifest may declare.
+pub const MAX_ENDPOINTS: usize = 16;
+/// Programs a manifest may declare.
+pub const MAX_PROGRAMS: usize = 32;
+/// Handles one program may start with.
+pub const MAX_START_HANDLES: usize = 8;
+/// Programs one program may be allowed to spawn.
+pub const MAX_SPAWNS: usize = 8;
+/// Priorities run from 0 (lowest) to `PRIORITIES - 1` (highest).
+pub const PRIORITIES: u8 = 8;
+
+/// An endpoint the kernel creates at boot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EndpointDecl<'a> {
+    pub name: &'a str,
+    /// The kernel sends exit and fault notices to this endpoint.
+    pub notices: bool,
+}
+
+/// A handle a program starts with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HandleDecl {
+    /// Index into [`Manifest::endpoints`].
+    pub endpoint: usize,
+    pub rights: Rights,
+    pub badge: u64,
+}
+
+/// When a program starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// At boot.
+    Boot,
+    /// Only when a program allowed to do so spawns it.
+    Spawn,
+}
+
+/// A program and the resources it starts with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramDecl<'a> {
+    pub name: &'a str,
+    /// Path of its ELF file inside the initrd.
+    pub file: &'a str,
+    pub priority: u8,
+    /// May use the serial port's I/O ports.
+    pub io_serial: bool,
+    pub start: Start,
+    pub handles: Vec<HandleDecl, MAX_START_HANDLES>,
+    /// Indices into [`Manifest::programs`] this program may spawn.
+    pub spawns: Vec<usize, MAX_SPAWNS>,
+}
+
+/// A parsed and cross-checked manifest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Manifest<'a> {
+    pub endpoints: Vec<EndpointDecl<'a>, MAX_ENDPOINTS>,
+    pub programs: Vec<ProgramDecl<'a>, MAX_PROGRAMS>,
+}
+
+/// Why a manifest was refused, with the 1-based line it was found on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ManifestError {
+    pub line: usize,
+    pub kind: ManifestErrorKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ManifestErrorKind {
+    NotUtf8,
+    MissingHeader,
+    UnsupportedVersion,
+    UnknownDirective,
+    UnknownKey,
+    MissingKey(&'static str),
+    BadValue(&'static str),
+    BadName,
+    DuplicateName,
+    UnknownEndpoint,
+    UnknownProgram,
+    HandleOutsideProgram,
+    TooMany(&'static str),
+    SeveralNoticeEndpoints,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ManifestErrorKind::*;
+        write!(f, "manifest line {}: ", self.line)?;
+        match self.kind {
+            NotUtf8 => f.write_str("not UTF-8"),
+            MissingHeader => f.write_str("first line must be `manifest 1`"),
+            UnsupportedVersion => write!(f, "unsupported manifest version (this kernel reads {VERSION})"),
+            UnknownDirective => f.write_str("unknown directive (expected endpoint, program or handle)"),
+            UnknownKey => f.write_str("unknown key"),
+            MissingKey(key) => write!(f, "missing `{key}=`"),
+            BadValue(key) => write!(f, "bad value for `{key}`"),
+            BadName => write!(f, "names are 1 to {MAX_NAME} characters of a-z, 0-9, - and _"),
+            DuplicateName => f.write_str("name declared twice"),
+            UnknownEndpoint => f.write_str("handle names an undeclared endpoint"),
+            UnknownProgram => f.write_str("spawns names an undeclared program"),
+            HandleOutsideProgram => f.write_str("handle before any program"),
+            TooMany(what) => write!(f, "too many {what}"),
+            SeveralNoticeEndpoints => f.write_str("only one endpoint may receive notices"),
+        }
+    }
+}
+
+impl<'a> Manifest<'a> {
+    /// Parses and cross-checks a manifest.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, ManifestError> {
+        let text = core::str::from_utf8(bytes)
+            .map_err(|_| ManifestError { line: 1, kind: ManifestErrorKind::NotUtf8 })?;
+        let mut manifest = Manifest::default();
+        // Spawn lists name programs that may be declared later; resolve them
+        // once every program is known.
+        let mut spawn_names: Vec<(usize, usize, &'a str), { MAX_PROGRAMS * MAX_SPAWNS }> =
+            Vec::new();
+        let mut saw_header = false;
+        for (index, raw_line) in text.lines().enumerate() {
+            let line_number = index + 1;
+            let fail = |kind| ManifestError { line: line_number, kind };
+            let line = raw_line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let mut words = line.split_ascii_whitespace();
+            let directive = words.next().unwrap_or("");
+            if !saw_header {
+                if directive != "manifest" {
+                    return Err(fail(ManifestErrorKind::MissingHeader));
+                }
+                let version = words.next().and_then(|v| v.parse::<u32>().ok());
+                if version != Some(VERSION) || words.next().is_some() {
+                    return Err(fail(ManifestErrorKind::UnsupportedVersion));
+                }
+                saw_header = true;
+                continue;
+            }
+            match directive {
+                "endpoint" => {
+                    let name = check_name(words.next().unwrap_or("")).map_err(fail)?;
+                    if manifest.endpoints.iter().any(|e| e.name == name) {
+                        return Err(fail(ManifestErrorKind::DuplicateName));
+                    }
+                    let mut notices = false;
+                    for word in words {
+                        match word {
+                            "notices" => notices = true,
+                            _ => return Err(fail(ManifestErrorKind::UnknownKey)),
+                        }
+                    }
+                    if notices && manifest.endpoints.iter().any(|e| e.notices) {
+                        return Err(fail(ManifestErrorKind::SeveralNoticeEndpoints));
+                    }
+                    manifest
+                        .endpoints
+                        .push(EndpointDecl { name, notices })
+                        .map_err(|_| fail(ManifestErrorKind::TooMany("endpoints")))?;
+                }
+                "program" => {
+                    let name = check_name(words.next().unwrap_or("")).map_err(fail)?;
+                    if manifest.programs.iter().any(|p| p.name == name) {
+                        return Err(fail(ManifestErrorKind::DuplicateName));
+                    }
+                    let program_index = manifest.programs.len();
+                    let mut file = None;
+                    let mut priority = None;
+                    let mut io_serial = false;
+                    let mut start = Start::Boot;
+                    for word in words {
+                        let (key, value) = word.split_once('=').unwrap_or((word, ""));
+                        match key {
+                            "file" if !value.is_empty() => file = Some(value),
+                            "file" => return Err(fail(ManifestErrorKind::BadValue("file"))),
+                            "priority" => {
+                                let p = value.parse::<u8>().ok().filter(|p| *p < PRIORITIES);
+                                priority =
+                                    Some(p.ok_or(fail(ManifestErrorKind::BadValue("priority")))?);
+                            }
+                            "io" => match value {
+                                "serial" => io_serial = true,
+                                _ => return Err(fail(ManifestErrorKind::BadValue("io"))),
+                            },
+                            "start" => {
+                                start = match value {
+                                    "boot" => Start::Boot,
+                                    "spawn" => Start::Spawn,
+                                    _ => return Err(fail(ManifestErrorKind::BadValue("start"))),
+                                }
+                            }
+                            "spawns" => {
+                                for target in value.split(',') {
+                                    let target = check_name(target).map_err(fail)?;
+                                    spawn_names
+                                        .push((line_number, program_index, target))
+                                        .map_err(|_| fail(ManifestErrorKind::TooMany("spawns")))?;
+                                }
+                            }
+                            _ => return Err(fail(ManifestErrorKind::UnknownKey)),
+                        }
+                    }
+                    let program = ProgramDecl {
+                        name,
+                        file: file.ok_or(fail(ManifestErrorKind::MissingKey("file")))?,
+                        priority: priority.ok_or(fail(ManifestErrorKind::MissingKey("priority")))?,
+                        io_serial,
+                        start,
+                        handles: Vec::new(),
+                        spawns: Vec::new(),
+                    };
+                    manifest
+                        .programs
+                        .push(program)
+                        .map_err(|_| fail(ManifestErrorKind::TooMany("programs")))?;
+                }
+                "handle" => {
+                    let endpoint_name = words.next().unwrap_or("");
+                    let endpoint = manifest
+                        .endpoints
+                        .iter()
+                        .position(|e| e.name == endpoint_name)
+                        .ok_or(fail(ManifestErrorKind::UnknownEndpoint))?;
+                    let mut rights = None;
+                    let mut badge = 0;
+                    for word in words {
+                        let (key, value) = word.split_once('=').unwrap_or((word, ""));
+                        match key {
+                            "rights" => {
+                                rights = Some(
+                                    Rights::parse_list(value)
+                                        .ok_or(fail(ManifestErrorKind::BadValue("rights")))?,
+                                )
+                            }
+                            "badge" => {
+                                badge = parse_u64(value)
+                                    .ok_or(fail(ManifestErrorKind::BadValue("badge")))?
+                            }
+                            _ => return Err(fail(ManifestErrorKind::UnknownKey)),
+                        }
+                    }
+                    let rights = rights.ok_or(fail(ManifestErrorKind::MissingKey("rights")))?;
+                    let program = manifest
+                        .programs
+                        .last_mut()
+                        .ok_or(fail(ManifestErrorKind::HandleOutsideProgram))?;
+                    program
+                        .handles
+                        .push(HandleDecl { endpoint, rights, badge })
+                        .map_err(|_| fail(ManifestErrorKind::TooMany("handles")))?;
+                }
+                _ => return Err(fail(ManifestErrorKind::UnknownDirective)),
+            }
+        }
+        if !saw_header {
+            return Err(ManifestError { line: 1, kind: ManifestErrorKind::MissingHeader });
+        }
+        for (line, program, target) in spawn_names {
+            let fail = |kind| ManifestError { line, kind };
+            let target = manifest
+                .programs
+                .iter()
+                .position(|p| p.name == target)
+                .ok_or(fail(ManifestErrorKind::UnknownProgram))?;
+            manifest.programs[program]
+                .spawns
+                .push(target)
+                .map_err(|_| fail(ManifestErrorKind::TooMany("spawns")))?;
+        }
+        Ok(manifest)
+    }
+
+    /// The endpoint that receives exit and fault notices, if any.
+    pub fn notice_endpoint(&self) -> Option<usize> {
+        self.endpoints.iter().position(|e| e.notices)
+    }
+
+    /// Finds a program by name.
+    pub fn program(&self, name: &str) -> Option<usize> {
+        self.programs.iter().position(|p| p.name == name)
+    }
+}
+
+/// Accepts names of 1 to [`MAX_NAME`] bytes of `a-z0-9-_`.
+pub fn check_name(name: &str) -> Result<&str, ManifestErrorKind> {
+    let valid = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if valid { Ok(name) } else { Err(ManifestErrorKind::BadName) }
+}
+
+fn parse_u64(text: &str) -> Option<u64> {
+    match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "\
+manifest 1
+# comment
+endpoint console notices
+endpoint echo
+program console file=bin/console priority=6 io=serial
+handle console rights=recv
+program hello file=bin/hello priority=2 spawns=child
+handle console rights=send badge=0x10   # trailing comment
+handle echo rights=send,transfer badge=7
+program child file=bin/child priority=1 start=spawn
+";
+
+    #[test]
+    fn parses_a_full_manifest() {
+        let m = Manifest::parse(GOOD.as_bytes()).unwrap();
+        assert_eq!(m.endpoints.len(), 2);
+        assert_eq!(m.notice_endpoint(), Some(0));
+        assert_eq!(m.programs.len(), 3);
+        let console = &m.programs[0];
+        assert!(console.io_serial);
+        assert_eq!(console.priority, 6);
+        assert_eq!(console.handles[0], HandleDecl { endpoint: 0, rights: Rights::RECEIVE, badge: 0 });
+        let hello = &m.programs[1];
+        assert_eq!(hello.handles[0].badge, 0x10);
+        assert_eq!(hello.handles[1].rights, Rights::SEND | Rights::TRANSFER);
+        assert_eq!(hello.spawns.as_slice(), &[2]);
+        assert_eq!(m.programs[2].start, Start::Spawn);
+        assert_eq!(m.program("child"), Some(2));
+    }
+
+    fn error(text: &str) -> ManifestError {
+        Manifest::parse(text.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn refuses_bad_manifests_with_a_line_number() {
+        use ManifestErrorKind::*;
+        assert_eq!(error("").kind, MissingHeader);
+        assert_eq!(error("manifest 2\n").kind, UnsupportedVersion);
+        assert_eq!(error("manifest 1\nfrobnicate\n"), ManifestError { line: 2, kind: UnknownDirective });
+        assert_eq!(error("manifest 1\nprogram a priority=1\n").kind, MissingKey("file"));
+        assert_eq!(error("manifest 1\nprogram a file=x priority=8\n").kind, BadValue("priority"));
+        assert_eq!(error("manifest 1\nprogram A file=x priority=1\n").kind, BadName);
+        assert_eq!(error("manifest 1\nprogram aaaaaaaaaaaaaaaaa file=x priority=1\n").kind, BadName);
+        assert_eq!(error("manifest 1\nhandle e rights=send\n").kind, UnknownEndpoint);
+        assert_eq!(error("manifest 1\nendpoint e\nhandle e rights=send\n").kind, HandleOutsideProgram);
+        assert_eq!(
+            error("manifest 1\nendpoint e\nprogram a file=x priority=1\nhandle e rights=fly\n").kind,
+            BadValue("rights")
+        );
+        assert_eq!(error("manifest 1\nendpoint e\nendpoint e\n").kind, DuplicateName);
+        assert_eq!(error("manifest 1\nendpoint a notices\nendpoint b notices\n").kind, SeveralNoticeEndpoints);
+        assert_eq!(error("manifest 1\nprogram a file=x priority=1 spawns=b\n").kind, UnknownProgram);
+        assert_eq!(error("manifest 1\n\u{0}\u{ff}").kind, UnknownDirective);
+        assert_eq!(Manifest::parse(&[b'm', 0xff]).unwrap_err().kind, NotUtf8);
+    }
+
+    #[test]
+    fn capacities_are_errors_not_panics() {
+        let mut text = std::string::String::from("manifest 1\nendpoint e\nprogram a file=x priority=1\n");
+        for _ in 0..=MAX_START_HANDLES {
+            text.push_str("handle e rights=send\n");
+        }
+        assert_eq!(error(&text).kind, ManifestErrorKind::TooMany("handles"));
+    }
+}

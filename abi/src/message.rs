@@ -1,0 +1,138 @@
+//! The IPC message: a [`MsgInfo`] word plus up to [`MAX_WORDS`] words in
+//! registers and an optional byte buffer copied by the kernel.
+//!
+//! `MsgInfo` bit layout (the value in RSI):
+//!
+//! | bits   | field  | meaning                                                   |
+//! |--------|--------|-----------------------------------------------------------|
+//! | 0-31   | label  | chosen by the sender; the protocol's operation code       |
+//! | 32-35  | words  | message words that are valid, 0 to 6                      |
+//! | 36-48  | length | bytes in the buffer, 0 to 4096                            |
+//! | 49-56  | flags  | [`MsgFlags`]                                              |
+//! | 57-63  | -      | reserved, must be zero                                    |
+
+use crate::Error;
+use bitflags::bitflags;
+
+/// Message words carried in registers.
+pub const MAX_WORDS: usize = 6;
+/// Largest byte buffer one message carries.
+pub const MAX_BUFFER: usize = 4096;
+
+const WORDS_SHIFT: u32 = 32;
+const WORDS_MASK: u64 = 0xf;
+const LEN_SHIFT: u32 = 36;
+const LEN_MASK: u64 = 0x1fff;
+const FLAGS_SHIFT: u32 = 49;
+const FLAGS_MASK: u64 = 0xff;
+const RESERVED_SHIFT: u32 = 57;
+
+bitflags! {
+    /// Flags of a message.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct MsgFlags: u8 {
+        /// Word 0 carries a handle of the sender (which needs the TRANSFER
+        /// right); the receiver gets a copy and finds its own handle number
+        /// in word 0.
+        const HANDLE = 1 << 0;
+        /// The kernel wrote this message (forwarded `write`, exit and fault
+        /// notices). User programs cannot set it.
+        const KERNEL = 1 << 1;
+    }
+}
+
+/// Describes a message: label, word count, buffer length, flags.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MsgInfo(pub u64);
+
+impl MsgInfo {
+    /// A message with `label`, `words` register words and `len` buffer bytes.
+    /// Out-of-range counts are masked; [`MsgInfo::check`] catches them.
+    pub const fn new(label: u32, words: usize, len: usize) -> Self {
+        MsgInfo(
+            label as u64
+                | ((words as u64 & WORDS_MASK) << WORDS_SHIFT)
+                | ((len as u64 & LEN_MASK) << LEN_SHIFT),
+        )
+    }
+
+    pub const fn with_flags(self, flags: MsgFlags) -> Self {
+        MsgInfo(
+            (self.0 & !(FLAGS_MASK << FLAGS_SHIFT)) | ((flags.bits() as u64) << FLAGS_SHIFT),
+        )
+    }
+
+    pub const fn label(self) -> u32 {
+        self.0 as u32
+    }
+
+    pub const fn words(self) -> usize {
+        ((self.0 >> WORDS_SHIFT) & WORDS_MASK) as usize
+    }
+
+    pub const fn len(self) -> usize {
+        ((self.0 >> LEN_SHIFT) & LEN_MASK) as usize
+    }
+
+    pub const fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    pub const fn flags(self) -> MsgFlags {
+        MsgFlags::from_bits_retain(((self.0 >> FLAGS_SHIFT) & FLAGS_MASK) as u8)
+    }
+
+    /// Checks a `MsgInfo` a user program passed in: reserved bits and unknown
+    /// flags clear, no KERNEL flag, word count and length within bounds.
+    pub const fn check(self) -> Result<Self, Error> {
+        if self.0 >> RESERVED_SHIFT != 0 {
+            return Err(Error::INVAL);
+        }
+        let flags = ((self.0 >> FLAGS_SHIFT) & FLAGS_MASK) as u8;
+        if flags & !MsgFlags::HANDLE.bits() != 0 {
+            return Err(Error::INVAL);
+        }
+        if self.words() > MAX_WORDS {
+            return Err(Error::INVAL);
+        }
+        if flags & MsgFlags::HANDLE.bits() != 0 && self.words() == 0 {
+            return Err(Error::INVAL);
+        }
+        if self.len() > MAX_BUFFER {
+            return Err(Error::TOOLONG);
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_round_trip() {
+        let info = MsgInfo::new(0xdead_beef, 6, 4096).with_flags(MsgFlags::HANDLE);
+        assert_eq!(info.label(), 0xdead_beef);
+        assert_eq!(info.words(), 6);
+        assert_eq!(info.len(), 4096);
+        assert_eq!(info.flags(), MsgFlags::HANDLE);
+        assert_eq!(info.check(), Ok(info));
+        assert_eq!(info.with_flags(MsgFlags::empty()).flags(), MsgFlags::empty());
+    }
+
+    #[test]
+    fn check_refuses_what_users_may_not_send() {
+        assert_eq!(MsgInfo::new(1, 7, 0).check(), Err(Error::INVAL));
+        assert_eq!(MsgInfo::new(1, 0, 4097).check(), Err(Error::TOOLONG));
+        assert_eq!(MsgInfo::new(1, 1, 0).with_flags(MsgFlags::KERNEL).check(), Err(Error::INVAL));
+        assert_eq!(MsgInfo::new(1, 0, 0).with_flags(MsgFlags::HANDLE).check(), Err(Error::INVAL));
+        assert_eq!(MsgInfo(1 << 63).check(), Err(Error::INVAL));
+        assert_eq!(MsgInfo(1 << 56).check(), Err(Error::INVAL)); // unknown flag
+    }
+
+    #[test]
+    fn fields_do_not_overlap() {
+        let all = MsgInfo::new(u32::MAX, 0xf, 0x1fff).with_flags(MsgFlags::from_bits_retain(0xff));
+        assert_eq!(all.0, (1 << 57) - 1);
+    }
+}

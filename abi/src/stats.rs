@@ -1,0 +1,56 @@
+//! The kernel's resource counters, as the `stats` syscall copies them out.
+//!
+//! Tests read them before and after a scenario to prove that nothing leaked:
+//! every frame, table slot and handle taken by a process comes back when it
+//! is gone.
+
+/// Resource counters. The layout is part of the ABI (`repr(C)`, all `u64`);
+/// `layout` tests pin it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Physical frames not in use.
+    pub free_frames: u64,
+    /// Physical frames the allocator manages.
+    pub total_frames: u64,
+    /// Live processes, including ones whose exit notice is not yet delivered.
+    pub processes: u64,
+    /// Capacity of the process table.
+    pub process_capacity: u64,
+    /// Live threads.
+    pub threads: u64,
+    pub thread_capacity: u64,
+    /// Live endpoints.
+    pub endpoints: u64,
+    pub endpoint_capacity: u64,
+    /// Open handles across all processes.
+    pub handles: u64,
+    /// Timer ticks since boot.
+    pub ticks: u64,
+    /// Syscalls served since boot.
+    pub syscalls: u64,
+    /// Processes started since boot.
+    pub spawned: u64,
+}
+
+impl Stats {
+    /// Size in bytes, the `len` the `stats` syscall expects at least.
+    pub const SIZE: usize = core::mem::size_of::<Stats>();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::{align_of, offset_of};
+
+    #[test]
+    fn layout() {
+        assert_eq!(Stats::SIZE, 12 * 8);
+        assert_eq!(align_of::<Stats>(), 8);
+        assert_eq!(offset_of!(Stats, free_frames), 0);
+        assert_eq!(offset_of!(Stats, total_frames), 8);
+        assert_eq!(offset_of!(Stats, processes), 16);
+        assert_eq!(offset_of!(Stats, handles), 64);
+        assert_eq!(offset_of!(Stats, spawned), 88);
+    }
+}

@@ -1,0 +1,476 @@
+//! Syscall numbers and the table that describes every syscall.
+//!
+//! [`SYSCALLS`] is the single description of the syscall interface: each
+//! entry's arguments with their registers and kinds, its results and the
+//! errors it may return. The kernel dispatches on [`Syscall`], `libsys`
+//! wraps each entry, `docs/abi.md` documents it, and tests check all three
+//! against this table.
+
+use crate::Error;
+use crate::regs::{self, Reg};
+
+macro_rules! syscalls {
+    ($($(#[doc = $doc:literal])* $name:ident = $number:literal,)*) => {
+        /// A syscall number (the value in RAX on entry).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u64)]
+        pub enum Syscall {
+            $($(#[doc = $doc])* $name = $number,)*
+        }
+
+        impl Syscall {
+            /// Every syscall, in numeric order.
+            pub const ALL: &'static [Syscall] = &[$(Syscall::$name,)*];
+        }
+
+        impl TryFrom<u64> for Syscall {
+            type Error = Error;
+
+            fn try_from(number: u64) -> Result<Self, Error> {
+                match number {
+                    $($number => Ok(Syscall::$name),)*
+                    _ => Err(Error::NOSYS),
+                }
+            }
+        }
+    };
+}
+
+syscalls! {
+    /// Returns the kernel's ABI version. Also the null syscall of benchmarks.
+    AbiVersion = 0,
+    /// Writes bytes to the console, forwarded to the console server as IPC.
+    Write = 1,
+    /// Ends the calling process.
+    Exit = 2,
+    /// Returns the timer ticks since boot.
+    GetTicks = 3,
+    /// Gives up the rest of the time slice.
+    Yield = 4,
+    /// Sends a message and waits until it is received.
+    Send = 5,
+    /// Waits for a message on an endpoint.
+    Recv = 6,
+    /// Sends a message and waits for the reply.
+    Call = 7,
+    /// Replies to the caller of the last received `call`.
+    Reply = 8,
+    /// Replies, then waits for the next message: a server's loop in one call.
+    ReplyRecv = 9,
+    /// Creates an endpoint.
+    EndpointCreate = 10,
+    /// Derives a handle with fewer rights or a badge.
+    HandleDup = 11,
+    /// Closes a handle.
+    HandleClose = 12,
+    /// Starts a program of the boot image.
+    Spawn = 13,
+    /// Copies the kernel's resource counters out.
+    Stats = 14,
+    /// Returns the caller's process id.
+    GetPid = 15,
+}
+
+impl Syscall {
+    /// Its entry in [`SYSCALLS`].
+    pub fn desc(self) -> &'static SyscallDesc {
+        &SYSCALLS[self as usize]
+    }
+
+    /// The lower-case name used in docs, wrappers and traces.
+    pub fn name(self) -> &'static str {
+        self.desc().name
+    }
+}
+
+/// What a register carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A plain integer.
+    Int,
+    /// A handle of the calling process.
+    Handle,
+    /// The address of user memory the kernel reads; its length is in the
+    /// argument named by `len`.
+    InPtr { len: &'static str },
+    /// The address of user memory the kernel writes; its length is in the
+    /// argument named by `len`.
+    OutPtr { len: &'static str },
+    /// A byte count.
+    Len,
+    /// A [`crate::MsgInfo`].
+    MsgInfo,
+    /// A message word.
+    Word,
+    /// [`crate::Rights`] bits.
+    Rights,
+    /// A badge.
+    Badge,
+    /// The process's exit status.
+    Status,
+    /// A process id.
+    Pid,
+}
+
+impl Kind {
+    /// The name used in the JSON export.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Int => "int",
+            Kind::Handle => "handle",
+            Kind::InPtr { .. } => "in_ptr",
+            Kind::OutPtr { .. } => "out_ptr",
+            Kind::Len => "len",
+            Kind::MsgInfo => "msginfo",
+            Kind::Word => "word",
+            Kind::Rights => "rights",
+            Kind::Badge => "badge",
+            Kind::Status => "status",
+            Kind::Pid => "pid",
+        }
+    }
+}
+
+/// One argument or result register of a syscall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub reg: Reg,
+    pub kind: Kind,
+}
+
+/// How a syscall returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Returns {
+    /// Returns to the caller with the listed results.
+    Yes,
+    /// Never returns (the process ends).
+    Never,
+}
+
+/// Everything the ABI says about one syscall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyscallDesc {
+    pub number: Syscall,
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub args: &'static [Field],
+    /// Results besides RAX's success value (which `rax` names).
+    pub results: &'static [Field],
+    pub errors: &'static [Error],
+    pub returns: Returns,
+    /// Whether the caller may block (wait for another thread).
+    pub blocks: bool,
+}
+
+const fn field(name: &'static str, reg: Reg, kind: Kind) -> Field {
+    Field { name, reg, kind }
+}
+
+const A0: Reg = regs::ARGS[0];
+const A1: Reg = regs::ARGS[1];
+const A2: Reg = regs::ARGS[2];
+const A3: Reg = regs::ARGS[3];
+const RAX: Reg = regs::RESULT;
+const W: [Reg; 6] = regs::ipc::WORDS;
+
+/// Words of an IPC message, as arguments or results.
+const IPC_WORDS: [Field; 6] = [
+    field("w0", W[0], Kind::Word),
+    field("w1", W[1], Kind::Word),
+    field("w2", W[2], Kind::Word),
+    field("w3", W[3], Kind::Word),
+    field("w4", W[4], Kind::Word),
+    field("w5", W[5], Kind::Word),
+];
+
+const fn ipc_args(with_handle: bool, with_capacity: bool) -> [Field; 10] {
+    let mut out = [
+        field("handle", regs::ipc::HANDLE, Kind::Handle),
+        field("info", regs::ipc::INFO, Kind::MsgInfo),
+        field("buf", regs::ipc::BUFFER, Kind::InPtr { len: "info.len" }),
+        field("cap", regs::ipc::CAPACITY, Kind::Len),
+        IPC_WORDS[0],
+        IPC_WORDS[1],
+        IPC_WORDS[2],
+        IPC_WORDS[3],
+        IPC_WORDS[4],
+        IPC_WORDS[5],
+    ];
+    if with_capacity {
+        out[2] = field("buf", regs::ipc::BUFFER, Kind::OutPtr { len: "cap" });
+    }
+    if !with_handle {
+        out[0] = field("-", regs::ipc::HANDLE, Kind::Int);
+    }
+    out
+}
+
+const SEND_ARGS: [Field; 10] = ipc_args(true, false);
+const CALL_ARGS: [Field; 10] = ipc_args(true, true);
+const REPLY_ARGS: [Field; 10] = ipc_args(false, false);
+const RECV_ARGS: [Field; 4] = [
+    field("handle", regs::ipc::HANDLE, Kind::Handle),
+    field("-", regs::ipc::INFO, Kind::Int),
+    field("buf", regs::ipc::BUFFER, Kind::OutPtr { len: "cap" }),
+    field("cap", regs::ipc::CAPACITY, Kind::Len),
+];
+const RECEIVED: [Field; 8] = [
+    field("badge", regs::ipc::BADGE, Kind::Badge),
+    field("info", regs::ipc::INFO, Kind::MsgInfo),
+    IPC_WORDS[0],
+    IPC_WORDS[1],
+    IPC_WORDS[2],
+    IPC_WORDS[3],
+    IPC_WORDS[4],
+    IPC_WORDS[5],
+];
+const REPLIED: [Field; 7] = [
+    field("info", regs::ipc::INFO, Kind::MsgInfo),
+    IPC_WORDS[0],
+    IPC_WORDS[1],
+    IPC_WORDS[2],
+    IPC_WORDS[3],
+    IPC_WORDS[4],
+    IPC_WORDS[5],
+];
+
+use Error as E;
+
+/// The syscall table, indexed by number.
+pub const SYSCALLS: &[SyscallDesc] = &[
+    SyscallDesc {
+        number: Syscall::AbiVersion,
+        name: "abi_version",
+        summary: "Returns the kernel's ABI version (`major << 16 | minor`).",
+        args: &[],
+        results: &[field("version", RAX, Kind::Int)],
+        errors: &[],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::Write,
+        name: "write",
+        summary: "Writes up to 4096 bytes of `buf` to the console: the kernel forwards them as a `call` \
+                  through handle 0 to the console server and returns the count it replies with. \
+                  The whole range must lie in user space; at most 4096 bytes are sent.",
+        args: &[
+            field("fd", A0, Kind::Int),
+            field("buf", A1, Kind::InPtr { len: "len" }),
+            field("len", A2, Kind::Len),
+        ],
+        results: &[field("written", RAX, Kind::Len)],
+        errors: &[E::FAULT, E::BADHANDLE, E::NORIGHTS, E::PEERGONE, E::INVAL],
+        returns: Returns::Yes,
+        blocks: true,
+    },
+    SyscallDesc {
+        number: Syscall::Exit,
+        name: "exit",
+        summary: "Ends the calling process with `status`; the console server is told.",
+        args: &[field("status", A0, Kind::Status)],
+        results: &[],
+        errors: &[],
+        returns: Returns::Never,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::GetTicks,
+        name: "get_ticks",
+        summary: "Returns the number of timer ticks since boot.",
+        args: &[],
+        results: &[field("ticks", RAX, Kind::Int)],
+        errors: &[],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::Yield,
+        name: "yield",
+        summary: "Moves the caller to the back of its priority's run queue.",
+        args: &[],
+        results: &[],
+        errors: &[],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::Send,
+        name: "send",
+        summary: "Sends a message on an endpoint and waits until a receiver takes it.",
+        args: &SEND_ARGS,
+        results: &[],
+        errors: &[E::BADHANDLE, E::NORIGHTS, E::INVAL, E::TOOLONG, E::FAULT, E::PEERGONE, E::TABLEFULL],
+        returns: Returns::Yes,
+        blocks: true,
+    },
+    SyscallDesc {
+        number: Syscall::Recv,
+        name: "recv",
+        summary: "Waits for a message on an endpoint. The buffer receives up to `cap` bytes (at most 4096).",
+        args: &RECV_ARGS,
+        results: &RECEIVED,
+        errors: &[E::BADHANDLE, E::NORIGHTS, E::FAULT],
+        returns: Returns::Yes,
+        blocks: true,
+    },
+    SyscallDesc {
+        number: Syscall::Call,
+        name: "call",
+        summary: "Sends a message and waits for the reply, which arrives in the same registers \
+                  and buffer (up to `cap` bytes).",
+        args: &CALL_ARGS,
+        results: &REPLIED,
+        errors: &[E::BADHANDLE, E::NORIGHTS, E::INVAL, E::TOOLONG, E::FAULT, E::PEERGONE, E::TABLEFULL],
+        returns: Returns::Yes,
+        blocks: true,
+    },
+    SyscallDesc {
+        number: Syscall::Reply,
+        name: "reply",
+        summary: "Replies to the caller whose `call` this thread received last.",
+        args: &REPLY_ARGS,
+        results: &[],
+        errors: &[E::NOREPLY, E::PEERGONE, E::INVAL, E::TOOLONG, E::FAULT, E::TABLEFULL],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::ReplyRecv,
+        name: "reply_recv",
+        summary: "Replies to the pending caller (if any; a caller that is gone is skipped), \
+                  then waits for the next message on `handle`.",
+        args: &CALL_ARGS,
+        results: &RECEIVED,
+        errors: &[E::BADHANDLE, E::NORIGHTS, E::INVAL, E::TOOLONG, E::FAULT, E::TABLEFULL],
+        returns: Returns::Yes,
+        blocks: true,
+    },
+    SyscallDesc {
+        number: Syscall::EndpointCreate,
+        name: "endpoint_create",
+        summary: "Creates an endpoint and returns a handle to it with all rights and badge 0.",
+        args: &[],
+        results: &[field("handle", RAX, Kind::Handle)],
+        errors: &[E::TABLEFULL],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::HandleDup,
+        name: "handle_dup",
+        summary: "Creates a new handle to the same endpoint with `rights` (a subset of the \
+                  original's) and `badge`; the original needs TRANSFER, and a badged handle \
+                  keeps its badge (`badge` must then be 0 or equal).",
+        args: &[
+            field("handle", A0, Kind::Handle),
+            field("rights", A1, Kind::Rights),
+            field("badge", A2, Kind::Badge),
+        ],
+        results: &[field("new", RAX, Kind::Handle)],
+        errors: &[E::BADHANDLE, E::NORIGHTS, E::INVAL, E::TABLEFULL],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::HandleClose,
+        name: "handle_close",
+        summary: "Closes a handle.",
+        args: &[field("handle", A0, Kind::Handle)],
+        results: &[],
+        errors: &[E::BADHANDLE],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::Spawn,
+        name: "spawn",
+        summary: "Starts a new process running the boot-image program `name`, with the handles \
+                  and priority the manifest gives it. The caller's manifest entry must list it \
+                  in `spawns`.",
+        args: &[field("name", A0, Kind::InPtr { len: "len" }), field("len", A1, Kind::Len)],
+        results: &[field("pid", RAX, Kind::Pid)],
+        errors: &[E::FAULT, E::INVAL, E::NOTFOUND, E::DENIED, E::TABLEFULL, E::NOMEM],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::Stats,
+        name: "stats",
+        summary: "Copies the kernel's resource counters (`abi::stats::Stats`) to `buf`.",
+        args: &[field("buf", A0, Kind::OutPtr { len: "len" }), field("len", A1, Kind::Len)],
+        results: &[],
+        errors: &[E::FAULT, E::INVAL],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::GetPid,
+        name: "get_pid",
+        summary: "Returns the caller's process id.",
+        args: &[],
+        results: &[field("pid", RAX, Kind::Pid)],
+        errors: &[],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_indexed_by_number() {
+        assert_eq!(SYSCALLS.len(), Syscall::ALL.len());
+        for (index, desc) in SYSCALLS.iter().enumerate() {
+            assert_eq!(desc.number as usize, index, "{} is out of place", desc.name);
+            assert_eq!(Syscall::try_from(index as u64), Ok(desc.number));
+        }
+    }
+
+    #[test]
+    fn unknown_numbers_are_enosys() {
+        assert_eq!(Syscall::try_from(SYSCALLS.len() as u64), Err(Error::NOSYS));
+        assert_eq!(Syscall::try_from(u64::MAX), Err(Error::NOSYS));
+        assert_eq!(Syscall::try_from(1 << 32), Err(Error::NOSYS));
+    }
+
+    #[test]
+    fn arguments_use_distinct_legal_registers() {
+        for desc in SYSCALLS {
+            for (i, a) in desc.args.iter().enumerate() {
+                assert!(!regs::CLOBBERED.contains(&a.reg), "{}: {}", desc.name, a.name);
+                assert_ne!(a.reg, regs::NUMBER, "{}: {}", desc.name, a.name);
+                for b in &desc.args[i + 1..] {
+                    assert_ne!(a.reg, b.reg, "{}: {} and {}", desc.name, a.name, b.name);
+                }
+            }
+            for result in desc.results {
+                assert!(!regs::CLOBBERED.contains(&result.reg));
+            }
+        }
+    }
+
+    #[test]
+    fn pointer_lengths_name_real_arguments() {
+        for desc in SYSCALLS {
+            for arg in desc.args {
+                if let Kind::InPtr { len } | Kind::OutPtr { len } = arg.kind {
+                    let known = len == "info.len" || desc.args.iter().any(|a| a.name == len);
+                    assert!(known, "{}: {} has length {len}", desc.name, arg.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_unique() {
+        for (i, a) in SYSCALLS.iter().enumerate() {
+            for b in &SYSCALLS[i + 1..] {
+                assert_ne!(a.name, b.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! Kernel entry and exit: the `syscall` stub, the interrupt and exception
+//! stubs, and the one return path they share.
+//!
+//! Every entry builds a [`TrapFrame`](super::frame::TrapFrame) and calls one
+//! Rust function that returns the frame to resume (the same thread's, or
+//! another's after a switch). From ring 3 the frame is built in the current
+//! thread's save area (`gs:frame_top`, also TSS.RSP0), and the kernel then
+//! runs on this CPU's kernel stack. The kernel never blocks inside a call, so
+//! nothing else needs saving.
+//!
+//! The hazards each step guards against are commented where they are handled.
+
+use super::frame::{SYSCALL_VECTOR, offsets as frame};
+use super::percpu::offsets as cpu;
+use super::selectors::{USER_CODE, USER_DATA};
+use core::arch::global_asm;
+
+// The `syscall` entry (LSTAR). On entry: RCX = user RIP, R11 = user RFLAGS,
+// RSP = user RSP (untrusted), GS = user GS, IF/TF/DF/AC/NT/RF already cleared
+// by SFMASK (cpu.rs), CS/SS = kernel.
+global_asm!(
+    r#"
+    .section .text.entry, "ax"
+    .balign 64
+    .global syscall_entry
+syscall_entry:
+    /* GS first: nothing else can be reached without the per-CPU block, and
+       no instruction before this may touch memory through GS. */
+    swapgs
+    /* Never push on the user stack: it may be unmapped, or point into the
+       kernel. Park it and switch to this thread's save area. */
+    movq %rsp, %gs:{user_rsp}
+    movq %gs:{frame_top}, %rsp
+    /* The hardware part of the frame, as an interrupt would have pushed it. */
+    pushq ${user_ss}
+    pushq %gs:{user_rsp}
+    pushq %r11
+    pushq ${user_cs}
+    pushq %rcx
+    pushq $0
+    pushq ${syscall_vector}
+    /* All general-purpose registers: the dispatcher may switch threads. */
+    pushq %rdi
+    pushq %rsi
+    pushq %rdx
+    pushq %rcx
+    pushq %rax
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, %rdi
+    movq %gs:{kernel_stack_top}, %rsp
+    callq {dispatch}
+    jmp return_to_frame
+    "#,
+    user_rsp = const cpu::USER_RSP,
+    frame_top = const cpu::FRAME_TOP,
+    kernel_stack_top = const cpu::KERNEL_STACK_TOP,
+    user_ss = const USER_DATA as u64,
+    user_cs = const USER_CODE as u64,
+    syscall_vector = const SYSCALL_VECTOR,
+    dispatch = sym super::trap::syscall_from_user,
+    options(att_syntax)
+);
+
+// Interrupt and exception stubs: push a dummy error code where the CPU pushes
+// none, then the vector, and share `trap_common`.
+global_asm!(
+    r#"
+    .section .text.entry, "ax"
+    .macro TRAP_NO_ERROR vector
+    .balign 16
+    .global trap_stub_\vector
+trap_stub_\vector:
+    pushq $0
+    pushq $\vector
+    jmp trap_common
+    .endm
+
+    .macro TRAP_ERROR vector
+    .balign 16
+    .global trap_stub_\vector
+trap_stub_\vector:
+    pushq $\vector
+    jmp trap_common
+    .endm
+
+    .irp vector, 0,1,3,4,5,6,7,9,15,16,19,20,22,23,24,25,26,27,28,31,32,128,255
+    TRAP_NO_ERROR \vector
+    .endr
+    .irp vector, 10,11,12,13,14,17,21,29,30
+    TRAP_ERROR \vector
+    .endr
+
+    /* NMI, #DF and #MC run on IST stacks and can arrive anywhere, even in
+       the few instructions of an entry or exit where GS holds the user's
+       base. Their stubs never touch GS: they report and stop the machine. */
+    .macro TRAP_FATAL vector, error
+    .balign 16
+    .global trap_stub_\vector
+trap_stub_\vector:
+    .if \error == 0
+    pushq $0
+    .endif
+    pushq $\vector
+    jmp trap_fatal
+    .endm
+    TRAP_FATAL 2, 0
+    TRAP_FATAL 8, 1
+    TRAP_FATAL 18, 0
+
+    .section .rodata.trap_stub_table, "a"
+    .balign 8
+    .global trap_stub_table
+trap_stub_table:
+    .irp vector, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .quad trap_stub_\vector
+    .endr
+
+    .section .text.entry, "ax"
+    .balign 16
+trap_fatal:
+    pushq %rdi
+    pushq %rsi
+    pushq %rdx
+    pushq %rcx
+    pushq %rax
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    cld
+    movq %rsp, %rdi
+    callq {fatal}
+    ud2
+
+    .balign 16
+trap_common:
+    /* Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS. swapgs only when
+       coming from ring 3 (CS RPL 3); from ring 0 GS is already the kernel's. */
+    testb $3, 24(%rsp)
+    jz 1f
+    swapgs
+1:
+    /* Both paths: no speculative execution with the wrong GS base past the
+       branch above (the swapgs variant of Spectre v1). */
+    lfence
+    pushq %rdi
+    pushq %rsi
+    pushq %rdx
+    pushq %rcx
+    pushq %rax
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    /* Interrupt gates clear IF and TF but not DF or AC: the ABI of the Rust
+       code wants DF clear, and AC set would switch SMAP off for the kernel. */
+    cld
+    cmpq $0, %gs:{smap_enabled}
+    je 2f
+    clac
+2:
+    movq %rsp, %rdi
+    /* From ring 3 the frame sits in the thread's save area: run the kernel
+       on this CPU's stack. From ring 0 stay on the current kernel stack. */
+    testb $3, {frame_cs}(%rsp)
+    jz 3f
+    movq %gs:{kernel_stack_top}, %rsp
+3:
+    callq {dispatch}
+    jmp return_to_frame
+
+    /* Resumes the frame in RAX. */
+    .global return_to_frame
+return_to_frame:
+    movq %rax, %rsp
+    cmpq ${syscall_vector}, {frame_vector}(%rsp)
+    jne 5f
+    /* sysretq loads RIP from RCX. With a non-canonical RCX it raises #GP in
+       ring 0 on the user's stack (CVE-2012-0217), so only user-half RIPs
+       take this path; anything else goes through iretq. */
+    movq {frame_rip}(%rsp), %rcx
+    shrq $47, %rcx
+    jnz 5f
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rax
+    popq %rcx
+    popq %rdx
+    popq %rsi
+    popq %rdi
+    /* Now at the vector slot: RIP is 16 above, RFLAGS 32, RSP 40. A frame
+       entered by syscall has CS/SS that sysretq recreates exactly. */
+    movq 16(%rsp), %rcx
+    movq 32(%rsp), %r11
+    movq 40(%rsp), %rsp
+    /* Last: after this instruction nothing may touch per-CPU data. */
+    swapgs
+    sysretq
+5:
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rax
+    popq %rcx
+    popq %rdx
+    popq %rsi
+    popq %rdi
+    addq $16, %rsp
+    /* Returning to ring 3: restore the user's GS base. */
+    testb $3, 8(%rsp)
+    jz 6f
+    swapgs
+6:
+    iretq
+    "#,
+    smap_enabled = const cpu::SMAP_ENABLED,
+    kernel_stack_top = const cpu::KERNEL_STACK_TOP,
+    frame_cs = const frame::CS,
+    frame_vector = const frame::VECTOR,
+    frame_rip = const frame::RIP,
+    syscall_vector = const SYSCALL_VECTOR,
+    dispatch = sym super::trap::trap_from_any,
+    fatal = sym super::trap::trap_fatal,
+    options(att_syntax)
+);
+
+unsafe extern "C" {
+    /// The `syscall` entry point, for LSTAR.
+    pub fn syscall_entry();
+}
+
+/// Leaves the kernel by resuming `frame`.
+///
+/// # Safety
+/// `frame` must be a complete frame that stays valid until it is popped: a
+/// thread's save area or the idle frame.
+pub unsafe fn resume(frame: *mut super::frame::TrapFrame) -> ! {
+    // SAFETY: the caller guarantees the frame; `return_to_frame` takes it in
+    // RAX and never returns.
+    unsafe {
+        core::arch::asm!("jmp return_to_frame", in("rax") frame, options(noreturn))
+    }
+}

@@ -1,0 +1,189 @@
+//! The trap frame: a thread's saved registers, one layout for every entry.
+//!
+//! `syscall`, `int 0x80`, exceptions and interrupts all build this frame, so
+//! the dispatcher, the fault reporter and the tracer read registers the same
+//! way whatever the entry. The part from `rip` up is what the CPU pushes on an
+//! interrupt; the `syscall` stub pushes the same words itself. `vector`
+//! records how the frame was entered: [`SYSCALL_VECTOR`] means by `syscall`,
+//! and only such a frame may leave by `sysretq`.
+
+use abi::regs::Reg;
+use core::mem::{offset_of, size_of};
+
+/// Marks a frame built by the `syscall` entry stub.
+pub const SYSCALL_VECTOR: u64 = 0x100;
+/// Marks a frame the kernel built itself (a new thread): leaves by `iretq`.
+pub const KERNEL_BUILT_VECTOR: u64 = 0x101;
+
+/// Saved registers, lowest address first (the order the stubs push in
+/// reverse).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TrapFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub rbp: u64,
+    pub rbx: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rax: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    /// Exception vector, or [`SYSCALL_VECTOR`] / [`KERNEL_BUILT_VECTOR`].
+    pub vector: u64,
+    /// The CPU's error code for exceptions that push one, else 0.
+    pub error_code: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+/// Size of a frame; a multiple of 16 so that a frame top is a valid RSP0.
+pub const FRAME_SIZE: usize = size_of::<TrapFrame>();
+const _: () = assert!(FRAME_SIZE % 16 == 0);
+
+/// Byte offsets the assembly stubs use.
+pub mod offsets {
+    use super::*;
+    pub const VECTOR: usize = offset_of!(TrapFrame, vector);
+    pub const RIP: usize = offset_of!(TrapFrame, rip);
+    pub const CS: usize = offset_of!(TrapFrame, cs);
+    pub const RFLAGS: usize = offset_of!(TrapFrame, rflags);
+    pub const RSP: usize = offset_of!(TrapFrame, rsp);
+}
+
+impl TrapFrame {
+    /// Reads a general-purpose register.
+    pub fn get(&self, reg: Reg) -> u64 {
+        match reg {
+            Reg::Rax => self.rax,
+            Reg::Rbx => self.rbx,
+            Reg::Rcx => self.rcx,
+            Reg::Rdx => self.rdx,
+            Reg::Rsi => self.rsi,
+            Reg::Rdi => self.rdi,
+            Reg::Rbp => self.rbp,
+            Reg::R8 => self.r8,
+            Reg::R9 => self.r9,
+            Reg::R10 => self.r10,
+            Reg::R11 => self.r11,
+            Reg::R12 => self.r12,
+            Reg::R13 => self.r13,
+            Reg::R14 => self.r14,
+            Reg::R15 => self.r15,
+        }
+    }
+
+    /// Writes a general-purpose register.
+    pub fn set(&mut self, reg: Reg, value: u64) {
+        let slot = match reg {
+            Reg::Rax => &mut self.rax,
+            Reg::Rbx => &mut self.rbx,
+            Reg::Rcx => &mut self.rcx,
+            Reg::Rdx => &mut self.rdx,
+            Reg::Rsi => &mut self.rsi,
+            Reg::Rdi => &mut self.rdi,
+            Reg::Rbp => &mut self.rbp,
+            Reg::R8 => &mut self.r8,
+            Reg::R9 => &mut self.r9,
+            Reg::R10 => &mut self.r10,
+            Reg::R11 => &mut self.r11,
+            Reg::R12 => &mut self.r12,
+            Reg::R13 => &mut self.r13,
+            Reg::R14 => &mut self.r14,
+            Reg::R15 => &mut self.r15,
+        };
+        *slot = value;
+    }
+
+    /// Syscall argument `index` (0 to 5) under the ABI's convention.
+    pub fn arg(&self, index: usize) -> u64 {
+        self.get(abi::regs::ARGS[index])
+    }
+
+    /// The syscall number.
+    pub fn syscall_number(&self) -> u64 {
+        self.get(abi::regs::NUMBER)
+    }
+
+    /// Sets the syscall result (a value or an error).
+    pub fn set_result(&mut self, result: Result<u64, abi::Error>) {
+        let value = match result {
+            Ok(value) => value,
+            Err(error) => error.to_return(),
+        };
+        self.set(abi::regs::RESULT, value);
+    }
+
+    /// Whether the frame was saved while running in ring 3.
+    pub fn from_user(&self) -> bool {
+        self.cs & 3 == 3
+    }
+
+    /// A frame that starts a user thread at `entry` with stack `stack`.
+    pub fn new_user(entry: u64, stack: u64) -> TrapFrame {
+        TrapFrame {
+            vector: KERNEL_BUILT_VECTOR,
+            rip: entry,
+            cs: super::selectors::USER_CODE as u64,
+            rflags: USER_RFLAGS,
+            rsp: stack,
+            ss: super::selectors::USER_DATA as u64,
+            ..TrapFrame::default()
+        }
+    }
+}
+
+/// RFLAGS a user thread starts with: IF set (preemptible), the reserved bit 1,
+/// nothing else.
+pub const USER_RFLAGS: u64 = 0x202;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_matches_the_stubs() {
+        assert_eq!(FRAME_SIZE, 22 * 8);
+        assert_eq!(offsets::VECTOR, 15 * 8);
+        assert_eq!(offsets::RIP, 17 * 8);
+        assert_eq!(offsets::CS, 18 * 8);
+        assert_eq!(offsets::RFLAGS, 19 * 8);
+        assert_eq!(offsets::RSP, 20 * 8);
+    }
+
+    #[test]
+    fn register_convention_round_trip() {
+        let mut frame = TrapFrame::default();
+        for (i, reg) in Reg::ALL.into_iter().enumerate() {
+            frame.set(reg, 0x1000 + i as u64);
+        }
+        for (i, reg) in Reg::ALL.into_iter().enumerate() {
+            assert_eq!(frame.get(reg), 0x1000 + i as u64, "{reg:?}");
+        }
+        frame.set(Reg::Rax, 7);
+        frame.set(Reg::Rdi, 1);
+        frame.set(Reg::R10, 4);
+        assert_eq!(frame.syscall_number(), 7);
+        assert_eq!(frame.arg(0), 1);
+        assert_eq!(frame.arg(3), 4);
+        frame.set_result(Err(abi::Error::FAULT));
+        assert_eq!(abi::Error::decode(frame.rax), Err(abi::Error::FAULT as u64));
+    }
+
+    #[test]
+    fn new_user_frames_are_ring_3_and_iret_only() {
+        let frame = TrapFrame::new_user(0x40_1000, 0x7fff_0000);
+        assert!(frame.from_user());
+        assert_eq!(frame.vector, KERNEL_BUILT_VECTOR);
+        assert_eq!(frame.rflags & (1 << 9), 1 << 9);
+    }
+}

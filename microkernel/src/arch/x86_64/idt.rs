@@ -1,0 +1,79 @@
+//! The interrupt descriptor table: the 32 exception vectors, the timer, the
+//! `int 0x80` syscall gate and the spurious-interrupt vector.
+
+use super::gdt::{self, DescriptorPointer};
+use super::selectors::KERNEL_CODE;
+
+/// Vector of the timer interrupt.
+pub const TIMER_VECTOR: u8 = 32;
+/// Vector of the `int 0x80` syscall gate.
+pub const SYSCALL_INT_VECTOR: u8 = 0x80;
+/// Vector the local APIC uses for spurious interrupts.
+pub const SPURIOUS_VECTOR: u8 = 0xff;
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Gate {
+    offset_low: u16,
+    selector: u16,
+    ist: u8,
+    attributes: u8,
+    offset_middle: u16,
+    offset_high: u32,
+    reserved: u32,
+}
+
+impl Gate {
+    const MISSING: Gate =
+        Gate { offset_low: 0, selector: 0, ist: 0, attributes: 0, offset_middle: 0, offset_high: 0, reserved: 0 };
+
+    /// A present 64-bit interrupt gate (IF cleared on entry) with `dpl`.
+    fn interrupt(handler: u64, dpl: u8, ist: u8) -> Gate {
+        Gate {
+            offset_low: handler as u16,
+            selector: KERNEL_CODE,
+            ist,
+            attributes: 0x80 | (dpl << 5) | 0x0e,
+            offset_middle: (handler >> 16) as u16,
+            offset_high: (handler >> 32) as u32,
+            reserved: 0,
+        }
+    }
+}
+
+static mut IDT: [Gate; 256] = [Gate::MISSING; 256];
+
+unsafe extern "C" {
+    /// Addresses of the stubs for vectors 0 to 31 (entry.rs).
+    static trap_stub_table: [u64; 32];
+    fn trap_stub_32();
+    fn trap_stub_128();
+    fn trap_stub_255();
+}
+
+/// Fills and loads the IDT.
+pub fn load() {
+    // SAFETY: runs once at boot before interrupts are enabled, so nothing
+    // reads the IDT while it is written; the stubs are defined in entry.rs.
+    unsafe {
+        let idt = &raw mut IDT;
+        for vector in 0..32u8 {
+            let handler = trap_stub_table[vector as usize];
+            let ist = match vector {
+                2 => gdt::IST_NMI,
+                8 => gdt::IST_DOUBLE_FAULT,
+                18 => gdt::IST_MACHINE_CHECK,
+                _ => 0,
+            };
+            // `int3` and `into` may be used from ring 3, so they report as
+            // breakpoint and overflow instead of as #GP.
+            let dpl = if vector == 3 || vector == 4 { 3 } else { 0 };
+            (*idt)[vector as usize] = Gate::interrupt(handler, dpl, ist);
+        }
+        (*idt)[TIMER_VECTOR as usize] = Gate::interrupt(trap_stub_32 as usize as u64, 0, 0);
+        (*idt)[SYSCALL_INT_VECTOR as usize] = Gate::interrupt(trap_stub_128 as usize as u64, 3, 0);
+        (*idt)[SPURIOUS_VECTOR as usize] = Gate::interrupt(trap_stub_255 as usize as u64, 0, 0);
+        let pointer = DescriptorPointer { limit: (size_of::<[Gate; 256]>() - 1) as u16, base: idt as u64 };
+        core::arch::asm!("lidt [{}]", in(reg) &pointer, options(readonly, nostack, preserves_flags));
+    }
+}

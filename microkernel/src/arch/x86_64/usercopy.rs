@@ -1,0 +1,85 @@
+//! Copies between kernel memory and the current address space's user pages.
+//!
+//! The copy runs with `stac` (SMAP off for exactly the copy) and marks the
+//! CPU as inside a user copy; if the copy faults anyway, the page-fault
+//! handler resumes it at `user_copy_fault`, which reports failure. Callers
+//! check ranges first (`crate::umem`), so a fault here is a second line of
+//! defence, not the normal path.
+
+use super::frame::TrapFrame;
+use super::percpu::offsets;
+use core::arch::global_asm;
+
+global_asm!(
+    r#"
+    .section .text.entry, "ax"
+    .balign 16
+    .global user_copy_bytes
+    /* rdi = destination, rsi = source, rdx = length; returns 0, or 1 after a fault. */
+user_copy_bytes:
+    movq %rdx, %rcx
+    cmpq $0, %gs:{smap}
+    je 1f
+    stac
+1:
+    movq $1, %gs:{in_copy}
+    .global user_copy_instruction
+user_copy_instruction:
+    rep movsb
+    xorl %eax, %eax
+user_copy_done:
+    movq $0, %gs:{in_copy}
+    cmpq $0, %gs:{smap}
+    je 2f
+    clac
+2:
+    retq
+    .global user_copy_fault
+user_copy_fault:
+    movl $1, %eax
+    jmp user_copy_done
+    "#,
+    smap = const offsets::SMAP_ENABLED,
+    in_copy = const core::mem::offset_of!(super::percpu::PerCpu, in_user_copy),
+    options(att_syntax)
+);
+
+unsafe extern "C" {
+    fn user_copy_bytes(destination: *mut u8, source: *const u8, len: usize) -> u64;
+    fn user_copy_instruction();
+    fn user_copy_fault();
+}
+
+/// A copy that faulted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopyFault;
+
+/// Copies `len` bytes; one side is a user address of the current address
+/// space.
+///
+/// # Safety
+/// The kernel side must be valid kernel memory for `len` bytes. The user
+/// side must lie entirely in the user half (checked by the caller); it may be
+/// unmapped, which yields `CopyFault`.
+pub unsafe fn copy(destination: *mut u8, source: *const u8, len: usize) -> Result<(), CopyFault> {
+    if len == 0 {
+        return Ok(());
+    }
+    // SAFETY: the caller guarantees the kernel side and confines the user
+    // side to the user half; faults on it are recovered by `recover`.
+    match unsafe { user_copy_bytes(destination, source, len) } {
+        0 => Ok(()),
+        _ => Err(CopyFault),
+    }
+}
+
+/// Called by the page-fault handler for a fault taken inside a user copy:
+/// resumes at the failure exit. A fault anywhere else in the copy routine is
+/// a kernel bug and is left to the caller to report.
+pub fn recover(frame: &mut TrapFrame) -> bool {
+    if frame.rip != user_copy_instruction as usize as u64 {
+        return false;
+    }
+    frame.rip = user_copy_fault as usize as u64;
+    true
+}

@@ -1,0 +1,250 @@
+//! The physical frame allocator: a bitmap over the first `CAPACITY` frames of
+//! physical memory, built from the boot memory map. No kernel heap: the bitmap
+//! is a fixed array, and frames are handed out one at a time or as aligned
+//! contiguous runs.
+
+/// Size of a frame in bytes.
+pub const FRAME_SIZE: u64 = 4096;
+
+/// A physical frame number times [`FRAME_SIZE`]: a page-aligned address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Frame(u64);
+
+impl Frame {
+    /// The frame containing `address`.
+    pub const fn containing(address: u64) -> Frame {
+        Frame(address & !(FRAME_SIZE - 1))
+    }
+
+    pub const fn address(self) -> u64 {
+        self.0
+    }
+
+    pub const fn number(self) -> usize {
+        (self.0 / FRAME_SIZE) as usize
+    }
+}
+
+/// Why a frame could not be freed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FreeError {
+    /// The frame is outside the memory the allocator manages.
+    NotManaged,
+    /// The frame is already free.
+    DoubleFree,
+}
+
+/// Tracks which of the first `WORDS * 64` frames are free (bit set) and which
+/// are in use or not RAM (bit clear).
+pub struct FrameAllocator<const WORDS: usize> {
+    free_bits: [u64; WORDS],
+    /// Frames that were ever added as usable RAM; a frame outside this set can
+    /// never be freed.
+    managed_bits: [u64; WORDS],
+    free: usize,
+    total: usize,
+    /// Index of the lowest word that may have a free bit.
+    hint: usize,
+}
+
+impl<const WORDS: usize> FrameAllocator<WORDS> {
+    /// Frames the allocator can describe.
+    pub const CAPACITY: usize = WORDS * 64;
+
+    /// An allocator with no memory.
+    pub const fn new() -> Self {
+        Self { free_bits: [0; WORDS], managed_bits: [0; WORDS], free: 0, total: 0, hint: 0 }
+    }
+
+    /// Adds the whole frames inside `[start, end)` as free RAM. Frames beyond
+    /// the capacity are ignored; the return value says how many were added.
+    pub fn add_region(&mut self, start: u64, end: u64) -> usize {
+        let first = start.div_ceil(FRAME_SIZE);
+        let last = (end / FRAME_SIZE).min(Self::CAPACITY as u64);
+        let mut added = 0;
+        for number in first..last.max(first) {
+            let (word, bit) = split(number as usize);
+            if self.managed_bits[word] & bit == 0 {
+                self.managed_bits[word] |= bit;
+                self.free_bits[word] |= bit;
+                self.free += 1;
+                self.total += 1;
+                added += 1;
+            }
+        }
+        self.hint = 0;
+        added
+    }
+
+    /// Marks every frame overlapping `[start, end)` as in use (kernel image,
+    /// initrd, boot data). Returns how many free frames it took.
+    pub fn reserve(&mut self, start: u64, end: u64) -> usize {
+        let first = start / FRAME_SIZE;
+        let last = end.div_ceil(FRAME_SIZE).min(Self::CAPACITY as u64);
+        let mut taken = 0;
+        for number in first..last.max(first) {
+            let (word, bit) = split(number as usize);
+            if self.free_bits[word] & bit != 0 {
+                self.free_bits[word] &= !bit;
+                self.free -= 1;
+                taken += 1;
+            }
+        }
+        taken
+    }
+
+    /// Takes one free frame, the lowest available.
+    pub fn alloc(&mut self) -> Option<Frame> {
+        for word in self.hint..WORDS {
+            let bits = self.free_bits[word];
+            if bits != 0 {
+                let index = bits.trailing_zeros() as usize;
+                self.free_bits[word] &= !(1 << index);
+                self.free -= 1;
+                self.hint = word;
+                return Some(Frame((word * 64 + index) as u64 * FRAME_SIZE));
+            }
+        }
+        self.hint = WORDS;
+        None
+    }
+
+    /// Takes `count` contiguous free frames whose first frame number is a
+    /// multiple of `align` (a power of two).
+    pub fn alloc_contiguous(&mut self, count: usize, align: usize) -> Option<Frame> {
+        if count == 0 || !align.is_power_of_two() {
+            return None;
+        }
+        let mut start = 0;
+        while start + count <= Self::CAPACITY {
+            match (start..start + count).find(|&n| !self.is_free(n)) {
+                None => {
+                    for number in start..start + count {
+                        let (word, bit) = split(number);
+                        self.free_bits[word] &= !bit;
+                    }
+                    self.free -= count;
+                    return Some(Frame(start as u64 * FRAME_SIZE));
+                }
+                Some(used) => start = (used + 1).next_multiple_of(align),
+            }
+        }
+        None
+    }
+
+    /// Returns a frame to the pool.
+    pub fn free(&mut self, frame: Frame) -> Result<(), FreeError> {
+        let number = frame.number();
+        if number >= Self::CAPACITY {
+            return Err(FreeError::NotManaged);
+        }
+        let (word, bit) = split(number);
+        if self.managed_bits[word] & bit == 0 {
+            return Err(FreeError::NotManaged);
+        }
+        if self.free_bits[word] & bit != 0 {
+            return Err(FreeError::DoubleFree);
+        }
+        self.free_bits[word] |= bit;
+        self.free += 1;
+        self.hint = self.hint.min(word);
+        Ok(())
+    }
+
+    fn is_free(&self, number: usize) -> bool {
+        let (word, bit) = split(number);
+        self.free_bits[word] & bit != 0
+    }
+
+    /// Frames currently free.
+    pub fn free_count(&self) -> usize {
+        self.free
+    }
+
+    /// Frames of usable RAM the allocator manages, free or not.
+    pub fn total_count(&self) -> usize {
+        self.total
+    }
+}
+
+impl<const WORDS: usize> Default for FrameAllocator<WORDS> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+const fn split(number: usize) -> (usize, u64) {
+    (number / 64, 1 << (number % 64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Small = FrameAllocator<4>; // 256 frames = 1 MiB
+
+    #[test]
+    fn regions_are_trimmed_to_whole_frames() {
+        let mut frames = Small::new();
+        assert_eq!(frames.add_region(0x1001, 0x5fff), 3); // frames 2, 3, 4
+        assert_eq!(frames.free_count(), 3);
+        assert_eq!(frames.alloc(), Some(Frame(0x2000)));
+        assert_eq!(frames.add_region(0x10_000, 0x10_000), 0);
+        assert_eq!(frames.add_region(0x20_000, 0x10_000), 0); // inverted
+    }
+
+    #[test]
+    fn capacity_bounds_the_map() {
+        let mut frames = Small::new();
+        assert_eq!(frames.add_region(0, u64::MAX), 256);
+        assert_eq!(frames.total_count(), 256);
+        assert_eq!(frames.add_region(0, 0x1000), 0, "adding twice counts once");
+    }
+
+    #[test]
+    fn reserve_takes_partial_frames() {
+        let mut frames = Small::new();
+        frames.add_region(0, 0x10_000);
+        assert_eq!(frames.reserve(0x1fff, 0x3001), 3); // frames 1, 2, 3
+        assert_eq!(frames.free_count(), 13);
+        assert_eq!(frames.alloc(), Some(Frame(0)));
+        assert_eq!(frames.alloc(), Some(Frame(0x4000)));
+    }
+
+    #[test]
+    fn alloc_until_empty_then_free() {
+        let mut frames = Small::new();
+        frames.add_region(0, 0x4000);
+        let taken: Vec<_> = core::iter::from_fn(|| frames.alloc()).collect();
+        assert_eq!(taken.len(), 4);
+        assert_eq!(frames.alloc(), None);
+        assert_eq!(frames.free(taken[2]), Ok(()));
+        assert_eq!(frames.free(taken[2]), Err(FreeError::DoubleFree));
+        assert_eq!(frames.alloc(), Some(taken[2]));
+        assert_eq!(frames.free(Frame(0x80_000)), Err(FreeError::NotManaged));
+        assert_eq!(frames.free(Frame::containing(u64::MAX)), Err(FreeError::NotManaged));
+    }
+
+    #[test]
+    fn frames_that_are_not_ram_cannot_be_freed() {
+        let mut frames = Small::new();
+        frames.add_region(0x10_000, 0x20_000);
+        assert_eq!(frames.free(Frame(0x1000)), Err(FreeError::NotManaged));
+        assert_eq!(frames.free_count(), 16);
+    }
+
+    #[test]
+    fn contiguous_runs_respect_alignment_and_holes() {
+        let mut frames = Small::new();
+        frames.add_region(0, 0x40_000);
+        frames.reserve(0x3000, 0x4000); // hole at frame 3
+        let run = frames.alloc_contiguous(4, 4).unwrap();
+        assert_eq!(run, Frame(0x4000));
+        assert_eq!(frames.free_count(), 64 - 1 - 4);
+        let run = frames.alloc_contiguous(3, 1).unwrap();
+        assert_eq!(run, Frame(0));
+        assert_eq!(frames.alloc_contiguous(64, 1), None);
+        assert_eq!(frames.alloc_contiguous(0, 1), None);
+        assert_eq!(frames.alloc_contiguous(1, 3), None);
+    }
+}

@@ -1,0 +1,206 @@
+//! Per-process handle tables.
+//!
+//! A handle is a slot index plus the slot's generation
+//! (`index | generation << 8`): after a handle is closed and its slot reused,
+//! the old value no longer matches, so a stale handle is `EBADHANDLE` rather
+//! than a name for someone else's endpoint. The first handle of a fresh table
+//! is 0, the console handle by convention.
+
+use abi::handle::{Handle, MAX_HANDLES, Rights};
+use abi::Error;
+
+const INDEX_BITS: u32 = 8;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+const _: () = assert!(MAX_HANDLES <= 1 << INDEX_BITS);
+
+/// What a handle names: an endpoint, the rights its holder has and the
+/// badge receivers see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HandleEntry {
+    pub endpoint: usize,
+    pub rights: Rights,
+    pub badge: u64,
+}
+
+#[derive(Clone, Copy)]
+struct Slot {
+    entry: Option<HandleEntry>,
+    generation: u32,
+}
+
+/// One process's handles.
+pub struct HandleTable {
+    slots: [Slot; MAX_HANDLES],
+    open: usize,
+}
+
+impl HandleTable {
+    pub const fn new() -> HandleTable {
+        HandleTable { slots: [Slot { entry: None, generation: 0 }; MAX_HANDLES], open: 0 }
+    }
+
+    fn handle(index: usize, generation: u32) -> Handle {
+        index as u64 | (generation as u64) << INDEX_BITS
+    }
+
+    fn slot_of(&self, handle: Handle) -> Result<usize, Error> {
+        let index = (handle & INDEX_MASK) as usize;
+        let slot = self.slots.get(index).ok_or(Error::BADHANDLE)?;
+        if slot.entry.is_none() || Self::handle(index, slot.generation) != handle {
+            return Err(Error::BADHANDLE);
+        }
+        Ok(index)
+    }
+
+    /// Stores `entry` in the lowest free slot.
+    pub fn insert(&mut self, entry: HandleEntry) -> Result<Handle, Error> {
+        let index = self.slots.iter().position(|s| s.entry.is_none()).ok_or(Error::TABLEFULL)?;
+        self.slots[index].entry = Some(entry);
+        self.open += 1;
+        Ok(Self::handle(index, self.slots[index].generation))
+    }
+
+    /// Whether one more handle fits.
+    pub fn has_room(&self) -> bool {
+        self.open < MAX_HANDLES
+    }
+
+    /// Looks a handle up.
+    pub fn get(&self, handle: Handle) -> Result<HandleEntry, Error> {
+        let index = self.slot_of(handle)?;
+        Ok(self.slots[index].entry.expect("slot_of checked the slot is open"))
+    }
+
+    /// Looks a handle up and checks it has every right in `needed`.
+    pub fn require(&self, handle: Handle, needed: Rights) -> Result<HandleEntry, Error> {
+        let entry = self.get(handle)?;
+        if !entry.rights.contains(needed) {
+            return Err(Error::NORIGHTS);
+        }
+        Ok(entry)
+    }
+
+    /// Closes a handle; its slot's generation moves on.
+    pub fn remove(&mut self, handle: Handle) -> Result<HandleEntry, Error> {
+        let index = self.slot_of(handle)?;
+        let slot = &mut self.slots[index];
+        let entry = slot.entry.take().expect("slot_of checked the slot is open");
+        slot.generation = slot.generation.wrapping_add(1) & 0x00ff_ffff;
+        self.open -= 1;
+        Ok(entry)
+    }
+
+    /// Derives a new handle to the same endpoint with a subset of the rights
+    /// and (if the original has none) a badge. Needs the TRANSFER right.
+    pub fn duplicate(&mut self, handle: Handle, rights: u64, badge: u64) -> Result<Handle, Error> {
+        let original = self.require(handle, Rights::TRANSFER)?;
+        let rights = Rights::from_bits(rights).ok_or(Error::INVAL)?;
+        if !original.rights.contains(rights) {
+            return Err(Error::NORIGHTS);
+        }
+        let badge = match (original.badge, badge) {
+            (0, badge) => badge,
+            (kept, 0) => kept,
+            (kept, badge) if kept == badge => kept,
+            _ => return Err(Error::INVAL),
+        };
+        self.insert(HandleEntry { endpoint: original.endpoint, rights, badge })
+    }
+
+    /// Open handles.
+    pub fn len(&self) -> usize {
+        self.open
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.open == 0
+    }
+
+    /// Closes every handle, returning what they named.
+    pub fn drain(&mut self) -> impl Iterator<Item = HandleEntry> + '_ {
+        self.open = 0;
+        self.slots.iter_mut().filter_map(|slot| {
+            let entry = slot.entry.take()?;
+            slot.generation = slot.generation.wrapping_add(1) & 0x00ff_ffff;
+            Some(entry)
+        })
+    }
+
+    /// Resets to a fresh table (all generations 0), for a new process.
+    pub fn reset(&mut self) {
+        *self = HandleTable::new();
+    }
+}
+
+impl Default for HandleTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(endpoint: usize, rights: Rights, badge: u64) -> HandleEntry {
+        HandleEntry { endpoint, rights, badge }
+    }
+
+    #[test]
+    fn handles_start_at_zero_and_carry_rights_and_badges() {
+        let mut table = HandleTable::new();
+        assert_eq!(table.insert(entry(4, Rights::SEND, 9)), Ok(0));
+        assert_eq!(table.insert(entry(5, Rights::RECEIVE, 0)), Ok(1));
+        assert_eq!(table.get(0).unwrap().badge, 9);
+        assert_eq!(table.require(0, Rights::SEND).unwrap().endpoint, 4);
+        assert_eq!(table.require(0, Rights::RECEIVE), Err(Error::NORIGHTS));
+        assert_eq!(table.require(1, Rights::SEND | Rights::RECEIVE), Err(Error::NORIGHTS));
+        assert_eq!(table.len(), 2);
+    }
+
+    #[test]
+    fn forged_out_of_range_and_stale_handles_are_refused() {
+        let mut table = HandleTable::new();
+        let first = table.insert(entry(1, Rights::SEND, 0)).unwrap();
+        assert_eq!(table.get(7), Err(Error::BADHANDLE));
+        assert_eq!(table.get(MAX_HANDLES as u64), Err(Error::BADHANDLE));
+        assert_eq!(table.get(u64::MAX), Err(Error::BADHANDLE));
+        assert_eq!(table.get(first | 1 << 8), Err(Error::BADHANDLE));
+        table.remove(first).unwrap();
+        assert_eq!(table.remove(first), Err(Error::BADHANDLE));
+        let reused = table.insert(entry(2, Rights::SEND, 0)).unwrap();
+        assert_eq!(reused & 0xff, first & 0xff, "the slot is reused");
+        assert_ne!(reused, first, "but the old value is stale");
+        assert_eq!(table.get(first), Err(Error::BADHANDLE));
+        assert_eq!(table.get(reused).unwrap().endpoint, 2);
+    }
+
+    #[test]
+    fn a_full_table_is_an_error() {
+        let mut table = HandleTable::new();
+        for _ in 0..MAX_HANDLES {
+            table.insert(entry(0, Rights::SEND, 0)).unwrap();
+        }
+        assert!(!table.has_room());
+        assert_eq!(table.insert(entry(0, Rights::SEND, 0)), Err(Error::TABLEFULL));
+        assert_eq!(table.drain().count(), MAX_HANDLES);
+        assert!(table.is_empty());
+    }
+
+    #[test]
+    fn duplicate_needs_transfer_and_only_narrows() {
+        let mut table = HandleTable::new();
+        let all = Rights::SEND | Rights::RECEIVE | Rights::TRANSFER;
+        let root = table.insert(entry(3, all, 0)).unwrap();
+        let plain = table.insert(entry(3, Rights::SEND, 0)).unwrap();
+        let client = table.duplicate(root, Rights::SEND.bits(), 42).unwrap();
+        assert_eq!(table.get(client).unwrap(), entry(3, Rights::SEND, 42));
+        assert_eq!(table.duplicate(plain, Rights::SEND.bits(), 1), Err(Error::NORIGHTS));
+        assert_eq!(table.duplicate(root, 1 << 10, 1), Err(Error::INVAL));
+        let badged = table.duplicate(root, all.bits(), 7).unwrap();
+        assert_eq!(table.duplicate(badged, Rights::SEND.bits(), 0).map(|h| table.get(h).unwrap().badge), Ok(7));
+        assert_eq!(table.duplicate(badged, Rights::SEND.bits(), 8), Err(Error::INVAL));
+        let narrowed = table.duplicate(root, Rights::TRANSFER.bits(), 0).unwrap();
+        assert_eq!(table.duplicate(narrowed, Rights::SEND.bits(), 0), Err(Error::NORIGHTS));
+    }
+}

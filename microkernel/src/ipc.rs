@@ -1,0 +1,444 @@
+//! The IPC rendezvous state machine: endpoints, their wait queues, and each
+//! thread's IPC state. Synchronous, L4/seL4 style: a message moves only when
+//! a sender and a receiver meet; whoever comes first waits on the endpoint.
+//!
+//! This module decides who meets whom and which state each thread is left
+//! in. It moves no data and schedules nothing: the kernel copies the message
+//! after a rendezvous (and may refuse it, see [`Ipc::undo_receive`]) and
+//! readies the threads this module reports. Pure logic, tested on the host.
+
+use crate::list::{Links, List};
+use abi::{Error, Rights};
+use heapless::Vec;
+
+/// What a thread is doing, as far as IPC is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpcState {
+    /// Not waiting on IPC (running, ready, or blocked for another reason).
+    Idle,
+    /// Queued on an endpoint with a message; `call` if it wants a reply.
+    Sending { endpoint: usize, call: bool },
+    /// Queued on an endpoint waiting for a message.
+    Receiving { endpoint: usize },
+    /// Its call was received by `server`; waiting for the reply.
+    AwaitingReply { server: usize },
+}
+
+/// Whom a thread owes a reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplySlot {
+    Empty,
+    Caller(usize),
+    /// The caller died before the reply.
+    Gone,
+}
+
+/// Result of a send or call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// A receiver was waiting and has been taken off the queue: move the
+    /// message to it, then call [`Ipc::complete`] (or [`Ipc::undo_receive`]).
+    Rendezvous { receiver: usize },
+    /// No receiver yet: the sender now waits on the endpoint.
+    Blocked,
+}
+
+/// Result of a receive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecvOutcome {
+    /// A sender was waiting and has been taken off the queue.
+    Rendezvous { sender: usize, call: bool },
+    /// Nothing queued: the receiver now waits on the endpoint.
+    Blocked,
+}
+
+/// Threads to wake with an error because a peer or endpoint went away.
+pub type Wakeups<const T: usize> = Vec<usize, T>;
+
+#[derive(Clone, Copy, Debug)]
+struct Endpoint {
+    live: bool,
+    senders: List,
+    receivers: List,
+    /// Open handles naming the endpoint.
+    handles: u32,
+    /// Open handles with the RECEIVE right: with none, nobody can ever take
+    /// a message, so sends fail with PEERGONE instead of waiting forever.
+    receive_handles: u32,
+}
+
+impl Endpoint {
+    const FREE: Endpoint =
+        Endpoint { live: false, senders: List::EMPTY, receivers: List::EMPTY, handles: 0, receive_handles: 0 };
+}
+
+/// IPC state of `T` thread slots and `E` endpoint slots.
+pub struct Ipc<const T: usize, const E: usize> {
+    endpoints: [Endpoint; E],
+    states: [IpcState; T],
+    replies: [ReplySlot; T],
+    links: Links<T>,
+}
+
+impl<const T: usize, const E: usize> Ipc<T, E> {
+    pub const fn new() -> Self {
+        Ipc {
+            endpoints: [Endpoint::FREE; E],
+            states: [IpcState::Idle; T],
+            replies: [ReplySlot::Empty; T],
+            links: Links::new(),
+        }
+    }
+
+    /// Allocates an endpoint slot. It lives while handles name it.
+    pub fn create_endpoint(&mut self) -> Result<usize, Error> {
+        let slot = self.endpoints.iter().position(|e| !e.live).ok_or(Error::TABLEFULL)?;
+        self.endpoints[slot] = Endpoint { live: true, ..Endpoint::FREE };
+        Ok(slot)
+    }
+
+    /// Live endpoints.
+    pub fn endpoint_count(&self) -> usize {
+        self.endpoints.iter().filter(|e| e.live).count()
+    }
+
+    /// Counts a new handle to `endpoint`.
+    pub fn handle_opened(&mut self, endpoint: usize, rights: Rights) {
+        let e = &mut self.endpoints[endpoint];
+        debug_assert!(e.live);
+        e.handles += 1;
+        if rights.contains(Rights::RECEIVE) {
+            e.receive_handles += 1;
+        }
+    }
+
+    /// Counts a closed handle. When the last RECEIVE handle goes, every
+    /// queued sender is woken (PEERGONE); when the last handle goes, the
+    /// endpoint is freed. Returns the threads to wake with PEERGONE.
+    pub fn handle_closed(&mut self, endpoint: usize, rights: Rights) -> Wakeups<T> {
+        let mut woken = Wakeups::new();
+        let e = &mut self.endpoints[endpoint];
+        debug_assert!(e.live && e.handles > 0);
+        e.handles -= 1;
+        if rights.contains(Rights::RECEIVE) {
+            e.receive_handles -= 1;
+        }
+        let orphaned = e.receive_handles == 0;
+        let freed = e.handles == 0;
+        if orphaned {
+            while let Some(sender) = self.endpoints[endpoint].senders.pop_front(&mut self.links) {
+                self.states[sender] = IpcState::Idle;
+                let _ = woken.push(sender);
+            }
+        }
+        if freed {
+            while let Some(receiver) = self.endpoints[endpoint].receivers.pop_front(&mut self.links) {
+                self.states[receiver] = IpcState::Idle;
+                let _ = woken.push(receiver);
+            }
+            self.endpoints[endpoint] = Endpoint::FREE;
+        }
+        woken
+    }
+
+    /// `sender` sends (or calls) on `endpoint`. Fails with PEERGONE when no
+    /// one holds a RECEIVE handle to it.
+    pub fn send(&mut self, sender: usize, endpoint: usize, call: bool) -> Result<SendOutcome, Error> {
+        debug_assert_eq!(self.states[sender], IpcState::Idle);
+        let e = &mut self.endpoints[endpoint];
+        if !e.live || e.receive_handles == 0 {
+            return Err(Error::PEERGONE);
+        }
+        match e.receivers.pop_front(&mut self.links) {
+            Some(receiver) => Ok(SendOutcome::Rendezvous { receiver }),
+            None => {
+                e.senders.push_back(&mut self.links, sender);
+                self.states[sender] = IpcState::Sending { endpoint, call };
+                Ok(SendOutcome::Blocked)
+            }
+        }
+    }
+
+    /// `receiver` waits for a message on `endpoint`.
+    pub fn recv(&mut self, receiver: usize, endpoint: usize) -> RecvOutcome {
+        debug_assert_eq!(self.states[receiver], IpcState::Idle);
+        let e = &mut self.endpoints[endpoint];
+        match e.senders.pop_front(&mut self.links) {
+            Some(sender) => {
+                let IpcState::Sending { call, .. } = self.states[sender] else {
+                    unreachable!("thread {sender} queued as a sender without sending");
+                };
+                RecvOutcome::Rendezvous { sender, call }
+            }
+            None => {
+                e.receivers.push_back(&mut self.links, receiver);
+                self.states[receiver] = IpcState::Receiving { endpoint };
+                RecvOutcome::Blocked
+            }
+        }
+    }
+
+    /// The kernel could not move the message to a receiver that was taken off
+    /// the queue by [`Ipc::send`] (too long for its buffer, no room for a
+    /// handle): it goes back to the front and keeps waiting.
+    pub fn undo_receive(&mut self, receiver: usize, endpoint: usize) {
+        self.endpoints[endpoint].receivers.push_front(&mut self.links, receiver);
+        self.states[receiver] = IpcState::Receiving { endpoint };
+    }
+
+    /// The kernel refused a sender taken off the queue by [`Ipc::recv`]; it
+    /// stops waiting (the kernel returns the error to it).
+    pub fn reject_sender(&mut self, sender: usize) {
+        self.states[sender] = IpcState::Idle;
+    }
+
+    /// The message moved. The receiver is no longer waiting; a caller now
+    /// waits for the receiver's reply. Returns a caller that the receiver
+    /// still owed a reply to and never answered: it is released, and the
+    /// kernel wakes it with PEERGONE.
+    pub fn complete(&mut self, sender: usize, receiver: usize, call: bool) -> Option<usize> {
+        self.states[receiver] = IpcState::Idle;
+        if !call {
+            self.states[sender] = IpcState::Idle;
+            return None;
+        }
+        let abandoned = self.take_reply_slot(receiver);
+        self.states[sender] = IpcState::AwaitingReply { server: receiver };
+        self.replies[receiver] = ReplySlot::Caller(sender);
+        abandoned
+    }
+
+    /// A receiver about to wait again without having replied drops the
+    /// caller it owed a reply to. Returns that caller (to wake with PEERGONE).
+    pub fn drop_pending_reply(&mut self, server: usize) -> Option<usize> {
+        self.take_reply_slot(server)
+    }
+
+    fn take_reply_slot(&mut self, server: usize) -> Option<usize> {
+        match core::mem::replace(&mut self.replies[server], ReplySlot::Empty) {
+            ReplySlot::Caller(caller) => {
+                debug_assert_eq!(self.states[caller], IpcState::AwaitingReply { server });
+                self.states[caller] = IpcState::Idle;
+                Some(caller)
+            }
+            ReplySlot::Empty | ReplySlot::Gone => None,
+        }
+    }
+
+    /// `server` replies. Returns the caller to deliver the reply to.
+    pub fn reply(&mut self, server: usize) -> Result<usize, Error> {
+        match core::mem::replace(&mut self.replies[server], ReplySlot::Empty) {
+            ReplySlot::Caller(caller) => {
+                debug_assert_eq!(self.states[caller], IpcState::AwaitingReply { server });
+                self.states[caller] = IpcState::Idle;
+                Ok(caller)
+            }
+            ReplySlot::Empty => Err(Error::NOREPLY),
+            ReplySlot::Gone => Err(Error::PEERGONE),
+        }
+    }
+
+    /// Thread `thread` is going away: takes it off any queue and releases
+    /// everyone who depends on it. Returns the callers that were waiting for
+    /// its reply (to wake with PEERGONE).
+    pub fn cancel(&mut self, thread: usize) -> Wakeups<T> {
+        match self.states[thread] {
+            IpcState::Sending { endpoint, .. } => self.endpoints[endpoint].senders.remove(&mut self.links, thread),
+            IpcState::Receiving { endpoint } => self.endpoints[endpoint].receivers.remove(&mut self.links, thread),
+            IpcState::AwaitingReply { .. } | IpcState::Idle => {}
+        }
+        self.states[thread] = IpcState::Idle;
+        self.replies[thread] = ReplySlot::Empty;
+        let mut woken = Wakeups::new();
+        for other in 0..T {
+            if self.replies[other] == ReplySlot::Caller(thread) {
+                self.replies[other] = ReplySlot::Gone;
+            }
+            if self.states[other] == (IpcState::AwaitingReply { server: thread }) {
+                self.states[other] = IpcState::Idle;
+                let _ = woken.push(other);
+            }
+        }
+        woken
+    }
+
+    pub fn state(&self, thread: usize) -> IpcState {
+        self.states[thread]
+    }
+
+    pub fn reply_slot(&self, thread: usize) -> ReplySlot {
+        self.replies[thread]
+    }
+
+    /// Whether `endpoint` has a thread waiting to receive.
+    pub fn has_receiver(&self, endpoint: usize) -> bool {
+        !self.endpoints[endpoint].receivers.is_empty()
+    }
+
+    /// Whether anyone can receive on `endpoint` now or later.
+    pub fn can_receive(&self, endpoint: usize) -> bool {
+        let e = &self.endpoints[endpoint];
+        e.live && e.receive_handles > 0
+    }
+}
+
+impl<const T: usize, const E: usize> Default for Ipc<T, E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use IpcState::*;
+
+    type Small = Ipc<8, 4>;
+
+    /// An endpoint with one server (RECEIVE) and one client (SEND) handle.
+    fn setup() -> (Small, usize) {
+        let mut ipc = Small::new();
+        let ep = ipc.create_endpoint().unwrap();
+        ipc.handle_opened(ep, Rights::RECEIVE);
+        ipc.handle_opened(ep, Rights::SEND);
+        (ipc, ep)
+    }
+
+    #[test]
+    fn receiver_first_then_call_then_reply() {
+        let (mut ipc, ep) = setup();
+        let (server, client) = (1, 2);
+        assert_eq!(ipc.recv(server, ep), RecvOutcome::Blocked);
+        assert_eq!(ipc.state(server), Receiving { endpoint: ep });
+        assert_eq!(ipc.send(client, ep, true), Ok(SendOutcome::Rendezvous { receiver: server }));
+        assert_eq!(ipc.complete(client, server, true), None);
+        assert_eq!(ipc.state(server), Idle);
+        assert_eq!(ipc.state(client), AwaitingReply { server });
+        assert_eq!(ipc.reply_slot(server), ReplySlot::Caller(client));
+        assert_eq!(ipc.reply(server), Ok(client));
+        assert_eq!(ipc.state(client), Idle);
+        assert_eq!(ipc.reply(server), Err(Error::NOREPLY));
+    }
+
+    #[test]
+    fn senders_queue_in_order_until_received() {
+        let (mut ipc, ep) = setup();
+        assert_eq!(ipc.send(3, ep, false), Ok(SendOutcome::Blocked));
+        assert_eq!(ipc.send(4, ep, true), Ok(SendOutcome::Blocked));
+        assert_eq!(ipc.state(3), Sending { endpoint: ep, call: false });
+        assert_eq!(ipc.recv(1, ep), RecvOutcome::Rendezvous { sender: 3, call: false });
+        assert_eq!(ipc.complete(3, 1, false), None);
+        assert_eq!(ipc.state(3), Idle);
+        assert_eq!(ipc.recv(1, ep), RecvOutcome::Rendezvous { sender: 4, call: true });
+        ipc.complete(4, 1, true);
+        assert_eq!(ipc.state(4), AwaitingReply { server: 1 });
+    }
+
+    #[test]
+    fn refused_transfers_leave_the_other_side_waiting() {
+        let (mut ipc, ep) = setup();
+        ipc.recv(1, ep);
+        ipc.recv(2, ep);
+        assert_eq!(ipc.send(5, ep, true), Ok(SendOutcome::Rendezvous { receiver: 1 }));
+        ipc.undo_receive(1, ep);
+        assert_eq!(ipc.state(1), Receiving { endpoint: ep });
+        // The refused receiver keeps its place at the front.
+        assert_eq!(ipc.send(6, ep, false), Ok(SendOutcome::Rendezvous { receiver: 1 }));
+
+        let (mut ipc, ep) = setup();
+        ipc.send(5, ep, true).unwrap();
+        assert_eq!(ipc.recv(1, ep), RecvOutcome::Rendezvous { sender: 5, call: true });
+        ipc.reject_sender(5);
+        assert_eq!(ipc.state(5), Idle);
+        assert_eq!(ipc.recv(1, ep), RecvOutcome::Blocked);
+    }
+
+    #[test]
+    fn send_without_any_receiver_handle_is_peer_gone() {
+        let mut ipc = Small::new();
+        let ep = ipc.create_endpoint().unwrap();
+        ipc.handle_opened(ep, Rights::SEND);
+        assert_eq!(ipc.send(1, ep, true), Err(Error::PEERGONE));
+        assert_eq!(ipc.state(1), Idle);
+    }
+
+    #[test]
+    fn losing_the_last_receive_handle_wakes_queued_senders() {
+        let (mut ipc, ep) = setup();
+        ipc.send(3, ep, true).unwrap();
+        ipc.send(4, ep, false).unwrap();
+        let woken = ipc.handle_closed(ep, Rights::RECEIVE);
+        assert_eq!(woken.as_slice(), &[3, 4]);
+        assert_eq!(ipc.state(3), Idle);
+        assert!(!ipc.can_receive(ep));
+        assert_eq!(ipc.send(3, ep, true), Err(Error::PEERGONE));
+        assert!(ipc.handle_closed(ep, Rights::SEND).is_empty());
+        assert_eq!(ipc.endpoint_count(), 0);
+    }
+
+    #[test]
+    fn a_dying_server_releases_its_callers_and_a_dying_caller_is_gone() {
+        let (mut ipc, ep) = setup();
+        ipc.recv(1, ep);
+        ipc.send(2, ep, true).unwrap();
+        ipc.complete(2, 1, true);
+        // Another caller waits in the queue.
+        ipc.send(3, ep, true).unwrap();
+        let woken = ipc.cancel(1);
+        assert_eq!(woken.as_slice(), &[2]);
+        assert_eq!(ipc.state(2), Idle);
+        assert_eq!(ipc.state(3), Sending { endpoint: ep, call: true });
+
+        let (mut ipc, ep) = setup();
+        ipc.recv(1, ep);
+        ipc.send(2, ep, true).unwrap();
+        ipc.complete(2, 1, true);
+        assert!(ipc.cancel(2).is_empty());
+        assert_eq!(ipc.reply_slot(1), ReplySlot::Gone);
+        assert_eq!(ipc.reply(1), Err(Error::PEERGONE));
+        assert_eq!(ipc.reply(1), Err(Error::NOREPLY));
+    }
+
+    #[test]
+    fn cancel_removes_a_queued_thread() {
+        let (mut ipc, ep) = setup();
+        ipc.send(2, ep, false).unwrap();
+        ipc.send(3, ep, false).unwrap();
+        ipc.cancel(2);
+        assert_eq!(ipc.recv(1, ep), RecvOutcome::Rendezvous { sender: 3, call: false });
+        let (mut ipc, ep) = setup();
+        ipc.recv(1, ep);
+        ipc.cancel(1);
+        assert!(!ipc.has_receiver(ep));
+    }
+
+    #[test]
+    fn a_server_that_receives_again_without_replying_releases_the_caller() {
+        let (mut ipc, ep) = setup();
+        ipc.recv(1, ep);
+        ipc.send(2, ep, true).unwrap();
+        ipc.complete(2, 1, true);
+        assert_eq!(ipc.drop_pending_reply(1), Some(2));
+        assert_eq!(ipc.state(2), Idle);
+        assert_eq!(ipc.drop_pending_reply(1), None);
+        // The same through a second call arriving before the reply.
+        ipc.send(3, ep, true).unwrap();
+        assert_eq!(ipc.recv(1, ep), RecvOutcome::Rendezvous { sender: 3, call: true });
+        ipc.complete(3, 1, true);
+        ipc.send(4, ep, true).unwrap();
+        assert_eq!(ipc.recv(1, ep), RecvOutcome::Rendezvous { sender: 4, call: true });
+        assert_eq!(ipc.complete(4, 1, true), Some(3));
+    }
+
+    #[test]
+    fn endpoint_table_fills_and_frees() {
+        let mut ipc = Small::new();
+        for _ in 0..4 {
+            let ep = ipc.create_endpoint().unwrap();
+            ipc.handle_opened(ep, Rights::SEND);
+        }
+        assert_eq!(ipc.create_endpoint(), Err(Error::TABLEFULL));
+        ipc.handle_closed(2, Rights::SEND);
+        assert_eq!(ipc.create_endpoint(), Ok(2));
+    }
+}

@@ -1,0 +1,133 @@
+//! Scheduler run queues: strict priorities, round-robin within a priority.
+//!
+//! A ready thread waits in the FIFO of its priority; the running thread is
+//! on no queue. A bitmap of non-empty priorities makes picking the next
+//! thread O(1). Policy (which thread gets which priority) comes from the boot
+//! manifest, not from here.
+
+use crate::list::{Links, List};
+
+/// Number of priority levels (0 lowest).
+pub const PRIORITIES: usize = abi::manifest::PRIORITIES as usize;
+
+pub struct RunQueues<const N: usize> {
+    queues: [List; PRIORITIES],
+    links: Links<N>,
+    priority_of: [u8; N],
+    nonempty: u16,
+}
+
+impl<const N: usize> RunQueues<N> {
+    pub const fn new() -> Self {
+        RunQueues { queues: [List::EMPTY; PRIORITIES], links: Links::new(), priority_of: [0; N], nonempty: 0 }
+    }
+
+    /// Makes `thread` ready at the back of its priority's queue (it used its
+    /// time slice or just woke).
+    pub fn push_back(&mut self, thread: usize, priority: u8) {
+        self.queues[priority as usize].push_back(&mut self.links, thread);
+        self.priority_of[thread] = priority;
+        self.nonempty |= 1 << priority;
+    }
+
+    /// Makes `thread` ready at the front (it was preempted before its slice
+    /// ended, so it goes first again).
+    pub fn push_front(&mut self, thread: usize, priority: u8) {
+        self.queues[priority as usize].push_front(&mut self.links, thread);
+        self.priority_of[thread] = priority;
+        self.nonempty |= 1 << priority;
+    }
+
+    /// The highest priority with a ready thread.
+    pub fn highest(&self) -> Option<u8> {
+        (self.nonempty != 0).then(|| 15 - self.nonempty.leading_zeros() as u8)
+    }
+
+    /// Takes the first thread of the highest non-empty priority.
+    pub fn pop(&mut self) -> Option<usize> {
+        let priority = self.highest()? as usize;
+        let thread = self.queues[priority].pop_front(&mut self.links)?;
+        if self.queues[priority].is_empty() {
+            self.nonempty &= !(1 << priority);
+        }
+        Some(thread)
+    }
+
+    /// Takes `thread` off its queue if it is on one.
+    pub fn remove(&mut self, thread: usize) {
+        if !self.links.is_linked(thread) {
+            return;
+        }
+        let priority = self.priority_of[thread] as usize;
+        self.queues[priority].remove(&mut self.links, thread);
+        if self.queues[priority].is_empty() {
+            self.nonempty &= !(1 << priority);
+        }
+    }
+
+    pub fn is_ready(&self, thread: usize) -> bool {
+        self.links.is_linked(thread)
+    }
+
+    /// Ready threads in total.
+    pub fn len(&self) -> usize {
+        self.queues.iter().map(List::len).sum()
+    }
+}
+
+impl<const N: usize> Default for RunQueues<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highest_priority_first_round_robin_within() {
+        let mut queues = RunQueues::<16>::new();
+        queues.push_back(1, 2);
+        queues.push_back(2, 5);
+        queues.push_back(3, 2);
+        queues.push_back(4, 5);
+        assert_eq!(queues.highest(), Some(5));
+        assert_eq!(queues.pop(), Some(2));
+        // Thread 2 used its slice: it goes behind 4.
+        queues.push_back(2, 5);
+        assert_eq!(queues.pop(), Some(4));
+        assert_eq!(queues.pop(), Some(2));
+        assert_eq!(queues.highest(), Some(2));
+        assert_eq!(queues.pop(), Some(1));
+        assert_eq!(queues.pop(), Some(3));
+        assert_eq!(queues.pop(), None);
+        assert_eq!(queues.highest(), None);
+    }
+
+    #[test]
+    fn preempted_threads_go_first_and_removal_updates_the_bitmap() {
+        let mut queues = RunQueues::<16>::new();
+        queues.push_back(1, 3);
+        queues.push_front(7, 3);
+        assert_eq!(queues.len(), 2);
+        queues.remove(7);
+        queues.remove(7); // not queued: no effect
+        assert!(!queues.is_ready(7));
+        assert_eq!(queues.pop(), Some(1));
+        queues.push_back(9, 0);
+        queues.remove(9);
+        assert_eq!(queues.highest(), None);
+    }
+
+    #[test]
+    fn every_priority_level_works() {
+        let mut queues = RunQueues::<16>::new();
+        for priority in 0..PRIORITIES as u8 {
+            queues.push_back(priority as usize, priority);
+        }
+        for priority in (0..PRIORITIES as u8).rev() {
+            assert_eq!(queues.pop(), Some(priority as usize));
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Boot, after the CPU is up: memory, the boot image, the first programs.
+
+use crate::arch::{self, BootInfo};
+use crate::memmap::{self, RegionKind};
+use crate::{cmdline, state};
+
+unsafe extern "C" {
+    static __kernel_phys_start: u8;
+    static __kernel_phys_end: u8;
+}
+
+/// Physical memory below this is left alone (real-mode data, BIOS, VGA).
+const LOW_MEMORY_END: u64 = 0x10_0000;
+
+pub fn main(boot: BootInfo) -> ! {
+    crate::info!(
+        "microkernel {} (ABI {}.{}), command line \"{}\"",
+        env!("CARGO_PKG_VERSION"),
+        abi::ABI_VERSION >> 16,
+        abi::ABI_VERSION & 0xffff,
+        boot.cmdline
+    );
+    init_memory(&boot);
+    inject_fault(&boot.cmdline);
+    crate::info!("boot: nothing to run yet");
+    arch::exit(abi::machine::EXIT_SUCCESS)
+}
+
+/// Builds the frame allocator from the memory map, keeping out the kernel
+/// image, the initrd and the boot data.
+fn init_memory(boot: &BootInfo) {
+    for region in &boot.memory_map {
+        crate::debug!("memory: {:#014x}-{:#014x} {:?}", region.start, region.end, region.kind);
+    }
+    let (usable, dropped) = memmap::usable_ram(&boot.memory_map);
+    if dropped > 0 {
+        crate::warn!("memory: {dropped} usable ranges did not fit and are ignored");
+    }
+    // SAFETY: linker-script symbols; only their addresses are used.
+    let (image_start, image_end) =
+        unsafe { (&raw const __kernel_phys_start as u64, &raw const __kernel_phys_end as u64) };
+    let (free, total) = state::with(|kernel| {
+        let frames = &mut kernel.frames;
+        let mut beyond = 0;
+        for &(start, end) in &usable {
+            let added = frames.add_region(start, end);
+            beyond += (end - start) / 4096 - added as u64;
+        }
+        if beyond > 0 {
+            crate::warn!("memory: {beyond} frames above 4 GiB are not used");
+        }
+        frames.reserve(0, LOW_MEMORY_END);
+        frames.reserve(image_start, image_end);
+        frames.reserve(boot.start_info, boot.start_info + 4096);
+        if let Some((start, end)) = boot.initrd {
+            frames.reserve(start, end);
+        }
+        (frames.free_count(), frames.total_count())
+    });
+    let ram = boot.memory_map.iter().filter(|r| r.kind == RegionKind::Ram).count();
+    crate::info!(
+        "memory: map has {} entries ({} RAM), {} usable ranges; {} free frames of {} ({} MiB free)",
+        boot.memory_map.len(),
+        ram,
+        usable.len(),
+        free,
+        total,
+        free * 4096 >> 20
+    );
+    crate::info!(
+        "memory: kernel image {:#x}-{:#x}, initrd {}",
+        image_start,
+        image_end,
+        match boot.initrd {
+            Some((start, end)) => InitrdRange(start, end),
+            None => InitrdRange(0, 0),
+        }
+    );
+}
+
+struct InitrdRange(u64, u64);
+
+impl core::fmt::Display for InitrdRange {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.1 == 0 {
+            f.write_str("none")
+        } else {
+            write!(f, "{:#x}-{:#x} ({} bytes)", self.0, self.1, self.1 - self.0)
+        }
+    }
+}
+
+/// `fault=pf|gp|ud|panic` on the command line makes the kernel fault on
+/// purpose, so tests can check how faults are reported.
+fn inject_fault(cmdline: &str) {
+    match cmdline::option(cmdline, "fault") {
+        Some("pf") => {
+            crate::info!("boot: injecting a page fault");
+            // SAFETY: deliberately reads an unmapped kernel address to test
+            // the fault report; the handler stops the machine.
+            let value = unsafe { core::ptr::read_volatile(0xffff_c000_dead_b000 as *const u64) };
+            crate::error!("read {value:#x} from an unmapped address?");
+        }
+        Some("gp") => {
+            crate::info!("boot: injecting a general protection fault");
+            // SAFETY: deliberately reads a non-canonical address.
+            let value = unsafe { core::ptr::read_volatile(0x8000_0000_0000_0000 as *const u64) };
+            crate::error!("read {value:#x} from a non-canonical address?");
+        }
+        Some("ud") => {
+            crate::info!("boot: injecting an invalid opcode");
+            // SAFETY: deliberately executes ud2 to test the fault report.
+            unsafe { core::arch::asm!("ud2") };
+        }
+        Some("panic") => panic!("injected panic"),
+        _ => {}
+    }
+}
