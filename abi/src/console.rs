@@ -16,10 +16,102 @@ pub const EXIT: u32 = 2;
 /// `address` is CR2 for a page fault.
 pub const FAULT: u32 = 3;
 
-/// Word index of the process id in all three messages.
-pub const WORD_PID: usize = 1;
-/// Word indices of the packed process name.
+/// Word indices of the packed process name in all three messages.
 pub const WORD_NAME: [usize; 2] = [4, 5];
+
+use crate::fault::{PageFaultCode, vector_name};
+use core::fmt;
+
+/// An exit or fault notice, decoded from its label and words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub pid: u64,
+    pub name: [u8; 16],
+    pub name_len: usize,
+    pub kind: NoticeKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoticeKind {
+    Exited {
+        status: i64,
+    },
+    Killed {
+        vector: u8,
+        error_code: u64,
+        rip: u64,
+        address: u64,
+    },
+}
+
+impl Notice {
+    /// The words of an exit notice.
+    pub fn exit_words(pid: u64, name: &str, status: i64) -> [u64; 6] {
+        let [n0, n1] = pack_name(name);
+        [pid, status as u64, 0, 0, n0, n1]
+    }
+
+    /// The words of a fault notice.
+    pub fn fault_words(pid: u64, name: &str, vector: u8, error_code: u64, rip: u64, address: u64) -> [u64; 6] {
+        let [n0, n1] = pack_name(name);
+        [pid, vector as u64 | error_code << 8, rip, address, n0, n1]
+    }
+
+    /// Decodes a message with label [`EXIT`] or [`FAULT`].
+    pub fn decode(label: u32, words: &[u64; 6]) -> Option<Notice> {
+        let (name, name_len) = unpack_name([words[WORD_NAME[0]], words[WORD_NAME[1]]]);
+        let kind = match label {
+            EXIT => NoticeKind::Exited {
+                status: words[1] as i64,
+            },
+            FAULT => NoticeKind::Killed {
+                vector: words[1] as u8,
+                error_code: words[1] >> 8,
+                rip: words[2],
+                address: words[3],
+            },
+            _ => return None,
+        };
+        Some(Notice {
+            pid: words[0],
+            name,
+            name_len,
+            kind,
+        })
+    }
+
+    /// The process name.
+    pub fn name(&self) -> &str {
+        core::str::from_utf8(&self.name[..self.name_len]).unwrap_or("?")
+    }
+}
+
+/// The report line: `hello[3] exited with status 0`, or
+/// `kread[4] killed: page fault at 0x401020 (read of 0xffff800000000000, user mode, not present)`.
+impl fmt::Display for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}] ", self.name(), self.pid)?;
+        match self.kind {
+            NoticeKind::Exited { status } => write!(f, "exited with status {status}"),
+            NoticeKind::Killed {
+                vector,
+                error_code,
+                rip,
+                address,
+            } => {
+                write!(f, "killed: {} at {rip:#x}", vector_name(vector))?;
+                if vector == 14 {
+                    let code = PageFaultCode::decode(error_code);
+                    write!(f, " ({} of {address:#x}, {})", code.access(), code.cause())
+                } else if error_code != 0 {
+                    write!(f, " (error code {error_code:#x})")
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+}
 
 /// Packs a name of up to 16 bytes into two message words (little-endian,
 /// zero-padded). Longer names are cut.
@@ -49,6 +141,26 @@ pub fn unpack_name(words: [u64; 2]) -> ([u8; 16], usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notices_print_one_line() {
+        let exit = Notice::decode(EXIT, &Notice::exit_words(3, "hello", 0)).unwrap();
+        assert_eq!(std::format!("{exit}"), "hello[3] exited with status 0");
+        let exit = Notice::decode(EXIT, &Notice::exit_words(4, "oops", -1)).unwrap();
+        assert_eq!(std::format!("{exit}"), "oops[4] exited with status -1");
+        let words = Notice::fault_words(5, "kread", 14, 0b101, 0x40_1020, 0xffff_8000_0000_0000);
+        let fault = Notice::decode(FAULT, &words).unwrap();
+        assert_eq!(
+            std::format!("{fault}"),
+            "kread[5] killed: page fault at 0x401020 (read of 0xffff800000000000, protection violation)"
+        );
+        let words = Notice::fault_words(6, "gp", 13, 0, 0x40_1000, 0);
+        assert_eq!(
+            std::format!("{}", Notice::decode(FAULT, &words).unwrap()),
+            "gp[6] killed: general protection fault at 0x401000"
+        );
+        assert_eq!(Notice::decode(WRITE, &words), None);
+    }
 
     #[test]
     fn names_round_trip() {

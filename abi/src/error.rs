@@ -77,7 +77,11 @@ impl Error {
     /// Splits a RAX value into success or error. Values in the top 4095 are
     /// errors (known or not); everything else is a successful result.
     pub const fn decode(value: u64) -> Result<u64, u64> {
-        if value > (-4096i64) as u64 { Err(value.wrapping_neg()) } else { Ok(value) }
+        if value > (-4096i64) as u64 {
+            Err(value.wrapping_neg())
+        } else {
+            Ok(value)
+        }
     }
 }
 

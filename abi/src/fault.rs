@@ -90,11 +90,20 @@ mod tests {
     #[test]
     fn page_fault_codes() {
         let code = PageFaultCode::decode(0b00111);
-        assert_eq!((code.access(), code.mode(), code.cause()), ("write", "user", "protection violation"));
+        assert_eq!(
+            (code.access(), code.mode(), code.cause()),
+            ("write", "user", "protection violation")
+        );
         let code = PageFaultCode::decode(0b10100);
-        assert_eq!((code.access(), code.mode(), code.cause()), ("execute", "user", "not present"));
+        assert_eq!(
+            (code.access(), code.mode(), code.cause()),
+            ("execute", "user", "not present")
+        );
         let code = PageFaultCode::decode(0);
-        assert_eq!((code.access(), code.mode(), code.cause()), ("read", "kernel", "not present"));
+        assert_eq!(
+            (code.access(), code.mode(), code.cause()),
+            ("read", "kernel", "not present")
+        );
     }
 
     #[test]

@@ -29,8 +29,11 @@ bitflags! {
 
 impl Rights {
     /// Names used in manifests, docs and traces.
-    pub const NAMES: [(&'static str, Rights); 3] =
-        [("send", Rights::SEND), ("recv", Rights::RECEIVE), ("transfer", Rights::TRANSFER)];
+    pub const NAMES: [(&'static str, Rights); 3] = [
+        ("send", Rights::SEND),
+        ("recv", Rights::RECEIVE),
+        ("transfer", Rights::TRANSFER),
+    ];
 
     /// Parses a comma-separated list such as `send,transfer`.
     pub fn parse_list(text: &str) -> Option<Rights> {
@@ -50,7 +53,10 @@ mod tests {
     #[test]
     fn parse_rights() {
         assert_eq!(Rights::parse_list("send"), Some(Rights::SEND));
-        assert_eq!(Rights::parse_list("recv,transfer"), Some(Rights::RECEIVE | Rights::TRANSFER));
+        assert_eq!(
+            Rights::parse_list("recv,transfer"),
+            Some(Rights::RECEIVE | Rights::TRANSFER)
+        );
         assert_eq!(Rights::parse_list("send,bogus"), None);
         assert_eq!(Rights::parse_list(""), None);
     }

@@ -61,7 +61,11 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        Self { bytes, offset: 0, done: false }
+        Self {
+            bytes,
+            offset: 0,
+            done: false,
+        }
     }
 
     /// Finds the file called `name`.
@@ -94,7 +98,11 @@ impl<'a> Reader<'a> {
                 b'0'..=b'9' => digit - b'0',
                 b'a'..=b'f' => digit - b'a' + 10,
                 b'A'..=b'F' => digit - b'A' + 10,
-                _ => return Err(CpioError::BadField { offset: self.offset + start }),
+                _ => {
+                    return Err(CpioError::BadField {
+                        offset: self.offset + start,
+                    });
+                }
             };
             value = (value << 4) | u32::from(nibble);
         }
@@ -220,7 +228,7 @@ impl Writer {
     }
 
     fn pad(&mut self) {
-        while self.bytes.len() % 4 != 0 {
+        while !self.bytes.len().is_multiple_of(4) {
             self.bytes.push(0);
         }
     }

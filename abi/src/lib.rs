@@ -39,8 +39,10 @@ pub const fn is_compatible(kernel: u32, program: u32) -> bool {
 /// `[USER_BASE, USER_END)`; the last page below the canonical boundary is never
 /// mapped, so a `syscall` can never return to a non-canonical address.
 pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
-/// Lowest address a user program may map (the first 4 MiB catch null derefs).
-pub const USER_BASE: u64 = 0x0040_0000;
+/// Lowest address a user program may map: the first 2 MiB stay unmapped so
+/// that null pointers (plus small offsets) fault. It is also where the linker
+/// places a program by default.
+pub const USER_BASE: u64 = 0x0020_0000;
 /// Page size used by every mapping the kernel makes for user space.
 pub const PAGE_SIZE: u64 = 4096;
 

@@ -140,165 +140,178 @@ impl fmt::Display for ManifestError {
 impl<'a> Manifest<'a> {
     /// Parses and cross-checks a manifest.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, ManifestError> {
-        let text = core::str::from_utf8(bytes)
-            .map_err(|_| ManifestError { line: 1, kind: ManifestErrorKind::NotUtf8 })?;
         let mut manifest = Manifest::default();
-        // Spawn lists name programs that may be declared later; resolve them
-        // once every program is known.
-        let mut spawn_names: Vec<(usize, usize, &'a str), { MAX_PROGRAMS * MAX_SPAWNS }> =
-            Vec::new();
+        manifest.parse_into(bytes)?;
+        Ok(manifest)
+    }
+
+    /// Parses into `self` (which must be empty), building every entry in
+    /// place: the kernel runs this on a small stack.
+    pub fn parse_into(&mut self, bytes: &'a [u8]) -> Result<(), ManifestError> {
+        let text = core::str::from_utf8(bytes).map_err(|_| ManifestError {
+            line: 1,
+            kind: ManifestErrorKind::NotUtf8,
+        })?;
         let mut saw_header = false;
-        for (index, raw_line) in text.lines().enumerate() {
-            let line_number = index + 1;
-            let fail = |kind| ManifestError { line: line_number, kind };
-            let line = raw_line.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
-                continue;
-            }
-            let mut words = line.split_ascii_whitespace();
-            let directive = words.next().unwrap_or("");
+        for (line_number, line) in lines(text) {
             if !saw_header {
-                if directive != "manifest" {
-                    return Err(fail(ManifestErrorKind::MissingHeader));
-                }
-                let version = words.next().and_then(|v| v.parse::<u32>().ok());
-                if version != Some(VERSION) || words.next().is_some() {
-                    return Err(fail(ManifestErrorKind::UnsupportedVersion));
-                }
+                check_header(line_number, line)?;
                 saw_header = true;
                 continue;
             }
-            match directive {
-                "endpoint" => {
-                    let name = check_name(words.next().unwrap_or("")).map_err(fail)?;
-                    if manifest.endpoints.iter().any(|e| e.name == name) {
-                        return Err(fail(ManifestErrorKind::DuplicateName));
-                    }
-                    let mut notices = false;
-                    for word in words {
-                        match word {
-                            "notices" => notices = true,
-                            _ => return Err(fail(ManifestErrorKind::UnknownKey)),
-                        }
-                    }
-                    if notices && manifest.endpoints.iter().any(|e| e.notices) {
-                        return Err(fail(ManifestErrorKind::SeveralNoticeEndpoints));
-                    }
-                    manifest
-                        .endpoints
-                        .push(EndpointDecl { name, notices })
-                        .map_err(|_| fail(ManifestErrorKind::TooMany("endpoints")))?;
-                }
-                "program" => {
-                    let name = check_name(words.next().unwrap_or("")).map_err(fail)?;
-                    if manifest.programs.iter().any(|p| p.name == name) {
-                        return Err(fail(ManifestErrorKind::DuplicateName));
-                    }
-                    let program_index = manifest.programs.len();
-                    let mut file = None;
-                    let mut priority = None;
-                    let mut io_serial = false;
-                    let mut start = Start::Boot;
-                    for word in words {
-                        let (key, value) = word.split_once('=').unwrap_or((word, ""));
-                        match key {
-                            "file" if !value.is_empty() => file = Some(value),
-                            "file" => return Err(fail(ManifestErrorKind::BadValue("file"))),
-                            "priority" => {
-                                let p = value.parse::<u8>().ok().filter(|p| *p < PRIORITIES);
-                                priority =
-                                    Some(p.ok_or(fail(ManifestErrorKind::BadValue("priority")))?);
-                            }
-                            "io" => match value {
-                                "serial" => io_serial = true,
-                                _ => return Err(fail(ManifestErrorKind::BadValue("io"))),
-                            },
-                            "start" => {
-                                start = match value {
-                                    "boot" => Start::Boot,
-                                    "spawn" => Start::Spawn,
-                                    _ => return Err(fail(ManifestErrorKind::BadValue("start"))),
-                                }
-                            }
-                            "spawns" => {
-                                for target in value.split(',') {
-                                    let target = check_name(target).map_err(fail)?;
-                                    spawn_names
-                                        .push((line_number, program_index, target))
-                                        .map_err(|_| fail(ManifestErrorKind::TooMany("spawns")))?;
-                                }
-                            }
-                            _ => return Err(fail(ManifestErrorKind::UnknownKey)),
-                        }
-                    }
-                    let program = ProgramDecl {
-                        name,
-                        file: file.ok_or(fail(ManifestErrorKind::MissingKey("file")))?,
-                        priority: priority.ok_or(fail(ManifestErrorKind::MissingKey("priority")))?,
-                        io_serial,
-                        start,
-                        handles: Vec::new(),
-                        spawns: Vec::new(),
-                    };
-                    manifest
-                        .programs
-                        .push(program)
-                        .map_err(|_| fail(ManifestErrorKind::TooMany("programs")))?;
-                }
-                "handle" => {
-                    let endpoint_name = words.next().unwrap_or("");
-                    let endpoint = manifest
-                        .endpoints
-                        .iter()
-                        .position(|e| e.name == endpoint_name)
-                        .ok_or(fail(ManifestErrorKind::UnknownEndpoint))?;
-                    let mut rights = None;
-                    let mut badge = 0;
-                    for word in words {
-                        let (key, value) = word.split_once('=').unwrap_or((word, ""));
-                        match key {
-                            "rights" => {
-                                rights = Some(
-                                    Rights::parse_list(value)
-                                        .ok_or(fail(ManifestErrorKind::BadValue("rights")))?,
-                                )
-                            }
-                            "badge" => {
-                                badge = parse_u64(value)
-                                    .ok_or(fail(ManifestErrorKind::BadValue("badge")))?
-                            }
-                            _ => return Err(fail(ManifestErrorKind::UnknownKey)),
-                        }
-                    }
-                    let rights = rights.ok_or(fail(ManifestErrorKind::MissingKey("rights")))?;
-                    let program = manifest
-                        .programs
-                        .last_mut()
-                        .ok_or(fail(ManifestErrorKind::HandleOutsideProgram))?;
-                    program
-                        .handles
-                        .push(HandleDecl { endpoint, rights, badge })
-                        .map_err(|_| fail(ManifestErrorKind::TooMany("handles")))?;
-                }
-                _ => return Err(fail(ManifestErrorKind::UnknownDirective)),
-            }
+            self.parse_line(line_number, line)?;
         }
         if !saw_header {
-            return Err(ManifestError { line: 1, kind: ManifestErrorKind::MissingHeader });
+            return Err(ManifestError {
+                line: 1,
+                kind: ManifestErrorKind::MissingHeader,
+            });
         }
-        for (line, program, target) in spawn_names {
-            let fail = |kind| ManifestError { line, kind };
-            let target = manifest
-                .programs
-                .iter()
-                .position(|p| p.name == target)
-                .ok_or(fail(ManifestErrorKind::UnknownProgram))?;
-            manifest.programs[program]
-                .spawns
-                .push(target)
-                .map_err(|_| fail(ManifestErrorKind::TooMany("spawns")))?;
+        // Spawn lists may name programs declared further down: resolve them
+        // in a second pass, once every program is known.
+        let mut program = 0;
+        for (line_number, line) in lines(text).skip(1) {
+            let mut words = line.split_ascii_whitespace();
+            if words.next() != Some("program") {
+                continue;
+            }
+            for word in words {
+                if let Some(list) = word.strip_prefix("spawns=") {
+                    for target in list.split(',') {
+                        let fail = |kind| ManifestError {
+                            line: line_number,
+                            kind,
+                        };
+                        let target = self.program(target).ok_or(fail(ManifestErrorKind::UnknownProgram))?;
+                        self.programs[program]
+                            .spawns
+                            .push(target)
+                            .map_err(|_| fail(ManifestErrorKind::TooMany("spawns")))?;
+                    }
+                }
+            }
+            program += 1;
         }
-        Ok(manifest)
+        Ok(())
+    }
+
+    fn parse_line(&mut self, line_number: usize, line: &'a str) -> Result<(), ManifestError> {
+        let fail = |kind| ManifestError {
+            line: line_number,
+            kind,
+        };
+        let mut words = line.split_ascii_whitespace();
+        match words.next().unwrap_or("") {
+            "endpoint" => {
+                let name = check_name(words.next().unwrap_or("")).map_err(fail)?;
+                if self.endpoints.iter().any(|e| e.name == name) {
+                    return Err(fail(ManifestErrorKind::DuplicateName));
+                }
+                let mut notices = false;
+                for word in words {
+                    match word {
+                        "notices" => notices = true,
+                        _ => return Err(fail(ManifestErrorKind::UnknownKey)),
+                    }
+                }
+                if notices && self.endpoints.iter().any(|e| e.notices) {
+                    return Err(fail(ManifestErrorKind::SeveralNoticeEndpoints));
+                }
+                self.endpoints
+                    .push(EndpointDecl { name, notices })
+                    .map_err(|_| fail(ManifestErrorKind::TooMany("endpoints")))?;
+            }
+            "program" => {
+                let name = check_name(words.next().unwrap_or("")).map_err(fail)?;
+                if self.programs.iter().any(|p| p.name == name) {
+                    return Err(fail(ManifestErrorKind::DuplicateName));
+                }
+                let empty = ProgramDecl {
+                    name,
+                    file: "",
+                    priority: PRIORITIES,
+                    io_serial: false,
+                    start: Start::Boot,
+                    handles: Vec::new(),
+                    spawns: Vec::new(),
+                };
+                self.programs
+                    .push(empty)
+                    .map_err(|_| fail(ManifestErrorKind::TooMany("programs")))?;
+                let program = self.programs.last_mut().expect("just pushed");
+                for word in words {
+                    let (key, value) = word.split_once('=').unwrap_or((word, ""));
+                    match key {
+                        "file" if !value.is_empty() => program.file = value,
+                        "file" => return Err(fail(ManifestErrorKind::BadValue("file"))),
+                        "priority" => {
+                            program.priority = value
+                                .parse::<u8>()
+                                .ok()
+                                .filter(|p| *p < PRIORITIES)
+                                .ok_or(fail(ManifestErrorKind::BadValue("priority")))?;
+                        }
+                        "io" if value == "serial" => program.io_serial = true,
+                        "io" => return Err(fail(ManifestErrorKind::BadValue("io"))),
+                        "start" => {
+                            program.start = match value {
+                                "boot" => Start::Boot,
+                                "spawn" => Start::Spawn,
+                                _ => return Err(fail(ManifestErrorKind::BadValue("start"))),
+                            }
+                        }
+                        // Names are checked here, resolved in the second pass.
+                        "spawns" => {
+                            for target in value.split(',') {
+                                check_name(target).map_err(fail)?;
+                            }
+                        }
+                        _ => return Err(fail(ManifestErrorKind::UnknownKey)),
+                    }
+                }
+                if program.file.is_empty() {
+                    return Err(fail(ManifestErrorKind::MissingKey("file")));
+                }
+                if program.priority == PRIORITIES {
+                    return Err(fail(ManifestErrorKind::MissingKey("priority")));
+                }
+            }
+            "handle" => {
+                let endpoint_name = words.next().unwrap_or("");
+                let endpoint = self
+                    .endpoints
+                    .iter()
+                    .position(|e| e.name == endpoint_name)
+                    .ok_or(fail(ManifestErrorKind::UnknownEndpoint))?;
+                let mut rights = None;
+                let mut badge = 0;
+                for word in words {
+                    let (key, value) = word.split_once('=').unwrap_or((word, ""));
+                    match key {
+                        "rights" => {
+                            rights = Some(Rights::parse_list(value).ok_or(fail(ManifestErrorKind::BadValue("rights")))?)
+                        }
+                        "badge" => badge = parse_u64(value).ok_or(fail(ManifestErrorKind::BadValue("badge")))?,
+                        _ => return Err(fail(ManifestErrorKind::UnknownKey)),
+                    }
+                }
+                let rights = rights.ok_or(fail(ManifestErrorKind::MissingKey("rights")))?;
+                let program = self
+                    .programs
+                    .last_mut()
+                    .ok_or(fail(ManifestErrorKind::HandleOutsideProgram))?;
+                program
+                    .handles
+                    .push(HandleDecl {
+                        endpoint,
+                        rights,
+                        badge,
+                    })
+                    .map_err(|_| fail(ManifestErrorKind::TooMany("handles")))?;
+            }
+            _ => return Err(fail(ManifestErrorKind::UnknownDirective)),
+        }
+        Ok(())
     }
 
     /// The endpoint that receives exit and fault notices, if any.
@@ -312,12 +325,42 @@ impl<'a> Manifest<'a> {
     }
 }
 
+/// The non-empty lines with comments removed, numbered from 1.
+fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(index, raw)| (index + 1, raw.split('#').next().unwrap_or("").trim()))
+        .filter(|(_, line)| !line.is_empty())
+}
+
+fn check_header(line_number: usize, line: &str) -> Result<(), ManifestError> {
+    let fail = |kind| ManifestError {
+        line: line_number,
+        kind,
+    };
+    let mut words = line.split_ascii_whitespace();
+    if words.next() != Some("manifest") {
+        return Err(fail(ManifestErrorKind::MissingHeader));
+    }
+    let version = words.next().and_then(|v| v.parse::<u32>().ok());
+    if version != Some(VERSION) || words.next().is_some() {
+        return Err(fail(ManifestErrorKind::UnsupportedVersion));
+    }
+    Ok(())
+}
+
 /// Accepts names of 1 to [`MAX_NAME`] bytes of `a-z0-9-_`.
 pub fn check_name(name: &str) -> Result<&str, ManifestErrorKind> {
     let valid = !name.is_empty()
         && name.len() <= MAX_NAME
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if valid { Ok(name) } else { Err(ManifestErrorKind::BadName) }
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if valid {
+        Ok(name)
+    } else {
+        Err(ManifestErrorKind::BadName)
+    }
 }
 
 fn parse_u64(text: &str) -> Option<u64> {
@@ -353,7 +396,14 @@ program child file=bin/child priority=1 start=spawn
         let console = &m.programs[0];
         assert!(console.io_serial);
         assert_eq!(console.priority, 6);
-        assert_eq!(console.handles[0], HandleDecl { endpoint: 0, rights: Rights::RECEIVE, badge: 0 });
+        assert_eq!(
+            console.handles[0],
+            HandleDecl {
+                endpoint: 0,
+                rights: Rights::RECEIVE,
+                badge: 0
+            }
+        );
         let hello = &m.programs[1];
         assert_eq!(hello.handles[0].badge, 0x10);
         assert_eq!(hello.handles[1].rights, Rights::SEND | Rights::TRANSFER);
@@ -371,20 +421,41 @@ program child file=bin/child priority=1 start=spawn
         use ManifestErrorKind::*;
         assert_eq!(error("").kind, MissingHeader);
         assert_eq!(error("manifest 2\n").kind, UnsupportedVersion);
-        assert_eq!(error("manifest 1\nfrobnicate\n"), ManifestError { line: 2, kind: UnknownDirective });
+        assert_eq!(
+            error("manifest 1\nfrobnicate\n"),
+            ManifestError {
+                line: 2,
+                kind: UnknownDirective
+            }
+        );
         assert_eq!(error("manifest 1\nprogram a priority=1\n").kind, MissingKey("file"));
-        assert_eq!(error("manifest 1\nprogram a file=x priority=8\n").kind, BadValue("priority"));
+        assert_eq!(
+            error("manifest 1\nprogram a file=x priority=8\n").kind,
+            BadValue("priority")
+        );
         assert_eq!(error("manifest 1\nprogram A file=x priority=1\n").kind, BadName);
-        assert_eq!(error("manifest 1\nprogram aaaaaaaaaaaaaaaaa file=x priority=1\n").kind, BadName);
+        assert_eq!(
+            error("manifest 1\nprogram aaaaaaaaaaaaaaaaa file=x priority=1\n").kind,
+            BadName
+        );
         assert_eq!(error("manifest 1\nhandle e rights=send\n").kind, UnknownEndpoint);
-        assert_eq!(error("manifest 1\nendpoint e\nhandle e rights=send\n").kind, HandleOutsideProgram);
+        assert_eq!(
+            error("manifest 1\nendpoint e\nhandle e rights=send\n").kind,
+            HandleOutsideProgram
+        );
         assert_eq!(
             error("manifest 1\nendpoint e\nprogram a file=x priority=1\nhandle e rights=fly\n").kind,
             BadValue("rights")
         );
         assert_eq!(error("manifest 1\nendpoint e\nendpoint e\n").kind, DuplicateName);
-        assert_eq!(error("manifest 1\nendpoint a notices\nendpoint b notices\n").kind, SeveralNoticeEndpoints);
-        assert_eq!(error("manifest 1\nprogram a file=x priority=1 spawns=b\n").kind, UnknownProgram);
+        assert_eq!(
+            error("manifest 1\nendpoint a notices\nendpoint b notices\n").kind,
+            SeveralNoticeEndpoints
+        );
+        assert_eq!(
+            error("manifest 1\nprogram a file=x priority=1 spawns=b\n").kind,
+            UnknownProgram
+        );
         assert_eq!(error("manifest 1\n\u{0}\u{ff}").kind, UnknownDirective);
         assert_eq!(Manifest::parse(&[b'm', 0xff]).unwrap_err().kind, NotUtf8);
     }

@@ -49,17 +49,11 @@ impl MsgInfo {
     /// A message with `label`, `words` register words and `len` buffer bytes.
     /// Out-of-range counts are masked; [`MsgInfo::check`] catches them.
     pub const fn new(label: u32, words: usize, len: usize) -> Self {
-        MsgInfo(
-            label as u64
-                | ((words as u64 & WORDS_MASK) << WORDS_SHIFT)
-                | ((len as u64 & LEN_MASK) << LEN_SHIFT),
-        )
+        MsgInfo(label as u64 | ((words as u64 & WORDS_MASK) << WORDS_SHIFT) | ((len as u64 & LEN_MASK) << LEN_SHIFT))
     }
 
     pub const fn with_flags(self, flags: MsgFlags) -> Self {
-        MsgInfo(
-            (self.0 & !(FLAGS_MASK << FLAGS_SHIFT)) | ((flags.bits() as u64) << FLAGS_SHIFT),
-        )
+        MsgInfo((self.0 & !(FLAGS_MASK << FLAGS_SHIFT)) | ((flags.bits() as u64) << FLAGS_SHIFT))
     }
 
     pub const fn label(self) -> u32 {
@@ -124,8 +118,14 @@ mod tests {
     fn check_refuses_what_users_may_not_send() {
         assert_eq!(MsgInfo::new(1, 7, 0).check(), Err(Error::INVAL));
         assert_eq!(MsgInfo::new(1, 0, 4097).check(), Err(Error::TOOLONG));
-        assert_eq!(MsgInfo::new(1, 1, 0).with_flags(MsgFlags::KERNEL).check(), Err(Error::INVAL));
-        assert_eq!(MsgInfo::new(1, 0, 0).with_flags(MsgFlags::HANDLE).check(), Err(Error::INVAL));
+        assert_eq!(
+            MsgInfo::new(1, 1, 0).with_flags(MsgFlags::KERNEL).check(),
+            Err(Error::INVAL)
+        );
+        assert_eq!(
+            MsgInfo::new(1, 0, 0).with_flags(MsgFlags::HANDLE).check(),
+            Err(Error::INVAL)
+        );
         assert_eq!(MsgInfo(1 << 63).check(), Err(Error::INVAL));
         assert_eq!(MsgInfo(1 << 56).check(), Err(Error::INVAL)); // unknown flag
     }

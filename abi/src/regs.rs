@@ -106,8 +106,7 @@ pub mod ipc {
     /// In: capacity of the buffer for what is received. Preserved.
     pub const CAPACITY: Reg = Reg::R10;
     /// In and out: message words 0 to 5.
-    pub const WORDS: [Reg; crate::message::MAX_WORDS] =
-        [Reg::R8, Reg::R9, Reg::R12, Reg::R13, Reg::R14, Reg::R15];
+    pub const WORDS: [Reg; crate::message::MAX_WORDS] = [Reg::R8, Reg::R9, Reg::R12, Reg::R13, Reg::R14, Reg::R15];
 }
 
 #[cfg(test)]

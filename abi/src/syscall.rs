@@ -170,7 +170,6 @@ const fn field(name: &'static str, reg: Reg, kind: Kind) -> Field {
 const A0: Reg = regs::ARGS[0];
 const A1: Reg = regs::ARGS[1];
 const A2: Reg = regs::ARGS[2];
-const A3: Reg = regs::ARGS[3];
 const RAX: Reg = regs::RESULT;
 const W: [Reg; 6] = regs::ipc::WORDS;
 
@@ -301,7 +300,15 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         summary: "Sends a message on an endpoint and waits until a receiver takes it.",
         args: &SEND_ARGS,
         results: &[],
-        errors: &[E::BADHANDLE, E::NORIGHTS, E::INVAL, E::TOOLONG, E::FAULT, E::PEERGONE, E::TABLEFULL],
+        errors: &[
+            E::BADHANDLE,
+            E::NORIGHTS,
+            E::INVAL,
+            E::TOOLONG,
+            E::FAULT,
+            E::PEERGONE,
+            E::TABLEFULL,
+        ],
         returns: Returns::Yes,
         blocks: true,
     },
@@ -322,7 +329,15 @@ pub const SYSCALLS: &[SyscallDesc] = &[
                   and buffer (up to `cap` bytes).",
         args: &CALL_ARGS,
         results: &REPLIED,
-        errors: &[E::BADHANDLE, E::NORIGHTS, E::INVAL, E::TOOLONG, E::FAULT, E::PEERGONE, E::TABLEFULL],
+        errors: &[
+            E::BADHANDLE,
+            E::NORIGHTS,
+            E::INVAL,
+            E::TOOLONG,
+            E::FAULT,
+            E::PEERGONE,
+            E::TABLEFULL,
+        ],
         returns: Returns::Yes,
         blocks: true,
     },
@@ -389,7 +404,10 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         summary: "Starts a new process running the boot-image program `name`, with the handles \
                   and priority the manifest gives it. The caller's manifest entry must list it \
                   in `spawns`.",
-        args: &[field("name", A0, Kind::InPtr { len: "len" }), field("len", A1, Kind::Len)],
+        args: &[
+            field("name", A0, Kind::InPtr { len: "len" }),
+            field("len", A1, Kind::Len),
+        ],
         results: &[field("pid", RAX, Kind::Pid)],
         errors: &[E::FAULT, E::INVAL, E::NOTFOUND, E::DENIED, E::TABLEFULL, E::NOMEM],
         returns: Returns::Yes,
@@ -399,7 +417,10 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         number: Syscall::Stats,
         name: "stats",
         summary: "Copies the kernel's resource counters (`abi::stats::Stats`) to `buf`.",
-        args: &[field("buf", A0, Kind::OutPtr { len: "len" }), field("len", A1, Kind::Len)],
+        args: &[
+            field("buf", A0, Kind::OutPtr { len: "len" }),
+            field("len", A1, Kind::Len),
+        ],
         results: &[],
         errors: &[E::FAULT, E::INVAL],
         returns: Returns::Yes,

@@ -1,2 +1,46 @@
-//! placeholder
-#![no_std]
+//! libsys: the user-side runtime of the microkernel.
+//!
+//! Raw `syscall` wrappers ([`raw`]), safe wrappers for every syscall
+//! ([`sys`], [`ipc`]), the program entry point and panic handler ([`rt`]),
+//! `print!`/`println!` ([`io`]) and a server loop ([`server`]). A program is
+//! one short file:
+//!
+//! ```ignore
+//! #![no_std]
+//! #![no_main]
+//! libsys::entry!(main);
+//! fn main() {
+//!     libsys::println!("Hello from ring 3");
+//! }
+//! ```
+//!
+//! Everything here is safe to call: the `unsafe` lives in [`raw`] and [`rt`].
+//! The crate also builds on the host (for its tests); there the raw layer
+//! cannot reach a kernel and panics if called.
+
+#![cfg_attr(not(test), no_std)]
+
+pub mod io;
+pub mod ipc;
+pub mod port;
+pub mod raw;
+pub mod rt;
+pub mod server;
+pub mod sys;
+
+pub use abi::{self, Error, Handle, MsgInfo, Rights};
+pub use ipc::{Msg, Received};
+pub use sys::*;
+
+/// Result of a syscall.
+pub type Result<T> = core::result::Result<T, Error>;
+
+/// Decodes RAX after a syscall into a value or an ABI error.
+pub fn decode(rax: u64) -> Result<u64> {
+    match Error::decode(rax) {
+        Ok(value) => Ok(value),
+        // The kernel returns only errors of the ABI; anything else means the
+        // kernel and this program disagree on it.
+        Err(code) => Err(Error::from_code(code).unwrap_or(Error::INVAL)),
+    }
+}

@@ -154,14 +154,20 @@ pub fn check(image: &[u8], user_end: u64) -> Result<LoadPlan, ElfError> {
         if ph.memsz() == 0 {
             continue;
         }
-        let file_end = ph.offset().checked_add(ph.filesz()).ok_or(ElfError::SegmentOutsideFile { index })?;
+        let file_end = ph
+            .offset()
+            .checked_add(ph.filesz())
+            .ok_or(ElfError::SegmentOutsideFile { index })?;
         if file_end > image.len() as u64 {
             return Err(ElfError::SegmentOutsideFile { index });
         }
         if ph.filesz() > ph.memsz() {
             return Err(ElfError::FileLargerThanMemory { index });
         }
-        let end = ph.vaddr().checked_add(ph.memsz()).ok_or(ElfError::SegmentOutsideUserSpace { index })?;
+        let end = ph
+            .vaddr()
+            .checked_add(ph.memsz())
+            .ok_or(ElfError::SegmentOutsideUserSpace { index })?;
         if ph.vaddr() < USER_BASE || end > user_end {
             return Err(ElfError::SegmentOutsideUserSpace { index });
         }
@@ -189,12 +195,17 @@ pub fn check(image: &[u8], user_end: u64) -> Result<LoadPlan, ElfError> {
             let (a_start, a_end) = a.pages();
             let (b_start, b_end) = b.pages();
             if a_start < b_end && b_start < a_end {
-                return Err(ElfError::Overlap { first, second: first + 1 + offset });
+                return Err(ElfError::Overlap {
+                    first,
+                    second: first + 1 + offset,
+                });
             }
         }
     }
     let entry = header.entry_point();
-    let in_code = segments.iter().any(|s| s.executable && s.vaddr <= entry && entry < s.vaddr + s.mem_len);
+    let in_code = segments
+        .iter()
+        .any(|s| s.executable && s.vaddr <= entry && entry < s.vaddr + s.mem_len);
     if !in_code {
         return Err(ElfError::EntryNotExecutable);
     }
@@ -218,7 +229,14 @@ mod tests {
     }
 
     fn load(flags: u32, offset: u64, vaddr: u64, filesz: u64, memsz: u64) -> Ph {
-        Ph { kind: 1, flags, offset, vaddr, filesz, memsz }
+        Ph {
+            kind: 1,
+            flags,
+            offset,
+            vaddr,
+            filesz,
+            memsz,
+        }
     }
 
     /// Builds a minimal ELF64 executable image with the given headers.
@@ -256,7 +274,11 @@ mod tests {
     fn good() -> StdVec<u8> {
         image(
             0x40_1000,
-            &[load(R, 0, 0x40_0000, 0x200, 0x200), load(R | X, 0x1000, 0x40_1000, 0x100, 0x100), load(R | W, 0x2000, 0x40_2000, 0x10, 0x3000)],
+            &[
+                load(R, 0, 0x40_0000, 0x200, 0x200),
+                load(R | X, 0x1000, 0x40_1000, 0x100, 0x100),
+                load(R | W, 0x2000, 0x40_2000, 0x10, 0x3000),
+            ],
             0x3000,
         )
     }
@@ -284,7 +306,10 @@ mod tests {
         assert_eq!(check(&good()[..40], USER_END), Err(ElfError::Truncated));
         let mut bad = good();
         bad[4] = 1; // ELFCLASS32
-        assert!(matches!(check(&bad, USER_END), Err(ElfError::NotElf64 | ElfError::Truncated)));
+        assert!(matches!(
+            check(&bad, USER_END),
+            Err(ElfError::NotElf64 | ElfError::Truncated)
+        ));
         let mut bad = good();
         bad[5] = 2;
         assert_eq!(check(&bad, USER_END), Err(ElfError::NotLittleEndian));
@@ -305,22 +330,84 @@ mod tests {
     #[test]
     fn refuses_bad_segments() {
         let cases: [(StdVec<Ph>, u64, usize, ElfError); 8] = [
-            (std::vec![load(R | X, 0x1000, 0x40_0000, 0x10, 0x10)], 0x40_0000, 0x100, ElfError::SegmentOutsideFile { index: 0 }),
-            (std::vec![load(R | X, 0, 0x40_0000, 0x20, 0x10)], 0x40_0000, 0x1000, ElfError::FileLargerThanMemory { index: 0 }),
-            (std::vec![load(R | X, 0, 0x1000, 0x10, 0x10)], 0x1000, 0x1000, ElfError::SegmentOutsideUserSpace { index: 0 }),
-            (std::vec![load(R | X, 0, USER_END - 0x10, 0x10, 0x20)], USER_END - 0x10, 0x1000, ElfError::SegmentOutsideUserSpace { index: 0 }),
-            (std::vec![load(R | X, 0, u64::MAX - 0x10, 0x10, 0x20)], u64::MAX - 0x10, 0x1000, ElfError::SegmentOutsideUserSpace { index: 0 }),
-            (std::vec![load(R | W | X, 0, 0x40_0000, 0x10, 0x10)], 0x40_0000, 0x1000, ElfError::WritableAndExecutable { index: 0 }),
-            (std::vec![load(R | X, 0, 0x40_0000, 0x10, 0x10), load(R | W, 0, 0x40_0800, 0x10, 0x10)], 0x40_0000, 0x1000, ElfError::Overlap { first: 0, second: 1 }),
-            (std::vec![load(R, 0, 0x40_0000, 0x10, 0x10)], 0x40_0000, 0x1000, ElfError::EntryNotExecutable),
+            (
+                std::vec![load(R | X, 0x1000, 0x40_0000, 0x10, 0x10)],
+                0x40_0000,
+                0x100,
+                ElfError::SegmentOutsideFile { index: 0 },
+            ),
+            (
+                std::vec![load(R | X, 0, 0x40_0000, 0x20, 0x10)],
+                0x40_0000,
+                0x1000,
+                ElfError::FileLargerThanMemory { index: 0 },
+            ),
+            (
+                std::vec![load(R | X, 0, 0x1000, 0x10, 0x10)],
+                0x1000,
+                0x1000,
+                ElfError::SegmentOutsideUserSpace { index: 0 },
+            ),
+            (
+                std::vec![load(R | X, 0, USER_END - 0x10, 0x10, 0x20)],
+                USER_END - 0x10,
+                0x1000,
+                ElfError::SegmentOutsideUserSpace { index: 0 },
+            ),
+            (
+                std::vec![load(R | X, 0, u64::MAX - 0x10, 0x10, 0x20)],
+                u64::MAX - 0x10,
+                0x1000,
+                ElfError::SegmentOutsideUserSpace { index: 0 },
+            ),
+            (
+                std::vec![load(R | W | X, 0, 0x40_0000, 0x10, 0x10)],
+                0x40_0000,
+                0x1000,
+                ElfError::WritableAndExecutable { index: 0 },
+            ),
+            (
+                std::vec![
+                    load(R | X, 0, 0x40_0000, 0x10, 0x10),
+                    load(R | W, 0, 0x40_0800, 0x10, 0x10)
+                ],
+                0x40_0000,
+                0x1000,
+                ElfError::Overlap { first: 0, second: 1 },
+            ),
+            (
+                std::vec![load(R, 0, 0x40_0000, 0x10, 0x10)],
+                0x40_0000,
+                0x1000,
+                ElfError::EntryNotExecutable,
+            ),
         ];
         for (phs, entry, total, expected) in cases {
             assert_eq!(check(&image(entry, &phs, total), USER_END), Err(expected));
         }
-        let dynamic = image(0x40_0000, &[Ph { kind: 2, flags: R, offset: 0, vaddr: 0x40_0000, filesz: 0, memsz: 0 }], 0x100);
+        let dynamic = image(
+            0x40_0000,
+            &[Ph {
+                kind: 2,
+                flags: R,
+                offset: 0,
+                vaddr: 0x40_0000,
+                filesz: 0,
+                memsz: 0,
+            }],
+            0x100,
+        );
         assert_eq!(check(&dynamic, USER_END), Err(ElfError::Dynamic));
-        assert_eq!(check(&image(0x40_0000, &[], 0x100), USER_END), Err(ElfError::NoLoadableSegments));
-        let many: StdVec<Ph> = (0..9).map(|i| load(R | X, 0, 0x40_0000 + i * 0x1000, 0x10, 0x10)).collect();
-        assert_eq!(check(&image(0x40_0000, &many, 0x1000), USER_END), Err(ElfError::TooManySegments));
+        assert_eq!(
+            check(&image(0x40_0000, &[], 0x100), USER_END),
+            Err(ElfError::NoLoadableSegments)
+        );
+        let many: StdVec<Ph> = (0..9)
+            .map(|i| load(R | X, 0, 0x40_0000 + i * 0x1000, 0x10, 0x10))
+            .collect();
+        assert_eq!(
+            check(&image(0x40_0000, &many, 0x1000), USER_END),
+            Err(ElfError::TooManySegments)
+        );
     }
 }

@@ -53,7 +53,13 @@ impl<const WORDS: usize> FrameAllocator<WORDS> {
 
     /// An allocator with no memory.
     pub const fn new() -> Self {
-        Self { free_bits: [0; WORDS], managed_bits: [0; WORDS], free: 0, total: 0, hint: 0 }
+        Self {
+            free_bits: [0; WORDS],
+            managed_bits: [0; WORDS],
+            free: 0,
+            total: 0,
+            hint: 0,
+        }
     }
 
     /// Adds the whole frames inside `[start, end)` as free RAM. Frames beyond
@@ -109,29 +115,6 @@ impl<const WORDS: usize> FrameAllocator<WORDS> {
         None
     }
 
-    /// Takes `count` contiguous free frames whose first frame number is a
-    /// multiple of `align` (a power of two).
-    pub fn alloc_contiguous(&mut self, count: usize, align: usize) -> Option<Frame> {
-        if count == 0 || !align.is_power_of_two() {
-            return None;
-        }
-        let mut start = 0;
-        while start + count <= Self::CAPACITY {
-            match (start..start + count).find(|&n| !self.is_free(n)) {
-                None => {
-                    for number in start..start + count {
-                        let (word, bit) = split(number);
-                        self.free_bits[word] &= !bit;
-                    }
-                    self.free -= count;
-                    return Some(Frame(start as u64 * FRAME_SIZE));
-                }
-                Some(used) => start = (used + 1).next_multiple_of(align),
-            }
-        }
-        None
-    }
-
     /// Returns a frame to the pool.
     pub fn free(&mut self, frame: Frame) -> Result<(), FreeError> {
         let number = frame.number();
@@ -149,11 +132,6 @@ impl<const WORDS: usize> FrameAllocator<WORDS> {
         self.free += 1;
         self.hint = self.hint.min(word);
         Ok(())
-    }
-
-    fn is_free(&self, number: usize) -> bool {
-        let (word, bit) = split(number);
-        self.free_bits[word] & bit != 0
     }
 
     /// Frames currently free.
@@ -231,20 +209,5 @@ mod tests {
         frames.add_region(0x10_000, 0x20_000);
         assert_eq!(frames.free(Frame(0x1000)), Err(FreeError::NotManaged));
         assert_eq!(frames.free_count(), 16);
-    }
-
-    #[test]
-    fn contiguous_runs_respect_alignment_and_holes() {
-        let mut frames = Small::new();
-        frames.add_region(0, 0x40_000);
-        frames.reserve(0x3000, 0x4000); // hole at frame 3
-        let run = frames.alloc_contiguous(4, 4).unwrap();
-        assert_eq!(run, Frame(0x4000));
-        assert_eq!(frames.free_count(), 64 - 1 - 4);
-        let run = frames.alloc_contiguous(3, 1).unwrap();
-        assert_eq!(run, Frame(0));
-        assert_eq!(frames.alloc_contiguous(64, 1), None);
-        assert_eq!(frames.alloc_contiguous(0, 1), None);
-        assert_eq!(frames.alloc_contiguous(1, 3), None);
     }
 }

@@ -6,8 +6,8 @@
 //! than a name for someone else's endpoint. The first handle of a fresh table
 //! is 0, the console handle by convention.
 
-use abi::handle::{Handle, MAX_HANDLES, Rights};
 use abi::Error;
+use abi::handle::{Handle, MAX_HANDLES, Rights};
 
 const INDEX_BITS: u32 = 8;
 const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
@@ -36,7 +36,13 @@ pub struct HandleTable {
 
 impl HandleTable {
     pub const fn new() -> HandleTable {
-        HandleTable { slots: [Slot { entry: None, generation: 0 }; MAX_HANDLES], open: 0 }
+        HandleTable {
+            slots: [Slot {
+                entry: None,
+                generation: 0,
+            }; MAX_HANDLES],
+            open: 0,
+        }
     }
 
     fn handle(index: usize, generation: u32) -> Handle {
@@ -54,7 +60,11 @@ impl HandleTable {
 
     /// Stores `entry` in the lowest free slot.
     pub fn insert(&mut self, entry: HandleEntry) -> Result<Handle, Error> {
-        let index = self.slots.iter().position(|s| s.entry.is_none()).ok_or(Error::TABLEFULL)?;
+        let index = self
+            .slots
+            .iter()
+            .position(|s| s.entry.is_none())
+            .ok_or(Error::TABLEFULL)?;
         self.slots[index].entry = Some(entry);
         self.open += 1;
         Ok(Self::handle(index, self.slots[index].generation))
@@ -104,7 +114,11 @@ impl HandleTable {
             (kept, badge) if kept == badge => kept,
             _ => return Err(Error::INVAL),
         };
-        self.insert(HandleEntry { endpoint: original.endpoint, rights, badge })
+        self.insert(HandleEntry {
+            endpoint: original.endpoint,
+            rights,
+            badge,
+        })
     }
 
     /// Open handles.
@@ -112,6 +126,7 @@ impl HandleTable {
         self.open
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.open == 0
     }
@@ -143,7 +158,11 @@ mod tests {
     use super::*;
 
     fn entry(endpoint: usize, rights: Rights, badge: u64) -> HandleEntry {
-        HandleEntry { endpoint, rights, badge }
+        HandleEntry {
+            endpoint,
+            rights,
+            badge,
+        }
     }
 
     #[test]
@@ -198,7 +217,12 @@ mod tests {
         assert_eq!(table.duplicate(plain, Rights::SEND.bits(), 1), Err(Error::NORIGHTS));
         assert_eq!(table.duplicate(root, 1 << 10, 1), Err(Error::INVAL));
         let badged = table.duplicate(root, all.bits(), 7).unwrap();
-        assert_eq!(table.duplicate(badged, Rights::SEND.bits(), 0).map(|h| table.get(h).unwrap().badge), Ok(7));
+        assert_eq!(
+            table
+                .duplicate(badged, Rights::SEND.bits(), 0)
+                .map(|h| table.get(h).unwrap().badge),
+            Ok(7)
+        );
         assert_eq!(table.duplicate(badged, Rights::SEND.bits(), 8), Err(Error::INVAL));
         let narrowed = table.duplicate(root, Rights::TRANSFER.bits(), 0).unwrap();
         assert_eq!(table.duplicate(narrowed, Rights::SEND.bits(), 0), Err(Error::NORIGHTS));

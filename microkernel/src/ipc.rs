@@ -68,8 +68,13 @@ struct Endpoint {
 }
 
 impl Endpoint {
-    const FREE: Endpoint =
-        Endpoint { live: false, senders: List::EMPTY, receivers: List::EMPTY, handles: 0, receive_handles: 0 };
+    const FREE: Endpoint = Endpoint {
+        live: false,
+        senders: List::EMPTY,
+        receivers: List::EMPTY,
+        handles: 0,
+        receive_handles: 0,
+    };
 }
 
 /// IPC state of `T` thread slots and `E` endpoint slots.
@@ -93,7 +98,10 @@ impl<const T: usize, const E: usize> Ipc<T, E> {
     /// Allocates an endpoint slot. It lives while handles name it.
     pub fn create_endpoint(&mut self) -> Result<usize, Error> {
         let slot = self.endpoints.iter().position(|e| !e.live).ok_or(Error::TABLEFULL)?;
-        self.endpoints[slot] = Endpoint { live: true, ..Endpoint::FREE };
+        self.endpoints[slot] = Endpoint {
+            live: true,
+            ..Endpoint::FREE
+        };
         Ok(slot)
     }
 
@@ -270,11 +278,13 @@ impl<const T: usize, const E: usize> Ipc<T, E> {
         self.replies[thread]
     }
 
+    #[cfg(test)]
     /// Whether `endpoint` has a thread waiting to receive.
     pub fn has_receiver(&self, endpoint: usize) -> bool {
         !self.endpoints[endpoint].receivers.is_empty()
     }
 
+    #[cfg(test)]
     /// Whether anyone can receive on `endpoint` now or later.
     pub fn can_receive(&self, endpoint: usize) -> bool {
         let e = &self.endpoints[endpoint];
@@ -310,7 +320,10 @@ mod tests {
         let (server, client) = (1, 2);
         assert_eq!(ipc.recv(server, ep), RecvOutcome::Blocked);
         assert_eq!(ipc.state(server), Receiving { endpoint: ep });
-        assert_eq!(ipc.send(client, ep, true), Ok(SendOutcome::Rendezvous { receiver: server }));
+        assert_eq!(
+            ipc.send(client, ep, true),
+            Ok(SendOutcome::Rendezvous { receiver: server })
+        );
         assert_eq!(ipc.complete(client, server, true), None);
         assert_eq!(ipc.state(server), Idle);
         assert_eq!(ipc.state(client), AwaitingReply { server });
@@ -325,7 +338,13 @@ mod tests {
         let (mut ipc, ep) = setup();
         assert_eq!(ipc.send(3, ep, false), Ok(SendOutcome::Blocked));
         assert_eq!(ipc.send(4, ep, true), Ok(SendOutcome::Blocked));
-        assert_eq!(ipc.state(3), Sending { endpoint: ep, call: false });
+        assert_eq!(
+            ipc.state(3),
+            Sending {
+                endpoint: ep,
+                call: false
+            }
+        );
         assert_eq!(ipc.recv(1, ep), RecvOutcome::Rendezvous { sender: 3, call: false });
         assert_eq!(ipc.complete(3, 1, false), None);
         assert_eq!(ipc.state(3), Idle);
@@ -387,7 +406,13 @@ mod tests {
         let woken = ipc.cancel(1);
         assert_eq!(woken.as_slice(), &[2]);
         assert_eq!(ipc.state(2), Idle);
-        assert_eq!(ipc.state(3), Sending { endpoint: ep, call: true });
+        assert_eq!(
+            ipc.state(3),
+            Sending {
+                endpoint: ep,
+                call: true
+            }
+        );
 
         let (mut ipc, ep) = setup();
         ipc.recv(1, ep);

@@ -1,15 +1,129 @@
-//! Kernel entry from the arch layer: every syscall, interrupt and fault from
-//! ring 3 arrives here as an event, and leaves with the frame to resume.
+//! Kernel entry from the arch layer, and scheduling.
+//!
+//! Every syscall, interrupt and fault from ring 3 arrives in [`enter`] as an
+//! event for the current thread. The kernel handles it to completion (no
+//! kernel code ever waits), then [`schedule`] picks the thread to resume and
+//! the arch layer returns into its frame.
 
-use crate::arch::{Event, TrapFrame};
+use crate::arch::{self, Event, TrapFrame};
+use crate::config::TIME_SLICE_TICKS;
+use crate::ipc::IpcState;
+use crate::process;
+use crate::state::{self, Kernel, RunState};
+use crate::syscalls;
 
-/// Handles `event` for the thread whose frame is `frame`; returns the frame
-/// to resume.
-pub fn enter(event: Event, _frame: *mut TrapFrame) -> *mut TrapFrame {
-    panic!("no user mode yet: {event:?}");
+/// Handles `event` for the current thread; returns the frame to resume.
+pub fn enter(event: Event, frame: *mut TrapFrame) -> *mut TrapFrame {
+    state::with(|k| {
+        let current = k.current.expect("entry from ring 3 without a current thread");
+        debug_assert_eq!(frame, arch::frame_pointer(current));
+        match event {
+            Event::Syscall => syscalls::dispatch(k, current),
+            Event::Timer => tick(k),
+            Event::Fault {
+                vector,
+                error_code,
+                address,
+            } => {
+                let words = process::fault_notice(k, current, vector, error_code, address);
+                crate::debug!(
+                    "{} faulted: vector {vector} error {error_code:#x} address {address:#x}",
+                    process::describe(k, current)
+                );
+                process::terminate(k, current, abi::console::FAULT, words);
+            }
+        }
+        schedule(k)
+    })
 }
 
-/// A timer tick that arrived while the CPU was idle.
+/// A timer tick while the CPU idled (never: the kernel halts the machine
+/// when nothing can run, see [`quiesce`]).
 pub fn idle_tick(frame: *mut TrapFrame) -> *mut TrapFrame {
     frame
+}
+
+fn tick(k: &mut Kernel) {
+    k.ticks += 1;
+    k.slice_left = k.slice_left.saturating_sub(1);
+    if k.slice_left == 0 {
+        k.yield_requested = true;
+    }
+}
+
+/// Picks the thread to run next and makes it current; returns its frame.
+pub fn schedule(k: &mut Kernel) -> *mut TrapFrame {
+    let yielded = core::mem::take(&mut k.yield_requested);
+    let next = match k.current {
+        Some(current) if k.threads[current].state == RunState::Running => {
+            let priority = k.threads[current].priority;
+            if yielded {
+                k.threads[current].state = RunState::Ready;
+                k.run_queues.push_back(current, priority);
+                k.run_queues.pop().expect("the current thread was just queued")
+            } else if k.run_queues.highest().is_some_and(|p| p > priority) {
+                k.threads[current].state = RunState::Ready;
+                k.run_queues.push_front(current, priority);
+                k.run_queues.pop().expect("a higher priority is ready")
+            } else {
+                current
+            }
+        }
+        _ => match k.run_queues.pop() {
+            Some(next) => next,
+            None => quiesce(k),
+        },
+    };
+    if k.current != Some(next) || yielded {
+        k.slice_left = TIME_SLICE_TICKS;
+    }
+    if k.current != Some(next) {
+        k.threads[next].state = RunState::Running;
+        k.current = Some(next);
+        let process = k.process_of(next);
+        arch::switch_to(next, process.space().root(), process.io_serial);
+    } else {
+        k.threads[next].state = RunState::Running;
+    }
+    arch::frame_pointer(next)
+}
+
+/// Nothing can run, and with no timed waits nothing ever will: the system has
+/// finished. Halts with success if every remaining thread waits to receive
+/// (servers waiting for work), or reports a deadlock.
+fn quiesce(k: &mut Kernel) -> ! {
+    let mut servers = 0;
+    let mut stuck = 0;
+    for (thread, t) in k.threads.iter().enumerate() {
+        match (t.state, k.ipc.state(thread)) {
+            (RunState::Free, _) => {}
+            (RunState::Blocked, IpcState::Receiving { .. }) => servers += 1,
+            (state, ipc) => {
+                stuck += 1;
+                crate::error!("deadlock: {} is {state:?} in {ipc:?}", process::describe(k, thread));
+            }
+        }
+    }
+    if stuck > 0 {
+        crate::error!("deadlock: {stuck} threads wait on IPC that can never complete; halting");
+        arch::exit(abi::machine::EXIT_DEADLOCK)
+    }
+    let stats = syscalls::stats(k);
+    crate::info!(
+        "idle: all programs finished ({servers} servers waiting); {} free frames, {} processes, {} endpoints, {} handles, {} syscalls; halting",
+        stats.free_frames,
+        stats.processes,
+        stats.endpoints,
+        stats.handles,
+        stats.syscalls
+    );
+    arch::exit(abi::machine::EXIT_SUCCESS)
+}
+
+/// Starts the first thread; never returns.
+pub fn run() -> ! {
+    let frame = state::with(schedule);
+    // SAFETY: `schedule` returned the frame of a thread just made current, a
+    // complete frame in its save area.
+    unsafe { arch::resume(frame) }
 }

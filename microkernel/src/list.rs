@@ -17,7 +17,11 @@ pub struct Links<const N: usize> {
 impl<const N: usize> Links<N> {
     pub const fn new() -> Self {
         assert!(N < NONE as usize);
-        Links { next: [NONE; N], prev: [NONE; N], member: [false; N] }
+        Links {
+            next: [NONE; N],
+            prev: [NONE; N],
+            member: [false; N],
+        }
     }
 
     /// Whether `slot` is on some list of these links.
@@ -41,12 +45,17 @@ pub struct List {
 }
 
 impl List {
-    pub const EMPTY: List = List { head: NONE, tail: NONE, len: 0 };
+    pub const EMPTY: List = List {
+        head: NONE,
+        tail: NONE,
+        len: 0,
+    };
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len as usize
     }
@@ -109,6 +118,7 @@ impl List {
         self.len -= 1;
     }
 
+    #[cfg(test)]
     /// The slots in order.
     pub fn iter<'a, const N: usize>(&self, links: &'a Links<N>) -> impl Iterator<Item = usize> + 'a {
         let mut cursor = self.head;

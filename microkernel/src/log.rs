@@ -62,7 +62,7 @@ pub fn log(level: Level, args: fmt::Arguments) {
         return;
     }
     let _guard = LOCK.lock();
-    let _ = write!(Serial, "[kernel] {} {}\n", level.label(), args);
+    let _ = writeln!(Serial, "[kernel] {} {}", level.label(), args);
 }
 
 /// Releases the log lock after a panic or fault interrupted a line, so the

@@ -11,8 +11,9 @@
 
 mod arch;
 mod cmdline;
-mod frames;
+mod config;
 mod elf;
+mod frames;
 mod handles;
 mod ipc;
 mod list;
@@ -24,11 +25,19 @@ mod kernel;
 #[cfg(target_os = "none")]
 mod log;
 #[cfg(target_os = "none")]
+mod messages;
+#[cfg(target_os = "none")]
 mod panic;
+#[cfg(target_os = "none")]
+mod process;
 #[cfg(target_os = "none")]
 mod startup;
 #[cfg(target_os = "none")]
 mod state;
+#[cfg(target_os = "none")]
+mod syscalls;
+#[cfg(target_os = "none")]
+mod umem;
 
 #[cfg(not(target_os = "none"))]
 fn main() {

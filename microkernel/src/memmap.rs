@@ -43,7 +43,11 @@ pub struct Region {
 impl Region {
     /// Builds a region from a base and a size, clamping a wrapping end.
     pub const fn from_base_size(base: u64, size: u64, kind: RegionKind) -> Region {
-        Region { start: base, end: base.saturating_add(size), kind }
+        Region {
+            start: base,
+            end: base.saturating_add(size),
+            kind,
+        }
     }
 }
 
@@ -130,10 +134,10 @@ mod tests {
     #[test]
     fn unaligned_zero_and_wrapping_entries() {
         let map = [
-            region(0x1001, 0x2fff, Ram),         // no whole page
-            region(0x5000, 0x5000, Ram),         // empty
+            region(0x1001, 0x2fff, Ram),                              // no whole page
+            region(0x5000, 0x5000, Ram),                              // empty
             Region::from_base_size(u64::MAX - 0x1000, 0x10_000, Ram), // wraps: clamped
-            region(0x10_800, 0x13_800, Ram),     // one whole page after trimming both ends
+            region(0x10_800, 0x13_800, Ram),                          // one whole page after trimming both ends
         ];
         let (ram, _) = usable_ram(&map);
         assert_eq!(ram.as_slice(), &[(0x11_000, 0x13_000)]);
@@ -143,7 +147,7 @@ mod tests {
     fn reserved_entries_punch_holes_and_overlaps_merge() {
         let map = [
             region(0x0, 0x10_000, Ram),
-            region(0x8000, 0x20_000, Ram), // overlaps the first
+            region(0x8000, 0x20_000, Ram),    // overlaps the first
             region(0x3800, 0x4200, Reserved), // widened to 0x3000..0x5000
             region(0x1f_000, 0x30_000, AcpiNvs),
         ];

@@ -19,7 +19,12 @@ pub struct RunQueues<const N: usize> {
 
 impl<const N: usize> RunQueues<N> {
     pub const fn new() -> Self {
-        RunQueues { queues: [List::EMPTY; PRIORITIES], links: Links::new(), priority_of: [0; N], nonempty: 0 }
+        RunQueues {
+            queues: [List::EMPTY; PRIORITIES],
+            links: Links::new(),
+            priority_of: [0; N],
+            nonempty: 0,
+        }
     }
 
     /// Makes `thread` ready at the back of its priority's queue (it used its
@@ -65,10 +70,12 @@ impl<const N: usize> RunQueues<N> {
         }
     }
 
+    #[cfg(test)]
     pub fn is_ready(&self, thread: usize) -> bool {
         self.links.is_linked(thread)
     }
 
+    #[cfg(test)]
     /// Ready threads in total.
     pub fn len(&self) -> usize {
         self.queues.iter().map(List::len).sum()

@@ -2,7 +2,11 @@
 
 use crate::arch::{self, BootInfo};
 use crate::memmap::{self, RegionKind};
-use crate::{cmdline, state};
+use crate::state::{BootImage, Kernel, Options};
+use crate::{cmdline, kernel, process, state};
+use abi::Rights;
+use abi::initrd::Reader;
+use abi::manifest::{self, Manifest, Start};
 
 unsafe extern "C" {
     static __kernel_phys_start: u8;
@@ -21,9 +25,107 @@ pub fn main(boot: BootInfo) -> ! {
         boot.cmdline
     );
     init_memory(&boot);
+    state::with(|k| {
+        k.options = Options {
+            probe: cmdline::flag(&boot.cmdline, "probe"),
+        };
+        if let Err(error) = arch::init_kernel_space(&mut k.frames) {
+            panic!("cannot build the kernel page tables: {error:?}");
+        }
+    });
+    let (per_tick, calibrated) = arch::init_timer();
+    crate::info!(
+        "timer: {} Hz, {} APIC counts per tick ({})",
+        arch::TIMER_HZ,
+        per_tick,
+        if calibrated {
+            "calibrated on PIT channel 0"
+        } else {
+            "PIT silent: assumed 1 GHz"
+        }
+    );
     inject_fault(&boot.cmdline);
-    crate::info!("boot: nothing to run yet");
-    arch::exit(abi::machine::EXIT_SUCCESS)
+    let Some(initrd) = boot.initrd else {
+        crate::info!("boot: no initrd, nothing to run");
+        arch::exit(abi::machine::EXIT_SUCCESS)
+    };
+    state::with(|k| start_programs(k, initrd));
+    kernel::run()
+}
+
+/// Reads the boot image, creates the manifest's endpoints and starts every
+/// program marked to start at boot. A program that cannot start is reported
+/// and skipped.
+fn start_programs(k: &mut Kernel, (start, end): (u64, u64)) {
+    // SAFETY: QEMU placed the initrd in RAM, the frame allocator reserved
+    // its frames, and nothing ever writes them: the bytes are immutable for
+    // the rest of the run.
+    let initrd: &'static [u8] =
+        unsafe { core::slice::from_raw_parts(arch::phys_to_virt(start) as *const u8, (end - start) as usize) };
+    let files = match Reader::validate(initrd) {
+        Ok(files) => files,
+        Err(error) => bad_image(format_args!("initrd: {error}")),
+    };
+    let text = match Reader::find(initrd, manifest::FILE_NAME) {
+        Ok(Some(entry)) => entry.data,
+        _ => bad_image(format_args!("initrd has no {} file", manifest::FILE_NAME)),
+    };
+    // The manifest is parsed straight into the kernel state: it is too big
+    // to move around on the kernel stack.
+    let image = k.image.insert(BootImage {
+        initrd,
+        manifest: Manifest::default(),
+        endpoints: [0; manifest::MAX_ENDPOINTS],
+    });
+    if let Err(error) = image.manifest.parse_into(text) {
+        bad_image(format_args!("{error}"));
+    }
+    let manifest = &image.manifest;
+    crate::info!(
+        "initrd: {files} files, {} bytes; manifest: {} programs, {} endpoints",
+        initrd.len(),
+        manifest.programs.len(),
+        manifest.endpoints.len()
+    );
+    let boot_programs: heapless::Vec<usize, { manifest::MAX_PROGRAMS }> = (0..manifest.programs.len())
+        .filter(|&i| manifest.programs[i].start == Start::Boot)
+        .collect();
+    for index in 0..image.manifest.endpoints.len() {
+        let endpoint = k
+            .ipc
+            .create_endpoint()
+            .expect("the kernel has room for every manifest endpoint");
+        // The kernel keeps one reference so the endpoint outlives any one
+        // process (programs started later still find it).
+        k.ipc.handle_opened(endpoint, Rights::empty());
+        image.endpoints[index] = endpoint;
+        if image.manifest.endpoints[index].notices {
+            k.notices = Some(endpoint);
+        }
+    }
+    let mut started = 0;
+    for program in boot_programs {
+        match process::spawn(k, program) {
+            Ok(_) => started += 1,
+            Err(error) => {
+                let name = k
+                    .image
+                    .as_ref()
+                    .map_or("?", |image| image.manifest.programs[program].name);
+                crate::error!("boot: program {name} not started: {error}");
+            }
+        }
+    }
+    if started == 0 {
+        crate::info!("boot: no program started, nothing to run");
+        arch::exit(abi::machine::EXIT_SUCCESS)
+    }
+    crate::info!("boot: started {started} programs");
+}
+
+fn bad_image(reason: core::fmt::Arguments) -> ! {
+    crate::error!("boot: unusable boot image: {reason}");
+    arch::exit(abi::machine::EXIT_BAD_IMAGE)
 }
 
 /// Builds the frame allocator from the memory map, keeping out the kernel
@@ -36,9 +138,11 @@ fn init_memory(boot: &BootInfo) {
     if dropped > 0 {
         crate::warn!("memory: {dropped} usable ranges did not fit and are ignored");
     }
-    // SAFETY: linker-script symbols; only their addresses are used.
-    let (image_start, image_end) =
-        unsafe { (&raw const __kernel_phys_start as u64, &raw const __kernel_phys_end as u64) };
+    // Linker-script symbols: only their addresses are used.
+    let (image_start, image_end) = (
+        &raw const __kernel_phys_start as u64,
+        &raw const __kernel_phys_end as u64,
+    );
     let (free, total) = state::with(|kernel| {
         let frames = &mut kernel.frames;
         let mut beyond = 0;
@@ -65,7 +169,7 @@ fn init_memory(boot: &BootInfo) {
         usable.len(),
         free,
         total,
-        free * 4096 >> 20
+        (free * 4096) >> 20
     );
     crate::info!(
         "memory: kernel image {:#x}-{:#x}, initrd {}",

@@ -5,21 +5,192 @@
 //! single CPU, so a nested call can only be a bug (a fault inside the
 //! kernel), and it panics instead of aliasing the state.
 
-use crate::frames::FrameAllocator;
+use crate::arch::{AddressSpace, FrameSource};
+use crate::config::{MAX_ENDPOINTS, MAX_PROCESSES, MAX_THREADS};
+use crate::frames::{Frame, FrameAllocator};
+use crate::handles::HandleTable;
+use crate::ipc::Ipc;
+use crate::sched::RunQueues;
+use abi::manifest::{MAX_ENDPOINTS as MANIFEST_ENDPOINTS, MAX_NAME, Manifest};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
+use heapless::String;
 
 /// Words of the frame bitmap: enough for the 4 GiB the direct map covers.
 pub const FRAME_WORDS: usize = (4 << 30) / 4096 / 64;
 
+/// What a thread is doing, for the scheduler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// Slot unused.
+    Free,
+    /// On this CPU.
+    Running,
+    /// On a run queue.
+    Ready,
+    /// Waiting in IPC (see `Ipc::state`).
+    Blocked,
+    /// Its process is gone; it waits only to deliver the exit or fault
+    /// notice, then the slot is freed.
+    Zombie,
+}
+
+/// What a thread sends when a receiver takes its message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outgoing {
+    /// A `send`/`call`: the message is in its saved registers.
+    Message,
+    /// A `write` forwarded to the console: the bytes are `[buffer, +len)`.
+    Write { fd: u64, buffer: u64, len: usize },
+    /// An exit or fault notice composed by the kernel.
+    Notice {
+        label: u32,
+        words: [u64; abi::message::MAX_WORDS],
+    },
+}
+
+pub struct Thread {
+    pub state: RunState,
+    pub process: usize,
+    pub priority: u8,
+    /// The message it sends while queued or awaiting a reply.
+    pub outgoing: Outgoing,
+    /// Badge of the handle it sends through.
+    pub badge: u64,
+}
+
+impl Thread {
+    const FREE: Thread = Thread {
+        state: RunState::Free,
+        process: 0,
+        priority: 0,
+        outgoing: Outgoing::Message,
+        badge: 0,
+    };
+}
+
+pub struct Process {
+    /// 0 when the slot is free.
+    pub pid: u32,
+    pub name: String<MAX_NAME>,
+    /// Index of its program in the boot manifest.
+    pub program: usize,
+    pub space: Option<AddressSpace>,
+    pub handles: HandleTable,
+    /// May use the serial port's I/O ports.
+    pub io_serial: bool,
+    pub thread: usize,
+}
+
+impl Process {
+    const FREE: Process = Process {
+        pid: 0,
+        name: String::new(),
+        program: 0,
+        space: None,
+        handles: HandleTable::new(),
+        io_serial: false,
+        thread: 0,
+    };
+
+    pub fn is_live(&self) -> bool {
+        self.pid != 0
+    }
+
+    /// Its address space (every live process has one).
+    pub fn space(&self) -> &AddressSpace {
+        self.space.as_ref().expect("a live process has an address space")
+    }
+}
+
+/// The boot image: the initrd and the manifest read from it.
+pub struct BootImage {
+    pub initrd: &'static [u8],
+    pub manifest: Manifest<'static>,
+    /// Kernel endpoint slot of each manifest endpoint.
+    pub endpoints: [usize; MANIFEST_ENDPOINTS],
+}
+
+/// Switches set on the kernel command line.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Report the first ring-3 syscall (the build tool's KVM probe).
+    pub probe: bool,
+}
+
+/// Counters reported by the `stats` syscall.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counters {
+    pub syscalls: u64,
+    pub spawned: u64,
+}
+
 /// All kernel state.
 pub struct Kernel {
     pub frames: FrameAllocator<FRAME_WORDS>,
+    pub processes: [Process; MAX_PROCESSES],
+    pub threads: [Thread; MAX_THREADS],
+    pub ipc: Ipc<MAX_THREADS, MAX_ENDPOINTS>,
+    pub run_queues: RunQueues<MAX_THREADS>,
+    /// The thread on this CPU, if any.
+    pub current: Option<usize>,
+    /// Set by `yield` and by the end of a time slice.
+    pub yield_requested: bool,
+    pub slice_left: u32,
+    pub ticks: u64,
+    pub next_pid: u32,
+    pub image: Option<BootImage>,
+    /// Endpoint that receives exit and fault notices.
+    pub notices: Option<usize>,
+    pub options: Options,
+    pub counters: Counters,
+    pub probe_reported: bool,
 }
 
 impl Kernel {
     const fn new() -> Kernel {
-        Kernel { frames: FrameAllocator::new() }
+        Kernel {
+            frames: FrameAllocator::new(),
+            processes: [Process::FREE; MAX_PROCESSES],
+            threads: [Thread::FREE; MAX_THREADS],
+            ipc: Ipc::new(),
+            run_queues: RunQueues::new(),
+            current: None,
+            yield_requested: false,
+            slice_left: 0,
+            ticks: 0,
+            next_pid: 1,
+            image: None,
+            notices: None,
+            options: Options { probe: false },
+            counters: Counters {
+                syscalls: 0,
+                spawned: 0,
+            },
+            probe_reported: false,
+        }
+    }
+
+    /// The process that owns `thread`.
+    pub fn process_of(&self, thread: usize) -> &Process {
+        &self.processes[self.threads[thread].process]
+    }
+
+    pub fn process_of_mut(&mut self, thread: usize) -> &mut Process {
+        let process = self.threads[thread].process;
+        &mut self.processes[process]
+    }
+}
+
+impl<const WORDS: usize> FrameSource for FrameAllocator<WORDS> {
+    fn allocate(&mut self) -> Option<Frame> {
+        self.alloc()
+    }
+
+    fn release(&mut self, frame: Frame) {
+        if let Err(error) = self.free(frame) {
+            panic!("freeing frame {:#x}: {error:?}", frame.address());
+        }
     }
 }
 
@@ -32,7 +203,10 @@ struct KernelCell {
 // the state to one caller at a time.
 unsafe impl Sync for KernelCell {}
 
-static KERNEL: KernelCell = KernelCell { busy: AtomicBool::new(false), kernel: UnsafeCell::new(Kernel::new()) };
+static KERNEL: KernelCell = KernelCell {
+    busy: AtomicBool::new(false),
+    kernel: UnsafeCell::new(Kernel::new()),
+};
 
 /// Runs `f` with exclusive access to the kernel state.
 pub fn with<R>(f: impl FnOnce(&mut Kernel) -> R) -> R {

@@ -86,9 +86,7 @@ pub fn init_control_registers() -> Features {
     cr4.set(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION, features.smep);
     cr4.set(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION, features.smap);
     cr4.set(Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION, features.umip);
-    cr4.remove(
-        Cr4Flags::OSFXSR | Cr4Flags::OSXMMEXCPT_ENABLE | Cr4Flags::OSXSAVE | Cr4Flags::FSGSBASE,
-    );
+    cr4.remove(Cr4Flags::OSFXSR | Cr4Flags::OSXMMEXCPT_ENABLE | Cr4Flags::OSXSAVE | Cr4Flags::FSGSBASE);
     cr4.insert(Cr4Flags::PAGE_GLOBAL);
     // SAFETY: only features CPUID reports are enabled; the kernel itself uses
     // no FPU/SSE instructions (the target is soft-float) and no FSGSBASE.
@@ -110,7 +108,7 @@ pub fn init_syscall_msrs(cpu: *mut PerCpu, nx: bool) -> SyscallMsrs {
     if nx {
         efer |= EFER_NXE;
     }
-    let lstar = syscall_entry as usize as u64;
+    let lstar = syscall_entry as *const () as u64;
     write_msr(IA32_EFER, efer);
     write_msr(IA32_STAR, selectors::STAR);
     write_msr(IA32_LSTAR, lstar);

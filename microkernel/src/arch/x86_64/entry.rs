@@ -217,11 +217,11 @@ return_to_frame:
     popq %rdx
     popq %rsi
     popq %rdi
-    /* Now at the vector slot: RIP is 16 above, RFLAGS 32, RSP 40. A frame
-       entered by syscall has CS/SS that sysretq recreates exactly. */
-    movq 16(%rsp), %rcx
-    movq 32(%rsp), %r11
-    movq 40(%rsp), %rsp
+    /* Now at the vector slot. A frame entered by syscall has the CS and SS
+       that sysretq recreates exactly. */
+    movq {rip_above_vector}(%rsp), %rcx
+    movq {rflags_above_vector}(%rsp), %r11
+    movq {rsp_above_vector}(%rsp), %rsp
     /* Last: after this instruction nothing may touch per-CPU data. */
     swapgs
     sysretq
@@ -254,6 +254,9 @@ return_to_frame:
     frame_cs = const frame::CS,
     frame_vector = const frame::VECTOR,
     frame_rip = const frame::RIP,
+    rip_above_vector = const frame::RIP - frame::VECTOR,
+    rflags_above_vector = const frame::RFLAGS - frame::VECTOR,
+    rsp_above_vector = const frame::RSP - frame::VECTOR,
     syscall_vector = const SYSCALL_VECTOR,
     dispatch = sym super::trap::trap_from_any,
     fatal = sym super::trap::trap_fatal,
@@ -273,7 +276,5 @@ unsafe extern "C" {
 pub unsafe fn resume(frame: *mut super::frame::TrapFrame) -> ! {
     // SAFETY: the caller guarantees the frame; `return_to_frame` takes it in
     // RAX and never returns.
-    unsafe {
-        core::arch::asm!("jmp return_to_frame", in("rax") frame, options(noreturn))
-    }
+    unsafe { core::arch::asm!("jmp return_to_frame", in("rax") frame, options(noreturn)) }
 }

@@ -48,7 +48,7 @@ pub struct TrapFrame {
 
 /// Size of a frame; a multiple of 16 so that a frame top is a valid RSP0.
 pub const FRAME_SIZE: usize = size_of::<TrapFrame>();
-const _: () = assert!(FRAME_SIZE % 16 == 0);
+const _: () = assert!(FRAME_SIZE.is_multiple_of(16));
 
 /// Byte offsets the assembly stubs use.
 pub mod offsets {
@@ -124,7 +124,7 @@ impl TrapFrame {
     }
 
     /// Whether the frame was saved while running in ring 3.
-    pub fn from_user(&self) -> bool {
+    pub fn is_from_user(&self) -> bool {
         self.cs & 3 == 3
     }
 
@@ -182,7 +182,7 @@ mod tests {
     #[test]
     fn new_user_frames_are_ring_3_and_iret_only() {
         let frame = TrapFrame::new_user(0x40_1000, 0x7fff_0000);
-        assert!(frame.from_user());
+        assert!(frame.is_from_user());
         assert_eq!(frame.vector, KERNEL_BUILT_VECTOR);
         assert_eq!(frame.rflags & (1 << 9), 1 << 9);
     }

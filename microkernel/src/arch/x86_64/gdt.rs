@@ -86,7 +86,10 @@ pub unsafe fn load(cpu: *mut PerCpu) {
         (*cpu).kernel_stack_top = &raw const cpu0_stack_top as u64;
         (*cpu).tss.rsp[0] = (*cpu).kernel_stack_top;
 
-        let pointer = DescriptorPointer { limit: (size_of::<[u64; 7]>() - 1) as u16, base: gdt as u64 };
+        let pointer = DescriptorPointer {
+            limit: (size_of::<[u64; 7]>() - 1) as u16,
+            base: gdt as u64,
+        };
         core::arch::asm!(
             "lgdt [{pointer}]",
             // Reload CS with a far return, then the data segments.

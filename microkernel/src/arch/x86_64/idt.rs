@@ -24,8 +24,15 @@ struct Gate {
 }
 
 impl Gate {
-    const MISSING: Gate =
-        Gate { offset_low: 0, selector: 0, ist: 0, attributes: 0, offset_middle: 0, offset_high: 0, reserved: 0 };
+    const MISSING: Gate = Gate {
+        offset_low: 0,
+        selector: 0,
+        ist: 0,
+        attributes: 0,
+        offset_middle: 0,
+        offset_high: 0,
+        reserved: 0,
+    };
 
     /// A present 64-bit interrupt gate (IF cleared on entry) with `dpl`.
     fn interrupt(handler: u64, dpl: u8, ist: u8) -> Gate {
@@ -70,10 +77,13 @@ pub fn load() {
             let dpl = if vector == 3 || vector == 4 { 3 } else { 0 };
             (*idt)[vector as usize] = Gate::interrupt(handler, dpl, ist);
         }
-        (*idt)[TIMER_VECTOR as usize] = Gate::interrupt(trap_stub_32 as usize as u64, 0, 0);
-        (*idt)[SYSCALL_INT_VECTOR as usize] = Gate::interrupt(trap_stub_128 as usize as u64, 3, 0);
-        (*idt)[SPURIOUS_VECTOR as usize] = Gate::interrupt(trap_stub_255 as usize as u64, 0, 0);
-        let pointer = DescriptorPointer { limit: (size_of::<[Gate; 256]>() - 1) as u16, base: idt as u64 };
+        (*idt)[TIMER_VECTOR as usize] = Gate::interrupt(trap_stub_32 as *const () as u64, 0, 0);
+        (*idt)[SYSCALL_INT_VECTOR as usize] = Gate::interrupt(trap_stub_128 as *const () as u64, 3, 0);
+        (*idt)[SPURIOUS_VECTOR as usize] = Gate::interrupt(trap_stub_255 as *const () as u64, 0, 0);
+        let pointer = DescriptorPointer {
+            limit: (size_of::<[Gate; 256]>() - 1) as u16,
+            base: idt as u64,
+        };
         core::arch::asm!("lidt [{}]", in(reg) &pointer, options(readonly, nostack, preserves_flags));
     }
 }

@@ -10,6 +10,8 @@ pub mod selectors;
 #[cfg(target_os = "none")]
 mod boot;
 #[cfg(target_os = "none")]
+mod contexts;
+#[cfg(target_os = "none")]
 mod cpu;
 #[cfg(target_os = "none")]
 mod entry;
@@ -38,12 +40,22 @@ pub use frame::TrapFrame;
 
 #[cfg(target_os = "none")]
 pub use self::{
-    paging::{phys_to_virt, virt_to_phys},
+    contexts::{frame, frame_pointer, frames_pair, switch_to, switch_to_kernel},
+    entry::resume,
+    paging::{AddressSpace, FrameSource, MapError, PageFlags, init_kernel_space, phys_to_virt},
     pvh::BootInfo,
     qemu::exit,
     serial::write_bytes as serial_write,
+    timer::{HZ as TIMER_HZ, init as init_timer},
     trap::Event,
+    usercopy::copy as user_copy,
 };
+
+/// Physical address of the active PML4.
+#[cfg(target_os = "none")]
+pub fn active_root() -> u64 {
+    paging::active_root()
+}
 
 /// Stops this CPU for good.
 #[cfg(target_os = "none")]
@@ -61,7 +73,7 @@ fn start(start_info: u64) -> ! {
     let boot = match pvh::read(start_info) {
         Ok(boot) => boot,
         Err(error) => {
-            crate::error!("boot: unusable PVH start info: {error:?}");
+            crate::error!("boot: unusable PVH start info: {error}");
             qemu::exit(abi::machine::EXIT_BAD_IMAGE)
         }
     };
@@ -78,7 +90,11 @@ fn start(start_info: u64) -> ! {
     let features = cpu::init_control_registers();
     let msrs = cpu::init_syscall_msrs(cpu, features.nx);
     // SAFETY: GS now points at the block; the flag is read by entry stubs.
-    unsafe { (*cpu).smap_enabled = features.smap as u64 };
+    // Only the console's serial port is ever opened in the I/O bitmap.
+    unsafe {
+        (*cpu).smap_enabled = features.smap as u64;
+        (*cpu).tss.allow_ports(serial::COM1, serial::COM1_PORTS);
+    }
     crate::info!(
         "cpu: NX {} SMEP {} SMAP {} UMIP {}",
         on_off(features.nx),

@@ -1,8 +1,14 @@
-//! Physical memory through the direct map, and the kernel's address layout.
+//! Page tables: the kernel's own mappings and one address space per process.
 //!
-//! All physical memory is mapped at [`DIRECT_MAP_BASE`]; the kernel image
-//! runs at [`KERNEL_VIRT_BASE`]. Both live in the upper half, which every
-//! address space shares.
+//! All physical memory below [`DIRECT_MAP_SIZE`] is mapped at
+//! [`DIRECT_MAP_BASE`] (2 MiB pages, no-execute); the kernel image runs at
+//! [`KERNEL_VIRT_BASE`] with 4 KiB pages: text read-only and executable,
+//! read-only data and writable data no-execute, and the stack guard pages
+//! left unmapped. Every address space shares these upper-half mappings (PML4
+//! slots 256 to 511 are copied from the kernel's PML4 when it is created and
+//! the kernel never adds a slot later). The lower half belongs to the process.
+
+use crate::frames::{FRAME_SIZE, Frame};
 
 /// Virtual address of physical address 0 in the direct map (PML4 slot 256).
 pub const DIRECT_MAP_BASE: u64 = 0xffff_8000_0000_0000;
@@ -10,6 +16,19 @@ pub const DIRECT_MAP_BASE: u64 = 0xffff_8000_0000_0000;
 pub const DIRECT_MAP_SIZE: u64 = 4 << 30;
 /// Virtual address the kernel image is linked at, minus its physical load address.
 pub const KERNEL_VIRT_BASE: u64 = 0xffff_ffff_8000_0000;
+/// Physical memory from here up to 4 GiB is device memory on QEMU: uncached.
+const MMIO_START: u64 = 3 << 30;
+
+const PRESENT: u64 = 1 << 0;
+const WRITABLE: u64 = 1 << 1;
+const USER: u64 = 1 << 2;
+const WRITE_THROUGH: u64 = 1 << 3;
+const CACHE_DISABLE: u64 = 1 << 4;
+const HUGE: u64 = 1 << 7;
+const GLOBAL: u64 = 1 << 8;
+const NO_EXECUTE: u64 = 1 << 63;
+const ADDRESS_MASK: u64 = 0x000f_ffff_ffff_f000;
+const ENTRIES: usize = 512;
 
 /// The direct-map address of physical address `phys`.
 pub const fn phys_to_virt(phys: u64) -> u64 {
@@ -18,5 +37,308 @@ pub const fn phys_to_virt(phys: u64) -> u64 {
 
 /// The physical address of a kernel-image or direct-map virtual address.
 pub const fn virt_to_phys(virt: u64) -> u64 {
-    if virt >= KERNEL_VIRT_BASE { virt - KERNEL_VIRT_BASE } else { virt - DIRECT_MAP_BASE }
+    if virt >= KERNEL_VIRT_BASE {
+        virt - KERNEL_VIRT_BASE
+    } else {
+        virt - DIRECT_MAP_BASE
+    }
+}
+
+/// Where page frames come from and go back to.
+pub trait FrameSource {
+    /// A frame, not necessarily zeroed.
+    fn allocate(&mut self) -> Option<Frame>;
+    fn release(&mut self, frame: Frame);
+}
+
+/// Permissions of a user page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageFlags {
+    pub writable: bool,
+    pub executable: bool,
+    pub user: bool,
+}
+
+/// Why a mapping could not be made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    NoMemory,
+    AlreadyMapped,
+}
+
+type Table = [u64; ENTRIES];
+
+fn table(phys: u64) -> *mut Table {
+    phys_to_virt(phys) as *mut Table
+}
+
+fn index(virt: u64, level: u32) -> usize {
+    ((virt >> (12 + 9 * level)) & 0x1ff) as usize
+}
+
+/// A zeroed frame for a page table or a page.
+fn zeroed(frames: &mut impl FrameSource) -> Result<u64, MapError> {
+    let frame = frames.allocate().ok_or(MapError::NoMemory)?;
+    // SAFETY: the frame was just allocated, so nothing else uses it, and it
+    // lies in the direct map (the allocator manages only memory below 4 GiB).
+    unsafe { core::ptr::write_bytes(phys_to_virt(frame.address()) as *mut u8, 0, FRAME_SIZE as usize) };
+    Ok(frame.address())
+}
+
+/// The next-level table of `entry`, creating it (with `flags`) if absent.
+///
+/// # Safety
+/// `parent` must be a live page table owned by the caller.
+unsafe fn next_table(
+    parent: *mut Table,
+    slot: usize,
+    flags: u64,
+    frames: &mut impl FrameSource,
+) -> Result<*mut Table, MapError> {
+    // SAFETY: the caller owns `parent`; slot < 512.
+    let entry = unsafe { &mut (*parent)[slot] };
+    if *entry & PRESENT == 0 {
+        *entry = zeroed(frames)? | flags | PRESENT;
+    } else if *entry & HUGE != 0 {
+        return Err(MapError::AlreadyMapped);
+    }
+    Ok(table(*entry & ADDRESS_MASK))
+}
+
+static mut KERNEL_ROOT: u64 = 0;
+
+/// The kernel's PML4 (physical), whose upper half every address space shares.
+pub fn kernel_root() -> u64 {
+    // SAFETY: written once during boot before any reader.
+    unsafe { KERNEL_ROOT }
+}
+
+unsafe extern "C" {
+    static __text_start: u8;
+    static __text_end: u8;
+    static __rodata_start: u8;
+    static __rodata_end: u8;
+    static __data_start: u8;
+    static __bss_end: u8;
+    static cpu0_stack_guard: u8;
+    static nmi_stack_guard: u8;
+    static double_fault_stack_guard: u8;
+    static machine_check_stack_guard: u8;
+}
+
+/// Builds the kernel's final page tables and switches to them. The boot
+/// tables' identity map of low memory is gone afterwards.
+pub fn init_kernel_space(frames: &mut impl FrameSource) -> Result<(), MapError> {
+    let root = zeroed(frames)?;
+    let pml4 = table(root);
+    // SAFETY: `root` and every table below are fresh frames owned here; the
+    // linker symbols only provide addresses.
+    unsafe {
+        // The direct map: 2 MiB pages, global, never executable.
+        let pdpt = next_table(pml4, index(DIRECT_MAP_BASE, 3), WRITABLE, frames)?;
+        for gib in 0..DIRECT_MAP_SIZE >> 30 {
+            let pd = next_table(pdpt, gib as usize, WRITABLE, frames)?;
+            for slot in 0..ENTRIES as u64 {
+                let phys = (gib << 30) | (slot << 21);
+                let cache = if phys >= MMIO_START {
+                    WRITE_THROUGH | CACHE_DISABLE
+                } else {
+                    0
+                };
+                (*pd)[slot as usize] = phys | PRESENT | WRITABLE | HUGE | GLOBAL | NO_EXECUTE | cache;
+            }
+        }
+        // The kernel image, 4 KiB pages with the permissions of its sections.
+        let guards = [
+            &raw const cpu0_stack_guard as u64,
+            &raw const nmi_stack_guard as u64,
+            &raw const double_fault_stack_guard as u64,
+            &raw const machine_check_stack_guard as u64,
+        ];
+        let sections = [
+            (&raw const __text_start as u64, &raw const __text_end as u64, 0),
+            (
+                &raw const __rodata_start as u64,
+                &raw const __rodata_end as u64,
+                NO_EXECUTE,
+            ),
+            (
+                &raw const __data_start as u64,
+                &raw const __bss_end as u64,
+                WRITABLE | NO_EXECUTE,
+            ),
+        ];
+        for (start, end, flags) in sections {
+            let mut page = start & !(FRAME_SIZE - 1);
+            while page < end {
+                if !guards.contains(&page) {
+                    map_kernel_page(pml4, page, virt_to_phys(page), flags | GLOBAL, frames)?;
+                }
+                page += FRAME_SIZE;
+            }
+        }
+        KERNEL_ROOT = root;
+        core::arch::asm!("mov cr3, {}", in(reg) root, options(nostack, preserves_flags));
+    }
+    Ok(())
+}
+
+/// # Safety
+/// `pml4` must be the kernel PML4 under construction.
+unsafe fn map_kernel_page(
+    pml4: *mut Table,
+    virt: u64,
+    phys: u64,
+    flags: u64,
+    frames: &mut impl FrameSource,
+) -> Result<(), MapError> {
+    // SAFETY: forwarded from the caller; each level is created as needed.
+    unsafe {
+        let pdpt = next_table(pml4, index(virt, 3), WRITABLE, frames)?;
+        let pd = next_table(pdpt, index(virt, 2), WRITABLE, frames)?;
+        let pt = next_table(pd, index(virt, 1), WRITABLE, frames)?;
+        (*pt)[index(virt, 0)] = phys | PRESENT | flags;
+    }
+    Ok(())
+}
+
+/// A process's address space: its own PML4, kernel half shared.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AddressSpace {
+    root: u64,
+}
+
+impl AddressSpace {
+    /// A new address space with an empty user half.
+    pub fn new(frames: &mut impl FrameSource) -> Result<AddressSpace, MapError> {
+        let root = zeroed(frames)?;
+        // SAFETY: `root` is a fresh frame; the kernel PML4 is live and its
+        // upper half never changes after boot.
+        unsafe {
+            let (new, kernel) = (&mut *table(root), &*table(kernel_root()));
+            new[256..].copy_from_slice(&kernel[256..]);
+        }
+        Ok(AddressSpace { root })
+    }
+
+    /// Physical address of the PML4, for CR3.
+    pub fn root(&self) -> u64 {
+        self.root
+    }
+
+    /// Maps the user page at `virt` to `frame`.
+    pub fn map(
+        &mut self,
+        virt: u64,
+        frame: Frame,
+        flags: PageFlags,
+        frames: &mut impl FrameSource,
+    ) -> Result<(), MapError> {
+        debug_assert!(virt < abi::USER_END && virt.is_multiple_of(FRAME_SIZE));
+        // Intermediate levels allow everything; the leaf decides.
+        let walk = WRITABLE | USER;
+        // SAFETY: the tables of the user half belong to this address space.
+        unsafe {
+            let pdpt = next_table(table(self.root), index(virt, 3), walk, frames)?;
+            let pd = next_table(pdpt, index(virt, 2), walk, frames)?;
+            let pt = next_table(pd, index(virt, 1), walk, frames)?;
+            let entry = &mut (*pt)[index(virt, 0)];
+            if *entry & PRESENT != 0 {
+                return Err(MapError::AlreadyMapped);
+            }
+            let mut leaf = frame.address() | PRESENT;
+            if flags.user {
+                leaf |= USER;
+            }
+            if flags.writable {
+                leaf |= WRITABLE;
+            }
+            if !flags.executable {
+                leaf |= NO_EXECUTE;
+            }
+            *entry = leaf;
+        }
+        Ok(())
+    }
+
+    /// The physical address and effective permissions of the user page
+    /// containing `virt`, as the CPU would see them from ring 3.
+    pub fn translate(&self, virt: u64) -> Option<(u64, PageFlags)> {
+        if virt >= abi::USER_END {
+            return None;
+        }
+        let mut current = self.root;
+        let mut writable = true;
+        let mut user = true;
+        let mut executable = true;
+        for level in (0..4).rev() {
+            // SAFETY: every table reachable from this root is a live page
+            // table of this address space, mapped by the direct map.
+            let entry = unsafe { (*table(current))[index(virt, level)] };
+            if entry & PRESENT == 0 || entry & HUGE != 0 {
+                return None;
+            }
+            writable &= entry & WRITABLE != 0;
+            user &= entry & USER != 0;
+            executable &= entry & NO_EXECUTE == 0;
+            current = entry & ADDRESS_MASK;
+        }
+        Some((
+            current | (virt & (FRAME_SIZE - 1)),
+            PageFlags {
+                writable,
+                executable,
+                user,
+            },
+        ))
+    }
+
+    /// Frees every user page, every page table and the PML4. The address
+    /// space must not be active.
+    pub fn destroy(self, frames: &mut impl FrameSource) {
+        debug_assert_ne!(active_root(), self.root, "destroying the active address space");
+        // SAFETY: only this address space's user-half tables are walked; its
+        // frames are owned by it and by nothing else.
+        unsafe { free_level(self.root, 3, 0..256, frames) };
+    }
+}
+
+/// Frees the tables and pages below `phys` (a table at `level`), then itself.
+///
+/// # Safety
+/// `phys` must be a table owned by the caller and no longer in use.
+unsafe fn free_level(phys: u64, level: u32, slots: core::ops::Range<usize>, frames: &mut impl FrameSource) {
+    let t = table(phys);
+    for slot in slots {
+        // SAFETY: `t` is a live table owned by the caller.
+        let entry = unsafe { (*t)[slot] };
+        if entry & PRESENT == 0 {
+            continue;
+        }
+        if level == 0 {
+            frames.release(Frame::containing(entry & ADDRESS_MASK));
+        } else {
+            // SAFETY: a present non-leaf entry points at a child table owned
+            // by the same address space.
+            unsafe { free_level(entry & ADDRESS_MASK, level - 1, 0..ENTRIES, frames) };
+        }
+    }
+    frames.release(Frame::containing(phys));
+}
+
+pub fn active_root() -> u64 {
+    let root: u64;
+    // SAFETY: reading CR3 has no side effect.
+    unsafe { core::arch::asm!("mov {}, cr3", out(reg) root, options(nostack, nomem, preserves_flags)) };
+    root & ADDRESS_MASK
+}
+
+/// Loads `root` into CR3 unless it is already there (a reload would flush the
+/// TLB for nothing).
+pub fn activate_root(root: u64) {
+    if active_root() != root {
+        // SAFETY: `root` is the kernel PML4 or a live address space's, both of
+        // which map the kernel half identically, so execution continues.
+        unsafe { core::arch::asm!("mov cr3, {}", in(reg) root, options(nostack, preserves_flags)) };
+    }
 }

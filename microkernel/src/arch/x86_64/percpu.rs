@@ -70,9 +70,7 @@ pub fn this_cpu() -> *mut PerCpu {
     let pointer: u64;
     // SAFETY: GS points at the per-CPU block whenever the kernel runs (set at
     // boot, swapped on every ring transition); its first field is its address.
-    unsafe {
-        core::arch::asm!("mov {}, gs:[0]", out(reg) pointer, options(nostack, readonly, preserves_flags))
-    };
+    unsafe { core::arch::asm!("mov {}, gs:[0]", out(reg) pointer, options(nostack, readonly, preserves_flags)) };
     pointer as *mut PerCpu
 }
 
@@ -93,10 +91,4 @@ pub fn set_current_frame(frame: *mut TrapFrame, thread: u64) {
 pub fn in_user_copy() -> bool {
     // SAFETY: a plain read of this CPU's block; see `set_current_frame`.
     unsafe { (*this_cpu()).in_user_copy != 0 }
-}
-
-/// Marks the start and end of a user copy.
-pub fn set_in_user_copy(active: bool) {
-    // SAFETY: as for `in_user_copy`.
-    unsafe { (*this_cpu()).in_user_copy = active as u64 }
 }

@@ -59,6 +59,15 @@ pub enum BootInfoError {
     NoMemoryMap,
 }
 
+impl core::fmt::Display for BootInfoError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            BootInfoError::BadMagic(magic) => write!(f, "bad magic {magic:#x} (not booted through PVH?)"),
+            BootInfoError::NoMemoryMap => f.write_str("no memory map (PVH start info version 0)"),
+        }
+    }
+}
+
 /// Reads the start info at physical address `address`.
 pub fn read(address: u64) -> Result<BootInfo, BootInfoError> {
     // SAFETY: QEMU's PVH loader places the start info in RAM below 4 GiB,
@@ -93,7 +102,9 @@ pub fn read(address: u64) -> Result<BootInfo, BootInfoError> {
         // most MAX_CMDLINE bytes of it are read.
         let bytes = unsafe { c_string(info.cmdline_paddr, MAX_CMDLINE) };
         for &byte in bytes {
-            let _ = boot.cmdline.push(if byte.is_ascii_graphic() { byte as char } else { ' ' });
+            let _ = boot
+                .cmdline
+                .push(if byte.is_ascii_graphic() { byte as char } else { ' ' });
         }
     }
     if info.nr_modules > 0 && info.modlist_paddr != 0 {

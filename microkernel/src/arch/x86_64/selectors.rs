@@ -25,7 +25,15 @@ pub const fn star(syscall_cs: u16, sysret_base: u16) -> u64 {
 /// STAR for this GDT: `syscall` enters with KERNEL_CODE/KERNEL_DATA and
 /// `sysretq` leaves with USER_CODE/USER_DATA. The base is user data minus 8,
 /// with RPL 3: 0x13.
-pub const STAR: u64 = star(KERNEL_CODE, (USER_DATA & !3) - 8 | 3);
+pub const STAR: u64 = star(KERNEL_CODE, ((USER_DATA & !3) - 8) | 3);
+
+// The CPU's selector arithmetic applied to STAR gives back our segments.
+const _: () = {
+    let (cs, ss) = syscall_selectors(STAR);
+    assert!(cs == KERNEL_CODE && ss == KERNEL_DATA);
+    let (cs, ss) = sysret_selectors(STAR);
+    assert!(cs == USER_CODE && ss == USER_DATA);
+};
 
 /// The selectors `syscall` loads, computed the way the CPU does.
 pub const fn syscall_selectors(star: u64) -> (u16, u16) {

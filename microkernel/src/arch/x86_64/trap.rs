@@ -28,7 +28,7 @@ pub extern "C" fn trap_from_any(frame: *mut TrapFrame) -> *mut TrapFrame {
     // refers to it while the kernel runs.
     let saved = unsafe { &mut *frame };
     let vector = saved.vector as u8;
-    if !saved.from_user() {
+    if !saved.is_from_user() {
         return kernel_mode_trap(saved, frame);
     }
     let event = match vector {
@@ -77,7 +77,12 @@ fn fatal(frame: &TrapFrame) -> ! {
     if has_error_code(vector) {
         crate::error!("  error code {:#x}", frame.error_code);
     }
-    crate::error!("  rip {:#018x}  cs {:#x}  rflags {:#x}", frame.rip, frame.cs, frame.rflags);
+    crate::error!(
+        "  rip {:#018x}  cs {:#x}  rflags {:#x}",
+        frame.rip,
+        frame.cs,
+        frame.rflags
+    );
     crate::error!("  rsp {:#018x}  ss {:#x}", frame.rsp, frame.ss);
     if vector == 14 {
         let code = PageFaultCode::decode(frame.error_code);

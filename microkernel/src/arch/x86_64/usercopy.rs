@@ -77,9 +77,9 @@ pub unsafe fn copy(destination: *mut u8, source: *const u8, len: usize) -> Resul
 /// resumes at the failure exit. A fault anywhere else in the copy routine is
 /// a kernel bug and is left to the caller to report.
 pub fn recover(frame: &mut TrapFrame) -> bool {
-    if frame.rip != user_copy_instruction as usize as u64 {
+    if frame.rip != user_copy_instruction as *const () as u64 {
         return false;
     }
-    frame.rip = user_copy_fault as usize as u64;
+    frame.rip = user_copy_fault as *const () as u64;
     true
 }

@@ -1,0 +1,155 @@
+//! IPC: send, receive, call and reply, with register words and a buffer.
+//!
+//! One buffer serves both directions of a `call` and of `reply_recv`, as in
+//! the ABI: the first `send_len` bytes go out, and what comes back lands in
+//! the same buffer.
+
+use crate::raw::{self, IpcRegs};
+use crate::{Result, decode};
+use abi::message::{MAX_WORDS, MsgFlags};
+use abi::{Handle, MsgInfo, Syscall};
+
+/// An outgoing message: a label and up to six words, optionally passing a
+/// handle (which then travels in word 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Msg {
+    pub label: u32,
+    pub words: [u64; MAX_WORDS],
+    pub word_count: usize,
+    pub handle: Option<Handle>,
+}
+
+impl Msg {
+    /// A message with no words.
+    pub const fn new(label: u32) -> Msg {
+        Msg {
+            label,
+            words: [0; MAX_WORDS],
+            word_count: 0,
+            handle: None,
+        }
+    }
+
+    /// A message with the given words (at most six; more are ignored).
+    pub fn with_words(label: u32, words: &[u64]) -> Msg {
+        let mut msg = Msg::new(label);
+        let count = words.len().min(MAX_WORDS);
+        msg.words[..count].copy_from_slice(&words[..count]);
+        msg.word_count = count;
+        msg
+    }
+
+    /// Also passes a copy of `handle` (which needs the TRANSFER right).
+    pub fn passing(mut self, handle: Handle) -> Msg {
+        self.handle = Some(handle);
+        self.words[0] = handle;
+        self.word_count = self.word_count.max(1);
+        self
+    }
+
+    fn info(&self, len: usize) -> MsgInfo {
+        let info = MsgInfo::new(self.label, self.word_count, len);
+        if self.handle.is_some() {
+            info.with_flags(MsgFlags::HANDLE)
+        } else {
+            info
+        }
+    }
+
+    fn regs(&self, handle: Handle, buffer: &[u8], send_len: usize) -> IpcRegs {
+        IpcRegs {
+            handle,
+            info: self.info(send_len).0,
+            buffer: buffer.as_ptr() as u64,
+            capacity: buffer.len() as u64,
+            words: self.words,
+        }
+    }
+}
+
+/// A message that arrived (by `recv`, or as the reply to a `call`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Received<'a> {
+    /// Badge of the sender's handle (0 for replies).
+    pub badge: u64,
+    pub label: u32,
+    pub words: [u64; MAX_WORDS],
+    pub word_count: usize,
+    /// The bytes that came with it, in the caller's buffer.
+    pub data: &'a [u8],
+    /// Sent by the kernel itself (forwarded write, exit or fault notice).
+    pub from_kernel: bool,
+    /// A handle that came with it (now one of ours), if any.
+    pub handle: Option<Handle>,
+}
+
+impl<'a> Received<'a> {
+    fn new(regs: &IpcRegs, buffer: &'a [u8], badge: u64) -> Received<'a> {
+        let info = MsgInfo(regs.info);
+        let len = info.len().min(buffer.len());
+        Received {
+            badge,
+            label: info.label(),
+            words: regs.words,
+            word_count: info.words(),
+            data: &buffer[..len],
+            from_kernel: info.flags().contains(MsgFlags::KERNEL),
+            handle: info.flags().contains(MsgFlags::HANDLE).then_some(regs.words[0]),
+        }
+    }
+}
+
+fn invoke(syscall: Syscall, regs: &mut IpcRegs) -> Result<()> {
+    // SAFETY: every caller builds `regs` from a live buffer: `buffer` and
+    // `capacity` describe a slice it holds mutably (or a shared one with
+    // capacity 0), and the send length never exceeds it.
+    decode(unsafe { raw::ipc(syscall as u64, regs) }).map(drop)
+}
+
+/// Sends `msg` with `data`; returns once a receiver has taken it.
+pub fn send(handle: Handle, msg: &Msg, data: &[u8]) -> Result<()> {
+    let mut regs = msg.regs(handle, data, data.len());
+    regs.capacity = 0;
+    invoke(Syscall::Send, &mut regs)
+}
+
+/// Waits for a message on `handle`; its bytes land in `buffer`.
+pub fn recv(handle: Handle, buffer: &mut [u8]) -> Result<Received<'_>> {
+    let mut regs = Msg::new(0).regs(handle, buffer, 0);
+    invoke(Syscall::Recv, &mut regs)?;
+    let badge = regs.handle;
+    Ok(Received::new(&regs, buffer, badge))
+}
+
+/// Sends `msg` with `buffer[..send_len]` and waits for the reply, whose
+/// bytes land in `buffer`.
+pub fn call<'b>(handle: Handle, msg: &Msg, buffer: &'b mut [u8], send_len: usize) -> Result<Received<'b>> {
+    let send_len = send_len.min(buffer.len());
+    let mut regs = msg.regs(handle, buffer, send_len);
+    invoke(Syscall::Call, &mut regs)?;
+    Ok(Received::new(&regs, buffer, 0))
+}
+
+/// A call with no buffer in either direction.
+pub fn call_words(handle: Handle, msg: &Msg) -> Result<Received<'static>> {
+    let mut regs = msg.regs(handle, &[], 0);
+    invoke(Syscall::Call, &mut regs)?;
+    Ok(Received::new(&regs, &[], 0))
+}
+
+/// Replies to the last caller with `msg` and `data`.
+pub fn reply(msg: &Msg, data: &[u8]) -> Result<()> {
+    let mut regs = msg.regs(0, data, data.len());
+    regs.capacity = 0;
+    invoke(Syscall::Reply, &mut regs)
+}
+
+/// Replies with `msg` and `buffer[..reply_len]` (if a caller waits), then
+/// waits for the next message on `handle`, which lands in `buffer`.
+pub fn reply_recv<'b>(handle: Handle, msg: &Msg, buffer: &'b mut [u8], reply_len: usize) -> Result<Received<'b>> {
+    let reply_len = reply_len.min(buffer.len());
+    let mut regs = msg.regs(handle, buffer, reply_len);
+    invoke(Syscall::ReplyRecv, &mut regs)?;
+    let badge = regs.handle;
+    Ok(Received::new(&regs, buffer, badge))
+}

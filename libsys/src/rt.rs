@@ -1,0 +1,105 @@
+//! The program runtime: `_start`, the ABI check, and the panic handler.
+//!
+//! The kernel starts a program at its ELF entry with RSP at the top of a
+//! fresh stack. `_start` aligns the stack as the System V ABI expects at a
+//! call, checks that the kernel speaks this program's ABI, runs the `main`
+//! named by [`entry!`](crate::entry) and exits with its status.
+
+/// Exit status of a program that panicked.
+pub const PANIC_STATUS: i32 = 101;
+/// Exit status of a program refused because the kernel's ABI is incompatible.
+pub const ABI_MISMATCH_STATUS: i32 = 126;
+
+/// What `main` may return.
+pub trait Termination {
+    fn report(self) -> i32;
+}
+
+impl Termination for () {
+    fn report(self) -> i32 {
+        0
+    }
+}
+
+impl Termination for i32 {
+    fn report(self) -> i32 {
+        self
+    }
+}
+
+impl<E: core::fmt::Debug> Termination for Result<(), E> {
+    fn report(self) -> i32 {
+        match self {
+            Ok(()) => 0,
+            Err(error) => {
+                crate::eprintln!("error: {error:?}");
+                1
+            }
+        }
+    }
+}
+
+/// Names the program's `main` function.
+#[macro_export]
+macro_rules! entry {
+    ($main:path) => {
+        #[unsafe(no_mangle)]
+        #[doc(hidden)]
+        pub fn __libsys_main() -> i32 {
+            $crate::rt::Termination::report($main())
+        }
+    };
+}
+
+#[cfg(all(target_os = "none", not(test)))]
+mod imp {
+    use super::*;
+
+    unsafe extern "Rust" {
+        fn __libsys_main() -> i32;
+    }
+
+    /// The ELF entry point.
+    #[unsafe(naked)]
+    #[unsafe(no_mangle)]
+    unsafe extern "C" fn _start() -> ! {
+        core::arch::naked_asm!(
+            "xor ebp, ebp",
+            "and rsp, -16",
+            "call {start}",
+            "ud2",
+            start = sym start,
+        )
+    }
+
+    extern "C" fn start() -> ! {
+        let kernel = crate::sys::abi_version();
+        if !abi::is_compatible(kernel, abi::ABI_VERSION) {
+            crate::eprintln!(
+                "libsys: the kernel's ABI {}.{} cannot run this program (built for ABI {}.{})",
+                kernel >> 16,
+                kernel & 0xffff,
+                abi::ABI_VERSION >> 16,
+                abi::ABI_VERSION & 0xffff
+            );
+            crate::sys::exit(ABI_MISMATCH_STATUS);
+        }
+        // SAFETY: `entry!` defines this function in the program.
+        let status = unsafe { __libsys_main() };
+        crate::sys::exit(status)
+    }
+
+    #[panic_handler]
+    fn panic(info: &core::panic::PanicInfo) -> ! {
+        match info.location() {
+            Some(location) => crate::eprintln!(
+                "panicked at {}:{}: {}",
+                location.file(),
+                location.line(),
+                info.message()
+            ),
+            None => crate::eprintln!("panicked: {}", info.message()),
+        }
+        crate::sys::exit(PANIC_STATUS)
+    }
+}

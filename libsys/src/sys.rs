@@ -1,0 +1,95 @@
+//! Safe wrappers for the syscalls that are not IPC.
+
+use crate::raw;
+use crate::{Result, decode};
+use abi::stats::Stats;
+use abi::{Handle, Rights, Syscall};
+
+const fn nr(syscall: Syscall) -> u64 {
+    syscall as u64
+}
+
+/// The kernel's ABI version (`major << 16 | minor`).
+pub fn abi_version() -> u32 {
+    // SAFETY: takes no arguments.
+    unsafe { raw::syscall0(nr(Syscall::AbiVersion)) as u32 }
+}
+
+/// Writes `bytes` to the console (fd 1: output, 2: errors). Returns how many
+/// were written (at most 4096 per call).
+pub fn write(fd: u64, bytes: &[u8]) -> Result<usize> {
+    // SAFETY: the kernel only reads `bytes`, which is valid for its length.
+    decode(unsafe { raw::syscall3(nr(Syscall::Write), fd, bytes.as_ptr() as u64, bytes.len() as u64) })
+        .map(|n| n as usize)
+}
+
+/// Writes all of `bytes`, looping over partial writes.
+pub fn write_all(fd: u64, mut bytes: &[u8]) -> Result<()> {
+    while !bytes.is_empty() {
+        let written = write(fd, bytes)?;
+        bytes = &bytes[written.min(bytes.len())..];
+        if written == 0 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Ends the process with `status`.
+pub fn exit(status: i32) -> ! {
+    // SAFETY: exit takes an integer and does not return.
+    unsafe { raw::syscall1(nr(Syscall::Exit), status as i64 as u64) };
+    unreachable!("exit returned")
+}
+
+/// Timer ticks since boot.
+pub fn get_ticks() -> u64 {
+    // SAFETY: takes no arguments.
+    unsafe { raw::syscall0(nr(Syscall::GetTicks)) }
+}
+
+/// Lets other threads of the same priority run.
+pub fn yield_now() {
+    // SAFETY: takes no arguments.
+    unsafe { raw::syscall0(nr(Syscall::Yield)) };
+}
+
+/// This process's id.
+pub fn get_pid() -> u32 {
+    // SAFETY: takes no arguments.
+    unsafe { raw::syscall0(nr(Syscall::GetPid)) as u32 }
+}
+
+/// Starts the boot-image program `name` (the manifest must allow it).
+pub fn spawn(name: &str) -> Result<u32> {
+    // SAFETY: the kernel only reads `name`.
+    decode(unsafe { raw::syscall2(nr(Syscall::Spawn), name.as_ptr() as u64, name.len() as u64) }).map(|p| p as u32)
+}
+
+/// The kernel's resource counters.
+pub fn stats() -> Result<Stats> {
+    let mut stats = Stats::default();
+    let pointer = &raw mut stats as u64;
+    // SAFETY: `stats` is a live `repr(C)` struct of all-u64 fields, valid for
+    // `Stats::SIZE` bytes of writes.
+    decode(unsafe { raw::syscall2(nr(Syscall::Stats), pointer, Stats::SIZE as u64) })?;
+    Ok(stats)
+}
+
+/// Creates an endpoint; the handle has all rights and badge 0.
+pub fn endpoint_create() -> Result<Handle> {
+    // SAFETY: takes no arguments.
+    decode(unsafe { raw::syscall0(nr(Syscall::EndpointCreate)) })
+}
+
+/// A new handle to the same endpoint with `rights` and `badge`.
+pub fn handle_dup(handle: Handle, rights: Rights, badge: u64) -> Result<Handle> {
+    // SAFETY: integers only.
+    decode(unsafe { raw::syscall3(nr(Syscall::HandleDup), handle, rights.bits(), badge) })
+}
+
+/// Closes a handle.
+pub fn handle_close(handle: Handle) -> Result<()> {
+    // SAFETY: integers only.
+    decode(unsafe { raw::syscall1(nr(Syscall::HandleClose), handle) }).map(drop)
+}

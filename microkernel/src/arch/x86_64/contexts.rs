@@ -1,0 +1,89 @@
+//! The register save areas of all threads, and switching between them.
+//!
+//! Each thread's [`TrapFrame`] lives here at a fixed address: entry stubs
+//! save into it (through `gs:frame_top` and TSS.RSP0) and the exit path
+//! restores from it. The kernel reaches a frame only through [`frame`], while
+//! it runs with interrupts off on this single CPU.
+
+use super::frame::TrapFrame;
+use super::gdt::{IOMAP_ALLOWED, IOMAP_DENIED};
+use super::paging;
+use super::percpu;
+use crate::config::MAX_THREADS;
+use core::cell::UnsafeCell;
+
+#[repr(C, align(64))]
+struct Contexts([UnsafeCell<TrapFrame>; MAX_THREADS]);
+
+// SAFETY: frames are touched only by the kernel (interrupts off, one CPU)
+// and by the entry stubs of the thread that owns them.
+unsafe impl Sync for Contexts {}
+
+static CONTEXTS: Contexts = Contexts([const { UnsafeCell::new(empty_frame()) }; MAX_THREADS]);
+
+const fn empty_frame() -> TrapFrame {
+    TrapFrame {
+        r15: 0,
+        r14: 0,
+        r13: 0,
+        r12: 0,
+        rbp: 0,
+        rbx: 0,
+        r11: 0,
+        r10: 0,
+        r9: 0,
+        r8: 0,
+        rax: 0,
+        rcx: 0,
+        rdx: 0,
+        rsi: 0,
+        rdi: 0,
+        vector: 0,
+        error_code: 0,
+        rip: 0,
+        cs: 0,
+        rflags: 0,
+        rsp: 0,
+        ss: 0,
+    }
+}
+
+/// The saved registers of `thread`.
+pub fn frame_pointer(thread: usize) -> *mut TrapFrame {
+    CONTEXTS.0[thread].get()
+}
+
+/// The saved registers of `thread`, for the kernel to read and change.
+///
+/// The kernel holds at most one such reference per thread at a time (it runs
+/// with interrupts off, and the thread's own entry stubs cannot run
+/// meanwhile); [`frames_pair`] hands out two distinct ones.
+pub fn frame(thread: usize) -> &'static mut TrapFrame {
+    // SAFETY: see above: the kernel is the only user of the frame while it
+    // runs, and callers never keep two references to the same frame.
+    unsafe { &mut *frame_pointer(thread) }
+}
+
+/// The frames of two different threads at once (sender and receiver).
+pub fn frames_pair(a: usize, b: usize) -> (&'static mut TrapFrame, &'static mut TrapFrame) {
+    assert_ne!(a, b, "a thread cannot be its own peer");
+    (frame(a), frame(b))
+}
+
+/// Makes `thread` the one the CPU returns to: its address space, its save
+/// area for the next entry, and its I/O port rights.
+pub fn switch_to(thread: usize, root: u64, io_ports: bool) {
+    paging::activate_root(root);
+    percpu::set_current_frame(frame_pointer(thread), thread as u64);
+    let cpu = percpu::this_cpu();
+    // SAFETY: this CPU's TSS, written with interrupts off; the CPU reads the
+    // I/O map base on the next `in`/`out` in ring 3.
+    unsafe { (*cpu).tss.iomap_base = if io_ports { IOMAP_ALLOWED } else { IOMAP_DENIED } };
+}
+
+/// Forgets the current thread (it exited): the kernel's own page tables
+/// become active so the old address space can be freed.
+pub fn switch_to_kernel() {
+    paging::activate_root(paging::kernel_root());
+    percpu::set_current_frame(core::ptr::null_mut(), u64::MAX);
+}

@@ -1,0 +1,19 @@
+//! Capacities of the kernel's fixed tables and other build-time limits.
+//!
+//! There is no kernel heap: every object lives in a table sized here, and a
+//! full table is an error code (`ETABLEFULL`) for the caller.
+
+/// Threads (one per process today).
+pub const MAX_THREADS: usize = 64;
+/// Processes, including ones whose exit notice is still queued.
+pub const MAX_PROCESSES: usize = 64;
+/// Endpoints.
+pub const MAX_ENDPOINTS: usize = 64;
+/// Pages of every user stack (64 KiB); a guard page below stays unmapped.
+pub const USER_STACK_PAGES: u64 = 16;
+/// Top of every user stack: the user half ends at `abi::USER_END`.
+pub const USER_STACK_TOP: u64 = abi::USER_END;
+/// Lowest address of the stack's guard page: programs must lie below it.
+pub const USER_IMAGE_END: u64 = USER_STACK_TOP - (USER_STACK_PAGES + 1) * abi::PAGE_SIZE;
+/// Timer ticks a thread runs before others of its priority get a turn.
+pub const TIME_SLICE_TICKS: u32 = 2;

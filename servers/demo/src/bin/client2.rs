@@ -1,0 +1,11 @@
+//! client2: one of the demo's concurrent printers.
+
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+libsys::entry!(main);
+
+fn main() {
+    demo::count("client 2", 5);
+}

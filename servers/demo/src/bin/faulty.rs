@@ -1,0 +1,14 @@
+//! faulty: prints a line, then dereferences a null pointer. The kernel kills
+//! it and the console server reports the page fault; everyone else goes on.
+
+#![no_std]
+#![no_main]
+
+libsys::entry!(main);
+
+fn main() {
+    libsys::println!("about to read address 0");
+    // SAFETY: deliberately unsound: this program exists to fault.
+    let value = unsafe { core::ptr::read_volatile(core::ptr::null::<u64>()) };
+    libsys::println!("read {value} from address 0?");
+}
