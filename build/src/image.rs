@@ -1,0 +1,155 @@
+//! Boot images: builds the kernel and a manifest's programs, then writes
+//! `target/image/<name>/kernel` and `target/image/<name>/initrd.cpio` (the
+//! generated `manifest` plus `bin/<program>` for every program).
+
+use crate::cargo::{self, Executables, Output};
+use crate::manifest::{Manifest, Source};
+use crate::{Error, lock};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The kernel's package and binary name.
+pub const KERNEL: &str = "microkernel";
+/// The initrd's file name inside an image directory.
+pub const INITRD: &str = "initrd.cpio";
+
+/// A packed boot image.
+#[derive(Clone, Debug)]
+pub struct Image {
+    /// The image directory's name under `target/image/`.
+    pub name: String,
+    pub dir: PathBuf,
+    /// Copy of the kernel ELF (with its debug info, for gdb).
+    pub kernel: PathBuf,
+    pub initrd: PathBuf,
+    /// The generated kernel manifest (the initrd's `manifest` file).
+    pub manifest_text: String,
+    /// The manifest's `[kernel] cmdline`.
+    pub cmdline: String,
+}
+
+/// How to build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Show cargo's output as it happens; otherwise only when a build fails.
+    pub echo_cargo: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        Self { echo_cargo: true }
+    }
+}
+
+/// Serializes builds and image writes of this process (cargo's own lock
+/// covers other processes).
+static BUILD: Mutex<()> = Mutex::new(());
+
+/// Builds the kernel and every program of `manifest` (cargo skips what is up
+/// to date) and packs them into `target/image/<name>/`.
+pub fn build_image(manifest: &Manifest, name: &str) -> Result<Image, Error> {
+    build_image_with(manifest, name, &BuildOptions::default())
+}
+
+/// [`build_image`] with options.
+pub fn build_image_with(manifest: &Manifest, name: &str, options: &BuildOptions) -> Result<Image, Error> {
+    let valid_name = !name.is_empty()
+        && !name.starts_with('.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if !valid_name {
+        return Err(Error::Usage(format!(
+            "bad image name `{name}`: use letters, digits, `-`, `_` and `.`"
+        )));
+    }
+    let manifest_text = manifest.kernel_text()?;
+    let output = if options.echo_cargo {
+        Output::Stream
+    } else {
+        Output::OnFailure
+    };
+
+    let _guard = lock(&BUILD);
+    let mut packages = vec![KERNEL];
+    packages.extend(manifest.workspace_packages());
+    let workspace = cargo::build_workspace(&packages, output)?;
+    let mut external: BTreeMap<PathBuf, Executables> = BTreeMap::new();
+    for program in &manifest.programs {
+        if let Source::Path(dir) = &program.source
+            && !external.contains_key(dir)
+        {
+            let built = cargo::build_external(dir, output)
+                .map_err(|e| Error::Build(format!("program `{}`: {e}", program.name)))?;
+            external.insert(dir.clone(), built);
+        }
+    }
+
+    let kernel_elf = workspace
+        .get(KERNEL)
+        .ok_or_else(|| Error::Build(format!("cargo built no `{KERNEL}` binary")))?;
+    let kernel_bytes = read_elf(kernel_elf)?;
+
+    let mut writer = abi::initrd::Writer::new();
+    writer.file(abi::manifest::FILE_NAME, 0o644, manifest_text.as_bytes());
+    for program in &manifest.programs {
+        let (built, from) = match &program.source {
+            Source::Crate(package) => (&workspace, format!("package `{package}`")),
+            Source::Path(dir) => (&external[dir], format!("crate {}", dir.display())),
+        };
+        let elf = built.get(&program.bin).ok_or_else(|| {
+            Error::Build(format!(
+                "program `{}`: {from} has no binary `{}` (it built: {})",
+                program.name,
+                program.bin,
+                names(built)
+            ))
+        })?;
+        writer.file(&program.file_in_initrd(), 0o755, &read_elf(elf)?);
+    }
+    let initrd_bytes = writer.finish();
+
+    let dir = crate::target_dir().join("image").join(name);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    let kernel = dir.join("kernel");
+    let initrd = dir.join(INITRD);
+    write_if_changed(&kernel, &kernel_bytes)?;
+    write_if_changed(&initrd, &initrd_bytes)?;
+    Ok(Image {
+        name: name.to_string(),
+        dir,
+        kernel,
+        initrd,
+        manifest_text,
+        cmdline: manifest.cmdline.clone(),
+    })
+}
+
+fn names(built: &Executables) -> String {
+    if built.is_empty() {
+        "no binaries".into()
+    } else {
+        built.keys().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
+fn read_elf(path: &Path) -> Result<Vec<u8>, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    if !bytes.starts_with(b"\x7fELF") {
+        return Err(Error::Build(format!("{} is not an ELF file", path.display())));
+    }
+    Ok(bytes)
+}
+
+/// Writes `bytes` unless the file already holds them, so an unchanged
+/// kernel keeps its modification time (the KVM probe cache relies on it).
+/// Writes go through a temporary file and a rename, so a concurrent reader
+/// (QEMU of another process) never sees half a file.
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&temporary, bytes)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+}

@@ -1,0 +1,768 @@
+//! User manifests: the TOML files in `manifests/` (or inline TOML from tests),
+//! checked and turned into the kernel's boot manifest text
+//! (`abi::manifest`), which the kernel's own parser then re-checks.
+//!
+//! ```toml
+//! [kernel]
+//! cmdline = "log=info"          # optional, default ""
+//!
+//! [[endpoint]]
+//! name = "console"
+//! notices = true                # optional, default false
+//!
+//! [[program]]
+//! name = "console"              # 1-16 chars of a-z, 0-9, - and _
+//! crate = "console"             # a workspace package, or
+//! # path = "../my-server"       # a crate directory (relative to this file)
+//! bin = "console"               # optional; default = name
+//! priority = 6                  # 0..=7
+//! io = ["serial"]               # optional
+//! start = "boot"                # optional: "boot" (default) or "spawn"
+//! spawns = ["worker"]           # optional
+//! handles = [ { endpoint = "console", rights = ["recv"], badge = 0 } ]
+//! ```
+
+use crate::Error;
+use abi::Rights;
+use abi::manifest::{ManifestErrorKind, PRIORITIES, check_name};
+use serde::Deserialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+pub use abi::manifest::Start;
+
+/// A checked user manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Manifest {
+    /// The file stem for manifests read from a file, `inline` otherwise. Used
+    /// as the default image directory name.
+    pub name: String,
+    /// The TOML file it was read from, if any.
+    pub file: Option<PathBuf>,
+    /// `[kernel] cmdline`.
+    pub cmdline: String,
+    pub endpoints: Vec<Endpoint>,
+    pub programs: Vec<Program>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub name: String,
+    pub notices: bool,
+    /// Line of the TOML text that declared it, for error messages.
+    pub line: Option<usize>,
+}
+
+/// Where a program's binary comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A package of this workspace.
+    Crate(String),
+    /// A crate directory outside the workspace (absolute, or relative to the
+    /// current directory when the manifest was given with a relative path).
+    Path(PathBuf),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Program {
+    pub name: String,
+    pub source: Source,
+    /// Binary name inside the crate.
+    pub bin: String,
+    pub priority: u8,
+    pub io_serial: bool,
+    pub start: Start,
+    pub spawns: Vec<String>,
+    pub handles: Vec<HandleSpec>,
+    pub line: Option<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandleSpec {
+    pub endpoint: String,
+    pub rights: Rights,
+    pub badge: u64,
+    pub line: Option<usize>,
+}
+
+// The TOML schema. Unknown keys are errors everywhere.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileToml {
+    #[serde(default)]
+    kernel: KernelToml,
+    #[serde(default)]
+    endpoint: Vec<Spanned<EndpointToml>>,
+    #[serde(default)]
+    program: Vec<Spanned<ProgramToml>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KernelToml {
+    #[serde(default)]
+    cmdline: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndpointToml {
+    name: Spanned<String>,
+    #[serde(default)]
+    notices: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProgramToml {
+    name: Spanned<String>,
+    #[serde(rename = "crate")]
+    krate: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    bin: Option<Spanned<String>>,
+    priority: Spanned<i64>,
+    #[serde(default)]
+    io: Vec<Spanned<String>>,
+    start: Option<Spanned<String>>,
+    #[serde(default)]
+    spawns: Vec<Spanned<String>>,
+    #[serde(default)]
+    handles: Vec<Spanned<HandleToml>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandleToml {
+    endpoint: Spanned<String>,
+    rights: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    badge: u64,
+}
+
+/// Turns byte offsets of the TOML text into errors with a line number.
+struct Context<'a> {
+    text: &'a str,
+    file: Option<&'a Path>,
+}
+
+impl Context<'_> {
+    fn line_of(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        self.text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
+    }
+
+    fn error_at(&self, offset: Option<usize>, message: String) -> Error {
+        Error::Manifest {
+            file: self.file.map(Path::to_path_buf),
+            line: offset.map(|offset| self.line_of(offset)),
+            message,
+        }
+    }
+
+    fn error<T>(&self, spanned: &Spanned<T>, message: String) -> Error {
+        self.error_at(Some(spanned.span().start), message)
+    }
+}
+
+impl Manifest {
+    /// Reads a manifest chosen by name (`demo` is `manifests/demo.toml` of
+    /// this workspace) or by path (anything with a `/` or ending in `.toml`).
+    pub fn load(spec: &str) -> Result<Self, Error> {
+        if spec.contains('/') || spec.ends_with(".toml") {
+            return Self::from_file(Path::new(spec));
+        }
+        let path = crate::workspace_root().join("manifests").join(format!("{spec}.toml"));
+        if !path.is_file() {
+            return Err(Error::Manifest {
+                file: None,
+                line: None,
+                message: format!(
+                    "no manifest named `{spec}` (looked for {}; available: {})",
+                    path.display(),
+                    available_manifests().join(", ")
+                ),
+            });
+        }
+        Self::from_file(&path)
+    }
+
+    /// Reads a manifest file. Relative crate paths in it are relative to the
+    /// file's directory.
+    pub fn from_file(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| Error::io(format!("cannot read manifest {}", path.display()), error))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let base = if base.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            base
+        };
+        let name = path
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "manifest".into());
+        Self::parse(&text, base, Some(path), name)
+    }
+
+    /// Parses manifest TOML that did not come from a file (tests build their
+    /// scenarios this way). Relative crate paths are relative to `base_dir`.
+    pub fn from_toml_str(text: &str, base_dir: &Path) -> Result<Self, Error> {
+        Self::parse(text, base_dir, None, "inline".into())
+    }
+
+    fn parse(text: &str, base_dir: &Path, file: Option<&Path>, name: String) -> Result<Self, Error> {
+        let cx = Context { text, file };
+        let raw: FileToml = toml::from_str(text).map_err(|error| {
+            let offset = error.span().map(|span| span.start);
+            cx.error_at(offset, error.message().trim().replace('\n', " "))
+        })?;
+
+        let mut endpoints: Vec<Endpoint> = Vec::new();
+        for endpoint in &raw.endpoint {
+            let endpoint = endpoint.get_ref();
+            let name = checked_name(&cx, &endpoint.name, "endpoint")?;
+            if endpoints.iter().any(|e| e.name == name) {
+                return Err(cx.error(&endpoint.name, format!("endpoint `{name}` is declared twice")));
+            }
+            endpoints.push(Endpoint {
+                name,
+                notices: endpoint.notices,
+                line: Some(cx.line_of(endpoint.name.span().start)),
+            });
+        }
+
+        let mut programs: Vec<Program> = Vec::new();
+        for spanned in &raw.program {
+            let program = spanned.get_ref();
+            let name = checked_name(&cx, &program.name, "program")?;
+            if programs.iter().any(|p| p.name == name) {
+                return Err(cx.error(&program.name, format!("program `{name}` is declared twice")));
+            }
+            let source = match (&program.krate, &program.path) {
+                (Some(_), Some(path)) => {
+                    return Err(cx.error(
+                        path,
+                        format!("program `{name}`: give either `crate` or `path`, not both"),
+                    ));
+                }
+                (None, None) => {
+                    return Err(cx.error(
+                        &program.name,
+                        format!(
+                            "program `{name}`: missing `crate` (a workspace package) or `path` (a crate directory)"
+                        ),
+                    ));
+                }
+                (Some(krate), None) => {
+                    let package = krate.get_ref().trim();
+                    if package.is_empty() || package.contains(char::is_whitespace) {
+                        return Err(cx.error(krate, format!("program `{name}`: bad crate name")));
+                    }
+                    Source::Crate(package.to_string())
+                }
+                (None, Some(path)) => {
+                    if path.get_ref().is_empty() {
+                        return Err(cx.error(path, format!("program `{name}`: empty path")));
+                    }
+                    Source::Path(base_dir.join(path.get_ref()))
+                }
+            };
+            let bin = match &program.bin {
+                Some(bin) => {
+                    let value = bin.get_ref();
+                    if value.is_empty() || value.contains(['/', '\\']) || value.contains(char::is_whitespace) {
+                        return Err(cx.error(bin, format!("program `{name}`: bad binary name `{value}`")));
+                    }
+                    value.clone()
+                }
+                None => name.clone(),
+            };
+            let priority = *program.priority.get_ref();
+            let priority = u8::try_from(priority).ok().filter(|p| *p < PRIORITIES).ok_or_else(|| {
+                cx.error(
+                    &program.priority,
+                    format!(
+                        "program `{name}`: priority must be 0 to {}, not {priority}",
+                        PRIORITIES - 1
+                    ),
+                )
+            })?;
+            let mut io_serial = false;
+            for io in &program.io {
+                match io.get_ref().as_str() {
+                    "serial" => io_serial = true,
+                    other => {
+                        return Err(cx.error(
+                            io,
+                            format!("program `{name}`: unknown io `{other}` (expected \"serial\")"),
+                        ));
+                    }
+                }
+            }
+            let start = match program.start.as_ref().map(|s| (s, s.get_ref().as_str())) {
+                None | Some((_, "boot")) => Start::Boot,
+                Some((_, "spawn")) => Start::Spawn,
+                Some((spanned, other)) => {
+                    return Err(cx.error(
+                        spanned,
+                        format!("program `{name}`: start must be \"boot\" or \"spawn\", not \"{other}\""),
+                    ));
+                }
+            };
+            let mut handles = Vec::new();
+            for handle in &program.handles {
+                let handle_toml = handle.get_ref();
+                let endpoint = handle_toml.endpoint.get_ref();
+                if !endpoints.iter().any(|e| &e.name == endpoint) {
+                    return Err(cx.error(
+                        &handle_toml.endpoint,
+                        format!("program `{name}`: handle names undeclared endpoint `{endpoint}`"),
+                    ));
+                }
+                let mut rights = Rights::empty();
+                for right in handle_toml.rights.get_ref() {
+                    let found = Rights::NAMES.iter().find(|(n, _)| n == right.get_ref());
+                    match found {
+                        Some((_, r)) => rights |= *r,
+                        None => {
+                            return Err(cx.error(
+                                right,
+                                format!(
+                                    "program `{name}`: unknown right `{}` (expected send, recv or transfer)",
+                                    right.get_ref()
+                                ),
+                            ));
+                        }
+                    }
+                }
+                if rights.is_empty() {
+                    return Err(cx.error(
+                        &handle_toml.rights,
+                        format!("program `{name}`: a handle needs at least one right (send, recv, transfer)"),
+                    ));
+                }
+                handles.push(HandleSpec {
+                    endpoint: endpoint.clone(),
+                    rights,
+                    badge: handle_toml.badge,
+                    line: Some(cx.line_of(handle.span().start)),
+                });
+            }
+            programs.push(Program {
+                name,
+                source,
+                bin,
+                priority,
+                io_serial,
+                start,
+                spawns: program.spawns.iter().map(|s| s.get_ref().clone()).collect(),
+                handles,
+                line: Some(cx.line_of(program.name.span().start)),
+            });
+        }
+
+        // Spawn targets may be declared after the program that spawns them.
+        for spanned in &raw.program {
+            let program = spanned.get_ref();
+            for target in &program.spawns {
+                if !programs.iter().any(|p| &p.name == target.get_ref()) {
+                    return Err(cx.error(
+                        target,
+                        format!(
+                            "program `{}`: spawns undeclared program `{}`",
+                            program.name.get_ref(),
+                            target.get_ref()
+                        ),
+                    ));
+                }
+            }
+        }
+
+        let manifest = Manifest {
+            name,
+            file: file.map(Path::to_path_buf),
+            cmdline: raw.kernel.cmdline.trim().to_string(),
+            endpoints,
+            programs,
+        };
+        // Whatever the checks above missed (capacities, several notice
+        // endpoints), the kernel's parser finds now, not at boot.
+        manifest.kernel_text()?;
+        Ok(manifest)
+    }
+
+    /// The boot manifest text the kernel reads (`abi::manifest` format),
+    /// checked with the kernel's own parser.
+    pub fn kernel_text(&self) -> Result<String, Error> {
+        let (text, origins) = self.render();
+        if let Err(error) = abi::manifest::Manifest::parse(text.as_bytes()) {
+            let generated = text.lines().nth(error.line.saturating_sub(1)).unwrap_or("");
+            let line = origins.get(error.line.saturating_sub(1)).copied().flatten();
+            return Err(Error::Manifest {
+                file: self.file.clone(),
+                line,
+                message: format!(
+                    "the kernel would refuse this manifest: {}{} (generated line: `{generated}`)",
+                    error,
+                    explain(error.kind)
+                ),
+            });
+        }
+        Ok(text)
+    }
+
+    /// Renders the kernel text, with the TOML line each generated line came
+    /// from.
+    fn render(&self) -> (String, Vec<Option<usize>>) {
+        let mut text = String::from("manifest 1\n");
+        let mut origins = vec![None];
+        for endpoint in &self.endpoints {
+            text.push_str("endpoint ");
+            text.push_str(&endpoint.name);
+            if endpoint.notices {
+                text.push_str(" notices");
+            }
+            text.push('\n');
+            origins.push(endpoint.line);
+        }
+        for program in &self.programs {
+            let _ = write!(
+                text,
+                "program {} file={} priority={}",
+                program.name,
+                program.file_in_initrd(),
+                program.priority
+            );
+            if program.io_serial {
+                text.push_str(" io=serial");
+            }
+            if program.start == Start::Spawn {
+                text.push_str(" start=spawn");
+            }
+            if !program.spawns.is_empty() {
+                let _ = write!(text, " spawns={}", program.spawns.join(","));
+            }
+            text.push('\n');
+            origins.push(program.line);
+            for handle in &program.handles {
+                let rights: Vec<&str> = Rights::NAMES
+                    .iter()
+                    .filter(|(_, right)| handle.rights.contains(*right))
+                    .map(|(name, _)| *name)
+                    .collect();
+                let _ = writeln!(
+                    text,
+                    "handle {} rights={} badge={}",
+                    handle.endpoint,
+                    rights.join(","),
+                    handle.badge
+                );
+                origins.push(handle.line.or(program.line));
+            }
+        }
+        (text, origins)
+    }
+
+    /// The workspace packages the programs come from, without duplicates.
+    pub fn workspace_packages(&self) -> Vec<&str> {
+        let mut packages: Vec<&str> = Vec::new();
+        for program in &self.programs {
+            if let Source::Crate(package) = &program.source
+                && !packages.contains(&package.as_str())
+            {
+                packages.push(package);
+            }
+        }
+        packages
+    }
+}
+
+impl Program {
+    /// Path of the program's ELF file inside the initrd.
+    pub fn file_in_initrd(&self) -> String {
+        format!("bin/{}", self.name)
+    }
+}
+
+fn checked_name(cx: &Context<'_>, name: &Spanned<String>, what: &str) -> Result<String, Error> {
+    check_name(name.get_ref()).map(str::to_string).map_err(|_| {
+        cx.error(
+            name,
+            format!(
+                "bad {what} name `{}`: names are 1 to {} characters of a-z, 0-9, - and _",
+                name.get_ref(),
+                abi::manifest::MAX_NAME
+            ),
+        )
+    })
+}
+
+/// Limits worth spelling out next to the kernel parser's terse message.
+fn explain(kind: ManifestErrorKind) -> String {
+    use abi::manifest::*;
+    match kind {
+        ManifestErrorKind::TooMany("endpoints") => format!(" (at most {MAX_ENDPOINTS})"),
+        ManifestErrorKind::TooMany("programs") => format!(" (at most {MAX_PROGRAMS})"),
+        ManifestErrorKind::TooMany("handles") => {
+            format!(" (at most {MAX_START_HANDLES} per program)")
+        }
+        ManifestErrorKind::TooMany("spawns") => format!(" (at most {MAX_SPAWNS} per program)"),
+        _ => String::new(),
+    }
+}
+
+/// Names of the manifests in `manifests/`, sorted.
+pub fn available_manifests() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(crate::workspace_root().join("manifests"))
+        .map(|dir| {
+            dir.filter_map(|entry| {
+                let path = entry.ok()?.path();
+                if path.extension()? != "toml" {
+                    return None;
+                }
+                Some(path.file_stem()?.to_string_lossy().into_owned())
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest, Error> {
+        Manifest::from_toml_str(text, Path::new("/base"))
+    }
+
+    fn error(text: &str) -> (Option<usize>, String) {
+        match parse(text) {
+            Err(Error::Manifest { line, message, .. }) => (line, message),
+            other => panic!("expected a manifest error, got {other:?}"),
+        }
+    }
+
+    const FULL: &str = r#"
+[kernel]
+cmdline = "log=debug"
+
+[[endpoint]]
+name = "console"
+notices = true
+
+[[endpoint]]
+name = "echo"
+
+[[program]]
+name = "console"
+crate = "console"
+priority = 6
+io = ["serial"]
+handles = [ { endpoint = "console", rights = ["recv"] } ]
+
+[[program]]
+name = "hello"
+path = "../hello"
+bin = "hello-bin"
+priority = 2
+spawns = ["child"]
+handles = [
+    { endpoint = "console", rights = ["send"], badge = 16 },
+    { endpoint = "echo", rights = ["transfer", "send"], badge = 7 },
+]
+
+[[program]]
+name = "child"
+crate = "console"
+bin = "child"
+priority = 1
+start = "spawn"
+"#;
+
+    #[test]
+    fn converts_a_full_manifest() {
+        let manifest = parse(FULL).unwrap();
+        assert_eq!(manifest.cmdline, "log=debug");
+        assert_eq!(manifest.name, "inline");
+        assert_eq!(
+            manifest.programs[1].source,
+            Source::Path(PathBuf::from("/base/../hello"))
+        );
+        assert_eq!(manifest.programs[1].bin, "hello-bin");
+        assert_eq!(manifest.programs[0].bin, "console");
+        assert_eq!(manifest.workspace_packages(), vec!["console"]);
+        assert_eq!(
+            manifest.kernel_text().unwrap(),
+            "manifest 1\n\
+             endpoint console notices\n\
+             endpoint echo\n\
+             program console file=bin/console priority=6 io=serial\n\
+             handle console rights=recv badge=0\n\
+             program hello file=bin/hello priority=2 spawns=child\n\
+             handle console rights=send badge=16\n\
+             handle echo rights=send,transfer badge=7\n\
+             program child file=bin/child priority=1 start=spawn\n"
+        );
+        let text = manifest.kernel_text().unwrap();
+        let parsed = abi::manifest::Manifest::parse(text.as_bytes()).unwrap();
+        assert_eq!(parsed.programs[1].spawns.as_slice(), &[2]);
+    }
+
+    #[test]
+    fn empty_manifest_is_just_the_header() {
+        let manifest = parse("").unwrap();
+        assert_eq!(manifest.kernel_text().unwrap(), "manifest 1\n");
+        assert_eq!(manifest.cmdline, "");
+    }
+
+    #[test]
+    fn the_demo_manifest_is_valid() {
+        let manifest = Manifest::load("demo").unwrap();
+        assert_eq!(manifest.name, "demo");
+        assert!(manifest.kernel_text().unwrap().starts_with("manifest 1\n"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_line() {
+        let (line, message) = error("[[endpoint]]\nname = \"a\"\ncolour = \"red\"\n");
+        assert_eq!(line, Some(3));
+        assert!(message.contains("unknown field `colour`"), "{message}");
+        let (line, message) = error("[kernel]\ncmdline = \"\"\n\n[kernal]\n");
+        assert_eq!(line, Some(4));
+        assert!(message.contains("kernal"), "{message}");
+        let (_, message) = error(
+            "[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 1\nhandles = [{ endpoint = \"x\", rights = [\"send\"], colour = 1 }]\n",
+        );
+        assert!(message.contains("colour"), "{message}");
+    }
+
+    #[test]
+    fn bad_rights_are_refused() {
+        let text = "[[endpoint]]\nname = \"e\"\n[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 1\nhandles = [{ endpoint = \"e\", rights = [\"send\", \"fly\"] }]\n";
+        let (line, message) = error(text);
+        assert_eq!(line, Some(7));
+        assert!(message.contains("unknown right `fly`"), "{message}");
+        let text = "[[endpoint]]\nname = \"e\"\n[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 1\nhandles = [{ endpoint = \"e\", rights = [] }]\n";
+        assert!(error(text).1.contains("at least one right"));
+    }
+
+    #[test]
+    fn unknown_endpoints_and_programs_are_refused() {
+        let text = "[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 1\n\nhandles = [{ endpoint = \"nope\", rights = [\"send\"] }]\n";
+        let (line, message) = error(text);
+        assert_eq!(line, Some(6));
+        assert!(message.contains("undeclared endpoint `nope`"), "{message}");
+        let text = "[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 1\nspawns = [\"ghost\"]\n";
+        let (line, message) = error(text);
+        assert_eq!(line, Some(5));
+        assert!(message.contains("undeclared program `ghost`"), "{message}");
+    }
+
+    #[test]
+    fn crate_and_path_are_exclusive_and_one_is_required() {
+        let (line, message) = error("[[program]]\nname = \"a\"\ncrate = \"a\"\npath = \"../a\"\npriority = 1\n");
+        assert_eq!(line, Some(4));
+        assert!(message.contains("either `crate` or `path`, not both"), "{message}");
+        let (line, message) = error("\n[[program]]\nname = \"a\"\npriority = 1\n");
+        assert_eq!(line, Some(3));
+        assert!(message.contains("missing `crate`"), "{message}");
+    }
+
+    #[test]
+    fn bad_names_values_and_duplicates_are_refused() {
+        let (line, message) = error("[[endpoint]]\nname = \"Console\"\n");
+        assert_eq!(line, Some(2));
+        assert!(message.contains("bad endpoint name `Console`"), "{message}");
+        let long = "[[program]]\nname = \"abcdefghijklmnopq\"\ncrate = \"a\"\npriority = 1\n";
+        assert!(error(long).1.contains("bad program name"));
+        assert!(
+            error("[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 8\n")
+                .1
+                .contains("priority must be 0 to 7")
+        );
+        assert!(
+            error("[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = -1\n")
+                .1
+                .contains("priority")
+        );
+        assert!(
+            error("[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 1\nio = [\"disk\"]\n")
+                .1
+                .contains("unknown io")
+        );
+        assert!(
+            error("[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 1\nstart = \"later\"\n")
+                .1
+                .contains("start must be")
+        );
+        assert!(
+            error("[[program]]\nname = \"a\"\ncrate = \"a\"\n")
+                .1
+                .contains("priority")
+        );
+        assert!(
+            error("[[endpoint]]\nname = \"e\"\n[[endpoint]]\nname = \"e\"\n")
+                .1
+                .contains("declared twice")
+        );
+        let (line, message) = error("[kernel]\ncmdline = 3\n");
+        assert_eq!(line, Some(2));
+        assert!(!message.contains('\n'));
+    }
+
+    #[test]
+    fn kernel_parser_errors_point_at_the_toml_line() {
+        let (line, message) =
+            error("[[endpoint]]\nname = \"a\"\nnotices = true\n\n[[endpoint]]\nname = \"b\"\nnotices = true\n");
+        assert_eq!(line, Some(6));
+        assert!(message.contains("only one endpoint may receive notices"), "{message}");
+        let mut text = String::from(
+            "[[endpoint]]\nname = \"e\"\n[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 1\nhandles = [\n",
+        );
+        for _ in 0..=abi::manifest::MAX_START_HANDLES {
+            text.push_str("  { endpoint = \"e\", rights = [\"send\"] },\n");
+        }
+        text.push_str("]\n");
+        let (line, message) = error(&text);
+        assert_eq!(line, Some(8 + abi::manifest::MAX_START_HANDLES));
+        assert!(
+            message.contains("too many handles (at most 8 per program)"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn file_errors_name_the_file() {
+        let dir = std::env::temp_dir().join(format!("xtask-manifest-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("broken.toml");
+        std::fs::write(&path, "[[endpoint]]\nname = \"ok\"\nbogus = 1\n").unwrap();
+        let error = Manifest::from_file(&path).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}:3: unknown field `bogus`, expected `name` or `notices`",
+                path.display()
+            )
+        );
+        std::fs::write(
+            dir.join("good.toml"),
+            "[[program]]\nname = \"p\"\npath = \"crate\"\npriority = 0\n",
+        )
+        .unwrap();
+        let manifest = Manifest::from_file(&dir.join("good.toml")).unwrap();
+        assert_eq!(manifest.name, "good");
+        assert_eq!(manifest.programs[0].source, Source::Path(dir.join("crate")));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            Manifest::load("no-such-manifest")
+                .unwrap_err()
+                .to_string()
+                .contains("no manifest named")
+        );
+    }
+}

@@ -1,0 +1,643 @@
+//! Runs an image in QEMU: builds the command line, streams and captures the
+//! serial port, enforces the timeout, maps QEMU's exit status back to the
+//! guest's exit value, and decides whether KVM can be used (`--accel auto`).
+//!
+//! The guest ends a run by writing a value `v` to `isa-debug-exit`; QEMU then
+//! exits with `(v << 1) | 1`. An even status (or a signal) means the guest
+//! wrote nothing: a triple fault under `-no-reboot`, or QEMU failed.
+
+use crate::image::Image;
+use crate::install::ensure_qemu;
+use crate::{Error, lock};
+use std::ffi::OsString;
+use std::fmt;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The line the kernel prints (with `probe` on its command line) once a
+/// ring-3 program made a system call.
+pub const PROBE_LINE: &str = "[kernel] INFO  probe: ring-3 syscall ok";
+/// How long the KVM probe may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `--timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The accelerator QEMU uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accel {
+    /// The emulator: slow, but works everywhere and is deterministic enough
+    /// for tests.
+    Tcg,
+    /// Hardware virtualization through `/dev/kvm`.
+    Kvm,
+    /// KVM if a probe boot proves it works, TCG otherwise.
+    Auto,
+}
+
+impl Accel {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "tcg" => Some(Self::Tcg),
+            "kvm" => Some(Self::Kvm),
+            "auto" => Some(Self::Auto),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tcg => "tcg",
+            Self::Kvm => "kvm",
+            Self::Auto => "auto",
+        }
+    }
+}
+
+/// The QEMU machine type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Machine {
+    /// Minimal virtio machine without PCI: boots in tens of milliseconds.
+    Microvm,
+    /// A PC with PCIe, ACPI and an IOAPIC.
+    Q35,
+}
+
+impl Machine {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "microvm" => Some(Self::Microvm),
+            "q35" => Some(Self::Q35),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Microvm => "microvm",
+            Self::Q35 => "q35",
+        }
+    }
+}
+
+/// How to run an image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOptions {
+    pub accel: Accel,
+    pub machine: Machine,
+    /// Kill QEMU after this long; `None` (or zero) waits forever.
+    pub timeout: Option<Duration>,
+    /// Appended to the manifest's kernel command line.
+    pub append: String,
+    /// `-icount shift=0,align=off` (TCG only): one instruction per virtual
+    /// nanosecond, so timing depends on the guest alone.
+    pub icount: bool,
+    /// `-s -S`: wait for GDB on port 1234; implies no timeout.
+    pub gdb: bool,
+    /// Stream serial lines to our stdout (and QEMU's stderr to our stderr) as
+    /// they arrive, and report what is being done on stderr. Output is
+    /// captured in [`RunOutcome`] either way.
+    pub echo: bool,
+}
+
+/// TCG on microvm, 60 s timeout, nothing appended, no echo: what tests want.
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            accel: Accel::Tcg,
+            machine: Machine::Microvm,
+            timeout: Some(DEFAULT_TIMEOUT),
+            append: String::new(),
+            icount: false,
+            gdb: false,
+            echo: false,
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuestStatus {
+    /// The guest wrote this value to `isa-debug-exit` (see `abi::machine`).
+    Exited(u32),
+    /// QEMU stopped without the guest writing an exit value: with an even
+    /// exit status `code`, or killed by `signal`.
+    NoStatus { code: Option<i32>, signal: Option<i32> },
+    /// Still running after the timeout; QEMU was killed.
+    TimedOut(Duration),
+}
+
+impl GuestStatus {
+    /// Maps QEMU's exit status (`code`, or the `signal` that killed it) back
+    /// to what the guest reported.
+    pub fn from_qemu_exit(code: Option<i32>, signal: Option<i32>) -> Self {
+        match code {
+            Some(status) if status & 1 == 1 => Self::Exited((status >> 1) as u32),
+            _ => Self::NoStatus { code, signal },
+        }
+    }
+
+    /// The exit status of `cargo xtask run` for this outcome: the guest's
+    /// exit value, or 124 (timeout) / 126 (no guest status).
+    pub fn exit_code(&self) -> u8 {
+        match *self {
+            Self::Exited(value) => u8::try_from(value).unwrap_or(u8::MAX),
+            Self::NoStatus { .. } => crate::EXIT_NO_STATUS,
+            Self::TimedOut(_) => crate::EXIT_TIMEOUT,
+        }
+    }
+
+    /// The guest's exit value, if it wrote one.
+    pub fn exit_value(&self) -> Option<u32> {
+        match *self {
+            Self::Exited(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for GuestStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Exited(value) => {
+                write!(
+                    f,
+                    "guest exit value {value} ({value:#x}): {}",
+                    abi::machine::describe(value)
+                )
+            }
+            Self::NoStatus { code, signal } => {
+                f.write_str("QEMU stopped without a guest exit status")?;
+                match (code, signal) {
+                    (Some(code), _) => write!(f, " (QEMU exit status {code})"),
+                    (None, Some(signal)) => write!(f, " (QEMU killed by signal {signal})"),
+                    (None, None) => Ok(()),
+                }
+            }
+            Self::TimedOut(limit) => write!(f, "timed out after {}", seconds(limit)),
+        }
+    }
+}
+
+fn seconds(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{} s", duration.as_secs())
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
+}
+
+/// What a run produced.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    pub status: GuestStatus,
+    /// Everything the guest wrote to the serial port.
+    pub serial: String,
+    /// QEMU's own stderr.
+    pub stderr: String,
+    /// Wall-clock time from starting QEMU to its end.
+    pub wall: Duration,
+    /// The accelerator actually used (never `Auto`).
+    pub accel: Accel,
+    /// The QEMU command line, for reports.
+    pub command: String,
+}
+
+impl RunOutcome {
+    /// The guest's exit value, if it wrote one.
+    pub fn exit_value(&self) -> Option<u32> {
+        self.status.exit_value()
+    }
+}
+
+/// The kernel command line for a run: the manifest's, then `append`.
+pub fn kernel_cmdline(image: &Image, append: &str) -> String {
+    let mut line = image.cmdline.trim().to_string();
+    if !append.trim().is_empty() {
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(append.trim());
+    }
+    line
+}
+
+/// QEMU's arguments for booting `image` with a resolved `accel` (Tcg or Kvm).
+pub fn qemu_args(image: &Image, options: &RunOptions, accel: Accel) -> Vec<OsString> {
+    let mut args: Vec<OsString> = [
+        "-M",
+        options.machine.name(),
+        "-cpu",
+        "max",
+        "-m",
+        "256M",
+        "-smp",
+        "1",
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-serial",
+        "stdio",
+        "-no-reboot",
+        "-device",
+        "isa-debug-exit,iobase=0xf4,iosize=4",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    args.push("-kernel".into());
+    args.push(image.kernel.clone().into());
+    args.push("-initrd".into());
+    args.push(image.initrd.clone().into());
+    args.push("-append".into());
+    args.push(kernel_cmdline(image, &options.append).into());
+    args.push("-accel".into());
+    args.push(accel.name().into());
+    if options.icount {
+        args.extend(["-icount", "shift=0,align=off"].map(OsString::from));
+    }
+    if options.gdb {
+        args.extend(["-s", "-S"].map(OsString::from));
+    }
+    args
+}
+
+/// Boots `image` in QEMU (installing QEMU first if needed) and waits for it
+/// to stop or time out.
+pub fn run(image: &Image, options: &RunOptions) -> Result<RunOutcome, Error> {
+    let qemu = ensure_qemu()?;
+    let accel = resolve_accel(image, options)?;
+    if options.icount && accel == Accel::Kvm {
+        return Err(Error::Usage("--icount needs TCG (use --accel tcg)".into()));
+    }
+    boot(&qemu, image, options, accel)
+}
+
+fn boot(qemu: &Path, image: &Image, options: &RunOptions, accel: Accel) -> Result<RunOutcome, Error> {
+    let timeout = if options.gdb {
+        None
+    } else {
+        options.timeout.filter(|t| !t.is_zero())
+    };
+    let args = qemu_args(image, options, accel);
+    let command_line = shell_words(qemu, &args);
+    if options.echo {
+        eprintln!("xtask: {command_line}");
+    }
+    if options.gdb {
+        eprintln!(
+            "xtask: QEMU waits for GDB on localhost:1234; attach with: gdb {} -ex 'target remote :1234'",
+            image.kernel.display()
+        );
+    }
+    let mut child = Command::new(qemu)
+        .args(&args)
+        // With --gdb there is no timeout and the user may type to the serial
+        // port. Otherwise QEMU gets no terminal: if it is killed on a timeout
+        // it cannot leave the terminal in raw mode.
+        .stdin(if options.gdb { Stdio::inherit() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::Qemu(format!("cannot start {}: {e}", qemu.display())))?;
+    let start = Instant::now();
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(Error::Qemu("QEMU's output pipes are missing".into()));
+    };
+    let echo = options.echo;
+    std::thread::scope(|scope| {
+        let serial = scope.spawn(move || pump(stdout, echo.then_some(Sink::Stdout)));
+        let errors = scope.spawn(move || pump(stderr, echo.then_some(Sink::Stderr)));
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    use std::os::unix::process::ExitStatusExt;
+                    break Ok(GuestStatus::from_qemu_exit(status.code(), status.signal()));
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break Err(Error::Qemu(format!("cannot wait for QEMU: {error}")));
+                }
+            }
+            if let Some(limit) = timeout
+                && start.elapsed() >= limit
+            {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Ok(GuestStatus::TimedOut(limit));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let wall = start.elapsed();
+        // The pipes close when QEMU exits, so the readers finish.
+        let serial = serial.join().unwrap_or_default();
+        let stderr = errors.join().unwrap_or_default();
+        Ok(RunOutcome {
+            status: status?,
+            serial: String::from_utf8_lossy(&serial).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            wall,
+            accel,
+            command: command_line,
+        })
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Sink {
+    Stdout,
+    Stderr,
+}
+
+/// Reads `input` to its end, line by line, copying each line to `sink` as it
+/// arrives; returns everything read.
+fn pump(input: impl Read, sink: Option<Sink>) -> Vec<u8> {
+    let mut reader = BufReader::new(input);
+    let mut all = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                all.extend_from_slice(&line);
+                // A closed stdout (e.g. `| head`) must not stop the capture.
+                let _ = match sink {
+                    Some(Sink::Stdout) => write_flush(&mut std::io::stdout().lock(), &line),
+                    Some(Sink::Stderr) => write_flush(&mut std::io::stderr().lock(), &line),
+                    None => Ok(()),
+                };
+            }
+        }
+    }
+    all
+}
+
+fn write_flush(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
+    out.write_all(bytes)?;
+    out.flush()
+}
+
+/// The command as one could paste it into a shell.
+fn shell_words(program: &Path, args: &[OsString]) -> String {
+    let mut line = program.display().to_string();
+    for arg in args {
+        let arg = arg.to_string_lossy();
+        line.push(' ');
+        if !arg.is_empty()
+            && arg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_=,./:+".contains(&b))
+        {
+            line.push_str(&arg);
+        } else {
+            line.push('\'');
+            line.push_str(&arg.replace('\'', r"'\''"));
+            line.push('\'');
+        }
+    }
+    line
+}
+
+/// Why `/dev/kvm` cannot be used, if it cannot.
+pub fn kvm_device_unusable() -> Option<String> {
+    match std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm") {
+        Ok(_) => None,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Some("/dev/kvm does not exist".into()),
+        Err(error) => Some(format!("/dev/kvm is not usable: {error}")),
+    }
+}
+
+/// The result of a KVM probe.
+#[derive(Clone, Debug)]
+pub struct KvmProbe {
+    /// KVM ran a ring-3 system call and the guest exited with 0.
+    pub works: bool,
+    /// Why, in a few words.
+    pub reason: String,
+    pub wall: Duration,
+}
+
+/// Boots `image` under KVM with `probe` on the kernel command line, for at
+/// most [`PROBE_TIMEOUT`]. KVM works only if the guest exits with 0 and
+/// prints [`PROBE_LINE`]. Without a usable `/dev/kvm`, no boot is tried.
+pub fn probe_kvm(image: &Image, machine: Machine) -> Result<KvmProbe, Error> {
+    let start = Instant::now();
+    if let Some(reason) = kvm_device_unusable() {
+        return Ok(KvmProbe {
+            works: false,
+            reason,
+            wall: start.elapsed(),
+        });
+    }
+    let qemu = ensure_qemu()?;
+    let options = RunOptions {
+        accel: Accel::Kvm,
+        machine,
+        timeout: Some(PROBE_TIMEOUT),
+        append: "probe".into(),
+        ..RunOptions::default()
+    };
+    let outcome = boot(&qemu, image, &options, Accel::Kvm)?;
+    let saw_line = outcome.serial.lines().any(|line| line.trim_end() == PROBE_LINE);
+    let works = outcome.status == GuestStatus::Exited(0) && saw_line;
+    let reason = match outcome.status {
+        _ if works => "a ring-3 program made a system call under KVM".to_string(),
+        GuestStatus::Exited(0) => "the guest never printed the probe line".to_string(),
+        GuestStatus::NoStatus { .. } => {
+            let last = outcome.stderr.lines().rev().find(|line| !line.trim().is_empty());
+            match last {
+                Some(last) => format!("{} — {}", outcome.status, last.trim()),
+                None => outcome.status.to_string(),
+            }
+        }
+        status => status.to_string(),
+    };
+    Ok(KvmProbe {
+        works,
+        reason,
+        wall: start.elapsed(),
+    })
+}
+
+static PROBE: Mutex<()> = Mutex::new(());
+
+/// Where the verdict of the last KVM probe is kept.
+pub fn probe_cache() -> PathBuf {
+    crate::cargo::cross_dir().join("kvm-probe")
+}
+
+/// Resolves [`Accel::Auto`]: TCG when `--icount` asks for it, else the
+/// cached probe verdict if it is newer than the kernel, else a new probe.
+pub fn resolve_accel(image: &Image, options: &RunOptions) -> Result<Accel, Error> {
+    if options.accel != Accel::Auto {
+        return Ok(options.accel);
+    }
+    if options.icount {
+        return Ok(Accel::Tcg);
+    }
+    let _guard = lock(&PROBE);
+    let cache = probe_cache();
+    if let Some(verdict) = cached_verdict(&cache, &image.kernel) {
+        if options.echo {
+            eprintln!(
+                "xtask: --accel auto: {} (cached in {})",
+                verdict.name(),
+                cache.display()
+            );
+        }
+        return Ok(verdict);
+    }
+    let probe = probe_kvm(image, options.machine)?;
+    let verdict = if probe.works { Accel::Kvm } else { Accel::Tcg };
+    if options.echo {
+        eprintln!("xtask: --accel auto: {} ({})", verdict.name(), probe.reason);
+    }
+    if let Some(dir) = cache.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::write(&cache, verdict.name());
+    Ok(verdict)
+}
+
+fn cached_verdict(cache: &Path, kernel: &Path) -> Option<Accel> {
+    let cached = std::fs::metadata(cache).and_then(|m| m.modified()).ok()?;
+    let built = std::fs::metadata(kernel).and_then(|m| m.modified()).ok()?;
+    if built > cached {
+        return None;
+    }
+    match std::fs::read_to_string(cache).ok()?.trim() {
+        "kvm" => Some(Accel::Kvm),
+        "tcg" => Some(Accel::Tcg),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_statuses_carry_the_guest_value() {
+        assert_eq!(GuestStatus::from_qemu_exit(Some(1), None), GuestStatus::Exited(0));
+        assert_eq!(GuestStatus::from_qemu_exit(Some(35), None), GuestStatus::Exited(0x11));
+        assert_eq!(GuestStatus::from_qemu_exit(Some(33), None), GuestStatus::Exited(0x10));
+        assert_eq!(GuestStatus::from_qemu_exit(Some(255), None), GuestStatus::Exited(127));
+    }
+
+    #[test]
+    fn even_statuses_and_signals_carry_none() {
+        assert_eq!(
+            GuestStatus::from_qemu_exit(Some(0), None),
+            GuestStatus::NoStatus {
+                code: Some(0),
+                signal: None
+            }
+        );
+        assert_eq!(
+            GuestStatus::from_qemu_exit(Some(2), None),
+            GuestStatus::NoStatus {
+                code: Some(2),
+                signal: None
+            }
+        );
+        assert_eq!(
+            GuestStatus::from_qemu_exit(None, Some(6)),
+            GuestStatus::NoStatus {
+                code: None,
+                signal: Some(6)
+            }
+        );
+    }
+
+    #[test]
+    fn exit_codes_of_cargo_xtask_run() {
+        assert_eq!(GuestStatus::Exited(0).exit_code(), 0);
+        assert_eq!(GuestStatus::Exited(abi::machine::EXIT_KERNEL_FAULT).exit_code(), 17);
+        assert_eq!(
+            GuestStatus::NoStatus {
+                code: Some(0),
+                signal: None
+            }
+            .exit_code(),
+            126
+        );
+        assert_eq!(GuestStatus::TimedOut(Duration::from_secs(3)).exit_code(), 124);
+        assert_eq!(
+            GuestStatus::TimedOut(Duration::from_secs(3)).to_string(),
+            "timed out after 3 s"
+        );
+        assert_eq!(
+            GuestStatus::Exited(0x11).to_string(),
+            "guest exit value 17 (0x11): unexpected exception in the kernel"
+        );
+        assert_eq!(
+            GuestStatus::NoStatus {
+                code: Some(0),
+                signal: None
+            }
+            .to_string(),
+            "QEMU stopped without a guest exit status (QEMU exit status 0)"
+        );
+    }
+
+    fn image() -> Image {
+        Image {
+            name: "t".into(),
+            dir: "/img".into(),
+            kernel: "/img/kernel".into(),
+            initrd: "/img/initrd.cpio".into(),
+            manifest_text: "manifest 1\n".into(),
+            cmdline: "log=debug".into(),
+        }
+    }
+
+    #[test]
+    fn command_line() {
+        let options = RunOptions {
+            append: "fault=pf".into(),
+            icount: true,
+            ..RunOptions::default()
+        };
+        let args: Vec<String> = qemu_args(&image(), &options, Accel::Tcg)
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let expected = "-M microvm -cpu max -m 256M -smp 1 -display none -monitor none -serial stdio \
+                        -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 -kernel /img/kernel \
+                        -initrd /img/initrd.cpio -append log=debug_fault=pf -accel tcg -icount shift=0,align=off";
+        let expected: Vec<String> = expected.split(' ').map(|a| a.replace('_', " ")).collect();
+        assert_eq!(args, expected);
+        let gdb = RunOptions {
+            machine: Machine::Q35,
+            gdb: true,
+            ..RunOptions::default()
+        };
+        let args = qemu_args(&image(), &gdb, Accel::Kvm);
+        assert_eq!(args[1], "q35");
+        assert!(args.ends_with(&["-accel".into(), "kvm".into(), "-s".into(), "-S".into()]));
+        assert_eq!(
+            kernel_cmdline(
+                &Image {
+                    cmdline: String::new(),
+                    ..image()
+                },
+                " x "
+            ),
+            "x"
+        );
+    }
+
+    #[test]
+    fn quoting_for_display() {
+        let line = shell_words(Path::new("qemu"), &["-append".into(), "a b".into(), "it's".into()]);
+        assert_eq!(line, r"qemu -append 'a b' 'it'\''s'");
+    }
+}

@@ -1,0 +1,121 @@
+//! System tests of the boot image itself: the initrd is a standard cpio
+//! archive holding the generated manifest and one ELF per program.
+
+use systests::*;
+
+#[test]
+fn initrd_lists_with_cpio() {
+    let image = image("initrd_lists_with_cpio", NO_PROGRAMS);
+    let archive = read(&image.initrd);
+
+    // Our own reader (the one the kernel runs) accepts it.
+    let names: Vec<&str> = abi::initrd::Reader::new(&archive)
+        .map(|entry| entry.expect("a valid archive").name)
+        .collect();
+    assert_eq!(names, ["manifest"]);
+    let manifest = abi::initrd::Reader::find(&archive, abi::manifest::FILE_NAME)
+        .unwrap()
+        .unwrap();
+    assert_eq!(manifest.data, image.manifest_text.as_bytes());
+    assert_eq!(image.manifest_text, "manifest 1\nendpoint console notices\n");
+    abi::manifest::Manifest::parse(manifest.data).expect("the kernel accepts the manifest");
+    assert!(read(&image.kernel).starts_with(b"\x7fELF"));
+
+    // So does the standard tool, when it is installed.
+    if !have_program("cpio") {
+        println!("note: `cpio` is not installed; skipped the `cpio -t` check");
+        return;
+    }
+    let file = std::fs::File::open(&image.initrd).unwrap();
+    let output = std::process::Command::new("cpio")
+        .arg("-t")
+        .stdin(file)
+        .output()
+        .expect("running cpio -t");
+    assert!(
+        output.status.success(),
+        "cpio -t failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let listed = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        listed.lines().collect::<Vec<_>>(),
+        ["manifest"],
+        "cpio -t listed:\n{listed}"
+    );
+}
+
+#[test]
+fn missing_workspace_package_is_a_clear_error() {
+    let toml = format!("{NO_PROGRAMS}\n[[program]]\nname = \"ghost\"\ncrate = \"no-such-package\"\npriority = 1\n");
+    let options = xtask::BuildOptions { echo_cargo: false };
+    let error = xtask::build_image_with(&manifest(&toml), "systest-missing-package", &options).unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, xtask::Error::Build(_)), "{message}");
+    assert!(message.contains("no-such-package"), "{message}");
+    assert!(!message.contains('\n'), "{message}");
+}
+
+/// Writes a minimal freestanding program crate (its own workspace) under
+/// cargo's scratch directory and returns its path.
+fn standalone_crate(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let cargo_toml = format!(
+        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+         [[bin]]\nname = \"{name}-bin\"\npath = \"src/main.rs\"\n\n\
+         [profile.release]\npanic = \"abort\"\n\n\
+         # Not part of the enclosing workspace.\n[workspace]\n"
+    );
+    let main_rs = "#![no_std]\n#![no_main]\n\n\
+                   #[panic_handler]\nfn panic(_: &core::panic::PanicInfo) -> ! {\n    loop {}\n}\n\n\
+                   #[unsafe(no_mangle)]\npub extern \"C\" fn _start() -> ! {\n    loop {}\n}\n";
+    for (path, text) in [("Cargo.toml", cargo_toml.as_str()), ("src/main.rs", main_rs)] {
+        let path = dir.join(path);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+            std::fs::write(&path, text).unwrap();
+        }
+    }
+    dir
+}
+
+#[test]
+fn program_from_a_crate_path_is_packed() {
+    let dir = standalone_crate("standalone");
+    let toml = format!(
+        "{NO_PROGRAMS}\n[[program]]\nname = \"outside\"\npath = {:?}\nbin = \"standalone-bin\"\npriority = 3\n\
+         start = \"spawn\"\nhandles = [{{ endpoint = \"console\", rights = [\"send\"], badge = 5 }}]\n",
+        dir.display().to_string()
+    );
+    let image = image("crate_path", &toml);
+    assert_eq!(
+        image.manifest_text,
+        "manifest 1\nendpoint console notices\n\
+         program outside file=bin/outside priority=3 start=spawn\n\
+         handle console rights=send badge=5\n"
+    );
+    let archive = read(&image.initrd);
+    let names: Vec<&str> = abi::initrd::Reader::new(&archive).map(|e| e.unwrap().name).collect();
+    assert_eq!(names, ["manifest", "bin/outside"]);
+    let elf = abi::initrd::Reader::find(&archive, "bin/outside").unwrap().unwrap();
+    assert!(elf.data.starts_with(b"\x7fELF"));
+    assert_eq!(elf.mode, 0o100755);
+}
+
+#[test]
+fn missing_binary_is_a_clear_error_naming_the_program() {
+    let dir = standalone_crate("standalone-nobin");
+    let toml = format!(
+        "{NO_PROGRAMS}\n[[program]]\nname = \"lost\"\npath = {:?}\npriority = 3\n",
+        dir.display().to_string()
+    );
+    let options = xtask::BuildOptions { echo_cargo: false };
+    let error = xtask::build_image_with(&manifest(&toml), "systest-missing-bin", &options).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "program `lost`: crate {} has no binary `lost` (it built: standalone-nobin-bin)",
+            dir.display()
+        )
+    );
+}
