@@ -19,6 +19,7 @@ pub mod message;
 pub mod regs;
 pub mod stats;
 pub mod syscall;
+pub mod trace;
 
 pub use error::Error;
 pub use handle::{Handle, Rights};
