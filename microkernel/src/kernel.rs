@@ -11,6 +11,7 @@ use crate::ipc::IpcState;
 use crate::process;
 use crate::state::{self, Kernel, RunState};
 use crate::syscalls;
+use crate::trace;
 
 /// Handles `event` for the current thread; returns the frame to resume.
 pub fn enter(event: Event, frame: *mut TrapFrame) -> *mut TrapFrame {
@@ -25,6 +26,9 @@ pub fn enter(event: Event, frame: *mut TrapFrame) -> *mut TrapFrame {
                 error_code,
                 address,
             } => {
+                if trace::enabled() {
+                    trace::fault(k, current, vector, error_code, address);
+                }
                 let words = process::fault_notice(k, current, vector, error_code, address);
                 crate::debug!(
                     "{} faulted: vector {vector} error {error_code:#x} address {address:#x}",
@@ -76,6 +80,12 @@ pub fn schedule(k: &mut Kernel) -> *mut TrapFrame {
     };
     if k.current != Some(next) || yielded {
         k.slice_left = TIME_SLICE_TICKS;
+    }
+    if trace::enabled() {
+        if k.current != Some(next) {
+            trace::switch(k, k.current, next);
+        }
+        trace::exit(k, next);
     }
     if k.current != Some(next) {
         k.threads[next].state = RunState::Running;

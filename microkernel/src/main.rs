@@ -37,6 +37,8 @@ mod state;
 #[cfg(target_os = "none")]
 mod syscalls;
 #[cfg(target_os = "none")]
+mod trace;
+#[cfg(target_os = "none")]
 mod umem;
 
 #[cfg(not(target_os = "none"))]

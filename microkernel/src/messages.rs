@@ -11,6 +11,7 @@ use crate::handles::HandleEntry;
 use crate::ipc::{RecvOutcome, ReplySlot, SendOutcome};
 use crate::process;
 use crate::state::{Kernel, Outgoing, RunState};
+use crate::trace;
 use crate::umem::{self, Access, UserSlice};
 use abi::message::{MAX_BUFFER, MAX_WORDS, MsgFlags};
 use abi::regs::ipc as regs;
@@ -217,6 +218,9 @@ fn deliver_reply(k: &mut Kernel, server: usize, caller: usize) -> Result<(), Err
             Err(code) => Err(Error::from_code(code).unwrap_or(Error::PEERGONE)),
         };
         arch::frame(caller).set_result(result);
+        if trace::enabled() {
+            trace::peer(k, caller, server);
+        }
     } else {
         move_message(k, server, caller, None)?;
     }
@@ -287,6 +291,10 @@ fn move_message(k: &mut Kernel, sender: usize, receiver: usize, badge: Option<u6
         to.set(regs::BADGE, badge);
     }
     to.set_result(Ok(0));
+    if trace::enabled() {
+        trace::peer(k, sender, receiver);
+        trace::peer(k, receiver, sender);
+    }
     Ok(())
 }
 

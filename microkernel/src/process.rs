@@ -15,6 +15,7 @@ use crate::handles::HandleEntry;
 use crate::ipc::SendOutcome;
 use crate::messages;
 use crate::state::{Kernel, Outgoing, RunState};
+use crate::trace;
 use abi::Error;
 use abi::console::Notice;
 use abi::initrd;
@@ -80,9 +81,14 @@ pub fn spawn(k: &mut Kernel, program: usize) -> Result<u32, Error> {
     t.priority = priority;
     t.outgoing = Outgoing::Message;
     t.badge = 0;
+    t.traced_syscall = None;
+    t.traced_peer = 0;
     *arch::frame(thread) = TrapFrame::new_user(plan.entry, USER_STACK_TOP);
     k.run_queues.push_back(thread, priority);
     k.counters.spawned += 1;
+    if trace::enabled() {
+        trace::start(pid, name);
+    }
     crate::debug!(
         "started {name}[{pid}] (thread {thread}, priority {priority}, entry {:#x})",
         plan.entry
@@ -149,6 +155,9 @@ fn load(
 /// Ends the process of `thread` (which `exit`ed or faulted): releases all it
 /// holds and sends the notice `label`/`words` on its behalf.
 pub fn terminate(k: &mut Kernel, thread: usize, label: u32, words: [u64; 6]) {
+    if trace::enabled() {
+        trace::end(k, thread, if label == abi::console::EXIT { words[1] } else { 0 });
+    }
     if k.current == Some(thread) {
         k.current = None;
         arch::switch_to_kernel();

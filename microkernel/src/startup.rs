@@ -29,6 +29,10 @@ pub fn main(boot: BootInfo) -> ! {
         k.options = Options {
             probe: cmdline::flag(&boot.cmdline, "probe"),
         };
+        if cmdline::flag(&boot.cmdline, "trace") {
+            crate::trace::enable();
+            crate::info!("trace: writing records to port {:#x}", abi::trace::TRACE_PORT);
+        }
         if let Err(error) = arch::init_kernel_space(&mut k.frames) {
             panic!("cannot build the kernel page tables: {error:?}");
         }

@@ -57,6 +57,10 @@ pub struct Thread {
     pub outgoing: Outgoing,
     /// Badge of the handle it sends through.
     pub badge: u64,
+    /// Tracing: the syscall whose exit record is still to be written.
+    pub traced_syscall: Option<u64>,
+    /// Tracing: pid of the process its last message went to or came from.
+    pub traced_peer: u32,
 }
 
 impl Thread {
@@ -66,6 +70,8 @@ impl Thread {
         priority: 0,
         outgoing: Outgoing::Message,
         badge: 0,
+        traced_syscall: None,
+        traced_peer: 0,
     };
 }
 

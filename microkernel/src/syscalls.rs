@@ -8,6 +8,7 @@ use crate::arch;
 use crate::messages;
 use crate::process;
 use crate::state::Kernel;
+use crate::trace;
 use crate::umem::UserSlice;
 use abi::manifest::MAX_NAME;
 use abi::stats::Stats;
@@ -17,6 +18,9 @@ use abi::{Error, Rights, Syscall};
 pub fn dispatch(k: &mut Kernel, thread: usize) {
     k.counters.syscalls += 1;
     let number = arch::frame(thread).syscall_number();
+    if trace::enabled() {
+        trace::enter(k, thread, number);
+    }
     let result = match Syscall::try_from(number) {
         Err(error) => Err(error),
         Ok(syscall) => serve(k, thread, syscall),

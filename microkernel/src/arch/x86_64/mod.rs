@@ -51,6 +51,29 @@ pub use self::{
     usercopy::copy as user_copy,
 };
 
+/// The time-stamp counter (guest instructions under `-icount shift=0`).
+#[cfg(target_os = "none")]
+pub fn timestamp() -> u64 {
+    // SAFETY: rdtsc reads a counter; CR4.TSD is clear so it is allowed.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// Writes bytes to the trace channel (QEMU's debug console port).
+#[cfg(target_os = "none")]
+pub fn trace_write(bytes: &[u8]) {
+    // SAFETY: `rep outsb` reads `bytes` (valid for its length) and writes an
+    // I/O port that only the debug console device decodes.
+    unsafe {
+        core::arch::asm!(
+            "rep outsb",
+            in("dx") abi::trace::TRACE_PORT,
+            inout("rsi") bytes.as_ptr() => _,
+            inout("rcx") bytes.len() => _,
+            options(nostack, preserves_flags, readonly)
+        )
+    }
+}
+
 /// Physical address of the active PML4.
 #[cfg(target_os = "none")]
 pub fn active_root() -> u64 {
