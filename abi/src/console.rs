@@ -15,6 +15,9 @@ pub const EXIT: u32 = 2;
 /// `[pid, vector | error_code << 8, rip, address, name0, name1]`, where
 /// `address` is CR2 for a page fault.
 pub const FAULT: u32 = 3;
+/// A process was killed for using up the CPU time its manifest entry allows.
+/// Words: `[pid, limit in ticks, rip, 0, name0, name1]`.
+pub const LIMIT: u32 = 4;
 
 /// Word indices of the packed process name in all three messages.
 pub const WORD_NAME: [usize; 2] = [4, 5];
@@ -42,6 +45,11 @@ pub enum NoticeKind {
         rip: u64,
         address: u64,
     },
+    /// Killed for using up its CPU time limit of `ticks`.
+    OverLimit {
+        ticks: u64,
+        rip: u64,
+    },
 }
 
 impl Notice {
@@ -57,7 +65,13 @@ impl Notice {
         [pid, vector as u64 | error_code << 8, rip, address, n0, n1]
     }
 
-    /// Decodes a message with label [`EXIT`] or [`FAULT`].
+    /// The words of a CPU-limit notice.
+    pub fn limit_words(pid: u64, name: &str, ticks: u64, rip: u64) -> [u64; 6] {
+        let [n0, n1] = pack_name(name);
+        [pid, ticks, rip, 0, n0, n1]
+    }
+
+    /// Decodes a message with label [`EXIT`], [`FAULT`] or [`LIMIT`].
     pub fn decode(label: u32, words: &[u64; 6]) -> Option<Notice> {
         let (name, name_len) = unpack_name([words[WORD_NAME[0]], words[WORD_NAME[1]]]);
         let kind = match label {
@@ -69,6 +83,10 @@ impl Notice {
                 error_code: words[1] >> 8,
                 rip: words[2],
                 address: words[3],
+            },
+            LIMIT => NoticeKind::OverLimit {
+                ticks: words[1],
+                rip: words[2],
             },
             _ => return None,
         };
@@ -108,6 +126,9 @@ impl fmt::Display for Notice {
                 } else {
                     Ok(())
                 }
+            }
+            NoticeKind::OverLimit { ticks, rip } => {
+                write!(f, "killed: CPU time limit of {ticks} ticks used up at {rip:#x}")
             }
         }
     }
@@ -160,6 +181,11 @@ mod tests {
             "gp[6] killed: general protection fault at 0x401000"
         );
         assert_eq!(Notice::decode(WRITE, &words), None);
+        let words = Notice::limit_words(7, "hog", 50, 0x20_1000);
+        assert_eq!(
+            std::format!("{}", Notice::decode(LIMIT, &words).unwrap()),
+            "hog[7] killed: CPU time limit of 50 ticks used up at 0x201000"
+        );
     }
 
     #[test]

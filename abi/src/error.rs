@@ -66,6 +66,8 @@ errors! {
     NOMEM = 11, "out of memory";
     /// The manifest does not allow this operation.
     DENIED = 12, "not permitted";
+    /// No peer arrived before the timeout (or at once, with NONBLOCK).
+    TIMEDOUT = 13, "timed out waiting for a peer";
 }
 
 impl Error {

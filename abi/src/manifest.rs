@@ -10,6 +10,7 @@
 //! manifest 1
 //! endpoint console notices          # exit and fault notices go here
 //! program console file=bin/console priority=6 io=serial
+//! # cpu_limit=N: killed after N timer ticks of CPU time (default: no limit)
 //! handle console rights=recv
 //! program hello file=bin/hello priority=2
 //! handle console rights=send badge=1
@@ -77,6 +78,8 @@ pub struct ProgramDecl<'a> {
     /// May use the serial port's I/O ports.
     pub io_serial: bool,
     pub start: Start,
+    /// Timer ticks of CPU time before the kernel kills it; `None`: no limit.
+    pub cpu_limit: Option<u32>,
     pub handles: Vec<HandleDecl, MAX_START_HANDLES>,
     /// Indices into [`Manifest::programs`] this program may spawn.
     pub spawns: Vec<usize, MAX_SPAWNS>,
@@ -232,6 +235,7 @@ impl<'a> Manifest<'a> {
                     priority: PRIORITIES,
                     io_serial: false,
                     start: Start::Boot,
+                    cpu_limit: None,
                     handles: Vec::new(),
                     spawns: Vec::new(),
                 };
@@ -252,6 +256,10 @@ impl<'a> Manifest<'a> {
                                 .ok_or(fail(ManifestErrorKind::BadValue("priority")))?;
                         }
                         "io" if value == "serial" => program.io_serial = true,
+                        "cpu_limit" => {
+                            let ticks = value.parse::<u32>().ok().filter(|t| *t > 0);
+                            program.cpu_limit = Some(ticks.ok_or(fail(ManifestErrorKind::BadValue("cpu_limit")))?);
+                        }
                         "io" => return Err(fail(ManifestErrorKind::BadValue("io"))),
                         "start" => {
                             program.start = match value {
@@ -384,7 +392,7 @@ handle console rights=recv
 program hello file=bin/hello priority=2 spawns=child
 handle console rights=send badge=0x10   # trailing comment
 handle echo rights=send,transfer badge=7
-program child file=bin/child priority=1 start=spawn
+program child file=bin/child priority=1 start=spawn cpu_limit=300
 ";
 
     #[test]
@@ -409,6 +417,8 @@ program child file=bin/child priority=1 start=spawn
         assert_eq!(hello.handles[1].rights, Rights::SEND | Rights::TRANSFER);
         assert_eq!(hello.spawns.as_slice(), &[2]);
         assert_eq!(m.programs[2].start, Start::Spawn);
+        assert_eq!(m.programs[2].cpu_limit, Some(300));
+        assert_eq!(m.programs[0].cpu_limit, None);
         assert_eq!(m.program("child"), Some(2));
     }
 
@@ -432,6 +442,10 @@ program child file=bin/child priority=1 start=spawn
         assert_eq!(
             error("manifest 1\nprogram a file=x priority=8\n").kind,
             BadValue("priority")
+        );
+        assert_eq!(
+            error("manifest 1\nprogram a file=x priority=1 cpu_limit=0\n").kind,
+            BadValue("cpu_limit")
         );
         assert_eq!(error("manifest 1\nprogram A file=x priority=1\n").kind, BadName);
         assert_eq!(

@@ -8,8 +8,8 @@
 //! | 0-31   | label  | chosen by the sender; the protocol's operation code       |
 //! | 32-35  | words  | message words that are valid, 0 to 6                      |
 //! | 36-48  | length | bytes in the buffer, 0 to 4096                            |
-//! | 49-56  | flags  | [`MsgFlags`]                                              |
-//! | 57-63  | -      | reserved, must be zero                                    |
+//! | 49-52  | flags  | [`MsgFlags`]                                              |
+//! | 53-63  | timeout| ticks to wait at most; 0 waits as long as it takes       |
 
 use crate::Error;
 use bitflags::bitflags;
@@ -24,8 +24,12 @@ const WORDS_MASK: u64 = 0xf;
 const LEN_SHIFT: u32 = 36;
 const LEN_MASK: u64 = 0x1fff;
 const FLAGS_SHIFT: u32 = 49;
-const FLAGS_MASK: u64 = 0xff;
-const RESERVED_SHIFT: u32 = 57;
+const FLAGS_MASK: u64 = 0xf;
+const TIMEOUT_SHIFT: u32 = 53;
+const TIMEOUT_MASK: u64 = 0x7ff;
+
+/// Longest timeout a message can carry, in timer ticks.
+pub const MAX_TIMEOUT: u32 = TIMEOUT_MASK as u32;
 
 bitflags! {
     /// Flags of a message.
@@ -38,6 +42,9 @@ bitflags! {
         /// The kernel wrote this message (forwarded `write`, exit and fault
         /// notices). User programs cannot set it.
         const KERNEL = 1 << 1;
+        /// Do not wait for a peer: if none is waiting, fail with ETIMEDOUT.
+        /// For `call` it covers the send; the reply is waited for.
+        const NONBLOCK = 1 << 2;
     }
 }
 
@@ -76,14 +83,23 @@ impl MsgInfo {
         MsgFlags::from_bits_retain(((self.0 >> FLAGS_SHIFT) & FLAGS_MASK) as u8)
     }
 
-    /// Checks a `MsgInfo` a user program passed in: reserved bits and unknown
-    /// flags clear, no KERNEL flag, word count and length within bounds.
+    /// Timer ticks the operation may wait before failing with ETIMEDOUT; 0
+    /// waits as long as it takes.
+    pub const fn timeout(self) -> u32 {
+        ((self.0 >> TIMEOUT_SHIFT) & TIMEOUT_MASK) as u32
+    }
+
+    /// The same message with a timeout (clamped to [`MAX_TIMEOUT`]).
+    pub const fn with_timeout(self, ticks: u32) -> Self {
+        let ticks = if ticks > MAX_TIMEOUT { MAX_TIMEOUT } else { ticks };
+        MsgInfo((self.0 & !(TIMEOUT_MASK << TIMEOUT_SHIFT)) | ((ticks as u64) << TIMEOUT_SHIFT))
+    }
+
+    /// Checks a `MsgInfo` a user program passed in: unknown flags clear, no
+    /// KERNEL flag, word count and length within bounds.
     pub const fn check(self) -> Result<Self, Error> {
-        if self.0 >> RESERVED_SHIFT != 0 {
-            return Err(Error::INVAL);
-        }
         let flags = ((self.0 >> FLAGS_SHIFT) & FLAGS_MASK) as u8;
-        if flags & !MsgFlags::HANDLE.bits() != 0 {
+        if flags & !(MsgFlags::HANDLE.bits() | MsgFlags::NONBLOCK.bits()) != 0 {
             return Err(Error::INVAL);
         }
         if self.words() > MAX_WORDS {
@@ -126,13 +142,18 @@ mod tests {
             MsgInfo::new(1, 0, 0).with_flags(MsgFlags::HANDLE).check(),
             Err(Error::INVAL)
         );
-        assert_eq!(MsgInfo(1 << 63).check(), Err(Error::INVAL));
-        assert_eq!(MsgInfo(1 << 56).check(), Err(Error::INVAL)); // unknown flag
+        assert_eq!(MsgInfo(1 << 52).check(), Err(Error::INVAL)); // unknown flag
+        let waiting = MsgInfo::new(1, 0, 0).with_flags(MsgFlags::NONBLOCK).with_timeout(5);
+        assert_eq!(waiting.check(), Ok(waiting));
     }
 
     #[test]
     fn fields_do_not_overlap() {
-        let all = MsgInfo::new(u32::MAX, 0xf, 0x1fff).with_flags(MsgFlags::from_bits_retain(0xff));
-        assert_eq!(all.0, (1 << 57) - 1);
+        let all = MsgInfo::new(u32::MAX, 0xf, 0x1fff).with_flags(MsgFlags::from_bits_retain(0xf));
+        assert_eq!(all.0, (1 << 53) - 1);
+        assert_eq!(all.with_timeout(u32::MAX).0, u64::MAX);
+        assert_eq!(all.with_timeout(u32::MAX).timeout(), MAX_TIMEOUT);
+        assert_eq!(MsgInfo::new(9, 1, 2).with_timeout(100).timeout(), 100);
+        assert_eq!(MsgInfo::new(9, 1, 2).with_timeout(100).label(), 9);
     }
 }

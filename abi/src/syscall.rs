@@ -210,7 +210,7 @@ const CALL_ARGS: [Field; 10] = ipc_args(true, true);
 const REPLY_ARGS: [Field; 10] = ipc_args(false, false);
 const RECV_ARGS: [Field; 4] = [
     field("handle", regs::ipc::HANDLE, Kind::Handle),
-    field("-", regs::ipc::INFO, Kind::Int),
+    field("info", regs::ipc::INFO, Kind::MsgInfo),
     field("buf", regs::ipc::BUFFER, Kind::OutPtr { len: "cap" }),
     field("cap", regs::ipc::CAPACITY, Kind::Len),
 ];
@@ -297,7 +297,8 @@ pub const SYSCALLS: &[SyscallDesc] = &[
     SyscallDesc {
         number: Syscall::Send,
         name: "send",
-        summary: "Sends a message on an endpoint and waits until a receiver takes it.",
+        summary: "Sends a message on an endpoint and waits until a receiver takes it (or until the \
+                  timeout in `info`; NONBLOCK: only if a receiver is already waiting).",
         args: &SEND_ARGS,
         results: &[],
         errors: &[
@@ -308,6 +309,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
             E::FAULT,
             E::PEERGONE,
             E::TABLEFULL,
+            E::TIMEDOUT,
         ],
         returns: Returns::Yes,
         blocks: true,
@@ -315,10 +317,11 @@ pub const SYSCALLS: &[SyscallDesc] = &[
     SyscallDesc {
         number: Syscall::Recv,
         name: "recv",
-        summary: "Waits for a message on an endpoint. The buffer receives up to `cap` bytes (at most 4096).",
+        summary: "Waits for a message on an endpoint. The buffer receives up to `cap` bytes (at most 4096). \
+                  Only the NONBLOCK flag and the timeout of `info` are used.",
         args: &RECV_ARGS,
         results: &RECEIVED,
-        errors: &[E::BADHANDLE, E::NORIGHTS, E::FAULT],
+        errors: &[E::BADHANDLE, E::NORIGHTS, E::FAULT, E::TIMEDOUT],
         returns: Returns::Yes,
         blocks: true,
     },
@@ -326,7 +329,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         number: Syscall::Call,
         name: "call",
         summary: "Sends a message and waits for the reply, which arrives in the same registers \
-                  and buffer (up to `cap` bytes).",
+                  and buffer (up to `cap` bytes). The timeout in `info` covers both waits.",
         args: &CALL_ARGS,
         results: &REPLIED,
         errors: &[
@@ -337,6 +340,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
             E::FAULT,
             E::PEERGONE,
             E::TABLEFULL,
+            E::TIMEDOUT,
         ],
         returns: Returns::Yes,
         blocks: true,
@@ -355,10 +359,18 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         number: Syscall::ReplyRecv,
         name: "reply_recv",
         summary: "Replies to the pending caller (if any; a caller that is gone is skipped), \
-                  then waits for the next message on `handle`.",
+                  then waits for the next message on `handle` (the timeout in `info` covers the wait).",
         args: &CALL_ARGS,
         results: &RECEIVED,
-        errors: &[E::BADHANDLE, E::NORIGHTS, E::INVAL, E::TOOLONG, E::FAULT, E::TABLEFULL],
+        errors: &[
+            E::BADHANDLE,
+            E::NORIGHTS,
+            E::INVAL,
+            E::TOOLONG,
+            E::FAULT,
+            E::TABLEFULL,
+            E::TIMEDOUT,
+        ],
         returns: Returns::Yes,
         blocks: true,
     },

@@ -19,6 +19,7 @@
 //! io = ["serial"]               # optional
 //! start = "boot"                # optional: "boot" (default) or "spawn"
 //! spawns = ["worker"]           # optional
+//! cpu_limit = 500               # optional: killed after this many timer ticks of CPU time
 //! handles = [ { endpoint = "console", rights = ["recv"], badge = 0 } ]
 //! ```
 
@@ -74,6 +75,8 @@ pub struct Program {
     pub io_serial: bool,
     pub start: Start,
     pub spawns: Vec<String>,
+    /// Timer ticks of CPU time before the kernel kills it.
+    pub cpu_limit: Option<u32>,
     pub handles: Vec<HandleSpec>,
     pub line: Option<usize>,
 }
@@ -128,6 +131,7 @@ struct ProgramToml {
     start: Option<Spanned<String>>,
     #[serde(default)]
     spawns: Vec<Spanned<String>>,
+    cpu_limit: Option<Spanned<i64>>,
     #[serde(default)]
     handles: Vec<Spanned<HandleToml>>,
 }
@@ -311,6 +315,18 @@ impl Manifest {
                     ));
                 }
             };
+            let cpu_limit = match &program.cpu_limit {
+                None => None,
+                Some(limit) => match u32::try_from(*limit.get_ref()) {
+                    Ok(ticks) if ticks > 0 => Some(ticks),
+                    _ => {
+                        return Err(cx.error(
+                            limit,
+                            format!("program `{name}`: cpu_limit must be a positive number of timer ticks"),
+                        ));
+                    }
+                },
+            };
             let mut handles = Vec::new();
             for handle in &program.handles {
                 let handle_toml = handle.get_ref();
@@ -358,6 +374,7 @@ impl Manifest {
                 io_serial,
                 start,
                 spawns: program.spawns.iter().map(|s| s.get_ref().clone()).collect(),
+                cpu_limit,
                 handles,
                 line: Some(cx.line_of(program.name.span().start)),
             });
@@ -443,6 +460,9 @@ impl Manifest {
             }
             if !program.spawns.is_empty() {
                 let _ = write!(text, " spawns={}", program.spawns.join(","));
+            }
+            if let Some(ticks) = program.cpu_limit {
+                let _ = write!(text, " cpu_limit={ticks}");
             }
             text.push('\n');
             origins.push(program.line);
@@ -581,6 +601,7 @@ crate = "console"
 bin = "child"
 priority = 1
 start = "spawn"
+cpu_limit = 300
 "#;
 
     #[test]
@@ -605,11 +626,21 @@ start = "spawn"
              program hello file=bin/hello priority=2 spawns=child\n\
              handle console rights=send badge=16\n\
              handle echo rights=send,transfer badge=7\n\
-             program child file=bin/child priority=1 start=spawn\n"
+             program child file=bin/child priority=1 start=spawn cpu_limit=300\n"
         );
         let text = manifest.kernel_text().unwrap();
         let parsed = abi::manifest::Manifest::parse(text.as_bytes()).unwrap();
         assert_eq!(parsed.programs[1].spawns.as_slice(), &[2]);
+        assert_eq!(parsed.programs[2].cpu_limit, Some(300));
+    }
+
+    #[test]
+    fn cpu_limit_must_be_positive() {
+        for bad in ["0", "-5", "99999999999"] {
+            let text = format!("[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 1\ncpu_limit = {bad}\n");
+            let message = parse(&text).unwrap_err().to_string();
+            assert!(message.contains("cpu_limit must be a positive"), "{bad}: {message}");
+        }
     }
 
     #[test]

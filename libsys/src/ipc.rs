@@ -10,13 +10,17 @@ use abi::message::{MAX_WORDS, MsgFlags};
 use abi::{Handle, MsgInfo, Syscall};
 
 /// An outgoing message: a label and up to six words, optionally passing a
-/// handle (which then travels in word 0).
+/// handle (which then travels in word 0), and how long to wait for the peer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Msg {
     pub label: u32,
     pub words: [u64; MAX_WORDS],
     pub word_count: usize,
     pub handle: Option<Handle>,
+    /// Timer ticks to wait at most (0: as long as it takes); ETIMEDOUT after.
+    pub timeout: u32,
+    /// Fail with ETIMEDOUT at once if no peer is waiting.
+    pub nonblocking: bool,
 }
 
 impl Msg {
@@ -27,6 +31,8 @@ impl Msg {
             words: [0; MAX_WORDS],
             word_count: 0,
             handle: None,
+            timeout: 0,
+            nonblocking: false,
         }
     }
 
@@ -47,13 +53,29 @@ impl Msg {
         self
     }
 
+    /// Waits at most `ticks` timer ticks for the peer (and, for a call, the reply).
+    pub fn with_timeout(mut self, ticks: u32) -> Msg {
+        self.timeout = ticks;
+        self
+    }
+
+    /// Does not wait for a receiver: ETIMEDOUT unless one is waiting already.
+    pub fn nonblocking(mut self) -> Msg {
+        self.nonblocking = true;
+        self
+    }
+
     fn info(&self, len: usize) -> MsgInfo {
-        let info = MsgInfo::new(self.label, self.word_count, len);
+        let mut flags = MsgFlags::empty();
         if self.handle.is_some() {
-            info.with_flags(MsgFlags::HANDLE)
-        } else {
-            info
+            flags |= MsgFlags::HANDLE;
         }
+        if self.nonblocking {
+            flags |= MsgFlags::NONBLOCK;
+        }
+        MsgInfo::new(self.label, self.word_count, len)
+            .with_flags(flags)
+            .with_timeout(self.timeout)
     }
 
     fn regs(&self, handle: Handle, buffer: &[u8], send_len: usize) -> IpcRegs {
@@ -115,7 +137,24 @@ pub fn send(handle: Handle, msg: &Msg, data: &[u8]) -> Result<()> {
 
 /// Waits for a message on `handle`; its bytes land in `buffer`.
 pub fn recv(handle: Handle, buffer: &mut [u8]) -> Result<Received<'_>> {
-    let mut regs = Msg::new(0).regs(handle, buffer, 0);
+    recv_with(handle, &Msg::new(0), buffer)
+}
+
+/// Like [`recv`], waiting at most `ticks` timer ticks (ETIMEDOUT after).
+pub fn recv_timeout(handle: Handle, buffer: &mut [u8], ticks: u32) -> Result<Received<'_>> {
+    recv_with(handle, &Msg::new(0).with_timeout(ticks), buffer)
+}
+
+/// Like [`recv`], but only takes a message that is already waiting
+/// (ETIMEDOUT otherwise).
+pub fn try_recv(handle: Handle, buffer: &mut [u8]) -> Result<Received<'_>> {
+    recv_with(handle, &Msg::new(0).nonblocking(), buffer)
+}
+
+/// Receives with the timeout and NONBLOCK flag of `wait` (its label and
+/// words are ignored).
+pub fn recv_with<'b>(handle: Handle, wait: &Msg, buffer: &'b mut [u8]) -> Result<Received<'b>> {
+    let mut regs = wait.regs(handle, buffer, 0);
     invoke(Syscall::Recv, &mut regs)?;
     let badge = regs.handle;
     Ok(Received::new(&regs, buffer, badge))

@@ -246,6 +246,22 @@ impl<const T: usize, const E: usize> Ipc<T, E> {
         }
     }
 
+    /// `thread` stopped waiting (its timeout expired, or NONBLOCK found no
+    /// peer): it leaves the queue it was on; if it was waiting for a reply,
+    /// the server's reply now goes nowhere (as if the caller had died).
+    pub fn timeout(&mut self, thread: usize) {
+        match self.states[thread] {
+            IpcState::Sending { endpoint, .. } => self.endpoints[endpoint].senders.remove(&mut self.links, thread),
+            IpcState::Receiving { endpoint } => self.endpoints[endpoint].receivers.remove(&mut self.links, thread),
+            IpcState::AwaitingReply { server } => {
+                debug_assert_eq!(self.replies[server], ReplySlot::Caller(thread));
+                self.replies[server] = ReplySlot::Gone;
+            }
+            IpcState::Idle => {}
+        }
+        self.states[thread] = IpcState::Idle;
+    }
+
     /// Thread `thread` is going away: takes it off any queue and releases
     /// everyone who depends on it. Returns the callers that were waiting for
     /// its reply (to wake with PEERGONE).
@@ -453,6 +469,30 @@ mod tests {
         ipc.send(4, ep, true).unwrap();
         assert_eq!(ipc.recv(1, ep), RecvOutcome::Rendezvous { sender: 4, call: true });
         assert_eq!(ipc.complete(4, 1, true), Some(3));
+    }
+
+    #[test]
+    fn timeouts_leave_queues_and_orphan_replies() {
+        let (mut ipc, ep) = setup();
+        ipc.send(2, ep, true).unwrap();
+        ipc.send(3, ep, false).unwrap();
+        ipc.timeout(2);
+        assert_eq!(ipc.state(2), Idle);
+        assert_eq!(ipc.recv(1, ep), RecvOutcome::Rendezvous { sender: 3, call: false });
+        ipc.complete(3, 1, false);
+
+        // A caller whose reply wait times out: the server's reply is refused.
+        ipc.recv(1, ep);
+        ipc.send(4, ep, true).unwrap();
+        ipc.complete(4, 1, true);
+        ipc.timeout(4);
+        assert_eq!(ipc.state(4), Idle);
+        assert_eq!(ipc.reply(1), Err(Error::PEERGONE));
+
+        // A receiver that gives up no longer takes messages.
+        ipc.recv(5, ep);
+        ipc.timeout(5);
+        assert_eq!(ipc.send(6, ep, false), Ok(SendOutcome::Blocked));
     }
 
     #[test]

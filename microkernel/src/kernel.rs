@@ -41,14 +41,36 @@ pub fn enter(event: Event, frame: *mut TrapFrame) -> *mut TrapFrame {
     })
 }
 
-/// A timer tick while the CPU idled (never: the kernel halts the machine
-/// when nothing can run, see [`quiesce`]).
-pub fn idle_tick(frame: *mut TrapFrame) -> *mut TrapFrame {
-    frame
+/// A timer tick that arrived while the CPU idled: a timed IPC wait may have
+/// run out. Returns the frame to resume (the idle loop again, or a thread).
+pub fn idle_tick(_interrupted: *mut TrapFrame) -> *mut TrapFrame {
+    state::with(|k| {
+        tick(k);
+        schedule(k)
+    })
 }
 
+/// A timer tick: charges the running process, wakes threads whose IPC
+/// timeout ran out, and ends the time slice.
 fn tick(k: &mut Kernel) {
     k.ticks += 1;
+    if let Some(current) = k.current {
+        let process = k.process_of_mut(current);
+        process.cpu_used += 1;
+        if process.cpu_limit != 0 && process.cpu_used >= process.cpu_limit {
+            crate::debug!("{} used up its CPU time limit", process::describe(k, current));
+            let words = process::limit_notice(k, current);
+            process::terminate(k, current, abi::console::LIMIT, words);
+        }
+    }
+    for thread in 0..k.threads.len() {
+        let t = &k.threads[thread];
+        if t.deadline != 0 && t.deadline <= k.ticks && t.state == RunState::Blocked {
+            k.ipc.timeout(thread);
+            arch::frame(thread).set_result(Err(abi::Error::TIMEDOUT));
+            process::make_ready(k, thread);
+        }
+    }
     k.slice_left = k.slice_left.saturating_sub(1);
     if k.slice_left == 0 {
         k.yield_requested = true;
@@ -75,6 +97,7 @@ pub fn schedule(k: &mut Kernel) -> *mut TrapFrame {
         }
         _ => match k.run_queues.pop() {
             Some(next) => next,
+            None if k.threads.iter().any(|t| t.deadline != 0) => return idle(k),
             None => quiesce(k),
         },
     };
@@ -96,6 +119,15 @@ pub fn schedule(k: &mut Kernel) -> *mut TrapFrame {
         k.threads[next].state = RunState::Running;
     }
     arch::frame_pointer(next)
+}
+
+/// Nothing can run now, but a timed wait will end: the CPU halts until the
+/// timer.
+fn idle(k: &mut Kernel) -> *mut TrapFrame {
+    if k.current.take().is_some() {
+        arch::switch_to_kernel();
+    }
+    arch::idle_frame()
 }
 
 /// Nothing can run, and with no timed waits nothing ever will: the system has

@@ -47,17 +47,41 @@ fn check_receive_buffer(k: &Kernel, thread: usize) -> Result<(), Error> {
     receive_buffer(arch::frame(thread))?.check(k.process_of(thread).space(), Access::Write)
 }
 
+/// How long a thread may wait in IPC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Wait {
+    /// Fail with ETIMEDOUT instead of queueing on the endpoint.
+    nonblocking: bool,
+    /// Ticks to wait at most; 0: no limit.
+    timeout: u32,
+}
+
+impl Wait {
+    /// Waits as long as it takes (the kernel's own messages).
+    const FOREVER: Wait = Wait {
+        nonblocking: false,
+        timeout: 0,
+    };
+
+    fn of(info: MsgInfo) -> Wait {
+        Wait {
+            nonblocking: info.flags().contains(MsgFlags::NONBLOCK),
+            timeout: info.timeout(),
+        }
+    }
+}
+
 /// `send` and `call`.
 pub fn send(k: &mut Kernel, thread: usize, call: bool) -> Result<(), Error> {
     let frame = arch::frame(thread);
     let handle = frame.get(regs::HANDLE);
-    check_message(k, thread)?;
+    let info = check_message(k, thread)?;
     let entry = k.process_of(thread).handles.require(handle, Rights::SEND)?;
     if call {
         check_receive_buffer(k, thread)?;
     }
     k.threads[thread].outgoing = Outgoing::Message;
-    deliver_or_wait(k, thread, entry, call)
+    deliver_or_wait(k, thread, entry, call, Wait::of(info))
 }
 
 /// `write(fd, buf, len)`: a `call` to the console through handle 0 that the
@@ -82,15 +106,19 @@ pub fn write(k: &mut Kernel, thread: usize) -> Result<(), Error> {
         buffer,
         len: sent.len(),
     };
-    deliver_or_wait(k, thread, entry, true)
+    deliver_or_wait(k, thread, entry, true, Wait::FOREVER)
 }
 
 /// Meets a receiver or waits for one.
-fn deliver_or_wait(k: &mut Kernel, thread: usize, entry: HandleEntry, call: bool) -> Result<(), Error> {
+fn deliver_or_wait(k: &mut Kernel, thread: usize, entry: HandleEntry, call: bool, wait: Wait) -> Result<(), Error> {
     k.threads[thread].badge = entry.badge;
     match k.ipc.send(thread, entry.endpoint, call)? {
+        SendOutcome::Blocked if wait.nonblocking => {
+            k.ipc.timeout(thread);
+            Err(Error::TIMEDOUT)
+        }
         SendOutcome::Blocked => {
-            block(k, thread);
+            block(k, thread, wait);
             Ok(())
         }
         SendOutcome::Rendezvous { receiver } => match transfer(k, thread, receiver) {
@@ -100,7 +128,16 @@ fn deliver_or_wait(k: &mut Kernel, thread: usize, entry: HandleEntry, call: bool
                 }
                 ready_receiver(k, receiver);
                 if call {
-                    block(k, thread);
+                    // The reply is waited for even with NONBLOCK; the
+                    // timeout still bounds the whole call.
+                    block(
+                        k,
+                        thread,
+                        Wait {
+                            nonblocking: false,
+                            ..wait
+                        },
+                    );
                 } else {
                     arch::frame(thread).set_result(Ok(0));
                 }
@@ -116,21 +153,31 @@ fn deliver_or_wait(k: &mut Kernel, thread: usize, entry: HandleEntry, call: bool
 
 /// `recv`.
 pub fn recv(k: &mut Kernel, thread: usize) -> Result<(), Error> {
-    let handle = arch::frame(thread).get(regs::HANDLE);
-    let entry = k.process_of(thread).handles.require(handle, Rights::RECEIVE)?;
+    let frame = arch::frame(thread);
+    let info = MsgInfo(frame.get(regs::INFO)).check()?;
+    let entry = k
+        .process_of(thread)
+        .handles
+        .require(frame.get(regs::HANDLE), Rights::RECEIVE)?;
     check_receive_buffer(k, thread)?;
     if let Some(abandoned) = k.ipc.drop_pending_reply(thread) {
         process::fail(k, abandoned, Error::PEERGONE);
     }
-    receive(k, thread, entry.endpoint);
-    Ok(())
+    receive(k, thread, entry.endpoint, Wait::of(info))
 }
 
 /// Takes the first acceptable queued message, or waits.
-fn receive(k: &mut Kernel, thread: usize, endpoint: usize) {
+fn receive(k: &mut Kernel, thread: usize, endpoint: usize, wait: Wait) -> Result<(), Error> {
     loop {
         match k.ipc.recv(thread, endpoint) {
-            RecvOutcome::Blocked => return block(k, thread),
+            RecvOutcome::Blocked if wait.nonblocking => {
+                k.ipc.timeout(thread);
+                return Err(Error::TIMEDOUT);
+            }
+            RecvOutcome::Blocked => {
+                block(k, thread, wait);
+                return Ok(());
+            }
             RecvOutcome::Rendezvous { sender, call } => match transfer(k, sender, thread) {
                 Ok(()) => {
                     k.ipc.complete(sender, thread, call);
@@ -142,7 +189,7 @@ fn receive(k: &mut Kernel, thread: usize, endpoint: usize) {
                         }
                         _ => {}
                     }
-                    return;
+                    return Ok(());
                 }
                 Err(error) => {
                     k.ipc.reject_sender(sender);
@@ -171,7 +218,7 @@ pub fn reply(k: &mut Kernel, thread: usize) -> Result<(), Error> {
 /// `reply_recv`: reply to the pending caller if there is one (a caller that
 /// is gone is skipped), then receive.
 pub fn reply_recv(k: &mut Kernel, thread: usize) -> Result<(), Error> {
-    check_message(k, thread)?;
+    let info = check_message(k, thread)?;
     let handle = arch::frame(thread).get(regs::HANDLE);
     let entry = k.process_of(thread).handles.require(handle, Rights::RECEIVE)?;
     check_receive_buffer(k, thread)?;
@@ -186,8 +233,7 @@ pub fn reply_recv(k: &mut Kernel, thread: usize) -> Result<(), Error> {
         }
         ReplySlot::Empty => {}
     }
-    receive(k, thread, entry.endpoint);
-    Ok(())
+    receive(k, thread, entry.endpoint, Wait::of(info))
 }
 
 /// Refuses a reply the caller cannot take, before anything changes.
@@ -305,9 +351,17 @@ pub fn ready_receiver(k: &mut Kernel, thread: usize) {
     debug_assert_eq!(t.state, RunState::Blocked);
     t.state = RunState::Ready;
     t.outgoing = Outgoing::Message;
+    t.deadline = 0;
     k.run_queues.push_front(thread, t.priority);
 }
 
-fn block(k: &mut Kernel, thread: usize) {
-    k.threads[thread].state = RunState::Blocked;
+/// `thread` waits in IPC, until a peer comes or its timeout runs out.
+fn block(k: &mut Kernel, thread: usize, wait: Wait) {
+    let t = &mut k.threads[thread];
+    t.state = RunState::Blocked;
+    t.deadline = if wait.timeout == 0 {
+        0
+    } else {
+        k.ticks + wait.timeout as u64
+    };
 }

@@ -51,6 +51,7 @@ pub fn spawn(k: &mut Kernel, program: usize) -> Result<u32, Error> {
     }
 
     let (name, io_serial, priority) = (decl.name, decl.io_serial, decl.priority);
+    let cpu_limit = decl.cpu_limit.map_or(0, u64::from);
     let pid = k.next_pid;
     k.next_pid += 1;
     let process = &mut k.processes[slot];
@@ -62,6 +63,8 @@ pub fn spawn(k: &mut Kernel, program: usize) -> Result<u32, Error> {
     process.handles.reset();
     process.io_serial = io_serial;
     process.thread = thread;
+    process.cpu_used = 0;
+    process.cpu_limit = cpu_limit;
     for handle in &decl.handles {
         let entry = HandleEntry {
             endpoint: image.endpoints[handle.endpoint],
@@ -81,6 +84,7 @@ pub fn spawn(k: &mut Kernel, program: usize) -> Result<u32, Error> {
     t.priority = priority;
     t.outgoing = Outgoing::Message;
     t.badge = 0;
+    t.deadline = 0;
     t.traced_syscall = None;
     t.traced_peer = 0;
     *arch::frame(thread) = TrapFrame::new_user(plan.entry, USER_STACK_TOP);
@@ -224,6 +228,7 @@ pub fn make_ready(k: &mut Kernel, thread: usize) {
     debug_assert_eq!(t.state, RunState::Blocked);
     t.state = RunState::Ready;
     t.outgoing = Outgoing::Message;
+    t.deadline = 0;
     k.run_queues.push_back(thread, t.priority);
 }
 
@@ -250,6 +255,17 @@ pub fn reap(k: &mut Kernel, thread: usize) {
 pub fn exit_notice(k: &Kernel, thread: usize, status: u64) -> [u64; 6] {
     let process = k.process_of(thread);
     Notice::exit_words(process.pid as u64, &process.name, status as i64)
+}
+
+/// The notice for a process that used up its CPU time limit.
+pub fn limit_notice(k: &Kernel, thread: usize) -> [u64; 6] {
+    let process = k.process_of(thread);
+    Notice::limit_words(
+        process.pid as u64,
+        &process.name,
+        process.cpu_limit,
+        arch::frame(thread).rip,
+    )
 }
 
 /// The notice for a process killed by exception `vector`.

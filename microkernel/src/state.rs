@@ -57,6 +57,8 @@ pub struct Thread {
     pub outgoing: Outgoing,
     /// Badge of the handle it sends through.
     pub badge: u64,
+    /// Tick at which its IPC wait times out; 0: no timeout.
+    pub deadline: u64,
     /// Tracing: the syscall whose exit record is still to be written.
     pub traced_syscall: Option<u64>,
     /// Tracing: pid of the process its last message went to or came from.
@@ -70,6 +72,7 @@ impl Thread {
         priority: 0,
         outgoing: Outgoing::Message,
         badge: 0,
+        deadline: 0,
         traced_syscall: None,
         traced_peer: 0,
     };
@@ -86,6 +89,10 @@ pub struct Process {
     /// May use the serial port's I/O ports.
     pub io_serial: bool,
     pub thread: usize,
+    /// Timer ticks it has run for.
+    pub cpu_used: u64,
+    /// Ticks after which the kernel kills it; 0: no limit.
+    pub cpu_limit: u64,
 }
 
 impl Process {
@@ -97,6 +104,8 @@ impl Process {
         handles: HandleTable::new(),
         io_serial: false,
         thread: 0,
+        cpu_used: 0,
+        cpu_limit: 0,
     };
 
     pub fn is_live(&self) -> bool {

@@ -1,7 +1,7 @@
 //! The console server: the only program that touches the serial port.
 //!
 //! The kernel forwards every `write` here as a `call` (label `WRITE`) and
-//! sends exit and fault notices (labels `EXIT`, `FAULT`); all three carry the
+//! sends exit and fault notices (labels `EXIT`, `FAULT`, `LIMIT`); all carry the
 //! KERNEL flag, so the process id and name in them can be trusted. Each line
 //! is printed prefixed with `name[pid]: `, so interleaved output from many
 //! programs stays readable. Its handle 0 is the console endpoint (RECEIVE);
@@ -127,7 +127,7 @@ impl Server for Console {
                 self.print_lines(&name[..len], request.words[1], &buffer[..request.len]);
                 Reply::with_words(0, &[request.len as u64])
             }
-            console::EXIT | console::FAULT if request.from_kernel => {
+            console::EXIT | console::FAULT | console::LIMIT if request.from_kernel => {
                 if let Some(notice) = Notice::decode(request.label, &request.words) {
                     self.print_notice(&notice);
                 }

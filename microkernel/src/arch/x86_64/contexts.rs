@@ -81,6 +81,41 @@ pub fn switch_to(thread: usize, root: u64, io_ports: bool) {
     unsafe { (*cpu).tss.iomap_base = if io_ports { IOMAP_ALLOWED } else { IOMAP_DENIED } };
 }
 
+/// The frame of the idle loop: ring 0, interrupts on, halting on this CPU's
+/// kernel stack until the next interrupt. Built fresh on every use (an
+/// interrupt that ends idling discards the loop's state).
+pub fn idle_frame() -> *mut TrapFrame {
+    static IDLE: IdleFrame = IdleFrame(UnsafeCell::new(empty_frame()));
+    let frame = IDLE.0.get();
+    let cpu = percpu::this_cpu();
+    // SAFETY: the idle frame is written only here, by the kernel with
+    // interrupts off, and read only by the exit path resuming it.
+    unsafe {
+        *frame = TrapFrame {
+            vector: super::frame::KERNEL_BUILT_VECTOR,
+            rip: idle_loop as *const () as u64,
+            cs: super::selectors::KERNEL_CODE as u64,
+            rflags: super::frame::USER_RFLAGS,
+            rsp: (*cpu).kernel_stack_top,
+            ss: super::selectors::KERNEL_DATA as u64,
+            ..TrapFrame::default()
+        };
+    }
+    frame
+}
+
+struct IdleFrame(UnsafeCell<TrapFrame>);
+
+// SAFETY: as for `Contexts`: only the kernel, with interrupts off, touches it.
+unsafe impl Sync for IdleFrame {}
+
+/// Waits for interrupts; the timer handler decides what runs next.
+extern "C" fn idle_loop() -> ! {
+    loop {
+        x86_64::instructions::hlt();
+    }
+}
+
 /// Forgets the current thread (it exited): the kernel's own page tables
 /// become active so the old address space can be freed.
 pub fn switch_to_kernel() {
