@@ -192,3 +192,97 @@ pub fn reply_recv<'b>(handle: Handle, msg: &Msg, buffer: &'b mut [u8], reply_len
     let badge = regs.handle;
     Ok(Received::new(&regs, buffer, badge))
 }
+
+/// The registers of an IPC exchange, kept from one call to the next: what
+/// arrives can go straight back out, with no repacking. The fastest way to
+/// write a server loop or a client that repeats a call.
+///
+/// ```ignore
+/// let mut buffer = [0u8; 4096];
+/// let mut exchange = Exchange::new(&mut buffer);
+/// loop {
+///     exchange.reply_recv(ENDPOINT)?; // reply (empty the first time), then wait
+///     // ... look at exchange.info(), words(), data(); set the reply ...
+/// }
+/// ```
+pub struct Exchange<'b> {
+    regs: IpcRegs,
+    buffer: &'b mut [u8],
+}
+
+impl<'b> Exchange<'b> {
+    /// An exchange receiving into `buffer`; the first message to go out is
+    /// empty (label 0, no words, no bytes).
+    pub fn new(buffer: &'b mut [u8]) -> Exchange<'b> {
+        let regs = IpcRegs {
+            buffer: buffer.as_mut_ptr() as u64,
+            capacity: buffer.len() as u64,
+            ..IpcRegs::default()
+        };
+        Exchange { regs, buffer }
+    }
+
+    /// The MsgInfo of what arrived last (or of what goes out next).
+    #[inline(always)]
+    pub fn info(&self) -> MsgInfo {
+        MsgInfo(self.regs.info)
+    }
+
+    /// Sets what goes out next: label, word count, byte count (the bytes are
+    /// the start of the buffer), flags, timeout.
+    #[inline(always)]
+    pub fn set_info(&mut self, info: MsgInfo) {
+        self.regs.info = info.0;
+    }
+
+    #[inline(always)]
+    pub fn words(&self) -> &[u64; MAX_WORDS] {
+        &self.regs.words
+    }
+
+    #[inline(always)]
+    pub fn words_mut(&mut self) -> &mut [u64; MAX_WORDS] {
+        &mut self.regs.words
+    }
+
+    /// Badge of the sender of what arrived last by `reply_recv`.
+    #[inline(always)]
+    pub fn badge(&self) -> u64 {
+        self.regs.handle
+    }
+
+    /// The bytes that arrived last.
+    pub fn data(&self) -> &[u8] {
+        &self.buffer[..self.info().len().min(self.buffer.len())]
+    }
+
+    /// The whole buffer, to write the bytes of the next message into.
+    pub fn buffer_mut(&mut self) -> &mut [u8] {
+        self.buffer
+    }
+
+    #[inline(always)]
+    fn invoke(&mut self, syscall: Syscall, handle: Handle) -> Result<()> {
+        if self.info().len() > self.buffer.len() {
+            return Err(abi::Error::TOOLONG);
+        }
+        self.regs.handle = handle;
+        // SAFETY: `buffer` and `capacity` describe `self.buffer`, held
+        // mutably for the exchange's life, and the outgoing length was just
+        // checked against it.
+        decode(unsafe { raw::ipc(syscall as u64, &mut self.regs) }).map(drop)
+    }
+
+    /// Sends what is set and waits for the reply, which replaces it.
+    #[inline(always)]
+    pub fn call(&mut self, handle: Handle) -> Result<()> {
+        self.invoke(Syscall::Call, handle)
+    }
+
+    /// Replies with what is set (to the caller, if one waits), then waits
+    /// for the next message on `handle`, which replaces it.
+    #[inline(always)]
+    pub fn reply_recv(&mut self, handle: Handle) -> Result<()> {
+        self.invoke(Syscall::ReplyRecv, handle)
+    }
+}

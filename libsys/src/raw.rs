@@ -26,31 +26,41 @@ mod imp {
     use super::IpcRegs;
     use core::arch::asm;
 
-    /// # Safety
-    /// The syscall must not break the program's memory safety: pointers it
-    /// passes must be valid for what the syscall does with them.
-    #[inline(always)]
-    pub unsafe fn syscall6(number: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> u64 {
-        let ret;
-        // SAFETY: the caller vouches for the arguments; the kernel preserves
-        // every register but RAX, RCX and R11.
-        unsafe {
-            asm!(
-                "syscall",
-                inlateout("rax") number => ret,
-                in("rdi") a0,
-                in("rsi") a1,
-                in("rdx") a2,
-                in("r10") a3,
-                in("r8") a4,
-                in("r9") a5,
-                lateout("rcx") _,
-                lateout("r11") _,
-                options(nostack),
-            );
-        }
-        ret
+    /// Defines `syscallN`: the number in RAX, N arguments in the ABI's
+    /// argument registers, and nothing else touched but RCX and R11.
+    macro_rules! syscall {
+        ($(#[$doc:meta])* $name:ident($($arg:ident => $reg:tt),*)) => {
+            $(#[$doc])*
+            /// # Safety
+            /// The syscall must not break the program's memory safety:
+            /// pointers it passes must be valid for what the syscall does.
+            #[inline(always)]
+            pub unsafe fn $name(number: u64, $($arg: u64),*) -> u64 {
+                let ret;
+                // SAFETY: the caller vouches for the arguments; the kernel
+                // preserves every register but RAX, RCX and R11.
+                unsafe {
+                    asm!(
+                        "syscall",
+                        inlateout("rax") number => ret,
+                        $(in($reg) $arg,)*
+                        lateout("rcx") _,
+                        lateout("r11") _,
+                        options(nostack),
+                    );
+                }
+                ret
+            }
+        };
     }
+
+    syscall!(syscall0());
+    syscall!(syscall1(a0 => "rdi"));
+    syscall!(syscall2(a0 => "rdi", a1 => "rsi"));
+    syscall!(syscall3(a0 => "rdi", a1 => "rsi", a2 => "rdx"));
+    syscall!(syscall4(a0 => "rdi", a1 => "rsi", a2 => "rdx", a3 => "r10"));
+    syscall!(syscall5(a0 => "rdi", a1 => "rsi", a2 => "rdx", a3 => "r10", a4 => "r8"));
+    syscall!(syscall6(a0 => "rdi", a1 => "rsi", a2 => "rdx", a3 => "r10", a4 => "r8", a5 => "r9"));
 
     /// # Safety
     /// As for [`syscall6`]; `regs.buffer` must be valid for `regs.capacity`
@@ -102,11 +112,24 @@ mod imp {
 
     const HOST: &str = "libsys syscalls run only under the microkernel (target x86_64-unknown-none)";
 
-    /// # Safety
-    /// Never returns on the host.
-    pub unsafe fn syscall6(_: u64, _: u64, _: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-        panic!("{HOST}")
+    macro_rules! host {
+        ($name:ident($($arg:ident),*)) => {
+            /// # Safety
+            /// Never returns on the host.
+            pub unsafe fn $name(number: u64, $($arg: u64),*) -> u64 {
+                $(let _ = $arg;)*
+                panic!("{HOST}: syscall {number}")
+            }
+        };
     }
+
+    host!(syscall0());
+    host!(syscall1(a0));
+    host!(syscall2(a0, a1));
+    host!(syscall3(a0, a1, a2));
+    host!(syscall4(a0, a1, a2, a3));
+    host!(syscall5(a0, a1, a2, a3, a4));
+    host!(syscall6(a0, a1, a2, a3, a4, a5));
 
     /// # Safety
     /// Never returns on the host.
@@ -121,52 +144,4 @@ mod imp {
     }
 }
 
-pub use imp::{int80_syscall3, ipc, syscall6};
-
-/// # Safety
-/// See [`syscall6`].
-#[inline(always)]
-pub unsafe fn syscall0(number: u64) -> u64 {
-    // SAFETY: forwarded to the caller.
-    unsafe { syscall6(number, 0, 0, 0, 0, 0, 0) }
-}
-
-/// # Safety
-/// See [`syscall6`].
-#[inline(always)]
-pub unsafe fn syscall1(number: u64, a0: u64) -> u64 {
-    // SAFETY: forwarded to the caller.
-    unsafe { syscall6(number, a0, 0, 0, 0, 0, 0) }
-}
-
-/// # Safety
-/// See [`syscall6`].
-#[inline(always)]
-pub unsafe fn syscall2(number: u64, a0: u64, a1: u64) -> u64 {
-    // SAFETY: forwarded to the caller.
-    unsafe { syscall6(number, a0, a1, 0, 0, 0, 0) }
-}
-
-/// # Safety
-/// See [`syscall6`].
-#[inline(always)]
-pub unsafe fn syscall3(number: u64, a0: u64, a1: u64, a2: u64) -> u64 {
-    // SAFETY: forwarded to the caller.
-    unsafe { syscall6(number, a0, a1, a2, 0, 0, 0) }
-}
-
-/// # Safety
-/// See [`syscall6`].
-#[inline(always)]
-pub unsafe fn syscall4(number: u64, a0: u64, a1: u64, a2: u64, a3: u64) -> u64 {
-    // SAFETY: forwarded to the caller.
-    unsafe { syscall6(number, a0, a1, a2, a3, 0, 0) }
-}
-
-/// # Safety
-/// See [`syscall6`].
-#[inline(always)]
-pub unsafe fn syscall5(number: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> u64 {
-    // SAFETY: forwarded to the caller.
-    unsafe { syscall6(number, a0, a1, a2, a3, a4, 0) }
-}
+pub use imp::{int80_syscall3, ipc, syscall0, syscall1, syscall2, syscall3, syscall4, syscall5, syscall6};

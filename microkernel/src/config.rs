@@ -3,8 +3,10 @@
 //! There is no kernel heap: every object lives in a table sized here, and a
 //! full table is an error code (`ETABLEFULL`) for the caller.
 
-/// Threads (one per process today).
+/// Threads (one per process today). Table sizes are powers of two, so hot
+/// paths can mask an index instead of checking it.
 pub const MAX_THREADS: usize = 64;
+const _: () = assert!(MAX_THREADS.is_power_of_two() && MAX_PROCESSES.is_power_of_two());
 /// Processes, including ones whose exit notice is still queued.
 pub const MAX_PROCESSES: usize = 64;
 /// Endpoints.

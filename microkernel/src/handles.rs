@@ -22,11 +22,28 @@ pub struct HandleEntry {
     pub badge: u64,
 }
 
+impl HandleEntry {
+    /// The contents of a closed slot.
+    const NONE: HandleEntry = HandleEntry {
+        endpoint: 0,
+        rights: Rights::empty(),
+        badge: 0,
+    };
+}
+
 #[derive(Clone, Copy)]
 struct Slot {
-    entry: Option<HandleEntry>,
+    /// Meaningful only while `value` is not [`CLOSED`].
+    entry: HandleEntry,
     generation: u32,
+    /// The handle naming this slot while it is open, [`CLOSED`] otherwise:
+    /// a lookup is one comparison.
+    value: Handle,
 }
+
+/// `value` of a closed slot. No handle equals it: its index bits are out of
+/// range.
+const CLOSED: Handle = u64::MAX;
 
 /// One process's handles.
 pub struct HandleTable {
@@ -38,8 +55,9 @@ impl HandleTable {
     pub const fn new() -> HandleTable {
         HandleTable {
             slots: [Slot {
-                entry: None,
+                entry: HandleEntry::NONE,
                 generation: 0,
+                value: CLOSED,
             }; MAX_HANDLES],
             open: 0,
         }
@@ -49,13 +67,13 @@ impl HandleTable {
         index as u64 | (generation as u64) << INDEX_BITS
     }
 
+    #[inline(always)]
     fn slot_of(&self, handle: Handle) -> Result<usize, Error> {
         let index = (handle & INDEX_MASK) as usize;
-        let slot = self.slots.get(index).ok_or(Error::BADHANDLE)?;
-        if slot.entry.is_none() || Self::handle(index, slot.generation) != handle {
-            return Err(Error::BADHANDLE);
+        match self.slots.get(index) {
+            Some(slot) if slot.value == handle => Ok(index),
+            _ => Err(Error::BADHANDLE),
         }
-        Ok(index)
     }
 
     /// Stores `entry` in the lowest free slot.
@@ -63,11 +81,13 @@ impl HandleTable {
         let index = self
             .slots
             .iter()
-            .position(|s| s.entry.is_none())
+            .position(|s| s.value == CLOSED)
             .ok_or(Error::TABLEFULL)?;
-        self.slots[index].entry = Some(entry);
+        let slot = &mut self.slots[index];
+        slot.entry = entry;
+        slot.value = Self::handle(index, slot.generation);
         self.open += 1;
-        Ok(Self::handle(index, self.slots[index].generation))
+        Ok(slot.value)
     }
 
     /// Whether one more handle fits.
@@ -76,12 +96,14 @@ impl HandleTable {
     }
 
     /// Looks a handle up.
+    #[inline(always)]
     pub fn get(&self, handle: Handle) -> Result<HandleEntry, Error> {
         let index = self.slot_of(handle)?;
-        Ok(self.slots[index].entry.expect("slot_of checked the slot is open"))
+        Ok(self.slots[index].entry)
     }
 
     /// Looks a handle up and checks it has every right in `needed`.
+    #[inline(always)]
     pub fn require(&self, handle: Handle, needed: Rights) -> Result<HandleEntry, Error> {
         let entry = self.get(handle)?;
         if !entry.rights.contains(needed) {
@@ -94,8 +116,9 @@ impl HandleTable {
     pub fn remove(&mut self, handle: Handle) -> Result<HandleEntry, Error> {
         let index = self.slot_of(handle)?;
         let slot = &mut self.slots[index];
-        let entry = slot.entry.take().expect("slot_of checked the slot is open");
+        let entry = slot.entry;
         slot.generation = slot.generation.wrapping_add(1) & 0x00ff_ffff;
+        slot.value = CLOSED;
         self.open -= 1;
         Ok(entry)
     }
@@ -135,8 +158,12 @@ impl HandleTable {
     pub fn drain(&mut self) -> impl Iterator<Item = HandleEntry> + '_ {
         self.open = 0;
         self.slots.iter_mut().filter_map(|slot| {
-            let entry = slot.entry.take()?;
+            if slot.value == CLOSED {
+                return None;
+            }
+            let entry = slot.entry;
             slot.generation = slot.generation.wrapping_add(1) & 0x00ff_ffff;
+            slot.value = CLOSED;
             Some(entry)
         })
     }

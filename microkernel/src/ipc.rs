@@ -286,6 +286,59 @@ impl<const T: usize, const E: usize> Ipc<T, E> {
         woken
     }
 
+    /// Fast path of `call`: the receiver waiting first on `endpoint`, if it
+    /// owes no reply (a receiver that does is left to the slow path, which
+    /// releases its abandoned caller).
+    #[inline(always)]
+    pub fn waiting_receiver(&self, endpoint: usize) -> Option<usize> {
+        let receiver = self.endpoints[endpoint % E].receivers.front()?;
+        (self.replies[receiver % T] == ReplySlot::Empty).then_some(receiver)
+    }
+
+    /// Fast path of `call`: `caller`'s message goes straight to `receiver`,
+    /// the one [`Ipc::waiting_receiver`] found. The same state as
+    /// [`Ipc::send`] followed by [`Ipc::complete`].
+    #[inline(always)]
+    pub fn call_handoff(&mut self, caller: usize, receiver: usize, endpoint: usize) {
+        let (caller, receiver, endpoint) = (caller % T, receiver % T, endpoint % E);
+        debug_assert_eq!(self.states[caller], IpcState::Idle);
+        let front = self.endpoints[endpoint].receivers.pop_front(&mut self.links);
+        debug_assert_eq!(front, Some(receiver));
+        self.states[receiver] = IpcState::Idle;
+        self.states[caller] = IpcState::AwaitingReply { server: receiver };
+        self.replies[receiver] = ReplySlot::Caller(caller);
+    }
+
+    /// Fast path of `reply_recv`: the caller `server` owes a reply to.
+    #[inline(always)]
+    pub fn pending_caller(&self, server: usize) -> Option<usize> {
+        match self.replies[server % T] {
+            ReplySlot::Caller(caller) => Some(caller),
+            ReplySlot::Empty | ReplySlot::Gone => None,
+        }
+    }
+
+    /// Whether a sender waits on `endpoint`.
+    #[inline(always)]
+    pub fn has_sender(&self, endpoint: usize) -> bool {
+        !self.endpoints[endpoint % E].senders.is_empty()
+    }
+
+    /// Fast path of `reply_recv` when no sender waits: `server` answers
+    /// `caller` and waits on `endpoint`. The same state as [`Ipc::reply`]
+    /// followed by [`Ipc::recv`] finding the queue empty.
+    #[inline(always)]
+    pub fn reply_and_wait(&mut self, server: usize, caller: usize, endpoint: usize) {
+        let (server, caller, endpoint) = (server % T, caller % T, endpoint % E);
+        debug_assert_eq!(self.replies[server], ReplySlot::Caller(caller));
+        debug_assert_eq!(self.states[caller], IpcState::AwaitingReply { server });
+        debug_assert!(self.endpoints[endpoint].senders.is_empty());
+        self.replies[server] = ReplySlot::Empty;
+        self.states[caller] = IpcState::Idle;
+        self.endpoints[endpoint].receivers.push_back(&mut self.links, server);
+        self.states[server] = IpcState::Receiving { endpoint };
+    }
+
     pub fn state(&self, thread: usize) -> IpcState {
         self.states[thread]
     }
@@ -493,6 +546,63 @@ mod tests {
         ipc.recv(5, ep);
         ipc.timeout(5);
         assert_eq!(ipc.send(6, ep, false), Ok(SendOutcome::Blocked));
+    }
+
+    /// The fast path's steps leave exactly the state of the slow sequence.
+    #[test]
+    fn fast_path_steps_match_the_slow_path() {
+        let run = |fast: bool| {
+            let (mut ipc, ep) = setup();
+            let (server, client) = (1, 2);
+            assert_eq!(ipc.recv(server, ep), RecvOutcome::Blocked);
+            if fast {
+                assert_eq!(ipc.waiting_receiver(ep), Some(server));
+                ipc.call_handoff(client, server, ep);
+            } else {
+                assert_eq!(
+                    ipc.send(client, ep, true),
+                    Ok(SendOutcome::Rendezvous { receiver: server })
+                );
+                ipc.complete(client, server, true);
+            }
+            let after_call = (
+                ipc.state(server),
+                ipc.state(client),
+                ipc.reply_slot(server),
+                ipc.has_receiver(ep),
+            );
+            if fast {
+                assert_eq!(ipc.pending_caller(server), Some(client));
+                assert!(!ipc.has_sender(ep));
+                ipc.reply_and_wait(server, client, ep);
+            } else {
+                assert_eq!(ipc.reply(server), Ok(client));
+                assert_eq!(ipc.recv(server, ep), RecvOutcome::Blocked);
+            }
+            let after_reply = (
+                ipc.state(server),
+                ipc.state(client),
+                ipc.reply_slot(server),
+                ipc.has_receiver(ep),
+            );
+            (after_call, after_reply)
+        };
+        assert_eq!(run(true), run(false));
+    }
+
+    #[test]
+    fn fast_path_declines_a_receiver_that_owes_a_reply() {
+        let (mut ipc, ep) = setup();
+        ipc.recv(1, ep);
+        ipc.send(2, ep, true).unwrap();
+        ipc.complete(2, 1, true);
+        // The server waits again without replying (the slow path would
+        // release caller 2 when it does).
+        ipc.states[1] = IpcState::Idle;
+        ipc.endpoints[ep].receivers.push_back(&mut ipc.links, 1);
+        ipc.states[1] = IpcState::Receiving { endpoint: ep };
+        assert_eq!(ipc.waiting_receiver(ep), None);
+        assert_eq!(ipc.pending_caller(1), Some(2));
     }
 
     #[test]

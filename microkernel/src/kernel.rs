@@ -7,6 +7,7 @@
 
 use crate::arch::{self, Event, TrapFrame};
 use crate::config::TIME_SLICE_TICKS;
+use crate::fastpath;
 use crate::ipc::IpcState;
 use crate::process;
 use crate::state::{self, Kernel, RunState};
@@ -41,6 +42,29 @@ pub fn enter(event: Event, frame: *mut TrapFrame) -> *mut TrapFrame {
     })
 }
 
+/// The IPC fast path for the current thread's syscall: the frame to resume,
+/// or null to decline (then [`syscall`] serves it).
+pub fn ipc_fast(frame: *mut TrapFrame) -> *mut TrapFrame {
+    // SAFETY: the stub passes the current thread's frame, which it has just
+    // saved; nothing else refers to it while the kernel runs.
+    let saved = unsafe { &*frame };
+    state::with(|k| match k.current {
+        Some(current) => fastpath::try_ipc(k, current, saved).unwrap_or(core::ptr::null_mut()),
+        None => core::ptr::null_mut(),
+    })
+}
+
+/// Serves a syscall of the current thread through the dispatcher. Returns
+/// the frame to resume.
+pub fn syscall(frame: *mut TrapFrame) -> *mut TrapFrame {
+    state::with(|k| {
+        let current = k.current.expect("syscall without a current thread");
+        debug_assert_eq!(frame, arch::frame_pointer(current));
+        syscalls::dispatch(k, current);
+        schedule(k)
+    })
+}
+
 /// A timer tick that arrived while the CPU idled: a timed IPC wait may have
 /// run out. Returns the frame to resume (the idle loop again, or a thread).
 pub fn idle_tick(_interrupted: *mut TrapFrame) -> *mut TrapFrame {
@@ -54,6 +78,7 @@ pub fn idle_tick(_interrupted: *mut TrapFrame) -> *mut TrapFrame {
 /// timeout ran out, and ends the time slice.
 fn tick(k: &mut Kernel) {
     k.ticks += 1;
+    syscalls::TICKS.store(k.ticks, core::sync::atomic::Ordering::Relaxed);
     if let Some(current) = k.current {
         let process = k.process_of_mut(current);
         process.cpu_used += 1;
@@ -113,8 +138,7 @@ pub fn schedule(k: &mut Kernel) -> *mut TrapFrame {
     if k.current != Some(next) {
         k.threads[next].state = RunState::Running;
         k.current = Some(next);
-        let process = k.process_of(next);
-        arch::switch_to(next, process.space().root(), process.io_serial);
+        arch::switch_to(&k.threads[next].switch);
     } else {
         k.threads[next].state = RunState::Running;
     }

@@ -25,6 +25,7 @@ impl<const N: usize> Links<N> {
     }
 
     /// Whether `slot` is on some list of these links.
+    #[inline(always)]
     pub fn is_linked(&self, slot: usize) -> bool {
         self.member[slot]
     }
@@ -51,6 +52,7 @@ impl List {
         len: 0,
     };
 
+    #[inline(always)]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -60,12 +62,14 @@ impl List {
         self.len as usize
     }
 
+    #[inline(always)]
     pub fn front(&self) -> Option<usize> {
         (self.head != NONE).then_some(self.head as usize)
     }
 
+    #[inline(always)]
     pub fn push_back<const N: usize>(&mut self, links: &mut Links<N>, slot: usize) {
-        assert!(!links.member[slot], "thread {slot} is already on a list");
+        debug_assert!(!links.member[slot], "thread {slot} is already on a list");
         links.member[slot] = true;
         links.next[slot] = NONE;
         links.prev[slot] = self.tail;
@@ -78,8 +82,9 @@ impl List {
         self.len += 1;
     }
 
+    #[inline(always)]
     pub fn push_front<const N: usize>(&mut self, links: &mut Links<N>, slot: usize) {
-        assert!(!links.member[slot], "thread {slot} is already on a list");
+        debug_assert!(!links.member[slot], "thread {slot} is already on a list");
         links.member[slot] = true;
         links.prev[slot] = NONE;
         links.next[slot] = self.head;
@@ -92,13 +97,24 @@ impl List {
         self.len += 1;
     }
 
+    #[inline(always)]
     pub fn pop_front<const N: usize>(&mut self, links: &mut Links<N>) -> Option<usize> {
         let slot = self.front()?;
-        self.remove(links, slot);
+        let next = links.next[slot];
+        self.head = next;
+        if next == NONE {
+            self.tail = NONE;
+        } else {
+            links.prev[next as usize] = NONE;
+        }
+        links.member[slot] = false;
+        links.next[slot] = NONE;
+        self.len -= 1;
         Some(slot)
     }
 
     /// Unlinks `slot`, which must be on this list.
+    #[inline(always)]
     pub fn remove<const N: usize>(&mut self, links: &mut Links<N>, slot: usize) {
         assert!(links.member[slot], "thread {slot} is not on a list");
         let (prev, next) = (links.prev[slot], links.next[slot]);

@@ -21,6 +21,8 @@ mod memmap;
 mod sched;
 
 #[cfg(target_os = "none")]
+mod fastpath;
+#[cfg(target_os = "none")]
 mod kernel;
 #[cfg(target_os = "none")]
 mod log;

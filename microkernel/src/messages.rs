@@ -42,9 +42,18 @@ fn check_message(k: &Kernel, thread: usize) -> Result<MsgInfo, Error> {
     Ok(info)
 }
 
-/// Checks a receive buffer is writable in the caller's address space.
-fn check_receive_buffer(k: &Kernel, thread: usize) -> Result<(), Error> {
-    receive_buffer(arch::frame(thread))?.check(k.process_of(thread).space(), Access::Write)
+/// Checks a receive buffer is writable in the caller's address space, and
+/// remembers it for the fast path (mappings never go away while a process
+/// lives, so a buffer found writable stays writable).
+fn check_receive_buffer(k: &mut Kernel, thread: usize) -> Result<(), Error> {
+    let frame = arch::frame(thread);
+    let (address, capacity) = (frame.get(regs::BUFFER), frame.get(regs::CAPACITY));
+    if capacity != 0 && k.threads[thread].checked_buffer == (address, capacity) {
+        return Ok(());
+    }
+    receive_buffer(frame)?.check(k.process_of(thread).space(), Access::Write)?;
+    k.threads[thread].checked_buffer = (address, capacity);
+    Ok(())
 }
 
 /// How long a thread may wait in IPC.
@@ -327,10 +336,11 @@ fn move_message(k: &mut Kernel, sender: usize, receiver: usize, badge: Option<u6
         words[0] = k.process_of_mut(receiver).handles.insert(entry)?;
         k.ipc.handle_opened(entry.endpoint, entry.rights);
     }
-    // Words beyond the count are cleared, not copied: they would leak the
-    // sender's registers.
-    for (index, reg) in regs::WORDS.iter().enumerate() {
-        to.set(*reg, if index < info.words() { words[index] } else { 0 });
+    // Only the words the message has: the receiver's registers beyond the
+    // count keep its own values, so none of the sender's leak (the fast path
+    // does the same).
+    for (index, reg) in regs::WORDS.iter().enumerate().take(info.words()) {
+        to.set(*reg, words[index]);
     }
     to.set(regs::INFO, info.0);
     if let Some(badge) = badge {

@@ -51,6 +51,7 @@ pub fn spawn(k: &mut Kernel, program: usize) -> Result<u32, Error> {
     }
 
     let (name, io_serial, priority) = (decl.name, decl.io_serial, decl.priority);
+    let root = space.root();
     let cpu_limit = decl.cpu_limit.map_or(0, u64::from);
     let pid = k.next_pid;
     k.next_pid += 1;
@@ -85,6 +86,8 @@ pub fn spawn(k: &mut Kernel, program: usize) -> Result<u32, Error> {
     t.outgoing = Outgoing::Message;
     t.badge = 0;
     t.deadline = 0;
+    t.checked_buffer = (0, 0);
+    t.switch = arch::Switch::new(thread, root, io_serial);
     t.traced_syscall = None;
     t.traced_peer = 0;
     *arch::frame(thread) = TrapFrame::new_user(plan.entry, USER_STACK_TOP);

@@ -44,6 +44,7 @@ impl<const N: usize> RunQueues<N> {
     }
 
     /// The highest priority with a ready thread.
+    #[inline(always)]
     pub fn highest(&self) -> Option<u8> {
         (self.nonempty != 0).then(|| 15 - self.nonempty.leading_zeros() as u8)
     }

@@ -57,8 +57,13 @@ pub struct Thread {
     pub outgoing: Outgoing,
     /// Badge of the handle it sends through.
     pub badge: u64,
+    /// What switching to it writes (its PML4 and I/O right among it),
+    /// computed when it starts so a switch needs no lookup.
+    pub switch: crate::arch::Switch,
     /// Tick at which its IPC wait times out; 0: no timeout.
     pub deadline: u64,
+    /// The receive buffer (address, capacity) last found writable for it.
+    pub checked_buffer: (u64, u64),
     /// Tracing: the syscall whose exit record is still to be written.
     pub traced_syscall: Option<u64>,
     /// Tracing: pid of the process its last message went to or came from.
@@ -72,7 +77,9 @@ impl Thread {
         priority: 0,
         outgoing: Outgoing::Message,
         badge: 0,
+        switch: crate::arch::Switch::NONE,
         deadline: 0,
+        checked_buffer: (0, 0),
         traced_syscall: None,
         traced_peer: 0,
     };
@@ -136,7 +143,6 @@ pub struct Options {
 /// Counters reported by the `stats` syscall.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Counters {
-    pub syscalls: u64,
     pub spawned: u64,
 }
 
@@ -178,17 +184,27 @@ impl Kernel {
             image: None,
             notices: None,
             options: Options { probe: false },
-            counters: Counters {
-                syscalls: 0,
-                spawned: 0,
-            },
+            counters: Counters { spawned: 0 },
             probe_reported: false,
         }
     }
 
+    /// Thread `thread`; thread numbers are in range by construction, and the
+    /// mask (the table size is a power of two) lets hot paths skip the check.
+    #[inline(always)]
+    pub fn thread(&self, thread: usize) -> &Thread {
+        &self.threads[thread % MAX_THREADS]
+    }
+
+    #[inline(always)]
+    pub fn thread_mut(&mut self, thread: usize) -> &mut Thread {
+        &mut self.threads[thread % MAX_THREADS]
+    }
+
     /// The process that owns `thread`.
+    #[inline(always)]
     pub fn process_of(&self, thread: usize) -> &Process {
-        &self.processes[self.threads[thread].process]
+        &self.processes[self.thread(thread).process % MAX_PROCESSES]
     }
 
     pub fn process_of_mut(&mut self, thread: usize) -> &mut Process {

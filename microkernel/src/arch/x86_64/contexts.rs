@@ -5,7 +5,7 @@
 //! restores from it. The kernel reaches a frame only through [`frame`], while
 //! it runs with interrupts off on this single CPU.
 
-use super::frame::TrapFrame;
+use super::frame::{FRAME_SIZE, TrapFrame};
 use super::gdt::{IOMAP_ALLOWED, IOMAP_DENIED};
 use super::paging;
 use super::percpu;
@@ -49,6 +49,7 @@ const fn empty_frame() -> TrapFrame {
 }
 
 /// The saved registers of `thread`.
+#[inline(always)]
 pub fn frame_pointer(thread: usize) -> *mut TrapFrame {
     CONTEXTS.0[thread].get()
 }
@@ -58,6 +59,7 @@ pub fn frame_pointer(thread: usize) -> *mut TrapFrame {
 /// The kernel holds at most one such reference per thread at a time (it runs
 /// with interrupts off, and the thread's own entry stubs cannot run
 /// meanwhile); [`frames_pair`] hands out two distinct ones.
+#[inline(always)]
 pub fn frame(thread: usize) -> &'static mut TrapFrame {
     // SAFETY: see above: the kernel is the only user of the frame while it
     // runs, and callers never keep two references to the same frame.
@@ -65,20 +67,50 @@ pub fn frame(thread: usize) -> &'static mut TrapFrame {
 }
 
 /// The frames of two different threads at once (sender and receiver).
+#[inline(always)]
 pub fn frames_pair(a: usize, b: usize) -> (&'static mut TrapFrame, &'static mut TrapFrame) {
-    assert_ne!(a, b, "a thread cannot be its own peer");
+    // Without the two frames would alias; a plain assert keeps the check but
+    // not the cost of formatting arguments.
+    assert!(a != b);
     (frame(a), frame(b))
 }
 
-/// Makes `thread` the one the CPU returns to: its address space, its save
+/// Everything a switch to a thread writes, computed once when the thread
+/// starts: its number, the top of its save area, its PML4 and its I/O map
+/// base.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Switch {
+    thread: u64,
+    frame_top: u64,
+    root: u64,
+    iomap: u16,
+}
+
+impl Switch {
+    pub const NONE: Switch = Switch {
+        thread: u64::MAX,
+        frame_top: 0,
+        root: 0,
+        iomap: IOMAP_DENIED,
+    };
+
+    /// The switch to `thread`, running in the address space `root`, with or
+    /// without the I/O ports the bitmap opens.
+    pub fn new(thread: usize, root: u64, io_ports: bool) -> Switch {
+        Switch {
+            thread: thread as u64,
+            frame_top: frame_pointer(thread) as u64 + FRAME_SIZE as u64,
+            root,
+            iomap: if io_ports { IOMAP_ALLOWED } else { IOMAP_DENIED },
+        }
+    }
+}
+
+/// Makes a thread the one the CPU returns to: its address space, its save
 /// area for the next entry, and its I/O port rights.
-pub fn switch_to(thread: usize, root: u64, io_ports: bool) {
-    paging::activate_root(root);
-    percpu::set_current_frame(frame_pointer(thread), thread as u64);
-    let cpu = percpu::this_cpu();
-    // SAFETY: this CPU's TSS, written with interrupts off; the CPU reads the
-    // I/O map base on the next `in`/`out` in ring 3.
-    unsafe { (*cpu).tss.iomap_base = if io_ports { IOMAP_ALLOWED } else { IOMAP_DENIED } };
+#[inline(always)]
+pub fn switch_to(to: &Switch) {
+    percpu::switch(to.thread, to.frame_top, to.root, to.iomap);
 }
 
 /// The frame of the idle loop: ring 0, interrupts on, halting on this CPU's
@@ -119,6 +151,10 @@ extern "C" fn idle_loop() -> ! {
 /// Forgets the current thread (it exited): the kernel's own page tables
 /// become active so the old address space can be freed.
 pub fn switch_to_kernel() {
-    paging::activate_root(paging::kernel_root());
-    percpu::set_current_frame(core::ptr::null_mut(), u64::MAX);
+    let top = IDLE_FRAME_TOP;
+    percpu::switch(u64::MAX, top, paging::kernel_root(), IOMAP_DENIED);
 }
+
+/// What the save-area top points at while no thread is current: nothing may
+/// enter from ring 3 then, so any value is as good; null plus a frame.
+const IDLE_FRAME_TOP: u64 = FRAME_SIZE as u64;

@@ -10,7 +10,7 @@
 //!
 //! The hazards each step guards against are commented where they are handled.
 
-use super::frame::{SYSCALL_VECTOR, offsets as frame};
+use super::frame::{FRAME_SIZE, SYSCALL_VECTOR, offsets as frame};
 use super::percpu::offsets as cpu;
 use super::selectors::{USER_CODE, USER_DATA};
 use core::arch::global_asm;
@@ -18,6 +18,13 @@ use core::arch::global_asm;
 // The `syscall` entry (LSTAR). On entry: RCX = user RIP, R11 = user RFLAGS,
 // RSP = user RSP (untrusted), GS = user GS, IF/TF/DF/AC/NT/RF already cleared
 // by SFMASK (cpu.rs), CS/SS = kernel.
+//
+// Two paths share the frame layout. The quick path stores only what a Rust
+// call may clobber (RDI, RSI, RDX, R8-R10, and RCX/R11, the return state) and
+// asks `syscall_fast` whether it can answer without touching kernel state;
+// if so it returns at once. Otherwise (and at once for IPC, whose message
+// words live in callee-saved registers) the full path completes the frame
+// and calls the dispatcher, which may switch threads.
 global_asm!(
     r#"
     .section .text.entry, "ax"
@@ -28,10 +35,58 @@ syscall_entry:
        no instruction before this may touch memory through GS. */
     swapgs
     /* Never push on the user stack: it may be unmapped, or point into the
-       kernel. Park it and switch to this thread's save area. */
+       kernel. Park it in the per-CPU scratch slot and switch to this
+       thread's save area. */
     movq %rsp, %gs:{user_rsp}
     movq %gs:{frame_top}, %rsp
-    /* The hardware part of the frame, as an interrupt would have pushed it. */
+    /* IPC syscalls carry message words in callee-saved registers and may
+       switch threads: they save the whole frame at once (3f). */
+    cmpq ${first_ipc}, %rax
+    jb 1f
+    cmpq ${last_ipc}, %rax
+    jbe 3f
+1:
+    movq %rcx, {rip}(%rsp)
+    movq %r11, {rflags}(%rsp)
+    movq %rdi, {rdi}(%rsp)
+    movq %rsi, {rsi}(%rsp)
+    movq %rdx, {rdx}(%rsp)
+    movq %r8, {r8}(%rsp)
+    movq %r9, {r9}(%rsp)
+    movq %r10, {r10}(%rsp)
+    /* sysretq to a non-canonical RCX faults in ring 0 on the user stack
+       (CVE-2012-0217). A syscall can only come from the user half, whose
+       last page is never mapped, so bit 47 of the return address is clear;
+       if it is not, leave through the full path and iretq. */
+    btq $47, %rcx
+    jc 2f
+    movq %rax, %rdi
+    movq %gs:{kernel_stack_top}, %rsp
+    callq {fast}
+    testq %rdx, %rdx
+    jz 4f
+    /* Answered: RAX holds the result. Restore what the call clobbered. */
+    movq %gs:{frame_top}, %rsp
+    movq {r10}(%rsp), %r10
+    movq {r9}(%rsp), %r9
+    movq {r8}(%rsp), %r8
+    movq {rdx}(%rsp), %rdx
+    movq {rsi}(%rsp), %rsi
+    movq {rdi}(%rsp), %rdi
+    movq {rip}(%rsp), %rcx
+    movq {rflags}(%rsp), %r11
+    movq %gs:{user_rsp}, %rsp
+    /* Last: after this instruction nothing may touch per-CPU data. */
+    swapgs
+    sysretq
+4:
+    /* Declined: RAX is the number again; the call clobbered RCX and R11. */
+    movq %gs:{frame_top}, %rsp
+    movq {rip}(%rsp), %rcx
+    movq {rflags}(%rsp), %r11
+2:
+    /* The full frame, as an interrupt would have built it. RSP is the save
+       area's top; RDI..R10 are stored already. */
     pushq ${user_ss}
     pushq %gs:{user_rsp}
     pushq %r11
@@ -39,15 +94,9 @@ syscall_entry:
     pushq %rcx
     pushq $0
     pushq ${syscall_vector}
-    /* All general-purpose registers: the dispatcher may switch threads. */
-    pushq %rdi
-    pushq %rsi
-    pushq %rdx
-    pushq %rcx
+    subq ${stored_bytes}, %rsp
     pushq %rax
-    pushq %r8
-    pushq %r9
-    pushq %r10
+    pushq %rcx
     pushq %r11
     pushq %rbx
     pushq %rbp
@@ -59,13 +108,61 @@ syscall_entry:
     movq %gs:{kernel_stack_top}, %rsp
     callq {dispatch}
     jmp return_to_frame
+3:
+    /* IPC: the whole frame, in one pass. */
+    pushq ${user_ss}
+    pushq %gs:{user_rsp}
+    pushq %r11
+    pushq ${user_cs}
+    pushq %rcx
+    pushq $0
+    pushq ${syscall_vector}
+    pushq %rdi
+    pushq %rsi
+    pushq %rdx
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %rax
+    pushq %rcx
+    pushq %r11
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    /* The IPC fast path returns the frame to resume, or null to decline. */
+    movq %rsp, %rdi
+    movq %gs:{kernel_stack_top}, %rsp
+    callq {ipc_fast}
+    testq %rax, %rax
+    jnz return_to_frame
+    movq %gs:{frame_top}, %rdi
+    subq ${frame_size}, %rdi
+    callq {dispatch}
+    jmp return_to_frame
     "#,
     user_rsp = const cpu::USER_RSP,
     frame_top = const cpu::FRAME_TOP,
     kernel_stack_top = const cpu::KERNEL_STACK_TOP,
+    rip = const frame::RIP as isize - FRAME_SIZE as isize,
+    rflags = const frame::RFLAGS as isize - FRAME_SIZE as isize,
+    rdi = const frame::RDI as isize - FRAME_SIZE as isize,
+    rsi = const frame::RSI as isize - FRAME_SIZE as isize,
+    rdx = const frame::RDX as isize - FRAME_SIZE as isize,
+    r8 = const frame::R8 as isize - FRAME_SIZE as isize,
+    r9 = const frame::R9 as isize - FRAME_SIZE as isize,
+    r10 = const frame::R10 as isize - FRAME_SIZE as isize,
+    stored_bytes = const frame::VECTOR - frame::R10,
+    first_ipc = const abi::Syscall::Send as u64,
+    last_ipc = const abi::Syscall::ReplyRecv as u64,
     user_ss = const USER_DATA as u64,
     user_cs = const USER_CODE as u64,
     syscall_vector = const SYSCALL_VECTOR,
+    fast = sym super::trap::syscall_fast,
+    ipc_fast = sym super::trap::syscall_ipc_fast,
+    frame_size = const FRAME_SIZE,
     dispatch = sym super::trap::syscall_from_user,
     options(att_syntax)
 );
@@ -130,11 +227,11 @@ trap_fatal:
     pushq %rdi
     pushq %rsi
     pushq %rdx
-    pushq %rcx
-    pushq %rax
     pushq %r8
     pushq %r9
     pushq %r10
+    pushq %rax
+    pushq %rcx
     pushq %r11
     pushq %rbx
     pushq %rbp
@@ -161,11 +258,11 @@ trap_common:
     pushq %rdi
     pushq %rsi
     pushq %rdx
-    pushq %rcx
-    pushq %rax
     pushq %r8
     pushq %r9
     pushq %r10
+    pushq %rax
+    pushq %rcx
     pushq %r11
     pushq %rbx
     pushq %rbp
@@ -208,12 +305,12 @@ return_to_frame:
     popq %r12
     popq %rbp
     popq %rbx
-    popq %r11
+    /* R11 and RCX are about to be loaded with RFLAGS and RIP. */
+    addq $16, %rsp
+    popq %rax
     popq %r10
     popq %r9
     popq %r8
-    popq %rax
-    popq %rcx
     popq %rdx
     popq %rsi
     popq %rdi
@@ -233,11 +330,11 @@ return_to_frame:
     popq %rbp
     popq %rbx
     popq %r11
+    popq %rcx
+    popq %rax
     popq %r10
     popq %r9
     popq %r8
-    popq %rax
-    popq %rcx
     popq %rdx
     popq %rsi
     popq %rdi

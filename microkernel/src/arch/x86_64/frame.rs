@@ -17,6 +17,12 @@ pub const KERNEL_BUILT_VECTOR: u64 = 0x101;
 
 /// Saved registers, lowest address first (the order the stubs push in
 /// reverse).
+///
+/// The order serves the `syscall` entry: from `rdi` up to `ss` is what it
+/// saves for every syscall (the registers a Rust call may clobber, and the
+/// return state); `rax`, `rcx` and `r11` (number, return RIP and RFLAGS,
+/// all recoverable) and the callee-saved registers below them are stored
+/// only when the syscall needs the whole frame.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TrapFrame {
@@ -27,11 +33,11 @@ pub struct TrapFrame {
     pub rbp: u64,
     pub rbx: u64,
     pub r11: u64,
+    pub rcx: u64,
+    pub rax: u64,
     pub r10: u64,
     pub r9: u64,
     pub r8: u64,
-    pub rax: u64,
-    pub rcx: u64,
     pub rdx: u64,
     pub rsi: u64,
     pub rdi: u64,
@@ -53,6 +59,12 @@ const _: () = assert!(FRAME_SIZE.is_multiple_of(16));
 /// Byte offsets the assembly stubs use.
 pub mod offsets {
     use super::*;
+    pub const R10: usize = offset_of!(TrapFrame, r10);
+    pub const R9: usize = offset_of!(TrapFrame, r9);
+    pub const R8: usize = offset_of!(TrapFrame, r8);
+    pub const RDX: usize = offset_of!(TrapFrame, rdx);
+    pub const RSI: usize = offset_of!(TrapFrame, rsi);
+    pub const RDI: usize = offset_of!(TrapFrame, rdi);
     pub const VECTOR: usize = offset_of!(TrapFrame, vector);
     pub const RIP: usize = offset_of!(TrapFrame, rip);
     pub const CS: usize = offset_of!(TrapFrame, cs);
@@ -62,6 +74,7 @@ pub mod offsets {
 
 impl TrapFrame {
     /// Reads a general-purpose register.
+    #[inline(always)]
     pub fn get(&self, reg: Reg) -> u64 {
         match reg {
             Reg::Rax => self.rax,
@@ -83,6 +96,7 @@ impl TrapFrame {
     }
 
     /// Writes a general-purpose register.
+    #[inline(always)]
     pub fn set(&mut self, reg: Reg, value: u64) {
         let slot = match reg {
             Reg::Rax => &mut self.rax,
@@ -104,12 +118,41 @@ impl TrapFrame {
         *slot = value;
     }
 
+    /// Copies the first `count` message words (`abi::regs::ipc::WORDS`) of
+    /// `from`. The receiver's registers beyond `count` keep its own values:
+    /// nothing of the sender's other registers leaks, and nothing is spent
+    /// clearing them.
+    #[inline(always)]
+    pub fn copy_message_words(&mut self, from: &TrapFrame, count: usize) {
+        const _: () = {
+            use abi::regs::{Reg, ipc::WORDS};
+            assert!(matches!(
+                WORDS,
+                [Reg::R8, Reg::R9, Reg::R12, Reg::R13, Reg::R14, Reg::R15]
+            ));
+        };
+        let (to, from) = (self, from);
+        match count {
+            0 => {}
+            1 => to.r8 = from.r8,
+            2 => (to.r8, to.r9) = (from.r8, from.r9),
+            3 => (to.r8, to.r9, to.r12) = (from.r8, from.r9, from.r12),
+            4 => (to.r8, to.r9, to.r12, to.r13) = (from.r8, from.r9, from.r12, from.r13),
+            5 => (to.r8, to.r9, to.r12, to.r13, to.r14) = (from.r8, from.r9, from.r12, from.r13, from.r14),
+            _ => {
+                (to.r8, to.r9, to.r12) = (from.r8, from.r9, from.r12);
+                (to.r13, to.r14, to.r15) = (from.r13, from.r14, from.r15);
+            }
+        }
+    }
+
     /// Syscall argument `index` (0 to 5) under the ABI's convention.
     pub fn arg(&self, index: usize) -> u64 {
         self.get(abi::regs::ARGS[index])
     }
 
     /// The syscall number.
+    #[inline(always)]
     pub fn syscall_number(&self) -> u64 {
         self.get(abi::regs::NUMBER)
     }
@@ -153,6 +196,9 @@ mod tests {
     #[test]
     fn layout_matches_the_stubs() {
         assert_eq!(FRAME_SIZE, 22 * 8);
+        assert_eq!(offset_of!(TrapFrame, r11), 6 * 8);
+        assert_eq!(offset_of!(TrapFrame, rax), 8 * 8);
+        assert_eq!(offsets::R10, 9 * 8);
         assert_eq!(offsets::VECTOR, 15 * 8);
         assert_eq!(offsets::RIP, 17 * 8);
         assert_eq!(offsets::CS, 18 * 8);
@@ -177,6 +223,25 @@ mod tests {
         assert_eq!(frame.arg(3), 4);
         frame.set_result(Err(abi::Error::FAULT));
         assert_eq!(abi::Error::decode(frame.rax), Err(abi::Error::FAULT as u64));
+    }
+
+    #[test]
+    fn message_words_copy_only_the_count() {
+        let mut from = TrapFrame::default();
+        for (i, reg) in abi::regs::ipc::WORDS.iter().enumerate() {
+            from.set(*reg, 100 + i as u64);
+        }
+        for count in 0..=6 {
+            let mut to = TrapFrame::default();
+            for reg in abi::regs::ipc::WORDS {
+                to.set(reg, 7);
+            }
+            to.copy_message_words(&from, count);
+            for (i, reg) in abi::regs::ipc::WORDS.iter().enumerate() {
+                let expected = if i < count { 100 + i as u64 } else { 7 };
+                assert_eq!(to.get(*reg), expected, "count {count}, word {i}");
+            }
+        }
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub use frame::TrapFrame;
 
 #[cfg(target_os = "none")]
 pub use self::{
-    contexts::{frame, frame_pointer, frames_pair, idle_frame, switch_to, switch_to_kernel},
+    contexts::{Switch, frame, frame_pointer, frames_pair, idle_frame, switch_to, switch_to_kernel},
     entry::resume,
     paging::{AddressSpace, FrameSource, MapError, PageFlags, init_kernel_space, phys_to_virt},
     pvh::BootInfo,

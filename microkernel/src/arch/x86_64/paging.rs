@@ -179,6 +179,7 @@ pub fn init_kernel_space(frames: &mut impl FrameSource) -> Result<(), MapError> 
         }
         KERNEL_ROOT = root;
         core::arch::asm!("mov cr3, {}", in(reg) root, options(nostack, preserves_flags));
+        super::percpu::set_active_root(root);
     }
     Ok(())
 }
@@ -326,19 +327,8 @@ unsafe fn free_level(phys: u64, level: u32, slots: core::ops::Range<usize>, fram
     frames.release(Frame::containing(phys));
 }
 
+/// Physical address of the PML4 in CR3.
+#[inline(always)]
 pub fn active_root() -> u64 {
-    let root: u64;
-    // SAFETY: reading CR3 has no side effect.
-    unsafe { core::arch::asm!("mov {}, cr3", out(reg) root, options(nostack, nomem, preserves_flags)) };
-    root & ADDRESS_MASK
-}
-
-/// Loads `root` into CR3 unless it is already there (a reload would flush the
-/// TLB for nothing).
-pub fn activate_root(root: u64) {
-    if active_root() != root {
-        // SAFETY: `root` is the kernel PML4 or a live address space's, both of
-        // which map the kernel half identically, so execution continues.
-        unsafe { core::arch::asm!("mov cr3, {}", in(reg) root, options(nostack, preserves_flags)) };
-    }
+    super::percpu::active_root()
 }

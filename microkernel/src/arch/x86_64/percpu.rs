@@ -6,7 +6,6 @@
 //! offsets in [`offsets`]. A second CPU needs only its own block (and its own
 //! GDT and TSS, which live in it).
 
-use super::frame::{FRAME_SIZE, TrapFrame};
 use super::gdt::Tss;
 use core::mem::offset_of;
 
@@ -33,6 +32,8 @@ pub struct PerCpu {
     /// 1 while the kernel copies from or to user memory; a page fault then
     /// resumes at the copy's recovery point instead of being fatal.
     pub in_user_copy: u64,
+    /// The PML4 in CR3, kept here so a switch compares instead of reading CR3.
+    pub active_root: u64,
     /// Global descriptor table of this CPU (5 segments and the 2-word TSS).
     pub gdt: [u64; 7],
     pub tss: Tss,
@@ -45,6 +46,11 @@ pub mod offsets {
     pub const FRAME_TOP: usize = offset_of!(PerCpu, frame_top);
     pub const KERNEL_STACK_TOP: usize = offset_of!(PerCpu, kernel_stack_top);
     pub const SMAP_ENABLED: usize = offset_of!(PerCpu, smap_enabled);
+    pub const CURRENT_THREAD: usize = offset_of!(PerCpu, current_thread);
+    pub const ACTIVE_ROOT: usize = offset_of!(PerCpu, active_root);
+    /// TSS.RSP0: the TSS starts with a 4-byte reserved field.
+    pub const RSP0: usize = offset_of!(PerCpu, tss) + 4;
+    pub const IOMAP_BASE: usize = offset_of!(PerCpu, tss) + offset_of!(crate::arch::x86_64::gdt::Tss, iomap_base);
 }
 
 static mut CPU0: PerCpu = PerCpu {
@@ -56,6 +62,7 @@ static mut CPU0: PerCpu = PerCpu {
     cpu_id: 0,
     smap_enabled: 0,
     in_user_copy: 0,
+    active_root: 0,
     gdt: [0; 7],
     tss: Tss::new(),
 };
@@ -66,6 +73,7 @@ pub fn cpu0() -> *mut PerCpu {
 }
 
 /// This CPU's block, through GS.
+#[inline(always)]
 pub fn this_cpu() -> *mut PerCpu {
     let pointer: u64;
     // SAFETY: GS points at the per-CPU block whenever the kernel runs (set at
@@ -74,17 +82,51 @@ pub fn this_cpu() -> *mut PerCpu {
     pointer as *mut PerCpu
 }
 
-/// Makes `frame` the one that the next entry from ring 3 saves into.
-pub fn set_current_frame(frame: *mut TrapFrame, thread: u64) {
-    let top = frame as u64 + FRAME_SIZE as u64;
-    let cpu = this_cpu();
-    // SAFETY: the kernel runs with interrupts off on one CPU, so nothing else
-    // reads or writes this CPU's block concurrently; the fields are plain data.
+/// Makes `thread` the one the CPU returns to: its address space (CR3 is
+/// written only when it changes), the top of its save area (where the next
+/// entry from ring 3 saves, as `frame_top` and TSS.RSP0), and the I/O map
+/// base (`iomap`).
+#[inline(always)]
+pub fn switch(thread: u64, frame_top: u64, root: u64, iomap: u16) {
+    // SAFETY: GS points at this CPU's block while the kernel runs; the fields
+    // are written with interrupts off. `root` is a live PML4 that maps the
+    // kernel half like every other, so execution continues after the write.
     unsafe {
-        (*cpu).frame_top = top;
-        (*cpu).tss.rsp[0] = top;
-        (*cpu).current_thread = thread;
+        core::arch::asm!(
+            "cmp gs:[{active}], {root}",
+            "je 2f",
+            "mov cr3, {root}",
+            "mov gs:[{active}], {root}",
+            "2:",
+            "mov gs:[{frame_top_offset}], {top}",
+            "mov gs:[{rsp0}], {top}",
+            "mov gs:[{current}], {thread}",
+            "mov word ptr gs:[{iomap_offset}], {iomap:x}",
+            active = const offsets::ACTIVE_ROOT,
+            frame_top_offset = const offsets::FRAME_TOP,
+            rsp0 = const offsets::RSP0,
+            current = const offsets::CURRENT_THREAD,
+            iomap_offset = const offsets::IOMAP_BASE,
+            root = in(reg) root,
+            top = in(reg) frame_top,
+            thread = in(reg) thread,
+            iomap = in(reg) iomap,
+            options(nostack),
+        );
     }
+}
+
+/// The PML4 in CR3.
+#[inline(always)]
+pub fn active_root() -> u64 {
+    // SAFETY: a plain read of this CPU's block; see `switch`.
+    unsafe { (*this_cpu()).active_root }
+}
+
+/// Records a CR3 load done elsewhere (at boot).
+pub fn set_active_root(root: u64) {
+    // SAFETY: a plain write of this CPU's block; see `switch`.
+    unsafe { (*this_cpu()).active_root = root }
 }
 
 /// Whether a page fault now would be inside a user copy.

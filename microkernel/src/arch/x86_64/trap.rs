@@ -17,9 +17,38 @@ pub enum Event {
     Fault { vector: u8, error_code: u64, address: u64 },
 }
 
+/// What the quick path of the `syscall` stub gets back (in RAX and RDX).
+#[repr(C)]
+pub struct FastResult {
+    /// The result, or the syscall number again when declined.
+    value: u64,
+    /// Non-zero: answered.
+    answered: u64,
+}
+
+/// Called by the `syscall` stub before it saves the whole frame: answers the
+/// syscalls that read no kernel state (see `crate::syscalls::fast`).
+pub extern "C" fn syscall_fast(number: u64) -> FastResult {
+    match crate::syscalls::fast(number) {
+        Some(value) => FastResult { value, answered: 1 },
+        // The stub takes RAX back as the number: no need to set it.
+        None => FastResult {
+            value: number,
+            answered: 0,
+        },
+    }
+}
+
+/// Called by the `syscall` stub for IPC syscalls, with the whole frame saved:
+/// the IPC fast path. Returns the frame to resume, or null to decline (the
+/// stub then calls the dispatcher).
+pub extern "C" fn syscall_ipc_fast(frame: *mut TrapFrame) -> *mut TrapFrame {
+    crate::kernel::ipc_fast(frame)
+}
+
 /// Called by the `syscall` stub with the frame it built.
 pub extern "C" fn syscall_from_user(frame: *mut TrapFrame) -> *mut TrapFrame {
-    crate::kernel::enter(Event::Syscall, frame)
+    crate::kernel::syscall(frame)
 }
 
 /// Called by every interrupt and exception stub.
