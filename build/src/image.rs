@@ -1,6 +1,8 @@
 //! Boot images: builds the kernel and a manifest's programs, then writes
 //! `target/image/<name>/kernel` and `target/image/<name>/initrd.cpio` (the
-//! generated `manifest` plus `bin/<program>` for every program).
+//! generated `manifest` plus `bin/<program>` for every program), and keeps a
+//! copy of every program's ELF in `target/image/<name>/elf/<program>`, with
+//! its debug info, for symbolizing faults and for debuggers.
 
 use crate::cargo::{self, Executables, Output};
 use crate::manifest::{Manifest, Source};
@@ -27,6 +29,9 @@ pub struct Image {
     pub manifest_text: String,
     /// The manifest's `[kernel] cmdline`.
     pub cmdline: String,
+    /// Program name → a copy of the ELF file it runs (as packed into the
+    /// initrd, debug info included): `target/image/<name>/elf/<program>`.
+    pub programs: BTreeMap<String, PathBuf>,
 }
 
 /// How to build.
@@ -91,6 +96,7 @@ pub fn build_image_with(manifest: &Manifest, name: &str, options: &BuildOptions)
 
     let mut writer = abi::initrd::Writer::new();
     writer.file(abi::manifest::FILE_NAME, 0o644, manifest_text.as_bytes());
+    let mut program_elfs: Vec<(String, Vec<u8>)> = Vec::new();
     for program in &manifest.programs {
         let (built, from) = match &program.source {
             Source::Crate(package) => (&workspace, format!("package `{package}`")),
@@ -104,16 +110,25 @@ pub fn build_image_with(manifest: &Manifest, name: &str, options: &BuildOptions)
                 names(built)
             ))
         })?;
-        writer.file(&program.file_in_initrd(), 0o755, &read_elf(elf)?);
+        let bytes = read_elf(elf)?;
+        writer.file(&program.file_in_initrd(), 0o755, &bytes);
+        program_elfs.push((program.name.clone(), bytes));
     }
     let initrd_bytes = writer.finish();
 
     let dir = crate::target_dir().join("image").join(name);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    let elf_dir = dir.join("elf");
+    std::fs::create_dir_all(&elf_dir).map_err(|e| Error::io(format!("cannot create {}", elf_dir.display()), e))?;
     let kernel = dir.join("kernel");
     let initrd = dir.join(INITRD);
     write_if_changed(&kernel, &kernel_bytes)?;
     write_if_changed(&initrd, &initrd_bytes)?;
+    let mut programs = BTreeMap::new();
+    for (program, bytes) in program_elfs {
+        let path = elf_dir.join(&program);
+        write_if_changed(&path, &bytes)?;
+        programs.insert(program, path);
+    }
     Ok(Image {
         name: name.to_string(),
         dir,
@@ -121,6 +136,7 @@ pub fn build_image_with(manifest: &Manifest, name: &str, options: &BuildOptions)
         initrd,
         manifest_text,
         cmdline: manifest.cmdline.clone(),
+        programs,
     })
 }
 

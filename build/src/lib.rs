@@ -9,6 +9,12 @@
 //! - [`qemu`]: boots an image, streams and captures the serial port, and maps
 //!   QEMU's exit status back to the guest's exit value.
 //! - [`install`]: finds (or, as root, installs) `qemu-system-x86_64`.
+//! - [`reference`]: the ABI reference generated from the `abi` crate, as
+//!   Markdown (`docs/abi.md`) and JSON.
+//! - [`trace`]: decodes the kernel's syscall trace into strace-style lines
+//!   and Chrome trace / Perfetto timelines.
+//! - [`symbols`]: resolves the addresses of fault reports in the serial
+//!   output to functions and source lines.
 //!
 //! Every error a user can cause is an [`Error`] whose `Display` is one line.
 
@@ -17,6 +23,9 @@ pub mod image;
 pub mod install;
 pub mod manifest;
 pub mod qemu;
+pub mod reference;
+pub mod symbols;
+pub mod trace;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -5,6 +5,12 @@
 //! The guest ends a run by writing a value `v` to `isa-debug-exit`; QEMU then
 //! exits with `(v << 1) | 1`. An even status (or a signal) means the guest
 //! wrote nothing: a triple fault under `-no-reboot`, or QEMU failed.
+//!
+//! With [`RunOptions::trace`], the kernel also gets `trace` on its command
+//! line and writes its syscall trace to an `isa-debugcon` device whose
+//! output QEMU saves in a file ([`crate::trace`] decodes it). After every
+//! run, the fault reports of the serial output are symbolized
+//! ([`crate::symbols`]).
 
 use crate::image::Image;
 use crate::install::ensure_qemu;
@@ -100,6 +106,10 @@ pub struct RunOptions {
     /// they arrive, and report what is being done on stderr. Output is
     /// captured in [`RunOutcome`] either way.
     pub echo: bool,
+    /// Record the kernel's syscall trace in this file (replaced if it
+    /// exists): `trace` is added to the kernel command line and an
+    /// `isa-debugcon` device at `abi::trace::TRACE_PORT` writes to the file.
+    pub trace: Option<PathBuf>,
 }
 
 /// TCG on microvm, 60 s timeout, nothing appended, no echo: what tests want.
@@ -113,6 +123,7 @@ impl Default for RunOptions {
             icount: false,
             gdb: false,
             echo: false,
+            trace: None,
         }
     }
 }
@@ -203,6 +214,14 @@ pub struct RunOutcome {
     pub accel: Accel,
     /// The QEMU command line, for reports.
     pub command: String,
+    /// The trace file, if the run was traced.
+    pub trace: Option<PathBuf>,
+    /// The fault reports of the serial output, symbolized (see
+    /// [`crate::symbols`]): per report, a line like `faulty[7] at 0x20154a:
+    /// core::ptr::read_volatile at .../ptr/mod.rs:2091:9`, then one line
+    /// `    inlined into faulty::main at servers/demo/src/bin/faulty.rs:12:26`
+    /// per enclosing inlined frame. Empty when nothing faulted.
+    pub symbolized: Vec<String>,
 }
 
 impl RunOutcome {
@@ -252,8 +271,18 @@ pub fn qemu_args(image: &Image, options: &RunOptions, accel: Accel) -> Vec<OsStr
     args.push(image.kernel.clone().into());
     args.push("-initrd".into());
     args.push(image.initrd.clone().into());
+    let mut append = options.append.clone();
+    if let Some(trace) = &options.trace {
+        append.push_str(" trace");
+        // QEMU's option syntax doubles commas inside a value.
+        let path = trace.to_string_lossy().replace(',', ",,");
+        args.push("-chardev".into());
+        args.push(format!("file,id=trace,path={path}").into());
+        args.push("-device".into());
+        args.push(format!("isa-debugcon,iobase={:#x},chardev=trace", abi::trace::TRACE_PORT).into());
+    }
     args.push("-append".into());
-    args.push(kernel_cmdline(image, &options.append).into());
+    args.push(kernel_cmdline(image, &append).into());
     args.push("-accel".into());
     args.push(accel.name().into());
     if options.icount {
@@ -273,7 +302,20 @@ pub fn run(image: &Image, options: &RunOptions) -> Result<RunOutcome, Error> {
     if options.icount && accel == Accel::Kvm {
         return Err(Error::Usage("--icount needs TCG (use --accel tcg)".into()));
     }
-    boot(&qemu, image, options, accel)
+    if let Some(trace) = &options.trace {
+        if let Some(dir) = trace.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        }
+        match std::fs::remove_file(trace) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(format!("cannot replace {}", trace.display()), error));
+            }
+            _ => {}
+        }
+    }
+    let mut outcome = boot(&qemu, image, options, accel)?;
+    outcome.symbolized = crate::symbols::symbolize(&outcome.serial, image);
+    Ok(outcome)
 }
 
 fn boot(qemu: &Path, image: &Image, options: &RunOptions, accel: Accel) -> Result<RunOutcome, Error> {
@@ -346,6 +388,8 @@ fn boot(qemu: &Path, image: &Image, options: &RunOptions, accel: Accel) -> Resul
             wall,
             accel,
             command: command_line,
+            trace: options.trace.clone(),
+            symbolized: Vec::new(),
         })
     })
 }
@@ -596,6 +640,7 @@ mod tests {
             initrd: "/img/initrd.cpio".into(),
             manifest_text: "manifest 1\n".into(),
             cmdline: "log=debug".into(),
+            programs: Default::default(),
         }
     }
 
@@ -633,6 +678,25 @@ mod tests {
             ),
             "x"
         );
+    }
+
+    #[test]
+    fn tracing_adds_the_debug_console_and_the_flag() {
+        let options = RunOptions {
+            append: "log=info".into(),
+            trace: Some("/tmp/a,b/t.bin".into()),
+            ..RunOptions::default()
+        };
+        let args: Vec<String> = qemu_args(&image(), &options, Accel::Tcg)
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let at = args.iter().position(|a| a == "-chardev").expect("a chardev");
+        assert_eq!(args[at + 1], "file,id=trace,path=/tmp/a,,b/t.bin");
+        assert_eq!(args[at + 2], "-device");
+        assert_eq!(args[at + 3], "isa-debugcon,iobase=0xe9,chardev=trace");
+        let append = args.iter().position(|a| a == "-append").unwrap();
+        assert_eq!(args[append + 1], "log=debug log=info trace");
     }
 
     #[test]

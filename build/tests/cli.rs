@@ -163,3 +163,142 @@ fn unstartable_qemu_is_an_error() {
     assert!(errors[0].starts_with("error: cannot start "), "{errors:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn abi_prints_the_generated_reference() {
+    let output = xtask(&["abi", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON on stdout");
+    assert_eq!(json, xtask::reference::json());
+    let output = xtask(&["abi", "--markdown"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), xtask::reference::markdown());
+    let output = xtask(&["abi"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(error_lines(&output), ["error: `abi` needs --markdown or --json"]);
+}
+
+/// A small trace: hello writes a line and exits, with one record lost.
+fn synthetic_trace() -> Vec<u8> {
+    use abi::trace::{Kind, Record};
+    let text = b"hi there\n";
+    let mut records = Vec::new();
+    let mut start = Record::new(Kind::Start, 3);
+    [start.regs[0], start.regs[1]] = abi::console::pack_name("hello");
+    records.push(start);
+    let mut enter = Record::new(Kind::Enter, 3);
+    enter.number = abi::Syscall::Write as u64;
+    enter.regs[..3].copy_from_slice(&[1, 0x2000, text.len() as u64]);
+    records.push(enter);
+    let mut data = Record::new(Kind::Data, 3);
+    data.number = abi::Syscall::Write as u64;
+    data.set_data(text);
+    records.push(data);
+    let mut exit = Record::new(Kind::Exit, 3);
+    exit.number = abi::Syscall::Write as u64;
+    exit.result = text.len() as u64;
+    records.push(exit);
+    let mut end = Record::new(Kind::End, 3);
+    end.result = 0;
+    records.push(end);
+    let mut bytes = Vec::new();
+    for (i, record) in records.iter_mut().enumerate() {
+        record.sequence = if i == 4 { 5 } else { i as u64 };
+        record.timestamp = 1000 * i as u64;
+        bytes.extend_from_slice(&record.to_bytes());
+    }
+    bytes
+}
+
+#[test]
+fn trace_decode_prints_strace_lines() {
+    let dir = scratch("trace-decode");
+    let file = dir.join("t.bin");
+    std::fs::write(&file, synthetic_trace()).unwrap();
+    let output = xtask(&["trace", "decode", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "+++ hello[3] started +++\n\
+         hello[3] write(fd=1, buf=0x2000 \"hi there\\n\", len=9) = 9\n\
+         warning: 1 trace record lost (sequence 4)\n\
+         +++ hello[3] killed +++\n"
+    );
+
+    let lines = dir.join("out/lines.txt");
+    let timeline = dir.join("out/timeline.json");
+    let output = xtask(&[
+        "trace",
+        "decode",
+        file.to_str().unwrap(),
+        "--filter",
+        "syscall=write",
+        "--out",
+        lines.to_str().unwrap(),
+        "--timeline",
+        timeline.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "");
+    assert!(std::fs::read_to_string(&lines).unwrap().contains("hello[3] write("));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&timeline).unwrap()).unwrap();
+    assert!(
+        json["traceEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "write" && e["ph"] == "X")
+    );
+    assert!(stderr(&output).contains("timeline written to"));
+
+    let output = xtask(&["trace", "decode", file.to_str().unwrap(), "--filter", "syscall=nope"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(error_lines(&output)[0].starts_with("error: --filter: unknown syscall `nope`"));
+    let output = xtask(&["trace", "decode", dir.join("missing.bin").to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(125));
+    assert!(error_lines(&output)[0].starts_with("error: cannot read trace "));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn traced_run_decodes_and_symbolizes() {
+    let dir = scratch("traced-run");
+    let file = dir.join("demo.bin");
+    let lines = dir.join("lines.txt");
+    let timeline = dir.join("timeline.json");
+    let output = xtask(&[
+        "run",
+        "--accel",
+        "tcg",
+        "--timeout",
+        "60",
+        "--trace",
+        file.to_str().unwrap(),
+        "--trace-filter",
+        "faulty",
+        "--trace-out",
+        lines.to_str().unwrap(),
+        "--timeline",
+        timeline.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let decoded = std::fs::read_to_string(&lines).unwrap();
+    assert!(decoded.contains("faulty["), "{decoded}");
+    assert!(decoded.contains("--- page fault at 0x"), "{decoded}");
+    assert!(
+        decoded
+            .lines()
+            .all(|l| l.contains("faulty[") || l.starts_with("warning:")),
+        "{decoded}"
+    );
+    assert!(std::fs::metadata(&timeline).unwrap().len() > 0);
+    let errors = stderr(&output);
+    assert!(errors.contains("xtask: faulty["), "{errors}");
+    assert!(
+        errors.contains("faulty::main at servers/demo/src/bin/faulty.rs:"),
+        "{errors}"
+    );
+    // The serial output is unchanged on stdout.
+    assert!(stdout(&output).contains("[console] faulty["));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

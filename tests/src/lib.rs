@@ -147,3 +147,164 @@ pub fn have_program(program: &str) -> bool {
 pub fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|error| panic!("reading {}: {error}", path.display()))
 }
+
+/// The console endpoint (which receives exit and fault notices) and the
+/// console server: every scenario of programs starts with these.
+pub const CONSOLE: &str = r#"
+[[endpoint]]
+name = "console"
+notices = true
+
+[[program]]
+name = "console"
+crate = "console"
+priority = 6
+io = ["serial"]
+handles = [{ endpoint = "console", rights = ["recv"] }]
+"#;
+
+/// Scenario TOML: [`CONSOLE`] followed by `programs` (more endpoints and
+/// programs, each listing its console SEND handle first: handle 0).
+pub fn scenario(programs: &str) -> String {
+    format!("{CONSOLE}\n{programs}")
+}
+
+/// A `hello` program at `priority` with a console handle: a well-behaved
+/// bystander whose clean exit shows the kernel kept running.
+pub fn hello(priority: u8) -> String {
+    format!(
+        "\n[[program]]\nname = \"hello\"\ncrate = \"hello\"\npriority = {priority}\n\
+         handles = [{{ endpoint = \"console\", rights = [\"send\"] }}]\n"
+    )
+}
+
+/// A program of the `testprogs` crate whose only handle is the console.
+pub fn test_program(name: &str, priority: u8) -> String {
+    format!(
+        "\n[[program]]\nname = \"{name}\"\ncrate = \"testprogs\"\npriority = {priority}\n\
+         handles = [{{ endpoint = \"console\", rights = [\"send\"] }}]\n"
+    )
+}
+
+/// Index of the first serial line containing every one of `pieces`.
+pub fn line_index(outcome: &RunOutcome, pieces: &[&str]) -> Option<usize> {
+    outcome
+        .serial
+        .lines()
+        .position(|line| pieces.iter().all(|piece| line.contains(piece)))
+}
+
+/// Serial lines containing every one of `pieces`.
+pub fn lines_with_all<'a>(outcome: &'a RunOutcome, pieces: &[&str]) -> Vec<&'a str> {
+    outcome
+        .serial
+        .lines()
+        .filter(|line| pieces.iter().all(|piece| line.contains(piece)))
+        .collect()
+}
+
+/// The first serial line containing every one of `pieces`; fails the test
+/// if there is none.
+#[track_caller]
+pub fn find_line<'a>(outcome: &'a RunOutcome, pieces: &[&str]) -> &'a str {
+    match lines_with_all(outcome, pieces).first() {
+        Some(line) => line,
+        None => panic!("no serial line contains all of {pieces:?}\n{}", report(outcome)),
+    }
+}
+
+/// Asserts the first line with all of `earlier` comes before the first line
+/// with all of `later` (both must exist).
+#[track_caller]
+pub fn assert_line_order(outcome: &RunOutcome, earlier: &[&str], later: &[&str]) {
+    let first = line_index(outcome, earlier);
+    let second = line_index(outcome, later);
+    match (first, second) {
+        (Some(first), Some(second)) if first < second => {}
+        _ => panic!(
+            "expected a line with {earlier:?} (line {first:?}) before a line with {later:?} (line {second:?})\n{}",
+            report(outcome)
+        ),
+    }
+}
+
+/// Asserts the console reported `name` exiting with `status`: the line
+/// `[console] name[pid] exited with status N`. Returns the pid.
+#[track_caller]
+pub fn assert_exited(outcome: &RunOutcome, name: &str, status: i64) -> u64 {
+    let suffix = format!("] exited with status {status}");
+    let prefix = format!("[console] {name}[");
+    for line in outcome.serial.lines() {
+        if let Some(rest) = line.strip_prefix(&prefix)
+            && let Some(pid) = rest.strip_suffix(&suffix)
+            && let Ok(pid) = pid.parse()
+        {
+            return pid;
+        }
+    }
+    panic!("no line `{prefix}N{suffix}`\n{}", report(outcome));
+}
+
+/// Asserts the console reported `name` killed by a fault and the line
+/// contains every one of `pieces`. Returns the line.
+#[track_caller]
+pub fn assert_killed<'a>(outcome: &'a RunOutcome, name: &str, pieces: &[&str]) -> &'a str {
+    let prefix = format!("[console] {name}[");
+    let found = outcome.serial.lines().find(|line| {
+        line.starts_with(&prefix) && line.contains("] killed: ") && pieces.iter().all(|p| line.contains(p))
+    });
+    match found {
+        Some(line) => line,
+        None => panic!(
+            "no line `{prefix}N] killed: ...` with all of {pieces:?}\n{}",
+            report(outcome)
+        ),
+    }
+}
+
+/// Asserts the run ended with exit value 0 and the bystander `hello`
+/// printed its greeting and exited with status 0: the kernel stayed alive.
+#[track_caller]
+pub fn assert_kernel_alive(outcome: &RunOutcome) {
+    assert_exit(outcome, abi::machine::EXIT_SUCCESS);
+    assert_serial_contains(outcome, "Hello from ring 3!");
+    assert_exited(outcome, "hello", 0);
+    assert_serial_lacks(outcome, "PANIC");
+}
+
+/// Builds and boots a scenario with the kernel's syscall trace on (written
+/// to `target/trace/systest-<name>.bin`); returns the run and the decoded
+/// trace.
+pub fn boot_traced(name: &str, toml: &str, append: &str) -> (RunOutcome, xtask::trace::Trace) {
+    let options = RunOptions {
+        trace: Some(xtask::trace::default_file(&format!("systest-{name}"))),
+        ..options(append)
+    };
+    let outcome = boot_with(name, toml, options);
+    let file = outcome.trace.clone().expect("a traced run names its trace file");
+    let trace = xtask::trace::read_file(&file)
+        .unwrap_or_else(|error| panic!("decoding the trace: {error}\n{}", report(&outcome)));
+    (outcome, trace)
+}
+
+/// The index of the first of `lines` that contains every one of `pieces`;
+/// fails with the lines and the run's report if there is none.
+#[track_caller]
+pub fn line_with_all(lines: &[String], pieces: &[&str], outcome: &RunOutcome) -> usize {
+    lines
+        .iter()
+        .position(|line| pieces.iter().all(|piece| line.contains(piece)))
+        .unwrap_or_else(|| {
+            panic!(
+                "no line contains all of {pieces:?}\n----- lines -----\n{}\n{}",
+                lines.join("\n"),
+                report(outcome)
+            )
+        })
+}
+
+/// Asserts one symbolized fault line contains every one of `pieces`.
+#[track_caller]
+pub fn assert_symbolized(outcome: &RunOutcome, pieces: &[&str]) {
+    line_with_all(&outcome.symbolized, pieces, outcome);
+}

@@ -1,0 +1,91 @@
+//! System tests of the syscall trace: a traced boot, decoded with the
+//! syscall table, shows `write` forwarded to the console server as IPC.
+
+use systests::*;
+use xtask::trace::Filter;
+
+/// The console server and hello.
+const HELLO: &str = r#"
+[[endpoint]]
+name = "console"
+notices = true
+
+[[program]]
+name = "console"
+crate = "console"
+priority = 6
+io = ["serial"]
+handles = [{ endpoint = "console", rights = ["recv"] }]
+
+[[program]]
+name = "hello"
+crate = "hello"
+priority = 2
+handles = [{ endpoint = "console", rights = ["send"], badge = 1 }]
+"#;
+
+#[test]
+fn traced_boot_shows_write_forwarded_as_ipc() {
+    let (outcome, trace) = boot_traced("traced_boot", HELLO, "");
+    assert_exit(&outcome, abi::machine::EXIT_SUCCESS);
+    assert!(trace.warnings.is_empty(), "{:?}\n{}", trace.warnings, report(&outcome));
+    let pid = trace
+        .names
+        .iter()
+        .find(|(_, name)| *name == "hello")
+        .map(|(pid, _)| *pid)
+        .unwrap_or_else(|| panic!("no Start record names hello: {:?}\n{}", trace.names, report(&outcome)));
+    let lines = trace.lines(&Filter::default());
+    let hello = format!("hello[{pid}]");
+
+    // hello's write, with its string and its result: all of it written.
+    let write = line_with_all(
+        &lines,
+        &[&format!("{hello} write(fd=1, buf=0x"), " \"Hello from ring 3!"],
+        &outcome,
+    );
+    let length: usize = lines[write]
+        .rsplit_once(", len=")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .and_then(|(length, _)| length.parse().ok())
+        .unwrap_or_else(|| panic!("no length in {:?}", lines[write]));
+    assert!(
+        lines[write].ends_with(&format!("\\n\", len={length}) = {length}")),
+        "{:?}",
+        lines[write]
+    );
+    // The console receives it as a message from hello: label WRITE, flag KERNEL.
+    let received = line_with_all(
+        &lines,
+        &[
+            "console[",
+            "] reply_recv(",
+            &format!(
+                " = 0 <- {hello} badge=1 {{label={} words=6 len={length} flags=KERNEL}}",
+                abi::console::WRITE
+            ),
+        ],
+        &outcome,
+    );
+    // Then hello exits.
+    let exited = line_with_all(&lines, &[&format!("+++ {hello} exited with status 0 +++")], &outcome);
+    let exit_call = line_with_all(&lines, &[&format!("{hello} exit(status=0) = ?")], &outcome);
+    assert!(
+        received < write && write < exit_call && exit_call < exited,
+        "lines out of order ({received}, {write}, {exit_call}, {exited}):\n{}",
+        lines.join("\n")
+    );
+
+    // A filter keeps hello's lines only.
+    let only_hello = trace.lines(&Filter::parse("hello,syscall=write").unwrap());
+    assert!(
+        only_hello.iter().all(|line| line.contains(&hello)),
+        "{}",
+        only_hello.join("\n")
+    );
+    assert!(
+        only_hello
+            .iter()
+            .any(|line| line.starts_with(&format!("{hello} write(")))
+    );
+}
