@@ -1,0 +1,33 @@
+//! long-reply: a server written with plain IPC calls (not the libsys server
+//! loop, which hides reply errors). For each call it first tries to reply
+//! with 128 bytes through `reply_recv`, which must fail with ETOOLONG when
+//! the caller has room for fewer, then replies with 32 bytes.
+
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+use libsys::ipc::{self, Msg};
+use testprogs::result_name;
+
+libsys::entry!(main);
+
+/// Handle 1: our endpoint, RECEIVE.
+const ENDPOINT: libsys::Handle = 1;
+
+fn main() -> libsys::Result<()> {
+    let mut buffer = [0u8; 256];
+    loop {
+        let request_len = ipc::recv(ENDPOINT, &mut buffer)?.data.len();
+        libsys::println!("request of {request_len} bytes");
+        buffer.fill(b'r');
+        let long = ipc::reply_recv(ENDPOINT, &Msg::new(5), &mut buffer, 128).map(drop);
+        libsys::println!("reply_recv with 128 bytes: {}", result_name(&long));
+        if long.is_ok() {
+            // The kernel took the reply and a new message; nothing sane to do.
+            continue;
+        }
+        let short = ipc::reply(&Msg::new(6), &buffer[..32]);
+        libsys::println!("reply with 32 bytes: {}", result_name(&short));
+    }
+}

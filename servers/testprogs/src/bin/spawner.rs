@@ -1,0 +1,112 @@
+//! spawner: starts the `child` program 500 times, one at a time, and proves
+//! that nothing leaked: the kernel's resource counters afterwards must equal
+//! the ones read before the first spawn.
+//!
+//! Each child sends one message on the `reaper` endpoint (handle 1) carrying
+//! a SEND handle to an endpoint only the child can receive on. The spawner
+//! then sends on that handle: the send can only end when the child dies (its
+//! RECEIVE handle closes, so the send fails with EPEERGONE). That is how a
+//! higher-priority spawner waits for a lower-priority child to be gone:
+//! `yield` only lets threads of the same priority run.
+
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+use libsys::abi::stats::Stats;
+use libsys::ipc::{self, Msg};
+use libsys::{Error, Handle};
+
+libsys::entry!(main);
+
+/// Handle 1: the reaper endpoint, RECEIVE.
+const REAPER: Handle = 1;
+const CYCLES: u32 = 500;
+/// Yields allowed while waiting for the last notices to be delivered.
+const SETTLE_TRIES: u32 = 1000;
+
+/// Waits for the child `pid` to announce itself and then to die.
+fn reap(pid: u32) -> Result<(), &'static str> {
+    let message = ipc::recv(REAPER, &mut []).map_err(|error| error.name())?;
+    if message.words[1] != pid as u64 {
+        return Err("a message from an unexpected child");
+    }
+    let lifeline = message.handle.ok_or("the child sent no handle")?;
+    let outcome = ipc::send(lifeline, &Msg::new(0), &[]);
+    libsys::handle_close(lifeline).map_err(|error| error.name())?;
+    match outcome {
+        Err(Error::PEERGONE) => Ok(()),
+        Err(error) => Err(error.name()),
+        Ok(()) => Err("the child received on its lifeline"),
+    }
+}
+
+/// `a = b` or `a != b`, for the report.
+fn compare(f: &mut libsys::io::Writer, name: &str, before: u64, after: u64) {
+    use core::fmt::Write;
+    let sign = if before == after { "=" } else { "!=" };
+    let _ = write!(f, "{name} {before} {sign} {after}");
+}
+
+fn main() -> i32 {
+    let before = match libsys::stats() {
+        Ok(stats) => stats,
+        Err(error) => {
+            libsys::println!("stats: {}", error.name());
+            return 1;
+        }
+    };
+    let (mut exits, mut faults) = (0, 0);
+    for cycle in 0..CYCLES {
+        let pid = match libsys::spawn("child") {
+            Ok(pid) => pid,
+            Err(error) => {
+                libsys::println!("cycle {cycle}: spawn: {}", error.name());
+                return 1;
+            }
+        };
+        if let Err(why) = reap(pid) {
+            libsys::println!("cycle {cycle}: child {pid}: {why}");
+            return 1;
+        }
+        if pid.is_multiple_of(2) {
+            exits += 1;
+        } else {
+            faults += 1;
+        }
+    }
+
+    // A dead child counts as a process until its notice is delivered.
+    let mut after = libsys::stats().unwrap_or_default();
+    for _ in 0..SETTLE_TRIES {
+        if after.processes == before.processes {
+            break;
+        }
+        libsys::yield_now();
+        after = libsys::stats().unwrap_or_default();
+    }
+
+    let same = |s: &Stats| (s.free_frames, s.processes, s.threads, s.endpoints, s.handles);
+    let back = same(&before) == same(&after);
+    let mut out = libsys::io::Writer::new(1);
+    {
+        use core::fmt::Write;
+        let verdict = if back { "back to start" } else { "NOT back to start" };
+        let _ = write!(
+            out,
+            "stress: {CYCLES} spawn/exit cycles ({exits} exits, {faults} faults); counters {verdict}: "
+        );
+        compare(&mut out, "free frames", before.free_frames, after.free_frames);
+        let _ = write!(out, ", ");
+        compare(&mut out, "processes", before.processes, after.processes);
+        let _ = write!(out, ", ");
+        compare(&mut out, "threads", before.threads, after.threads);
+        let _ = write!(out, ", ");
+        compare(&mut out, "endpoints", before.endpoints, after.endpoints);
+        let _ = write!(out, ", ");
+        compare(&mut out, "handles", before.handles, after.handles);
+        let _ = writeln!(out);
+    }
+    out.flush();
+    if back { 0 } else { 1 }
+}

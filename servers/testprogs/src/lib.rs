@@ -1,0 +1,78 @@
+//! What the test programs share: naming syscall outcomes the way the system
+//! tests read them (`EFAULT`, `ok 5`), and a fixed line buffer for programs
+//! that format text without `println!`.
+//!
+//! Each binary in `src/bin/` is one ring-3 program; the tests in
+//! `tests/tests/` boot it in a scenario and judge its serial output and exit
+//! status.
+
+#![no_std]
+
+use core::fmt;
+use libsys::Error;
+
+/// A raw RAX value after a syscall, shown as the test expects it: the ABI
+/// error name (`EFAULT`) or `ok <value>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome(pub u64);
+
+impl Outcome {
+    /// The ABI error in RAX, if it holds one.
+    pub fn error(self) -> Option<Error> {
+        Error::decode(self.0).err().and_then(Error::from_code)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match Error::decode(self.0) {
+            Ok(value) => write!(f, "ok {value}"),
+            Err(code) => match Error::from_code(code) {
+                Some(error) => f.write_str(error.name()),
+                None => write!(f, "unknown error {code}"),
+            },
+        }
+    }
+}
+
+/// The name of a libsys result: `ok` or the error's name (`ENORIGHTS`).
+pub fn result_name<T>(result: &libsys::Result<T>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(error) => error.name(),
+    }
+}
+
+/// One line of text formatted into a fixed buffer (longer text is cut).
+pub struct Line {
+    bytes: [u8; 160],
+    len: usize,
+}
+
+impl Line {
+    pub const fn new() -> Line {
+        Line {
+            bytes: [0; 160],
+            len: 0,
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Line::new()
+    }
+}
+
+impl fmt::Write for Line {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let take = text.len().min(self.bytes.len() - self.len);
+        self.bytes[self.len..self.len + take].copy_from_slice(&text.as_bytes()[..take]);
+        self.len += take;
+        Ok(())
+    }
+}
