@@ -17,7 +17,10 @@
 //! ```
 //!
 //! `handle` lines belong to the `program` above them; the first becomes
-//! handle 0 of that program, the next handle 1, and so on. Everything the
+//! handle 0 of that program, the next handle 1, and so on. An `args` line
+//! gives the program above it its arguments: the rest of the line (at most
+//! [`MAX_ARGS`] bytes, no `#`), which the program reads with
+//! `libsys::args()`. Everything the
 //! kernel is told is bounded by the capacities below, and the parser refuses
 //! (never panics on) anything else.
 
@@ -39,6 +42,8 @@ pub const MAX_PROGRAMS: usize = 32;
 pub const MAX_START_HANDLES: usize = 8;
 /// Programs one program may be allowed to spawn.
 pub const MAX_SPAWNS: usize = 8;
+/// Longest argument string of a program, in bytes.
+pub const MAX_ARGS: usize = 128;
 /// Priorities run from 0 (lowest) to `PRIORITIES - 1` (highest).
 pub const PRIORITIES: u8 = 8;
 
@@ -80,6 +85,8 @@ pub struct ProgramDecl<'a> {
     pub start: Start,
     /// Timer ticks of CPU time before the kernel kills it; `None`: no limit.
     pub cpu_limit: Option<u32>,
+    /// Its argument string (`libsys::args()`), empty if none.
+    pub args: &'a str,
     pub handles: Vec<HandleDecl, MAX_START_HANDLES>,
     /// Indices into [`Manifest::programs`] this program may spawn.
     pub spawns: Vec<usize, MAX_SPAWNS>,
@@ -133,7 +140,7 @@ impl fmt::Display for ManifestError {
             DuplicateName => f.write_str("name declared twice"),
             UnknownEndpoint => f.write_str("handle names an undeclared endpoint"),
             UnknownProgram => f.write_str("spawns names an undeclared program"),
-            HandleOutsideProgram => f.write_str("handle before any program"),
+            HandleOutsideProgram => f.write_str("handle or args before any program"),
             TooMany(what) => write!(f, "too many {what}"),
             SeveralNoticeEndpoints => f.write_str("only one endpoint may receive notices"),
         }
@@ -236,6 +243,7 @@ impl<'a> Manifest<'a> {
                     io_serial: false,
                     start: Start::Boot,
                     cpu_limit: None,
+                    args: "",
                     handles: Vec::new(),
                     spawns: Vec::new(),
                 };
@@ -283,6 +291,17 @@ impl<'a> Manifest<'a> {
                 if program.priority == PRIORITIES {
                     return Err(fail(ManifestErrorKind::MissingKey("priority")));
                 }
+            }
+            "args" => {
+                let args = line["args".len()..].trim();
+                if args.len() > MAX_ARGS {
+                    return Err(fail(ManifestErrorKind::BadValue("args")));
+                }
+                let program = self
+                    .programs
+                    .last_mut()
+                    .ok_or(fail(ManifestErrorKind::HandleOutsideProgram))?;
+                program.args = args;
             }
             "handle" => {
                 let endpoint_name = words.next().unwrap_or("");
@@ -393,6 +412,7 @@ program hello file=bin/hello priority=2 spawns=child
 handle console rights=send badge=0x10   # trailing comment
 handle echo rights=send,transfer badge=7
 program child file=bin/child priority=1 start=spawn cpu_limit=300
+args seed=7  calls=1000
 ";
 
     #[test]
@@ -418,6 +438,8 @@ program child file=bin/child priority=1 start=spawn cpu_limit=300
         assert_eq!(hello.spawns.as_slice(), &[2]);
         assert_eq!(m.programs[2].start, Start::Spawn);
         assert_eq!(m.programs[2].cpu_limit, Some(300));
+        assert_eq!(m.programs[2].args, "seed=7  calls=1000");
+        assert_eq!(m.programs[1].args, "");
         assert_eq!(m.programs[0].cpu_limit, None);
         assert_eq!(m.program("child"), Some(2));
     }
@@ -457,6 +479,12 @@ program child file=bin/child priority=1 start=spawn cpu_limit=300
             error("manifest 1\nendpoint e\nhandle e rights=send\n").kind,
             HandleOutsideProgram
         );
+        assert_eq!(error("manifest 1\nargs x\n").kind, HandleOutsideProgram);
+        let long = std::format!(
+            "manifest 1\nprogram a file=x priority=1\nargs {}\n",
+            "x".repeat(MAX_ARGS + 1)
+        );
+        assert_eq!(error(&long).kind, BadValue("args"));
         assert_eq!(
             error("manifest 1\nendpoint e\nprogram a file=x priority=1\nhandle e rights=fly\n").kind,
             BadValue("rights")

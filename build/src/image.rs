@@ -101,6 +101,13 @@ pub fn build_image_with(manifest: &Manifest, name: &str, options: &BuildOptions)
         let (built, from) = match &program.source {
             Source::Crate(package) => (&workspace, format!("package `{package}`")),
             Source::Path(dir) => (&external[dir], format!("crate {}", dir.display())),
+            Source::Elf(file) => {
+                let bytes = std::fs::read(file)
+                    .map_err(|e| Error::io(format!("program `{}`: cannot read {}", program.name, file.display()), e))?;
+                writer.file(&program.file_in_initrd(), 0o755, &bytes);
+                program_elfs.push((program.name.clone(), bytes));
+                continue;
+            }
         };
         let elf = built.get(&program.bin).ok_or_else(|| {
             Error::Build(format!(

@@ -19,7 +19,9 @@
 //! io = ["serial"]               # optional
 //! start = "boot"                # optional: "boot" (default) or "spawn"
 //! spawns = ["worker"]           # optional
+//! # elf = "prebuilt.elf"        # ... or a file to pack as it is, nothing built
 //! cpu_limit = 500               # optional: killed after this many timer ticks of CPU time
+//! args = "seed=1 calls=100"     # optional: libsys::args() (at most 128 bytes, no `#`)
 //! handles = [ { endpoint = "console", rights = ["recv"], badge = 0 } ]
 //! ```
 
@@ -63,6 +65,9 @@ pub enum Source {
     /// A crate directory outside the workspace (absolute, or relative to the
     /// current directory when the manifest was given with a relative path).
     Path(PathBuf),
+    /// A file packed as it is, without building anything (prebuilt
+    /// programs, and deliberately broken ones in tests).
+    Elf(PathBuf),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +82,8 @@ pub struct Program {
     pub spawns: Vec<String>,
     /// Timer ticks of CPU time before the kernel kills it.
     pub cpu_limit: Option<u32>,
+    /// Its argument string (`libsys::args()`).
+    pub args: String,
     pub handles: Vec<HandleSpec>,
     pub line: Option<usize>,
 }
@@ -124,6 +131,8 @@ struct ProgramToml {
     #[serde(rename = "crate")]
     krate: Option<Spanned<String>>,
     path: Option<Spanned<String>>,
+    elf: Option<Spanned<String>>,
+    args: Option<Spanned<String>>,
     bin: Option<Spanned<String>>,
     priority: Spanned<i64>,
     #[serde(default)]
@@ -244,29 +253,36 @@ impl Manifest {
             if programs.iter().any(|p| p.name == name) {
                 return Err(cx.error(&program.name, format!("program `{name}` is declared twice")));
             }
-            let source = match (&program.krate, &program.path) {
-                (Some(_), Some(path)) => {
+            let source = match (&program.krate, &program.path, &program.elf) {
+                (Some(_), Some(other), _) | (Some(_), None, Some(other)) | (None, Some(_), Some(other)) => {
                     return Err(cx.error(
-                        path,
-                        format!("program `{name}`: give either `crate` or `path`, not both"),
+                        other,
+                        format!("program `{name}`: give one of `crate`, `path` and `elf`, not several"),
                     ));
                 }
-                (None, None) => {
+                (None, None, None) => {
                     return Err(cx.error(
                         &program.name,
                         format!(
-                            "program `{name}`: missing `crate` (a workspace package) or `path` (a crate directory)"
+                            "program `{name}`: missing `crate` (a workspace package), `path` (a crate directory) \
+                             or `elf` (a prebuilt file)"
                         ),
                     ));
                 }
-                (Some(krate), None) => {
+                (None, None, Some(elf)) => {
+                    if elf.get_ref().is_empty() {
+                        return Err(cx.error(elf, format!("program `{name}`: empty elf path")));
+                    }
+                    Source::Elf(base_dir.join(elf.get_ref()))
+                }
+                (Some(krate), None, None) => {
                     let package = krate.get_ref().trim();
                     if package.is_empty() || package.contains(char::is_whitespace) {
                         return Err(cx.error(krate, format!("program `{name}`: bad crate name")));
                     }
                     Source::Crate(package.to_string())
                 }
-                (None, Some(path)) => {
+                (None, Some(path), None) => {
                     if path.get_ref().is_empty() {
                         return Err(cx.error(path, format!("program `{name}`: empty path")));
                     }
@@ -313,6 +329,22 @@ impl Manifest {
                         spanned,
                         format!("program `{name}`: start must be \"boot\" or \"spawn\", not \"{other}\""),
                     ));
+                }
+            };
+            let args = match &program.args {
+                None => String::new(),
+                Some(args) => {
+                    let text = args.get_ref().trim();
+                    if text.len() > abi::manifest::MAX_ARGS || text.contains(['#', '\n', '\r']) {
+                        return Err(cx.error(
+                            args,
+                            format!(
+                                "program `{name}`: args must be at most {} bytes on one line, without `#`",
+                                abi::manifest::MAX_ARGS
+                            ),
+                        ));
+                    }
+                    text.to_string()
                 }
             };
             let cpu_limit = match &program.cpu_limit {
@@ -375,6 +407,7 @@ impl Manifest {
                 start,
                 spawns: program.spawns.iter().map(|s| s.get_ref().clone()).collect(),
                 cpu_limit,
+                args,
                 handles,
                 line: Some(cx.line_of(program.name.span().start)),
             });
@@ -466,6 +499,10 @@ impl Manifest {
             }
             text.push('\n');
             origins.push(program.line);
+            if !program.args.is_empty() {
+                let _ = writeln!(text, "args {}", program.args);
+                origins.push(program.line);
+            }
             for handle in &program.handles {
                 let rights: Vec<&str> = Rights::NAMES
                     .iter()
@@ -635,6 +672,31 @@ cpu_limit = 300
     }
 
     #[test]
+    fn args_and_prebuilt_elf() {
+        let text = "[[endpoint]]\nname = \"e\"\n[[program]]\nname = \"a\"\nelf = \"bin/a.elf\"\npriority = 1\n\
+                    args = \" seed=1 calls=2 \"\nhandles = [{ endpoint = \"e\", rights = [\"send\"] }]\n";
+        let manifest = parse(text).unwrap();
+        assert_eq!(
+            manifest.programs[0].source,
+            Source::Elf(PathBuf::from("/base/bin/a.elf"))
+        );
+        assert_eq!(
+            manifest.kernel_text().unwrap(),
+            "manifest 1\nendpoint e\nprogram a file=bin/a priority=1\nargs seed=1 calls=2\nhandle e rights=send badge=0\n"
+        );
+        let parsed_text = manifest.kernel_text().unwrap();
+        let parsed = abi::manifest::Manifest::parse(parsed_text.as_bytes()).unwrap();
+        assert_eq!(parsed.programs[0].args, "seed=1 calls=2");
+        assert_eq!(parsed.programs[0].handles.len(), 1);
+        for bad in ["\"a # comment\"", "\"two\\nlines\""] {
+            let text = format!("[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 1\nargs = {bad}\n");
+            assert!(parse(&text).unwrap_err().to_string().contains("args must be"), "{bad}");
+        }
+        let both = "[[program]]\nname = \"a\"\ncrate = \"a\"\nelf = \"x\"\npriority = 1\n";
+        assert!(parse(both).unwrap_err().to_string().contains("not several"));
+    }
+
+    #[test]
     fn cpu_limit_must_be_positive() {
         for bad in ["0", "-5", "99999999999"] {
             let text = format!("[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 1\ncpu_limit = {bad}\n");
@@ -697,7 +759,10 @@ cpu_limit = 300
     fn crate_and_path_are_exclusive_and_one_is_required() {
         let (line, message) = error("[[program]]\nname = \"a\"\ncrate = \"a\"\npath = \"../a\"\npriority = 1\n");
         assert_eq!(line, Some(4));
-        assert!(message.contains("either `crate` or `path`, not both"), "{message}");
+        assert!(
+            message.contains("give one of `crate`, `path` and `elf`, not several"),
+            "{message}"
+        );
         let (line, message) = error("\n[[program]]\nname = \"a\"\npriority = 1\n");
         assert_eq!(line, Some(3));
         assert!(message.contains("missing `crate`"), "{message}");

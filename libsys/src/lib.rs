@@ -30,6 +30,7 @@ pub mod sys;
 
 pub use abi::{self, Error, Handle, MsgInfo, Rights};
 pub use ipc::{Msg, Received};
+pub use rt::{arg, args};
 pub use sys::*;
 
 /// Result of a syscall.

@@ -5,6 +5,24 @@
 //! call, checks that the kernel speaks this program's ABI, runs the `main`
 //! named by [`entry!`](crate::entry) and exits with its status.
 
+use spin::Once;
+
+/// The program's arguments, set once at start.
+static ARGS: Once<&'static str> = Once::new();
+
+/// The program's argument string from its manifest entry (`args = "..."`),
+/// empty if it has none.
+pub fn args() -> &'static str {
+    ARGS.get().copied().unwrap_or("")
+}
+
+/// The value of `key=value` among the arguments, if present.
+pub fn arg(key: &str) -> Option<&'static str> {
+    args()
+        .split_ascii_whitespace()
+        .find_map(|word| word.strip_prefix(key)?.strip_prefix('='))
+}
+
 /// Exit status of a program that panicked.
 pub const PANIC_STATUS: i32 = 101;
 /// Exit status of a program refused because the kernel's ABI is incompatible.
@@ -59,7 +77,8 @@ mod imp {
         fn __libsys_main() -> i32;
     }
 
-    /// The ELF entry point.
+    /// The ELF entry point. The kernel passes the program's arguments in
+    /// RDI (address) and RSI (length); they stay there for `start`.
     #[unsafe(naked)]
     #[unsafe(no_mangle)]
     unsafe extern "C" fn _start() -> ! {
@@ -72,7 +91,12 @@ mod imp {
         )
     }
 
-    extern "C" fn start() -> ! {
+    extern "C" fn start(args: *const u8, len: usize) -> ! {
+        // SAFETY: the kernel placed `len` bytes of arguments at `args`, on
+        // the stack above everything this program will ever push; they stay
+        // untouched for its whole life.
+        let bytes = unsafe { core::slice::from_raw_parts(args, len) };
+        super::ARGS.call_once(|| core::str::from_utf8(bytes).unwrap_or(""));
         let kernel = crate::sys::abi_version();
         if !abi::is_compatible(kernel, abi::ABI_VERSION) {
             crate::eprintln!(

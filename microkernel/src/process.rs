@@ -9,6 +9,7 @@
 
 use crate::arch::{self, AddressSpace, FrameSource, MapError, PageFlags, TrapFrame};
 use crate::config::{USER_IMAGE_END, USER_STACK_PAGES, USER_STACK_TOP};
+const _: () = assert!(abi::manifest::MAX_ARGS < abi::PAGE_SIZE as usize);
 use crate::elf::{self, LoadPlan};
 use crate::frames::FRAME_SIZE;
 use crate::handles::HandleEntry;
@@ -52,6 +53,7 @@ pub fn spawn(k: &mut Kernel, program: usize) -> Result<u32, Error> {
 
     let (name, io_serial, priority) = (decl.name, decl.io_serial, decl.priority);
     let root = space.root();
+    let stack_top = place_args(&space, decl.args);
     let cpu_limit = decl.cpu_limit.map_or(0, u64::from);
     let pid = k.next_pid;
     k.next_pid += 1;
@@ -90,7 +92,12 @@ pub fn spawn(k: &mut Kernel, program: usize) -> Result<u32, Error> {
     t.switch = arch::Switch::new(thread, root, io_serial);
     t.traced_syscall = None;
     t.traced_peer = 0;
-    *arch::frame(thread) = TrapFrame::new_user(plan.entry, USER_STACK_TOP);
+    // The program starts with RSP under its arguments, RDI pointing at
+    // them and RSI holding their length (libsys reads them in `_start`).
+    let frame = arch::frame(thread);
+    *frame = TrapFrame::new_user(plan.entry, stack_top);
+    frame.rdi = stack_top;
+    frame.rsi = decl.args.len() as u64;
     k.run_queues.push_back(thread, priority);
     k.counters.spawned += 1;
     if trace::enabled() {
@@ -101,6 +108,22 @@ pub fn spawn(k: &mut Kernel, program: usize) -> Result<u32, Error> {
         plan.entry
     );
     Ok(pid)
+}
+
+/// Copies `args` to the top of the new stack; returns where they start,
+/// which is also where the stack pointer starts (16-byte aligned).
+fn place_args(space: &AddressSpace, args: &str) -> u64 {
+    let start = USER_STACK_TOP - (args.len() as u64).next_multiple_of(16);
+    if !args.is_empty() {
+        // The manifest bounds arguments to 128 bytes: they lie in the top
+        // stack page, mapped just before and owned by this space alone.
+        let (phys, _) = space.translate(start).expect("the top stack page is mapped");
+        let target = arch::phys_to_virt(phys) as *mut u8;
+        // SAFETY: `target` is the direct-map address of a fresh stack frame
+        // of this process, with room for `args` below the stack top.
+        unsafe { core::ptr::copy_nonoverlapping(args.as_ptr(), target, args.len()) };
+    }
+    start
 }
 
 /// Maps the program's segments (copied from the image) and its stack.

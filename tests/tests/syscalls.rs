@@ -210,7 +210,60 @@ fn wx_elf_is_refused_and_others_run() {
 }
 
 #[test]
-#[ignore = "needs a prebuilt-ELF manifest key"]
 fn malformed_elf_is_refused_and_others_run() {
-    unimplemented!("the manifest schema cannot name a prebuilt (garbage) ELF file yet")
+    // Three broken images packed as they are (`elf = ...`): not an ELF at
+    // all, an ELF header cut short, and a 32-bit ELF. Each is refused with
+    // the reason, and the boot goes on with the others.
+    let dir = xtask::target_dir().join("tmp").join("malformed-elf");
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = [
+        ("garbage", b"this is not an executable at all".to_vec()),
+        ("truncated", b"\x7fELF\x02\x01\x01\x00".to_vec()),
+        ("elf32", {
+            let mut bytes = b"\x7fELF\x01\x01\x01\x00".to_vec();
+            bytes.resize(64, 0);
+            bytes
+        }),
+    ];
+    let mut programs = String::new();
+    for (name, bytes) in &files {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        programs.push_str(&format!(
+            "\n[[program]]\nname = \"{name}\"\nelf = \"{}\"\npriority = 2\n\
+             handles = [{{ endpoint = \"console\", rights = [\"send\"] }}]\n",
+            path.display()
+        ));
+    }
+    let toml = scenario(&format!("{programs}{}", hello(1)));
+    let outcome = boot("malformed_elf_is_refused_and_others_run", &toml, "");
+    assert_kernel_alive(&outcome);
+    assert_line_with_all(&outcome, &["[kernel]", "program garbage: refused: not an ELF file"]);
+    assert_line_with_all(
+        &outcome,
+        &["[kernel]", "program truncated: refused: headers are truncated"],
+    );
+    assert_line_with_all(&outcome, &["[kernel]", "program elf32: refused: not a 64-bit ELF"]);
+    for (name, _) in &files {
+        assert_line_with_all(
+            &outcome,
+            &["[kernel]", &format!("boot: program {name} not started: EINVAL")],
+        );
+    }
+}
+
+#[test]
+fn programs_receive_their_arguments() {
+    let toml = scenario(
+        "\n[[program]]\nname = \"args\"\ncrate = \"testprogs\"\npriority = 2\n\
+         args = \"seed=42 calls=1000 mode=quick\"\n\
+         handles = [{ endpoint = \"console\", rights = [\"send\"] }]\n\
+         \n[[program]]\nname = \"noargs\"\ncrate = \"testprogs\"\nbin = \"args\"\npriority = 2\n\
+         handles = [{ endpoint = \"console\", rights = [\"send\"] }]\n",
+    );
+    let outcome = boot("programs_receive_their_arguments", &toml, "");
+    assert_exit(&outcome, 0);
+    assert_line_with_all(&outcome, &["args[", "args: \"seed=42 calls=1000 mode=quick\""]);
+    assert_line_with_all(&outcome, &["args[", "seed = 42, calls = 1000, missing = none"]);
+    assert_line_with_all(&outcome, &["noargs[", "args: \"\""]);
 }
