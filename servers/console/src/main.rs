@@ -23,7 +23,13 @@ const COM1: u16 = 0x3f8;
 const LINE_STATUS: u16 = COM1 + 5;
 const TRANSMIT_EMPTY: u8 = 1 << 5;
 
-struct Console;
+/// Complaints about messages the console does not serve that it prints;
+/// after that it only counts them (a flood must not become a serial flood).
+const COMPLAINTS: u64 = 5;
+
+struct Console {
+    ignored: u64,
+}
 
 impl Console {
     fn put(&self, bytes: &[u8]) {
@@ -135,12 +141,18 @@ impl Server for Console {
             }
             _ => {
                 // A program sent something the console does not serve:
-                // say so, and answer with an error it can read.
-                self.put(b"[console] ignored a message with label ");
-                self.put_number(request.label as u64);
-                self.put(b" from badge ");
-                self.put_number(request.badge);
-                self.put(b"\n");
+                // say so (a few times), and answer with an error it can read.
+                self.ignored += 1;
+                if self.ignored <= COMPLAINTS {
+                    self.put(b"[console] ignored a message with label ");
+                    self.put_number(request.label as u64);
+                    self.put(b" from badge ");
+                    self.put_number(request.badge);
+                    if self.ignored == COMPLAINTS {
+                        self.put(b" (further ones are not reported)");
+                    }
+                    self.put(b"\n");
+                }
                 Reply::with_words(0, &[libsys::Error::INVAL.to_return()])
             }
         }
@@ -148,5 +160,5 @@ impl Server for Console {
 }
 
 fn main() {
-    serve(ENDPOINT, &mut Console)
+    serve(ENDPOINT, &mut Console { ignored: 0 })
 }
