@@ -2,8 +2,31 @@
 
 use bitflags::bitflags;
 
-/// A slot index in the calling process's handle table.
+/// A process's name for an endpoint: `index | generation << 8`, where `index`
+/// is a slot of the process's handle table and `generation` counts how often
+/// that slot was reused. A handle kept after it was closed no longer matches
+/// its slot and is `EBADHANDLE`, not someone else's endpoint.
 pub type Handle = u64;
+
+/// Bits of a handle that hold the slot index.
+pub const INDEX_BITS: u32 = 8;
+/// Bits of the generation (it wraps).
+pub const GENERATION_BITS: u32 = 24;
+
+/// The handle naming slot `index` in its `generation`.
+pub const fn make(index: usize, generation: u32) -> Handle {
+    index as u64 | ((generation & ((1 << GENERATION_BITS) - 1)) as u64) << INDEX_BITS
+}
+
+/// The slot index of a handle (possibly out of range: check it).
+pub const fn index(handle: Handle) -> usize {
+    (handle & ((1 << INDEX_BITS) - 1)) as usize
+}
+
+/// The generation of a handle.
+pub const fn generation(handle: Handle) -> u32 {
+    ((handle >> INDEX_BITS) & ((1 << GENERATION_BITS) - 1)) as u32
+}
 
 /// Handles a process can hold at once.
 pub const MAX_HANDLES: usize = 32;
@@ -49,6 +72,15 @@ impl Rights {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handle_encoding() {
+        assert_eq!(make(0, 0), 0);
+        assert_eq!(make(3, 2), 0x203);
+        assert_eq!((index(0x203), generation(0x203)), (3, 2));
+        assert_eq!(generation(make(1, u32::MAX)), (1 << GENERATION_BITS) - 1);
+        assert!(MAX_HANDLES <= 1 << INDEX_BITS);
+    }
 
     #[test]
     fn parse_rights() {

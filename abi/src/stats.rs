@@ -19,9 +19,11 @@ pub struct Stats {
     pub process_capacity: u64,
     /// Live threads.
     pub threads: u64,
+    /// Capacity of the thread table.
     pub thread_capacity: u64,
     /// Live endpoints.
     pub endpoints: u64,
+    /// Capacity of the endpoint table.
     pub endpoint_capacity: u64,
     /// Open handles across all processes.
     pub handles: u64,

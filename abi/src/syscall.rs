@@ -91,11 +91,18 @@ pub enum Kind {
     /// A handle of the calling process.
     Handle,
     /// The address of user memory the kernel reads; its length is in the
-    /// argument named by `len`.
+    /// argument named by `len` (or, for [`LEN_IN_INFO`], in the MsgInfo).
     InPtr { len: &'static str },
-    /// The address of user memory the kernel writes; its length is in the
+    /// The address of user memory the kernel writes; its capacity is in the
     /// argument named by `len`.
     OutPtr { len: &'static str },
+    /// A buffer the kernel first reads `send` bytes from, then writes up to
+    /// `receive` bytes into (`call`, `reply_recv`).
+    InOutPtr { send: &'static str, receive: &'static str },
+    /// The register is not used by this syscall.
+    Unused,
+    /// An ABI version, `major << 16 | minor`.
+    Version,
     /// A byte count.
     Len,
     /// A [`crate::MsgInfo`].
@@ -120,6 +127,9 @@ impl Kind {
             Kind::Handle => "handle",
             Kind::InPtr { .. } => "in_ptr",
             Kind::OutPtr { .. } => "out_ptr",
+            Kind::InOutPtr { .. } => "inout_ptr",
+            Kind::Unused => "unused",
+            Kind::Version => "version",
             Kind::Len => "len",
             Kind::MsgInfo => "msginfo",
             Kind::Word => "word",
@@ -130,6 +140,10 @@ impl Kind {
         }
     }
 }
+
+/// The `len` of a pointer whose length is the MsgInfo's length field (the
+/// bytes a message carries), not another argument.
+pub const LEN_IN_INFO: &str = "info.len";
 
 /// One argument or result register of a syscall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,26 +197,34 @@ const IPC_WORDS: [Field; 6] = [
     field("w5", W[5], Kind::Word),
 ];
 
-const fn ipc_args(with_handle: bool, with_capacity: bool) -> [Field; 10] {
-    let mut out = [
-        field("handle", regs::ipc::HANDLE, Kind::Handle),
+/// The IPC registers: `handle` (or unused), `info`, the buffer (sent from,
+/// or sent from and received into), the receive capacity (or unused), and the
+/// six words.
+const fn ipc_args(with_handle: bool, receives: bool) -> [Field; 10] {
+    [
+        if with_handle {
+            field("handle", regs::ipc::HANDLE, Kind::Handle)
+        } else {
+            field("-", regs::ipc::HANDLE, Kind::Unused)
+        },
         field("info", regs::ipc::INFO, Kind::MsgInfo),
-        field("buf", regs::ipc::BUFFER, Kind::InPtr { len: "info.len" }),
-        field("cap", regs::ipc::CAPACITY, Kind::Len),
+        if receives {
+            field("buf", regs::ipc::BUFFER, Kind::InOutPtr { send: LEN_IN_INFO, receive: "cap" })
+        } else {
+            field("buf", regs::ipc::BUFFER, Kind::InPtr { len: LEN_IN_INFO })
+        },
+        if receives {
+            field("cap", regs::ipc::CAPACITY, Kind::Len)
+        } else {
+            field("-", regs::ipc::CAPACITY, Kind::Unused)
+        },
         IPC_WORDS[0],
         IPC_WORDS[1],
         IPC_WORDS[2],
         IPC_WORDS[3],
         IPC_WORDS[4],
         IPC_WORDS[5],
-    ];
-    if with_capacity {
-        out[2] = field("buf", regs::ipc::BUFFER, Kind::OutPtr { len: "cap" });
-    }
-    if !with_handle {
-        out[0] = field("-", regs::ipc::HANDLE, Kind::Int);
-    }
-    out
+    ]
 }
 
 const SEND_ARGS: [Field; 10] = ipc_args(true, false);
@@ -243,7 +265,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         name: "abi_version",
         summary: "Returns the kernel's ABI version (`major << 16 | minor`).",
         args: &[],
-        results: &[field("version", RAX, Kind::Int)],
+        results: &[field("version", RAX, Kind::Version)],
         errors: &[],
         returns: Returns::Yes,
         blocks: false,
@@ -490,10 +512,25 @@ mod tests {
     fn pointer_lengths_name_real_arguments() {
         for desc in SYSCALLS {
             for arg in desc.args {
-                if let Kind::InPtr { len } | Kind::OutPtr { len } = arg.kind {
-                    let known = len == "info.len" || desc.args.iter().any(|a| a.name == len);
+                let lengths = match arg.kind {
+                    Kind::InPtr { len } | Kind::OutPtr { len } => [len, len],
+                    Kind::InOutPtr { send, receive } => [send, receive],
+                    _ => continue,
+                };
+                for len in lengths {
+                    let known = len == LEN_IN_INFO || desc.args.iter().any(|a| a.name == len && a.kind == Kind::Len);
                     assert!(known, "{}: {} has length {len}", desc.name, arg.name);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn only_receiving_ipc_calls_use_the_capacity() {
+        for desc in SYSCALLS {
+            for arg in desc.args.iter().filter(|a| a.reg == regs::ipc::CAPACITY && desc.args.len() == 10) {
+                let receives = matches!(desc.number, Syscall::Call | Syscall::ReplyRecv);
+                assert_eq!(arg.kind == Kind::Len, receives, "{}", desc.name);
             }
         }
     }

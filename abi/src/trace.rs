@@ -41,7 +41,8 @@ pub enum Kind {
     Fault = 4,
     /// A process started: `regs[0..2]` its packed name (`console::pack_name`).
     Start = 5,
-    /// A process ended (exit or kill): `result` is its status (exit) or 0.
+    /// A process ended: `number` is the label of its notice
+    /// (`console::EXIT`, `FAULT` or `LIMIT`), `result` its exit status (or 0).
     End = 6,
     /// The CPU now runs `pid`; `peer` ran before (0: nobody).
     Switch = 7,
@@ -66,16 +67,26 @@ impl Kind {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Record {
+    /// [`MAGIC`].
     pub magic: u16,
+    /// A [`Kind`].
     pub kind: u8,
+    /// The CPU that wrote the record.
     pub cpu: u8,
+    /// The process the record is about.
     pub pid: u32,
     /// Guest TSC (instructions under `-icount shift=0`).
     pub timestamp: u64,
-    /// Syscall number (Enter/Exit) or exception vector (Fault).
+    /// Syscall number (Enter/Exit), exception vector (Fault), notice label (End).
     pub number: u64,
+    /// The registers in [`REGS`] (Enter: arguments, Exit: results), or the
+    /// record's payload (Data: bytes, Start: name, Fault: error code, RIP,
+    /// address).
     pub regs: [u64; 10],
+    /// RAX after the syscall (Exit), exit status (End).
     pub result: u64,
+    /// The process a message went to or came from (Exit), the previous
+    /// process (Switch); 0 for none.
     pub peer: u32,
     /// Valid bytes of a `Data` record.
     pub len: u32,

@@ -86,6 +86,12 @@ fn field_from_json(value: &Value) -> Field {
         "handle" => Kind::Handle,
         "in_ptr" => Kind::InPtr { len: length() },
         "out_ptr" => Kind::OutPtr { len: length() },
+        "inout_ptr" => Kind::InOutPtr {
+            send: leak(text(value, "send_length")),
+            receive: leak(text(value, "receive_length")),
+        },
+        "unused" => Kind::Unused,
+        "version" => Kind::Version,
         "len" => Kind::Len,
         "msginfo" => Kind::MsgInfo,
         "word" => Kind::Word,

@@ -9,9 +9,7 @@
 use abi::Error;
 use abi::handle::{Handle, MAX_HANDLES, Rights};
 
-const INDEX_BITS: u32 = 8;
-const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
-const _: () = assert!(MAX_HANDLES <= 1 << INDEX_BITS);
+const _: () = assert!(MAX_HANDLES <= 1 << abi::handle::INDEX_BITS);
 
 /// What a handle names: an endpoint, the rights its holder has and the
 /// badge receivers see.
@@ -64,12 +62,12 @@ impl HandleTable {
     }
 
     fn handle(index: usize, generation: u32) -> Handle {
-        index as u64 | (generation as u64) << INDEX_BITS
+        abi::handle::make(index, generation)
     }
 
     #[inline(always)]
     fn slot_of(&self, handle: Handle) -> Result<usize, Error> {
-        let index = (handle & INDEX_MASK) as usize;
+        let index = abi::handle::index(handle);
         match self.slots.get(index) {
             Some(slot) if slot.value == handle => Ok(index),
             _ => Err(Error::BADHANDLE),

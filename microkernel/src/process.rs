@@ -186,7 +186,7 @@ fn load(
 /// holds and sends the notice `label`/`words` on its behalf.
 pub fn terminate(k: &mut Kernel, thread: usize, label: u32, words: [u64; 6]) {
     if trace::enabled() {
-        trace::end(k, thread, if label == abi::console::EXIT { words[1] } else { 0 });
+        trace::end(k, thread, label, if label == abi::console::EXIT { words[1] } else { 0 });
     }
     if k.current == Some(thread) {
         k.current = None;

@@ -9,7 +9,7 @@
 use crate::arch;
 use crate::state::Kernel;
 use crate::umem::UserSlice;
-use abi::syscall::{Kind as ArgKind, Syscall};
+use abi::syscall::{Kind as ArgKind, LEN_IN_INFO, Syscall};
 use abi::trace::{DATA_BYTES, Kind, REGS, Record};
 use abi::{MsgInfo, console};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -55,8 +55,8 @@ pub fn enter(k: &mut Kernel, thread: usize, number: u64) {
     let frame = arch::frame(thread);
     let desc = syscall.desc();
     for arg in desc.args {
-        let ArgKind::InPtr { len } = arg.kind else { continue };
-        let length = if len == "info.len" {
+        let (ArgKind::InPtr { len } | ArgKind::InOutPtr { send: len, .. }) = arg.kind else { continue };
+        let length = if len == LEN_IN_INFO {
             MsgInfo(frame.get(abi::regs::ipc::INFO)).len() as u64
         } else {
             desc.args.iter().find(|a| a.name == len).map_or(0, |a| frame.get(a.reg))
@@ -114,9 +114,11 @@ pub fn fault(k: &Kernel, thread: usize, vector: u8, error_code: u64, address: u6
     emit(record);
 }
 
-/// A process ended with `status` (0 after a fault).
-pub fn end(k: &Kernel, thread: usize, status: u64) {
+/// A process ended: `label` says how (the notice's label: EXIT, FAULT or
+/// LIMIT), `status` is the exit status (0 otherwise).
+pub fn end(k: &Kernel, thread: usize, label: u32, status: u64) {
     let mut record = Record::new(Kind::End, pid_of(k, thread));
+    record.number = label as u64;
     record.result = status;
     emit(record);
 }

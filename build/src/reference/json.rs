@@ -13,12 +13,12 @@ use abi::{Error, message};
 use serde_json::{Value, json};
 
 /// Version of the document's shape.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 /// The schema's `$id`; ends with the schema version.
-pub const SCHEMA_ID: &str = "urn:microkernel:abi-export:schema:1";
+pub const SCHEMA_ID: &str = "urn:microkernel:abi-export:schema:2";
 
 const _: () = assert!(
-    SCHEMA_VERSION == 1,
+    SCHEMA_VERSION == 2,
     "update SCHEMA_ID and docs/abi.schema.json with the version"
 );
 
@@ -27,15 +27,21 @@ fn names(registers: &[Reg]) -> Value {
 }
 
 /// An argument or result: `{name, register, kind}` plus `length` (the
-/// argument holding the length) for the pointer kinds.
+/// argument holding the length) for in_ptr and out_ptr, and `send_length`
+/// and `receive_length` for inout_ptr.
 pub fn field(field: &Field) -> Value {
     let mut value = json!({
         "name": field.name,
         "register": field.reg.name(),
         "kind": field.kind.name(),
     });
-    if let Kind::InPtr { len } | Kind::OutPtr { len } = field.kind {
-        value["length"] = json!(len);
+    match field.kind {
+        Kind::InPtr { len } | Kind::OutPtr { len } => value["length"] = json!(len),
+        Kind::InOutPtr { send, receive } => {
+            value["send_length"] = json!(send);
+            value["receive_length"] = json!(receive);
+        }
+        _ => {}
     }
     value
 }

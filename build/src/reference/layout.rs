@@ -345,11 +345,14 @@ pub fn source_constants(source: &str, prefix: &str, type_name: &str) -> Vec<Stri
 
 /// Every argument kind of the syscall table, with a placeholder length name
 /// for the pointer kinds.
-pub const ARGUMENT_KINDS: [Kind; 11] = [
+pub const ARGUMENT_KINDS: [Kind; 14] = [
     Kind::Int,
     Kind::Handle,
     Kind::InPtr { len: "" },
     Kind::OutPtr { len: "" },
+    Kind::InOutPtr { send: "", receive: "" },
+    Kind::Unused,
+    Kind::Version,
     Kind::Len,
     Kind::MsgInfo,
     Kind::Word,

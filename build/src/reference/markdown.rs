@@ -124,6 +124,9 @@ pub fn kind_text(kind: Kind) -> String {
     match kind {
         Kind::InPtr { len } => format!("{} (length in `{len}`)", kind.name()),
         Kind::OutPtr { len } => format!("{} (capacity in `{len}`)", kind.name()),
+        Kind::InOutPtr { send, receive } => {
+            format!("{} (sends `{send}` bytes, receives up to `{receive}`)", kind.name())
+        }
         _ => kind.name().to_string(),
     }
 }

@@ -38,6 +38,7 @@ pub fn line(event: &Event) -> Option<String> {
         EventKind::End { status, how } => match how {
             Ending::Exited => format!("+++ {who} exited with status {status} +++"),
             Ending::Faulted(fault) => format!("+++ {who} killed by {fault} +++"),
+            Ending::OverLimit => format!("+++ {who} killed: CPU time limit used up +++"),
             Ending::Killed => format!("+++ {who} killed +++"),
         },
         EventKind::Switch { .. } => return None,
@@ -105,7 +106,7 @@ pub fn call_text(call: &Call) -> String {
         return text;
     }
     let receives = entry.results.iter().any(|f| f.kind == Kind::MsgInfo);
-    let sends = entry.args.iter().any(|f| f.kind == Kind::MsgInfo && f.name != "-");
+    let sends = entry.args.iter().any(|f| f.kind == Kind::MsgInfo);
     let peer = (exit.peer != 0).then(|| format!("{}[{}]", call.peer_name, exit.peer));
     if receives {
         text.push_str(" <-");
@@ -128,7 +129,7 @@ fn arguments(entry: &SyscallDesc, enter: &Record, data: &[Vec<u8>]) -> String {
         .and_then(|f| register(enter, f.reg))
         .map(MsgInfo);
     let value_of = |name: &str| -> Option<u64> {
-        if name == "info.len" {
+        if name == abi::syscall::LEN_IN_INFO {
             return info.map(|i| i.len() as u64);
         }
         let field = entry.args.iter().find(|f| f.name == name)?;
@@ -137,14 +138,14 @@ fn arguments(entry: &SyscallDesc, enter: &Record, data: &[Vec<u8>]) -> String {
     let mut data = data.iter();
     let mut parts = Vec::new();
     for field in entry.args {
-        if field.name == "-" || !word_is_valid(field, entry.args, info) {
+        if field.kind == Kind::Unused || !word_is_valid(field, entry.args, info) {
             continue;
         }
         let Some(value) = register(enter, field.reg) else {
             continue;
         };
         let mut part = format!("{}={}", field.name, value_text(field.kind, value));
-        if let Kind::InPtr { len } = field.kind {
+        if let Kind::InPtr { len } | Kind::InOutPtr { send: len, .. } = field.kind {
             let length = value_of(len).unwrap_or(0);
             if length > 0
                 && let Some(bytes) = data.next()
@@ -220,9 +221,10 @@ pub fn result_text(field: Option<&Field>, rax: u64) -> String {
 /// A register value by its kind.
 pub fn value_text(kind: Kind, value: u64) -> String {
     match kind {
-        Kind::Int | Kind::Handle | Kind::Len | Kind::Badge | Kind::Pid => value.to_string(),
+        Kind::Int | Kind::Handle | Kind::Len | Kind::Badge | Kind::Pid | Kind::Unused => value.to_string(),
         Kind::Status => (value as i64).to_string(),
-        Kind::InPtr { .. } | Kind::OutPtr { .. } | Kind::Word => format!("{value:#x}"),
+        Kind::Version => format!("{}.{}", value >> 16, value & 0xffff),
+        Kind::InPtr { .. } | Kind::OutPtr { .. } | Kind::InOutPtr { .. } | Kind::Word => format!("{value:#x}"),
         Kind::MsgInfo => msginfo_text(MsgInfo(value)),
         Kind::Rights => rights_text(value),
     }

@@ -146,6 +146,8 @@ pub enum Ending {
     Exited,
     /// After a `Fault` record: the fault's name.
     Faulted(String),
+    /// Killed for using up its CPU time limit.
+    OverLimit,
     /// Neither `exit` nor a fault: the kernel ended it.
     Killed,
 }
@@ -266,10 +268,16 @@ pub fn decode(records: &[Record]) -> Trace {
                     exited = Syscall::try_from(call.enter.number).is_ok_and(|s| s.desc().returns == Returns::Never);
                     trace.push_call(record, Some(call.enter), call.data, Err(Unfinished::ProcessEnded));
                 }
-                let how = match faults.remove(&record.pid) {
-                    Some(fault) => Ending::Faulted(fault),
-                    None if exited => Ending::Exited,
-                    None => Ending::Killed,
+                // The End record carries the notice label; older traces
+                // without it (0) fall back to what the records before say.
+                let fault = faults.remove(&record.pid);
+                let how = match (record.number as u32, fault) {
+                    (abi::console::EXIT, _) => Ending::Exited,
+                    (abi::console::LIMIT, _) => Ending::OverLimit,
+                    (_, Some(fault)) => Ending::Faulted(fault),
+                    (abi::console::FAULT, None) => Ending::Killed,
+                    (_, None) if exited => Ending::Exited,
+                    (_, None) => Ending::Killed,
                 };
                 trace.push(
                     record,

@@ -125,6 +125,7 @@ pub fn timeline(trace: &Trace, filter: &Filter) -> Value {
                 match how {
                     Ending::Exited => format!("exited with status {status}"),
                     Ending::Faulted(fault) => format!("killed by {fault}"),
+                    Ending::OverLimit => "killed: CPU time limit used up".into(),
                     Ending::Killed => "killed".into(),
                 },
                 "t",
