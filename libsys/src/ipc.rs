@@ -65,7 +65,7 @@ impl Msg {
         self
     }
 
-    fn info(&self, len: usize) -> MsgInfo {
+    pub(crate) fn info(&self, len: usize) -> MsgInfo {
         let mut flags = MsgFlags::empty();
         if self.handle.is_some() {
             flags |= MsgFlags::HANDLE;

@@ -10,7 +10,9 @@
 //! libsys::server::serve(ENDPOINT, &mut Echo)
 //! ```
 
-use crate::ipc::{self, Msg};
+use crate::ipc::{Exchange, Msg};
+use abi::MsgInfo;
+use abi::message::MsgFlags;
 use abi::message::{MAX_BUFFER, MAX_WORDS};
 use abi::{Error, Handle};
 
@@ -62,33 +64,37 @@ pub trait Server {
     fn handle(&mut self, request: &Request, buffer: &mut [u8]) -> Reply;
 }
 
-/// Serves requests on `endpoint` forever.
+/// Serves requests on `endpoint` forever: one `reply_recv` per request,
+/// the request's bytes and the reply's bytes in the same buffer.
 pub fn serve(endpoint: Handle, server: &mut impl Server) -> ! {
     let mut buffer = [0u8; MAX_BUFFER];
-    let mut reply = Reply::default();
+    let mut exchange = Exchange::new(&mut buffer);
     loop {
-        let received = ipc::reply_recv(endpoint, &reply.msg, &mut buffer, reply.len);
-        let request = match received {
-            Ok(r) => Request {
-                badge: r.badge,
-                label: r.label,
-                words: r.words,
-                word_count: r.word_count,
-                len: r.data.len(),
-                from_kernel: r.from_kernel,
-                handle: r.handle,
-            },
-            // Our reply was refused (too long for the caller, or a bad
-            // handle): the caller is still waiting; drop the reply and go on.
+        match exchange.reply_recv(endpoint) {
+            Ok(()) => {}
+            // The reply was refused (too long for the caller, a bad handle to
+            // pass): the caller still waits; answer it with an empty reply.
             Err(Error::TOOLONG | Error::TABLEFULL | Error::BADHANDLE | Error::NORIGHTS | Error::INVAL)
-                if reply != Reply::default() =>
+                if exchange.info() != MsgInfo::default() =>
             {
-                reply = Reply::default();
+                exchange.set_info(MsgInfo::default());
                 continue;
             }
             Err(error) => panic!("serving handle {endpoint:#x}: {error:?}"),
+        }
+        let info = exchange.info();
+        let flags = info.flags();
+        let request = Request {
+            badge: exchange.badge(),
+            label: info.label(),
+            words: *exchange.words(),
+            word_count: info.words(),
+            len: info.len(),
+            from_kernel: flags.contains(MsgFlags::KERNEL),
+            handle: flags.contains(MsgFlags::HANDLE).then_some(exchange.words()[0]),
         };
-        reply = server.handle(&request, &mut buffer);
-        reply.len = reply.len.min(MAX_BUFFER);
+        let reply = server.handle(&request, exchange.buffer_mut());
+        exchange.set_info(reply.msg.info(reply.len.min(MAX_BUFFER)));
+        *exchange.words_mut() = reply.msg.words;
     }
 }

@@ -2,10 +2,11 @@
 //! switching straight to the peer.
 //!
 //! It handles the common case of a client calling a waiting server and the
-//! server replying and waiting again, and nothing else: a buffer, a handle to
+//! server replying and waiting again (also to a `write` the kernel
+//! forwarded, which returns the count replied), and nothing else: a buffer, a handle to
 //! pass, NONBLOCK or a timeout, a peer that cannot run at once, a receiver
-//! that still owes someone a reply, a forwarded `write` being answered, a
-//! queued sender, tracing: all of these decline to the slow path
+//! that still owes someone a reply, a queued sender, tracing: all of these
+//! decline to the slow path
 //! (`messages.rs`), which serves every case. What the fast path does accept
 //! it checks exactly as the slow path would (handle, rights, generation,
 //! receiver state, buffer) and it leaves the same state behind (see the
@@ -13,6 +14,7 @@
 
 use crate::arch::{self, TrapFrame};
 use crate::config::TIME_SLICE_TICKS;
+use crate::messages;
 use crate::state::{Kernel, Outgoing, RunState};
 use crate::syscalls::SERVED;
 use crate::trace;
@@ -113,7 +115,7 @@ fn reply_recv(k: &mut Kernel, server: usize, frame: &TrapFrame) -> Option<usize>
         .require(frame.get(regs::HANDLE), Rights::RECEIVE)
         .ok()?;
     let caller = k.ipc.pending_caller(server)?;
-    if k.ipc.has_sender(entry.endpoint) || k.thread(caller).outgoing != Outgoing::Message {
+    if k.ipc.has_sender(entry.endpoint) {
         return None;
     }
     if k.run_queues
@@ -126,7 +128,14 @@ fn reply_recv(k: &mut Kernel, server: usize, frame: &TrapFrame) -> Option<usize>
         return None;
     }
     k.ipc.reply_and_wait(server, caller, entry.endpoint);
-    deliver(frame, arch::frame(caller), info);
+    let to = arch::frame(caller);
+    match k.thread(caller).outgoing {
+        Outgoing::Message => deliver(frame, to, info),
+        // A forwarded write returns the count the console replied with.
+        Outgoing::Write { len, .. } => to.set_result(messages::write_result(frame.get(regs::WORDS[0]), len)),
+        Outgoing::Notice { .. } => unreachable!("a notice is a send: no one waits for its reply"),
+    }
+    k.thread_mut(caller).outgoing = Outgoing::Message;
     let t = k.thread_mut(server);
     t.state = RunState::Blocked;
     t.deadline = 0;

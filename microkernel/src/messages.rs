@@ -17,11 +17,6 @@ use abi::message::{MAX_BUFFER, MAX_WORDS, MsgFlags};
 use abi::regs::ipc as regs;
 use abi::{Error, MsgInfo, Rights, console};
 
-/// The words of a frame, in message order.
-fn words_of(frame: &TrapFrame) -> [u64; MAX_WORDS] {
-    regs::WORDS.map(|reg| frame.get(reg))
-}
-
 /// The receive buffer `thread` named in its registers (capacity capped at
 /// the ABI maximum).
 fn receive_buffer(frame: &TrapFrame) -> Result<UserSlice, Error> {
@@ -264,14 +259,7 @@ fn check_reply_fits(k: &Kernel, server: usize, caller: usize) -> Result<(), Erro
 /// next: the server usually goes on to wait).
 fn deliver_reply(k: &mut Kernel, server: usize, caller: usize) -> Result<(), Error> {
     if let Outgoing::Write { len, .. } = k.threads[caller].outgoing {
-        // A forwarded write returns the count the console replied with, never
-        // more than was sent; a negative reply is passed on if it is an error
-        // of the ABI.
-        let count = arch::frame(server).get(regs::WORDS[0]);
-        let result = match Error::decode(count) {
-            Ok(count) => Ok(count.min(len as u64)),
-            Err(code) => Err(Error::from_code(code).unwrap_or(Error::PEERGONE)),
-        };
+        let result = write_result(arch::frame(server).get(regs::WORDS[0]), len);
         arch::frame(caller).set_result(result);
         if trace::enabled() {
             trace::peer(k, caller, server);
@@ -281,6 +269,17 @@ fn deliver_reply(k: &mut Kernel, server: usize, caller: usize) -> Result<(), Err
     }
     ready_receiver(k, caller);
     Ok(())
+}
+
+/// What a forwarded `write` returns, given word 0 of the console's reply:
+/// the count it wrote, never more than was sent; a negative reply is passed
+/// on if it is an error of the ABI (else EPEERGONE: the console misbehaved).
+#[inline(always)]
+pub fn write_result(reply: u64, sent: usize) -> Result<u64, Error> {
+    match Error::decode(reply) {
+        Ok(count) => Ok(count.min(sent as u64)),
+        Err(code) => Err(Error::from_code(code).unwrap_or(Error::PEERGONE)),
+    }
 }
 
 /// Moves the message `sender` sends into `receiver`, which was waiting in
@@ -299,11 +298,11 @@ fn move_message(k: &mut Kernel, sender: usize, receiver: usize, badge: Option<u6
         Outgoing::Message => {
             let info = MsgInfo(from.get(regs::INFO));
             let source = UserSlice::new(from.get(regs::BUFFER), info.len())?;
-            (info, words_of(from), Some(source))
+            (info, from.message_words(), Some(source))
         }
         Outgoing::Write { fd, buffer, len } => {
             let process = k.process_of(sender);
-            let [name0, name1] = console::pack_name(&process.name);
+            let [name0, name1] = process.name_words;
             let info = MsgInfo::new(console::WRITE, MAX_WORDS, len).with_flags(MsgFlags::KERNEL);
             (
                 info,
@@ -339,9 +338,7 @@ fn move_message(k: &mut Kernel, sender: usize, receiver: usize, badge: Option<u6
     // Only the words the message has: the receiver's registers beyond the
     // count keep its own values, so none of the sender's leak (the fast path
     // does the same).
-    for (index, reg) in regs::WORDS.iter().enumerate().take(info.words()) {
-        to.set(*reg, words[index]);
-    }
+    to.set_message_words(&words, info.words());
     to.set(regs::INFO, info.0);
     if let Some(badge) = badge {
         to.set(regs::BADGE, badge);

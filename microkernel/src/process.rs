@@ -61,6 +61,7 @@ pub fn spawn(k: &mut Kernel, program: usize) -> Result<u32, Error> {
     process.pid = pid;
     process.name.clear();
     let _ = process.name.push_str(name);
+    process.name_words = abi::console::pack_name(name);
     process.program = program;
     process.space = Some(space);
     process.handles.reset();

@@ -89,6 +89,9 @@ pub struct Process {
     /// 0 when the slot is free.
     pub pid: u32,
     pub name: String<MAX_NAME>,
+    /// The name packed into two message words (`abi::console::pack_name`),
+    /// as every forwarded write and notice carries it.
+    pub name_words: [u64; 2],
     /// Index of its program in the boot manifest.
     pub program: usize,
     pub space: Option<AddressSpace>,
@@ -106,6 +109,7 @@ impl Process {
     const FREE: Process = Process {
         pid: 0,
         name: String::new(),
+        name_words: [0; 2],
         program: 0,
         space: None,
         handles: HandleTable::new(),

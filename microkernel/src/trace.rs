@@ -55,7 +55,9 @@ pub fn enter(k: &mut Kernel, thread: usize, number: u64) {
     let frame = arch::frame(thread);
     let desc = syscall.desc();
     for arg in desc.args {
-        let (ArgKind::InPtr { len } | ArgKind::InOutPtr { send: len, .. }) = arg.kind else { continue };
+        let (ArgKind::InPtr { len } | ArgKind::InOutPtr { send: len, .. }) = arg.kind else {
+            continue;
+        };
         let length = if len == LEN_IN_INFO {
             MsgInfo(frame.get(abi::regs::ipc::INFO)).len() as u64
         } else {

@@ -93,7 +93,11 @@ fn allows(flags: PageFlags, access: Access) -> bool {
 }
 
 /// Copies `len` bytes from `source` in `from` to `destination` in `to`. One
-/// of the two address spaces must be the active one.
+/// of the two address spaces must be the active one, and its slice must have
+/// been checked (as every syscall checks its buffers before anything
+/// happens): it is copied through its user addresses inside `stac`/`clac`,
+/// where a fault still becomes EFAULT. The other side is checked here, page
+/// by page, and reached through the direct map.
 pub fn transfer(
     from: &AddressSpace,
     source: UserSlice,
@@ -103,6 +107,11 @@ pub fn transfer(
 ) -> Result<(), Error> {
     debug_assert!(len <= source.len && len <= destination.len);
     let active = arch::active_root();
+    let sending = from.root() == active;
+    assert!(
+        sending || to.root() == active,
+        "IPC transfer between two inactive address spaces"
+    );
     let mut done = 0usize;
     while done < len {
         let src = source.address + done as u64;
@@ -110,20 +119,22 @@ pub fn transfer(
         let chunk = (len - done)
             .min((PAGE_SIZE - src % PAGE_SIZE) as usize)
             .min((PAGE_SIZE - dst % PAGE_SIZE) as usize);
-        let (src_phys, src_flags) = from.translate(src).ok_or(Error::FAULT)?;
-        let (dst_phys, dst_flags) = to.translate(dst).ok_or(Error::FAULT)?;
-        if !allows(src_flags, Access::Read) || !allows(dst_flags, Access::Write) {
-            return Err(Error::FAULT);
-        }
-        let result = if from.root() == active {
-            // SAFETY: destination is a checked user page reached through the
-            // direct map; source is checked user memory of the active space.
-            unsafe { arch::user_copy(arch::phys_to_virt(dst_phys) as *mut u8, src as *const u8, chunk) }
-        } else if to.root() == active {
-            // SAFETY: as above with the roles swapped.
-            unsafe { arch::user_copy(dst as *mut u8, arch::phys_to_virt(src_phys) as *const u8, chunk) }
+        let result = if sending {
+            let (phys, flags) = to.translate(dst).ok_or(Error::FAULT)?;
+            if !allows(flags, Access::Write) {
+                return Err(Error::FAULT);
+            }
+            // SAFETY: the destination is a user page of `to`, just checked
+            // writable, reached through the direct map; the source is checked
+            // user memory of the active address space.
+            unsafe { arch::user_copy(arch::phys_to_virt(phys) as *mut u8, src as *const u8, chunk) }
         } else {
-            panic!("IPC transfer between two inactive address spaces");
+            let (phys, flags) = from.translate(src).ok_or(Error::FAULT)?;
+            if !allows(flags, Access::Read) {
+                return Err(Error::FAULT);
+            }
+            // SAFETY: as above with the roles swapped.
+            unsafe { arch::user_copy(dst as *mut u8, arch::phys_to_virt(phys) as *const u8, chunk) }
         };
         result.map_err(|_| Error::FAULT)?;
         done += chunk;

@@ -146,6 +146,28 @@ impl TrapFrame {
         }
     }
 
+    /// Sets the first `count` message words from `words` (the rest keep their
+    /// values, as with [`TrapFrame::copy_message_words`]).
+    #[inline(always)]
+    pub fn set_message_words(&mut self, words: &[u64; abi::message::MAX_WORDS], count: usize) {
+        let from = TrapFrame {
+            r8: words[0],
+            r9: words[1],
+            r12: words[2],
+            r13: words[3],
+            r14: words[4],
+            r15: words[5],
+            ..TrapFrame::default()
+        };
+        self.copy_message_words(&from, count);
+    }
+
+    /// The message words, in message order.
+    #[inline(always)]
+    pub fn message_words(&self) -> [u64; abi::message::MAX_WORDS] {
+        [self.r8, self.r9, self.r12, self.r13, self.r14, self.r15]
+    }
+
     /// Syscall argument `index` (0 to 5) under the ABI's convention.
     pub fn arg(&self, index: usize) -> u64 {
         self.get(abi::regs::ARGS[index])
