@@ -14,6 +14,8 @@ mod cmdline;
 mod config;
 mod elf;
 mod frames;
+#[cfg(test)]
+mod fuzz;
 mod handles;
 mod ipc;
 mod list;

@@ -19,19 +19,15 @@ use crate::state::{Kernel, Outgoing, RunState};
 use crate::trace;
 use abi::Error;
 use abi::console::Notice;
-use abi::initrd;
 use core::fmt::Write;
 
 /// Starts program `program` of the boot manifest. Returns the new pid.
 pub fn spawn(k: &mut Kernel, program: usize) -> Result<u32, Error> {
     let image = k.image.as_ref().ok_or(Error::NOTFOUND)?;
     let decl = image.manifest.programs.get(program).ok_or(Error::NOTFOUND)?;
-    let bytes = match initrd::Reader::find(image.initrd, decl.file) {
-        Ok(Some(entry)) => entry.data,
-        _ => {
-            crate::warn!("program {}: no file {} in the initrd", decl.name, decl.file);
-            return Err(Error::NOTFOUND);
-        }
+    let Some(bytes) = image.files[program] else {
+        crate::warn!("program {}: no file {} in the initrd", decl.name, decl.file);
+        return Err(Error::NOTFOUND);
     };
     let plan = elf::check(bytes, USER_IMAGE_END).map_err(|error| {
         crate::warn!("program {}: refused: {error}", decl.name);

@@ -77,12 +77,18 @@ fn start_programs(k: &mut Kernel, (start, end): (u64, u64)) {
     // The manifest is parsed straight into the kernel state: it is too big
     // to move around on the kernel stack.
     let image = k.image.insert(BootImage {
-        initrd,
         manifest: Manifest::default(),
         endpoints: [0; manifest::MAX_ENDPOINTS],
+        files: [None; manifest::MAX_PROGRAMS],
     });
     if let Err(error) = image.manifest.parse_into(text) {
         bad_image(format_args!("{error}"));
+    }
+    for (index, program) in image.manifest.programs.iter().enumerate() {
+        image.files[index] = Reader::find(initrd, program.file)
+            .ok()
+            .flatten()
+            .map(|entry| entry.data);
     }
     let manifest = &image.manifest;
     crate::info!(

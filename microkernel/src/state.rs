@@ -129,12 +129,14 @@ impl Process {
     }
 }
 
-/// The boot image: the initrd and the manifest read from it.
+/// The boot image: the manifest read from the initrd, and what it names.
 pub struct BootImage {
-    pub initrd: &'static [u8],
     pub manifest: Manifest<'static>,
     /// Kernel endpoint slot of each manifest endpoint.
     pub endpoints: [usize; MANIFEST_ENDPOINTS],
+    /// Each manifest program's ELF file in the initrd (`None`: not there),
+    /// found once at boot so that a spawn does not search the archive.
+    pub files: [Option<&'static [u8]>; abi::manifest::MAX_PROGRAMS],
 }
 
 /// Switches set on the kernel command line.

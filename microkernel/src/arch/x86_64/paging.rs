@@ -9,6 +9,7 @@
 //! the kernel never adds a slot later). The lower half belongs to the process.
 
 use crate::frames::{FRAME_SIZE, Frame};
+use heapless::Vec;
 
 /// Virtual address of physical address 0 in the direct map (PML4 slot 256).
 pub const DIRECT_MAP_BASE: u64 = 0xffff_8000_0000_0000;
@@ -204,10 +205,22 @@ unsafe fn map_kernel_page(
 }
 
 /// A process's address space: its own PML4, kernel half shared.
-#[derive(Debug, PartialEq, Eq)]
+///
+/// It remembers the page tables it created and the ranges it mapped, so
+/// tearing it down visits only those (a scan of every table entry costs
+/// thousands of instructions); if either list fills up, teardown falls back
+/// to scanning the user half.
+#[derive(Debug)]
 pub struct AddressSpace {
     root: u64,
+    tables: Vec<u64, MAX_TRACKED_TABLES>,
+    ranges: Vec<(u64, u64), MAX_TRACKED_RANGES>,
+    untracked: bool,
 }
+
+/// Page tables and mapped ranges an address space keeps track of.
+const MAX_TRACKED_TABLES: usize = 32;
+const MAX_TRACKED_RANGES: usize = 16;
 
 impl AddressSpace {
     /// A new address space with an empty user half.
@@ -219,7 +232,12 @@ impl AddressSpace {
             let (new, kernel) = (&mut *table(root), &*table(kernel_root()));
             new[256..].copy_from_slice(&kernel[256..]);
         }
-        Ok(AddressSpace { root })
+        Ok(AddressSpace {
+            root,
+            tables: Vec::new(),
+            ranges: Vec::new(),
+            untracked: false,
+        })
     }
 
     /// Physical address of the PML4, for CR3.
@@ -240,9 +258,9 @@ impl AddressSpace {
         let walk = WRITABLE | USER;
         // SAFETY: the tables of the user half belong to this address space.
         unsafe {
-            let pdpt = next_table(table(self.root), index(virt, 3), walk, frames)?;
-            let pd = next_table(pdpt, index(virt, 2), walk, frames)?;
-            let pt = next_table(pd, index(virt, 1), walk, frames)?;
+            let pdpt = self.tracked_table(table(self.root), index(virt, 3), walk, frames)?;
+            let pd = self.tracked_table(pdpt, index(virt, 2), walk, frames)?;
+            let pt = self.tracked_table(pd, index(virt, 1), walk, frames)?;
             let entry = &mut (*pt)[index(virt, 0)];
             if *entry & PRESENT != 0 {
                 return Err(MapError::AlreadyMapped);
@@ -259,7 +277,36 @@ impl AddressSpace {
             }
             *entry = leaf;
         }
+        match self.ranges.last_mut() {
+            Some(last) if last.1 == virt => last.1 = virt + FRAME_SIZE,
+            _ => {
+                if self.ranges.push((virt, virt + FRAME_SIZE)).is_err() {
+                    self.untracked = true;
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// [`next_table`], remembering a table it creates.
+    ///
+    /// # Safety
+    /// As for `next_table`; `parent` belongs to this address space.
+    unsafe fn tracked_table(
+        &mut self,
+        parent: *mut Table,
+        slot: usize,
+        flags: u64,
+        frames: &mut impl FrameSource,
+    ) -> Result<*mut Table, MapError> {
+        // SAFETY: forwarded from the caller.
+        let present = unsafe { (*parent)[slot] & PRESENT != 0 };
+        // SAFETY: forwarded from the caller.
+        let child = unsafe { next_table(parent, slot, flags, frames)? };
+        if !present && self.tables.push(virt_to_phys(child as u64)).is_err() {
+            self.untracked = true;
+        }
+        Ok(child)
     }
 
     /// The physical address and effective permissions of the user page
@@ -298,9 +345,24 @@ impl AddressSpace {
     /// space must not be active.
     pub fn destroy(self, frames: &mut impl FrameSource) {
         debug_assert_ne!(active_root(), self.root, "destroying the active address space");
-        // SAFETY: only this address space's user-half tables are walked; its
-        // frames are owned by it and by nothing else.
-        unsafe { free_level(self.root, 3, 0..256, frames) };
+        if self.untracked {
+            // SAFETY: only this address space's user-half tables are walked;
+            // its frames are owned by it and by nothing else.
+            unsafe { free_level(self.root, 3, 0..256, frames) };
+            return;
+        }
+        for &(start, end) in &self.ranges {
+            let mut page = start;
+            while page < end {
+                let (phys, _) = self.translate(page).expect("a tracked page is mapped");
+                frames.release(Frame::containing(phys));
+                page += FRAME_SIZE;
+            }
+        }
+        for &table in &self.tables {
+            frames.release(Frame::containing(table));
+        }
+        frames.release(Frame::containing(self.root));
     }
 }
 
