@@ -14,6 +14,13 @@ pub fn flag(cmdline: &str, name: &str) -> bool {
         || matches!(option(cmdline, name), Some("1" | "on" | "yes" | "true"))
 }
 
+/// Parses `MAJOR.MINOR` into `major << 16 | minor`.
+pub fn version(text: &str) -> Option<u32> {
+    let (major, minor) = text.split_once('.')?;
+    let (major, minor) = (major.parse::<u16>().ok()?, minor.parse::<u16>().ok()?);
+    Some((major as u32) << 16 | minor as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -29,5 +36,14 @@ mod tests {
         assert!(!flag(line, "log"));
         assert!(flag("trace=on", "trace"));
         assert_eq!(option("", "log"), None);
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(version("1.0"), Some(0x1_0000));
+        assert_eq!(version("2.7"), Some(0x2_0007));
+        assert_eq!(version("2"), None);
+        assert_eq!(version("x.1"), None);
+        assert_eq!(version("70000.1"), None);
     }
 }

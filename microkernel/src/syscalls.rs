@@ -13,7 +13,12 @@ use crate::umem::UserSlice;
 use abi::manifest::MAX_NAME;
 use abi::stats::Stats;
 use abi::{Error, Rights, Syscall};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// The ABI version `abi_version` reports: `abi::ABI_VERSION`, unless the
+/// command line's `abi_version=MAJOR.MINOR` says otherwise (a test hook, to
+/// show how programs meet a kernel of another version).
+pub static REPORTED_ABI: AtomicU32 = AtomicU32::new(abi::ABI_VERSION);
 
 /// Syscalls served since boot (including the fast path's).
 pub static SERVED: AtomicU64 = AtomicU64::new(0);
@@ -30,7 +35,7 @@ pub fn fast(number: u64) -> Option<u64> {
         return None;
     }
     let value = match Syscall::try_from(number) {
-        Ok(Syscall::AbiVersion) => abi::ABI_VERSION as u64,
+        Ok(Syscall::AbiVersion) => REPORTED_ABI.load(Ordering::Relaxed) as u64,
         Ok(Syscall::GetTicks) => TICKS.load(Ordering::Relaxed),
         _ => return None,
     };
@@ -70,7 +75,7 @@ fn syscall_name(number: u64) -> &'static str {
 fn serve(k: &mut Kernel, thread: usize, syscall: Syscall) -> Result<(), Error> {
     let frame = arch::frame(thread);
     let value = match syscall {
-        Syscall::AbiVersion => abi::ABI_VERSION as u64,
+        Syscall::AbiVersion => REPORTED_ABI.load(Ordering::Relaxed) as u64,
         Syscall::Write => return messages::write(k, thread),
         Syscall::Exit => {
             let words = process::exit_notice(k, thread, frame.arg(0));

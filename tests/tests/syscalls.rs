@@ -267,3 +267,25 @@ fn programs_receive_their_arguments() {
     assert_line_with_all(&outcome, &["args[", "seed = 42, calls = 1000, missing = none"]);
     assert_line_with_all(&outcome, &["noargs[", "args: \"\""]);
 }
+
+#[test]
+fn programs_refuse_an_incompatible_kernel() {
+    // The kernel reports another major version (abi_version= is a test
+    // hook): libsys's _start refuses to run main and exits with 126. The
+    // console is a libsys program too, so it refuses as well, and the kernel
+    // prints the exit notices itself (no one receives them any more).
+    let toml = scenario(&hello(2));
+    let outcome = boot("programs_refuse_an_incompatible_kernel", &toml, "abi_version=2.0");
+    assert_exit(&outcome, EXIT_SUCCESS);
+    assert_line_with_all(&outcome, &["[kernel]", "reporting ABI version 2.0"]);
+    for program in ["console", "hello"] {
+        assert_line_with_all(&outcome, &["[kernel] INFO", &format!("{program}["), "exited with status 126"]);
+    }
+    assert_serial_lacks(&outcome, "Hello from ring 3");
+
+    // A newer minor version of the same major runs old programs.
+    let outcome = boot("programs_run_on_a_newer_minor_version", &toml, "abi_version=1.9");
+    assert_exit(&outcome, EXIT_SUCCESS);
+    assert_line_with_all(&outcome, &["hello[", "Hello from ring 3!"]);
+    assert_exited(&outcome, "hello", 0);
+}
