@@ -10,6 +10,7 @@ pub type Handle = u64;
 
 /// Bits of a handle that hold the slot index.
 pub const INDEX_BITS: u32 = 8;
+const _: () = assert!(MAX_HANDLES <= 1 << INDEX_BITS);
 /// Bits of the generation (it wraps).
 pub const GENERATION_BITS: u32 = 24;
 
@@ -79,7 +80,6 @@ mod tests {
         assert_eq!(make(3, 2), 0x203);
         assert_eq!((index(0x203), generation(0x203)), (3, 2));
         assert_eq!(generation(make(1, u32::MAX)), (1 << GENERATION_BITS) - 1);
-        assert!(MAX_HANDLES <= 1 << INDEX_BITS);
     }
 
     #[test]

@@ -117,6 +117,11 @@ impl<'a> Reader<'a> {
         if &header[..MAGIC.len()] != MAGIC {
             return Err(CpioError::BadMagic { offset: start });
         }
+        // All thirteen fields must be hex, though only three are used: an
+        // archive that is not well-formed newc is refused as a whole.
+        for index in 0..13 {
+            self.field(header, index)?;
+        }
         let mode = self.field(header, 1)?;
         let file_size = self.field(header, 6)? as usize;
         let name_size = self.field(header, 11)? as usize;

@@ -55,14 +55,27 @@ pub enum ElfError {
     NotX86_64,
     NotExecutable,
     BadProgramHeaderSize,
+    /// The program header table's offset is not a multiple of 8.
+    MisalignedProgramHeaders,
     Dynamic,
     NoLoadableSegments,
     TooManySegments,
-    SegmentOutsideFile { index: usize },
-    FileLargerThanMemory { index: usize },
-    SegmentOutsideUserSpace { index: usize },
-    WritableAndExecutable { index: usize },
-    Overlap { first: usize, second: usize },
+    SegmentOutsideFile {
+        index: usize,
+    },
+    FileLargerThanMemory {
+        index: usize,
+    },
+    SegmentOutsideUserSpace {
+        index: usize,
+    },
+    WritableAndExecutable {
+        index: usize,
+    },
+    Overlap {
+        first: usize,
+        second: usize,
+    },
     EntryNotExecutable,
 }
 
@@ -76,6 +89,7 @@ impl fmt::Display for ElfError {
             ElfError::NotX86_64 => f.write_str("not an x86-64 program"),
             ElfError::NotExecutable => f.write_str("not a static executable (ET_EXEC)"),
             ElfError::BadProgramHeaderSize => f.write_str("unexpected program header size"),
+            ElfError::MisalignedProgramHeaders => f.write_str("program header table is not 8-byte aligned"),
             ElfError::Dynamic => f.write_str("dynamically linked (has PT_INTERP or PT_DYNAMIC)"),
             ElfError::NoLoadableSegments => f.write_str("no loadable segments"),
             ElfError::TooManySegments => write!(f, "more than {MAX_SEGMENTS} loadable segments"),
@@ -97,8 +111,6 @@ impl fmt::Display for ElfError {
 /// need: initrd files are only 4-byte aligned.
 #[repr(C, align(8))]
 struct HeaderWindow([u8; HEADER_WINDOW]);
-
-const PT_INTERP: u32 = 3;
 
 /// Checks `image` for loading below `user_end` (the lowest address the
 /// loader reserves, e.g. for the stack) and returns how to load it.
@@ -142,13 +154,19 @@ pub fn check(image: &[u8], user_end: u64) -> Result<LoadPlan, ElfError> {
     if table_end > header_len as u64 {
         return Err(ElfError::Truncated);
     }
+    // elf_rs reads the table as a slice of `repr(C)` headers: the copy above
+    // aligns the file's start, so the offset must be aligned too (a
+    // misaligned slice would be undefined behaviour).
+    if !header.program_header_offset().is_multiple_of(8) {
+        return Err(ElfError::MisalignedProgramHeaders);
+    }
 
     let mut segments: Vec<Segment, MAX_SEGMENTS> = Vec::new();
     for (index, ph) in elf.program_header_iter().enumerate() {
         match ph.ph_type() {
             ProgramType::LOAD => {}
             ProgramType::DYNAMIC => return Err(ElfError::Dynamic),
-            ProgramType::Unknown(PT_INTERP) => return Err(ElfError::Dynamic),
+            ProgramType::INTERP => return Err(ElfError::Dynamic),
             _ => continue,
         }
         if ph.memsz() == 0 {

@@ -1,6 +1,7 @@
 //! Host-side fuzzing of the kernel's parsers of untrusted input: program
-//! images ([`elf::check`]), the firmware memory map ([`memmap::usable_ram`])
-//! and the command line ([`cmdline`]).
+//! images ([`elf::check`]), the firmware memory map ([`memmap::usable_ram`]),
+//! the command line ([`cmdline`]) and handle values user programs pass
+//! ([`HandleTable`]).
 //!
 //! Deterministic and dependency-free: a splitmix64 generator drives mutation
 //! of valid seeds and generation of valid-looking inputs, and every input is
@@ -10,11 +11,11 @@
 //! `cargo test -p microkernel fuzz` runs a short campaign. Environment:
 //!
 //! - `FUZZ_ITERATIONS=N`: iterations of every target (default: per target);
-//! - `FUZZ_SEED=S`: base seed (decimal or `0x…`); each iteration derives its
-//!   own generator from it, so one failing iteration replays alone with
-//!   - `FUZZ_ONLY=I`: run only iteration `I` (the failure message prints it);
-//! - `FUZZ_STRICT=all` (or a list of names, `interp,misaligned`): fail on
-//!   the known bugs that are otherwise only counted (see `KNOWN BUGS`).
+//! - `FUZZ_SEED=S`: base seed (decimal or `0x…`);
+//! - `FUZZ_ONLY=I`: run only iteration `I`. Every iteration derives its own
+//!   generator from the seed and its number, so the `FUZZ_SEED=… FUZZ_ONLY=…`
+//!   a failure prints replays that one input alone (it is also saved to a
+//!   file, whose path is printed);
 //!
 //! Long run, optimised but with overflow checks and debug assertions kept:
 //!
@@ -23,14 +24,21 @@
 //!   FUZZ_ITERATIONS=10000000 cargo test -p microkernel --release fuzz -- --nocapture
 //! ```
 //!
-//! Regression inputs live in `microkernel/tests-corpus/`: `ok-*` files must
-//! be accepted, `err-*` refused, `bug-*` are replayed by the ignored tests
-//! that document a known bug.
+//! One target alone: `cargo test -p microkernel fuzz::elf_mutation`.
+//!
+//! Regression inputs live in `microkernel/tests-corpus/`: in `elf/`, `ok-*`
+//! files must be accepted and `err-*` refused; inputs that once exposed a
+//! bug also have a `regression_*` test naming the exact error. The
+//! `memmap/*.map` files are maps in a text format (`start end kind` lines,
+//! optional `expect start end` lines for the exact result). Every file also seeds the mutation targets.
 
 use crate::cmdline;
 use crate::config::USER_IMAGE_END;
 use crate::elf::{self, LoadPlan, MAX_SEGMENTS, Segment};
+use crate::handles::{HandleEntry, HandleTable};
 use crate::memmap::{self, MAX_REGIONS, Region, RegionKind};
+use abi::Error;
+use abi::handle::{MAX_HANDLES, Rights};
 use abi::{PAGE_SIZE, USER_BASE, USER_END};
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -91,8 +99,6 @@ struct Settings {
     seed: u64,
     iterations: Option<u64>,
     only: Option<u64>,
-    /// Known bugs (by name) that fail the run instead of being counted.
-    strict: Vec<String>,
 }
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -111,18 +117,7 @@ fn settings() -> &'static Settings {
         seed: env_u64("FUZZ_SEED").unwrap_or(DEFAULT_SEED),
         iterations: env_u64("FUZZ_ITERATIONS"),
         only: env_u64("FUZZ_ONLY"),
-        strict: std::env::var("FUZZ_STRICT")
-            .unwrap_or_default()
-            .split(',')
-            .filter(|name| !name.is_empty())
-            .map(String::from)
-            .collect(),
     })
-}
-
-/// Whether known bug `name` fails the run (`FUZZ_STRICT=name,…` or `all`).
-fn strict(name: &str) -> bool {
-    settings().strict.iter().any(|s| s == name || s == "all" || s == "1")
 }
 
 thread_local! {
@@ -155,9 +150,6 @@ enum Outcome {
     Accepted,
     /// Refused, and why (the error variant), for the summary.
     Refused(&'static str),
-    /// The input trips a known bug (see `KNOWN BUGS`); counted, not failed,
-    /// unless `FUZZ_STRICT` names it.
-    KnownBug,
 }
 
 /// An input that can be written to a file when it fails.
@@ -184,7 +176,7 @@ fn fuzz<T: Input>(
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
     let started = Instant::now();
-    let (mut accepted, mut known_bugs) = (0u64, 0u64);
+    let mut accepted = 0u64;
     let mut refused: BTreeMap<&'static str, u64> = BTreeMap::new();
     for iteration in range.clone() {
         let mut rng = Rng::new(settings.seed ^ salt ^ iteration.wrapping_mul(0xd134_2543_de82_ef95));
@@ -195,7 +187,6 @@ fn fuzz<T: Input>(
         CURRENT.with(|c| c.set(None));
         match result {
             Ok(Outcome::Accepted) => accepted += 1,
-            Ok(Outcome::KnownBug) => known_bugs += 1,
             Ok(Outcome::Refused(why)) => *refused.entry(why).or_default() += 1,
             Err(payload) => {
                 save_failure(target, iteration, &input);
@@ -207,8 +198,7 @@ fn fuzz<T: Input>(
     reasons.sort_unstable_by(|a, b| b.cmp(a));
     let reasons: Vec<String> = reasons.iter().map(|(n, why)| format!("{why} {n}")).collect();
     std::eprintln!(
-        "fuzz {target}: {} iterations in {:.2?} (seed {:#x}): {accepted} accepted, {} refused ({}), \
-         {known_bugs} known-bug inputs",
+        "fuzz {target}: {} iterations in {:.2?} (seed {:#x}): {accepted} accepted, {} refused ({})",
         range.end - range.start,
         started.elapsed(),
         settings.seed,
@@ -225,7 +215,7 @@ fn save_failure(target: &str, iteration: u64, input: &impl Input) {
             cut -= 1;
         }
         shown.truncate(cut);
-        shown.push_str("…");
+        shown.push('…');
     }
     let dir = std::env::temp_dir().join("microkernel-fuzz");
     let path = dir.join(format!("{target}-{iteration}.bin"));
@@ -366,18 +356,13 @@ fn mutate(rng: &mut Rng, data: &mut Vec<u8>, others: &[&[u8]], hot: usize, max_l
 
 // ---------------------------------------------------------------------- ELF
 //
-// KNOWN BUGS (counted as `KnownBug` unless named in FUZZ_STRICT; each has
-// an ignored regression test below; delete the tolerance once fixed):
+// Bugs this fuzzer found, now fixed (their regression tests are below):
 //
-// 1. `interp`: PT_INTERP is not refused: `check` matches `ProgramType::Unknown(3)`,
-//    but elf_rs decodes type 3 as `ProgramType::INTERP`, so the arm never
-//    matches and an image with PT_INTERP is accepted (`Dynamic` expected).
-// 2. `misaligned`: a program header table at an offset that is not a multiple of 8 makes
-//    elf_rs build a misaligned `&[ProgramHeader64]` (`from_raw_parts` in
-//    `program_headers_raw`): undefined behaviour in the kernel, an abort
-//    ("unsafe precondition(s) violated: slice::from_raw_parts requires the
-//    pointer to be aligned") in debug builds. The header window copy only
-//    aligns the start of the file, not the table.
+// 1. PT_INTERP was not refused: `check` matched `ProgramType::Unknown(3)`,
+//    but elf_rs decodes type 3 as `ProgramType::INTERP`.
+// 2. A program header table at an offset that is not a multiple of 8 made
+//    elf_rs build a misaligned `&[ProgramHeader64]` (undefined behaviour,
+//    an abort in debug builds): `check` now refuses such a table.
 
 const PT_LOAD: u32 = 1;
 const PT_DYNAMIC: u32 = 2;
@@ -558,12 +543,12 @@ fn model_table(image: &[u8]) -> Option<(u64, u64)> {
     let phoff = u64_at(image, 32);
     let phnum = u64::from(u16_at(image, 56));
     let table_end = phoff.checked_add(phnum * PH_SIZE)?;
-    (ok && table_end <= window as u64).then_some((phoff, phnum))
+    (ok && table_end <= window as u64 && phoff.is_multiple_of(8)).then_some((phoff, phnum))
 }
 
 /// What `check` should return, as the segments of the plan; `Err(())` for a
-/// refusal. With `interp_refused` false the model reproduces known bug 1.
-fn model_elf(image: &[u8], user_end: u64, interp_refused: bool) -> Result<Vec<Segment>, ()> {
+/// refusal.
+fn model_elf(image: &[u8], user_end: u64) -> Result<Vec<Segment>, ()> {
     let (phoff, phnum) = model_table(image).ok_or(())?;
     let mut segments = Vec::new();
     for index in 0..phnum {
@@ -577,7 +562,7 @@ fn model_elf(image: &[u8], user_end: u64, interp_refused: bool) -> Result<Vec<Se
         match kind {
             PT_LOAD => {}
             PT_DYNAMIC => return Err(()),
-            PT_INTERP if interp_refused => return Err(()),
+            PT_INTERP => return Err(()),
             _ => continue,
         }
         if memsz == 0 {
@@ -624,16 +609,6 @@ fn model_elf(image: &[u8], user_end: u64, interp_refused: bool) -> Result<Vec<Se
     Ok(segments)
 }
 
-/// Whether the image has a PT_INTERP entry in a table `check` reads.
-fn has_interp(image: &[u8]) -> bool {
-    model_table(image).is_some_and(|(phoff, phnum)| (0..phnum).any(|i| u32_at(image, phoff + i * PH_SIZE) == PT_INTERP))
-}
-
-/// Known bug 2: `check` gets as far as iterating a misaligned table.
-fn has_misaligned_table(image: &[u8]) -> bool {
-    model_table(image).is_some_and(|(phoff, _)| !phoff.is_multiple_of(8))
-}
-
 /// The documented guarantees of a plan `check` accepted.
 fn check_plan(plan: &LoadPlan, image: &[u8], user_end: u64, entry: u64) {
     assert!(!plan.segments.is_empty() && plan.segments.len() <= MAX_SEGMENTS);
@@ -666,9 +641,6 @@ fn check_plan(plan: &LoadPlan, image: &[u8], user_end: u64, entry: u64) {
 
 fn check_elf(case: &ElfCase) -> Outcome {
     let (image, user_end) = (&case.image[..], case.user_end);
-    if !strict("misaligned") && has_misaligned_table(image) {
-        return Outcome::KnownBug; // would abort the test binary
-    }
     let result = elf::check(image, user_end);
     assert_eq!(elf::check(image, user_end), result, "not deterministic");
     // The buffer's own alignment must not matter.
@@ -680,8 +652,7 @@ fn check_elf(case: &ElfCase) -> Outcome {
         "depends on buffer alignment"
     );
 
-    let interp = has_interp(image);
-    let model = model_elf(image, user_end, strict("interp") || !interp);
+    let model = model_elf(image, user_end);
     match (&result, &model) {
         (Ok(plan), Ok(segments)) => {
             assert_eq!(
@@ -696,7 +667,6 @@ fn check_elf(case: &ElfCase) -> Outcome {
         (Err(error), Ok(_)) => panic!("refused with {error:?}, but the model accepts"),
     }
     match result {
-        Ok(_) if interp => Outcome::KnownBug,
         Ok(_) => Outcome::Accepted,
         Err(error) => {
             let _ = format!("{error}");
@@ -715,6 +685,7 @@ fn elf_error_name(error: elf::ElfError) -> &'static str {
         NotX86_64 => "NotX86_64",
         NotExecutable => "NotExecutable",
         BadProgramHeaderSize => "BadProgramHeaderSize",
+        MisalignedProgramHeaders => "MisalignedProgramHeaders",
         Dynamic => "Dynamic",
         NoLoadableSegments => "NoLoadableSegments",
         TooManySegments => "TooManySegments",
@@ -891,7 +862,7 @@ fn random_elf(rng: &mut Rng) -> ElfCase {
             7 => header.phnum = header.phnum.wrapping_add(1 + rng.below(3) as u16),
             8 => header.phoff = interesting_u64(rng),
             9 => header.phoff = (HEADER_WINDOW - PH_SIZE * phs.len() as u64).wrapping_add(rng.pick(&[0, 8, 16])),
-            10 if strict("misaligned") => header.phoff = 64 + rng.below(64),
+            10 => header.phoff = 64 + rng.below(64),
             _ => header.phoff = 64 + 8 * rng.below(64),
         }
     }
@@ -918,11 +889,7 @@ fn random_elf(rng: &mut Rng) -> ElfCase {
 }
 
 fn elf_seeds() -> Vec<Vec<u8>> {
-    let mut seeds: Vec<Vec<u8>> = corpus("elf")
-        .into_iter()
-        .filter(|(name, _)| !name.starts_with("bug-"))
-        .map(|(_, bytes)| bytes)
-        .collect();
+    let mut seeds: Vec<Vec<u8>> = corpus("elf").into_iter().map(|(_, bytes)| bytes).collect();
     seeds.push(handmade_elf());
     seeds
 }
@@ -976,7 +943,7 @@ fn elf_mutation() {
     let others: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
     fuzz(
         "elf_mutation",
-        12_000,
+        100_000,
         |rng| {
             let mut image = rng.pick(&others).to_vec();
             let rounds = 1 + rng.index(4);
@@ -998,7 +965,7 @@ fn elf_mutation() {
 
 #[test]
 fn elf_generation() {
-    fuzz("elf_generation", 25_000, random_elf, check_elf);
+    fuzz("elf_generation", 60_000, random_elf, check_elf);
 }
 
 #[test]
@@ -1017,9 +984,6 @@ fn elf_truncation_at_every_length() {
 #[test]
 fn elf_corpus() {
     for (name, image) in corpus("elf") {
-        if name.starts_with("bug-") {
-            continue; // replayed by the ignored regression tests
-        }
         let case = ElfCase {
             image,
             user_end: USER_IMAGE_END,
@@ -1033,10 +997,7 @@ fn elf_corpus() {
                 elf::check(&case.image, USER_IMAGE_END)
             );
         } else {
-            assert!(
-                name.starts_with("err-"),
-                "{name}: corpus files are ok-*, err-* or bug-*"
-            );
+            assert!(name.starts_with("err-"), "{name}: corpus files are ok-* or err-*");
             assert!(matches!(outcome, Outcome::Refused(_)), "{name}: {outcome:?}");
         }
     }
@@ -1048,40 +1009,19 @@ fn corpus_file(kind: &str, name: &str) -> Vec<u8> {
 }
 
 #[test]
-#[ignore = "bug: elf::check accepts PT_INTERP (elf_rs decodes type 3 as ProgramType::INTERP, not Unknown(3))"]
 fn regression_pt_interp_is_refused() {
-    let image = corpus_file("elf", "bug-pt-interp.elf");
+    let image = corpus_file("elf", "err-pt-interp.elf");
     assert_eq!(elf::check(&image, USER_IMAGE_END), Err(elf::ElfError::Dynamic));
 }
 
 #[test]
-#[ignore = "bug: a program header table at an offset that is not a multiple of 8 makes elf_rs build a misaligned \
-            &[ProgramHeader64] (UB; aborts debug builds)"]
 fn regression_misaligned_program_header_table() {
-    // The failure is an abort, which would take the whole test binary down:
-    // run the check in a child process of this same test binary.
-    const CHILD: &str = "MICROKERNEL_FUZZ_CHILD";
-    let image = corpus_file("elf", "bug-misaligned-phdrs.elf");
-    if std::env::var_os(CHILD).is_some() {
-        if let Ok(plan) = elf::check(&image, USER_IMAGE_END) {
-            check_plan(&plan, &image, USER_IMAGE_END, u64_at(&image, 24));
-        }
-        return;
-    }
-    let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "fuzz::regression_misaligned_program_header_table",
-            "--exact",
-            "--ignored",
-        ])
-        .env(CHILD, "1")
-        .output()
-        .expect("run the test binary");
-    assert!(
-        output.status.success(),
-        "elf::check crashed on a misaligned program header table ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
+    // Before the fix this made elf_rs build a misaligned slice: undefined
+    // behaviour, an abort of the whole test binary in debug builds.
+    let image = corpus_file("elf", "err-misaligned-phdrs.elf");
+    assert_eq!(
+        elf::check(&image, USER_IMAGE_END),
+        Err(elf::ElfError::MisalignedProgramHeaders)
     );
 }
 
@@ -1409,13 +1349,13 @@ fn map_seeds() -> Vec<Map> {
 
 #[test]
 fn memmap_generation() {
-    fuzz("memmap_generation", 12_000, random_map, check_map);
+    fuzz("memmap_generation", 40_000, random_map, check_map);
 }
 
 #[test]
 fn memmap_mutation() {
     let seeds = map_seeds();
-    fuzz("memmap_mutation", 12_000, |rng| mutated_map(rng, &seeds), check_map);
+    fuzz("memmap_mutation", 30_000, |rng| mutated_map(rng, &seeds), check_map);
 }
 
 #[test]
@@ -1449,9 +1389,39 @@ impl Input for Cmdline {
     }
 }
 
-const CMDLINE_TOKENS: [&str; 24] = [
-    "log", "trace", "fault", "probe", "=", "==", "debug", "pf", "1", "on", "yes", "true", "0", " ", "  ", "\t", "\n",
-    "\r", "\u{a0}", "\u{3000}", "é", "\0", "log=", "=x",
+const CMDLINE_TOKENS: [&str; 32] = [
+    "log",
+    "trace",
+    "fault",
+    "probe",
+    "=",
+    "==",
+    "debug",
+    "pf",
+    "1",
+    "on",
+    "yes",
+    "true",
+    "0",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\r",
+    "\u{a0}",
+    "\u{3000}",
+    "é",
+    "\0",
+    "log=",
+    "=x",
+    "abi_version=",
+    ".",
+    "65535",
+    "65536",
+    "+",
+    "-",
+    "01",
+    "99999999999",
 ];
 
 fn check_cmdline(input: &Cmdline) -> Outcome {
@@ -1475,6 +1445,19 @@ fn check_cmdline(input: &Cmdline) -> Outcome {
     let flag = cmdline::flag(line, key);
     let bare = line.split_ascii_whitespace().any(|w| w == key);
     assert_eq!(flag, bare || matches!(expected, Some("1" | "on" | "yes" | "true")));
+    // `abi_version=MAJOR.MINOR`: the line and the value, as text.
+    for text in [line, value.unwrap_or("")] {
+        let version = cmdline::version(text);
+        let model = text.split_once('.').and_then(|(major, minor)| {
+            let number = |t: &str| t.parse::<u16>().ok();
+            Some(u32::from(number(major)?) << 16 | u32::from(number(minor)?))
+        });
+        assert_eq!(version, model, "version({text:?})");
+        if let Some(v) = version {
+            let canonical = format!("{}.{}", v >> 16, v & 0xffff);
+            assert_eq!(cmdline::version(&canonical), Some(v));
+        }
+    }
     if flag || value.is_some() {
         Outcome::Accepted
     } else {
@@ -1486,7 +1469,7 @@ fn check_cmdline(input: &Cmdline) -> Outcome {
 fn cmdline_generation() {
     fuzz(
         "cmdline_generation",
-        20_000,
+        100_000,
         |rng| {
             let mut line = String::new();
             for _ in 0..rng.index(16) {
@@ -1499,12 +1482,203 @@ fn cmdline_generation() {
             let key = match rng.below(4) {
                 0 => String::new(),
                 1 => String::from(rng.pick(&CMDLINE_TOKENS)),
-                _ => String::from(rng.pick(&["log", "trace", "fault", "probe"])),
+                _ => String::from(rng.pick(&["log", "trace", "fault", "probe", "abi_version"])),
             };
             Cmdline { line, key }
         },
         check_cmdline,
     );
+}
+
+// ------------------------------------------------------------------ handles
+
+/// One operation on a handle table, with the raw register values a user
+/// program would pass.
+#[derive(Clone, Copy, Debug)]
+enum HandleOp {
+    Insert { rights: u64, badge: u64 },
+    Get(u64),
+    Require(u64, u64),
+    Remove(u64),
+    Duplicate(u64, u64, u64),
+}
+
+#[derive(Debug)]
+struct HandleOps(Vec<HandleOp>);
+
+impl Input for HandleOps {
+    fn raw(&self) -> Vec<u8> {
+        format!("{self:#x?}").into_bytes()
+    }
+}
+
+/// Handle values worth trying: live ones, stale ones, neighbours of both
+/// with other index, generation or high bits, and junk.
+fn handle_value(rng: &mut Rng, live: &[u64], stale: &[u64]) -> u64 {
+    let base = match rng.below(4) {
+        0 | 1 if !live.is_empty() => rng.pick(live),
+        2 if !stale.is_empty() => rng.pick(stale),
+        _ => {
+            let junk = rng.u64();
+            rng.pick(&[0, 1, 31, 32, 255, 256, u64::MAX, 1 << 32, junk])
+        }
+    };
+    match rng.below(6) {
+        0 => base ^ (1 << rng.below(64)),
+        1 => base.wrapping_add(1 << 8),
+        _ => base,
+    }
+}
+
+fn random_handle_ops(rng: &mut Rng) -> HandleOps {
+    // Values are chosen against a shadow of the table, so they hit live and
+    // stale handles; the checker recomputes everything independently.
+    let mut live: Vec<u64> = Vec::new();
+    let mut stale: Vec<u64> = Vec::new();
+    let mut table = HandleTable::new();
+    let mut ops = Vec::new();
+    for _ in 0..rng.index(200) {
+        let rights = if rng.one_in(4) { rng.u64() & 0xf } else { rng.below(8) };
+        let badge = rng.pick(&[0, 0, 1, 7, u64::MAX]);
+        let op = match rng.below(8) {
+            0 | 1 => HandleOp::Insert { rights, badge },
+            2 => HandleOp::Get(handle_value(rng, &live, &stale)),
+            3 => HandleOp::Require(handle_value(rng, &live, &stale), rights),
+            4 | 5 => HandleOp::Remove(handle_value(rng, &live, &stale)),
+            _ => HandleOp::Duplicate(handle_value(rng, &live, &stale), rights, badge),
+        };
+        match op {
+            HandleOp::Insert { rights, badge } => {
+                let entry = HandleEntry {
+                    endpoint: 0,
+                    rights: Rights::from_bits_retain(rights & 7),
+                    badge,
+                };
+                if let Ok(h) = table.insert(entry) {
+                    live.push(h);
+                }
+            }
+            HandleOp::Remove(h) if table.remove(h).is_ok() => {
+                live.retain(|&l| l != h);
+                stale.push(h);
+            }
+            HandleOp::Duplicate(h, rights, badge) => {
+                if let Ok(new) = table.duplicate(h, rights, badge) {
+                    live.push(new);
+                }
+            }
+            _ => {}
+        }
+        ops.push(op);
+    }
+    HandleOps(ops)
+}
+
+/// Replays the operations on a real table and on a model written from the
+/// documentation: a handle works from `insert` until its `remove` and never
+/// again; `insert` takes the lowest free slot; `duplicate` needs TRANSFER,
+/// known rights bits that are a subset, and a compatible badge.
+fn check_handle_ops(ops: &HandleOps) -> Outcome {
+    let mut table = HandleTable::new();
+    let mut live: BTreeMap<u64, HandleEntry> = BTreeMap::new();
+    let mut ever: Vec<u64> = Vec::new();
+    let insert = |table: &mut HandleTable, live: &mut BTreeMap<u64, HandleEntry>, ever: &mut Vec<u64>, entry| {
+        let result = table.insert(entry);
+        if live.len() == MAX_HANDLES {
+            assert_eq!(result, Err(Error::TABLEFULL));
+            return result;
+        }
+        let h = result.expect("insert into a table with room");
+        assert!(!ever.contains(&h), "handle {h:#x} handed out twice");
+        let index = abi::handle::index(h);
+        let lowest = (0..MAX_HANDLES)
+            .find(|&i| !live.keys().any(|&l| abi::handle::index(l) == i))
+            .expect("room");
+        assert_eq!(index, lowest, "not the lowest free slot");
+        assert_eq!(abi::handle::make(index, abi::handle::generation(h)), h);
+        live.insert(h, entry);
+        ever.push(h);
+        result
+    };
+    for &op in &ops.0 {
+        match op {
+            HandleOp::Insert { rights, badge } => {
+                let entry = HandleEntry {
+                    endpoint: live.len(),
+                    rights: Rights::from_bits_retain(rights & 7),
+                    badge,
+                };
+                let _ = insert(&mut table, &mut live, &mut ever, entry);
+            }
+            HandleOp::Get(h) => {
+                assert_eq!(
+                    table.get(h),
+                    live.get(&h).copied().ok_or(Error::BADHANDLE),
+                    "get({h:#x})"
+                );
+            }
+            HandleOp::Require(h, rights) => {
+                let needed = Rights::from_bits_retain(rights & 7);
+                let expected = match live.get(&h) {
+                    None => Err(Error::BADHANDLE),
+                    Some(e) if !e.rights.contains(needed) => Err(Error::NORIGHTS),
+                    Some(e) => Ok(*e),
+                };
+                assert_eq!(table.require(h, needed), expected, "require({h:#x})");
+            }
+            HandleOp::Remove(h) => {
+                assert_eq!(
+                    table.remove(h),
+                    live.remove(&h).ok_or(Error::BADHANDLE),
+                    "remove({h:#x})"
+                );
+            }
+            HandleOp::Duplicate(h, rights, badge) => {
+                let result = table.duplicate(h, rights, badge);
+                let expected_entry = match live.get(&h) {
+                    None => Err(Error::BADHANDLE),
+                    Some(e) if !e.rights.contains(Rights::TRANSFER) => Err(Error::NORIGHTS),
+                    Some(_) if rights & !7 != 0 => Err(Error::INVAL),
+                    Some(e) if !e.rights.contains(Rights::from_bits_retain(rights)) => Err(Error::NORIGHTS),
+                    Some(e) if e.badge != 0 && badge != 0 && badge != e.badge => Err(Error::INVAL),
+                    Some(e) => Ok(HandleEntry {
+                        endpoint: e.endpoint,
+                        rights: Rights::from_bits_retain(rights),
+                        badge: if e.badge != 0 { e.badge } else { badge },
+                    }),
+                };
+                match expected_entry {
+                    Err(error) => assert_eq!(result, Err(error), "duplicate({h:#x}, {rights:#x}, {badge:#x})"),
+                    Ok(entry) if live.len() == MAX_HANDLES => {
+                        let _ = entry;
+                        assert_eq!(result, Err(Error::TABLEFULL));
+                    }
+                    Ok(entry) => {
+                        let new = result.expect("duplicate");
+                        assert!(!ever.contains(&new), "handle {new:#x} handed out twice");
+                        live.insert(new, entry);
+                        ever.push(new);
+                        assert_eq!(table.get(new), Ok(entry));
+                    }
+                }
+            }
+        }
+        assert_eq!(table.len(), live.len());
+        assert_eq!(table.has_room(), live.len() < MAX_HANDLES);
+    }
+    let drained: Vec<HandleEntry> = table.drain().collect();
+    assert_eq!(drained.len(), live.len());
+    assert!(table.is_empty() && live.keys().all(|&h| table.get(h) == Err(Error::BADHANDLE)));
+    if live.is_empty() {
+        Outcome::Refused("ends empty")
+    } else {
+        Outcome::Accepted
+    }
+}
+
+#[test]
+fn handle_table_sequences() {
+    fuzz("handle_table_sequences", 4_000, random_handle_ops, check_handle_ops);
 }
 
 #[test]
