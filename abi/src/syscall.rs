@@ -209,7 +209,14 @@ const fn ipc_args(with_handle: bool, receives: bool) -> [Field; 10] {
         },
         field("info", regs::ipc::INFO, Kind::MsgInfo),
         if receives {
-            field("buf", regs::ipc::BUFFER, Kind::InOutPtr { send: LEN_IN_INFO, receive: "cap" })
+            field(
+                "buf",
+                regs::ipc::BUFFER,
+                Kind::InOutPtr {
+                    send: LEN_IN_INFO,
+                    receive: "cap",
+                },
+            )
         } else {
             field("buf", regs::ipc::BUFFER, Kind::InPtr { len: LEN_IN_INFO })
         },
@@ -528,7 +535,11 @@ mod tests {
     #[test]
     fn only_receiving_ipc_calls_use_the_capacity() {
         for desc in SYSCALLS {
-            for arg in desc.args.iter().filter(|a| a.reg == regs::ipc::CAPACITY && desc.args.len() == 10) {
+            for arg in desc
+                .args
+                .iter()
+                .filter(|a| a.reg == regs::ipc::CAPACITY && desc.args.len() == 10)
+            {
                 let receives = matches!(desc.number, Syscall::Call | Syscall::ReplyRecv);
                 assert_eq!(arg.kind == Kind::Len, receives, "{}", desc.name);
             }

@@ -30,7 +30,11 @@ pub fn main(boot: BootInfo) -> ! {
             probe: cmdline::flag(&boot.cmdline, "probe"),
         };
         if let Some(version) = cmdline::option(&boot.cmdline, "abi_version").and_then(cmdline::version) {
-            crate::warn!("abi: reporting ABI version {}.{} (abi_version= on the command line)", version >> 16, version & 0xffff);
+            crate::warn!(
+                "abi: reporting ABI version {}.{} (abi_version= on the command line)",
+                version >> 16,
+                version & 0xffff
+            );
             crate::syscalls::REPORTED_ABI.store(version, core::sync::atomic::Ordering::Relaxed);
         }
         if cmdline::flag(&boot.cmdline, "trace") {

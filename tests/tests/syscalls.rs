@@ -279,7 +279,10 @@ fn programs_refuse_an_incompatible_kernel() {
     assert_exit(&outcome, EXIT_SUCCESS);
     assert_line_with_all(&outcome, &["[kernel]", "reporting ABI version 2.0"]);
     for program in ["console", "hello"] {
-        assert_line_with_all(&outcome, &["[kernel] INFO", &format!("{program}["), "exited with status 126"]);
+        assert_line_with_all(
+            &outcome,
+            &["[kernel] INFO", &format!("{program}["), "exited with status 126"],
+        );
     }
     assert_serial_lacks(&outcome, "Hello from ring 3");
 
