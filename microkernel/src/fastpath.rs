@@ -13,7 +13,6 @@
 //! `fast_path_steps_match_the_slow_path` test in `ipc.rs`).
 
 use crate::arch::{self, TrapFrame};
-use crate::config::TIME_SLICE_TICKS;
 use crate::messages;
 use crate::state::{Kernel, Outgoing, RunState};
 use crate::syscalls::SERVED;
@@ -56,10 +55,10 @@ pub fn try_ipc(k: &mut Kernel, thread: usize, frame: &TrapFrame) -> Option<*mut 
     };
     SERVED.fetch_add(1, Ordering::Relaxed);
     // Switch straight to the peer: no scheduler pass, the current thread
-    // has just blocked and the peer's priority is the highest ready.
+    // has just blocked and the peer's priority is the highest ready. Both
+    // keep what is left of their time slices.
     k.thread_mut(next).state = RunState::Running;
     k.current = Some(next);
-    k.slice_left = TIME_SLICE_TICKS;
     arch::switch_to(&k.thread(next).switch);
     Some(arch::frame_pointer(next))
 }

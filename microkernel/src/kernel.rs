@@ -96,9 +96,15 @@ fn tick(k: &mut Kernel) {
             process::make_ready(k, thread);
         }
     }
-    k.slice_left = k.slice_left.saturating_sub(1);
-    if k.slice_left == 0 {
-        k.yield_requested = true;
+    // The slice is the running thread's own: a thread that is preempted or
+    // blocks keeps the rest, so a higher priority that wakes often cannot
+    // keep it on the CPU ahead of its equals.
+    if let Some(current) = k.current.filter(|&t| k.threads[t].state == RunState::Running) {
+        let t = &mut k.threads[current];
+        t.slice_left = t.slice_left.saturating_sub(1);
+        if t.slice_left == 0 {
+            k.yield_requested = true;
+        }
     }
 }
 
@@ -110,6 +116,7 @@ pub fn schedule(k: &mut Kernel) -> *mut TrapFrame {
             let priority = k.threads[current].priority;
             if yielded {
                 k.threads[current].state = RunState::Ready;
+                k.threads[current].slice_left = TIME_SLICE_TICKS;
                 k.run_queues.push_back(current, priority);
                 k.run_queues.pop().expect("the current thread was just queued")
             } else if k.run_queues.highest().is_some_and(|p| p > priority) {
@@ -126,9 +133,6 @@ pub fn schedule(k: &mut Kernel) -> *mut TrapFrame {
             None => quiesce(k),
         },
     };
-    if k.current != Some(next) || yielded {
-        k.slice_left = TIME_SLICE_TICKS;
-    }
     if trace::enabled() {
         if k.current != Some(next) {
             trace::switch(k, k.current, next);

@@ -8,7 +8,7 @@
 //! freed too. Without a receiver for notices, the kernel prints the notice.
 
 use crate::arch::{self, AddressSpace, FrameSource, MapError, PageFlags, TrapFrame};
-use crate::config::{USER_IMAGE_END, USER_STACK_PAGES, USER_STACK_TOP};
+use crate::config::{TIME_SLICE_TICKS, USER_IMAGE_END, USER_STACK_PAGES, USER_STACK_TOP};
 const _: () = assert!(abi::manifest::MAX_ARGS < abi::PAGE_SIZE as usize);
 use crate::elf::{self, LoadPlan};
 use crate::frames::FRAME_SIZE;
@@ -85,6 +85,7 @@ pub fn spawn(k: &mut Kernel, program: usize) -> Result<u32, Error> {
     t.outgoing = Outgoing::Message;
     t.badge = 0;
     t.deadline = 0;
+    t.slice_left = TIME_SLICE_TICKS;
     t.checked_buffer = (0, 0);
     t.switch = arch::Switch::new(thread, root, io_serial);
     t.traced_syscall = None;

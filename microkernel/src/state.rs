@@ -62,6 +62,10 @@ pub struct Thread {
     pub switch: crate::arch::Switch,
     /// Tick at which its IPC wait times out; 0: no timeout.
     pub deadline: u64,
+    /// Timer ticks left of its time slice. It keeps them while it is
+    /// preempted or blocked; when they run out (or it yields) it gets a full
+    /// slice again at the back of its priority's queue.
+    pub slice_left: u32,
     /// The receive buffer (address, capacity) last found writable for it.
     pub checked_buffer: (u64, u64),
     /// Tracing: the syscall whose exit record is still to be written.
@@ -79,6 +83,7 @@ impl Thread {
         badge: 0,
         switch: crate::arch::Switch::NONE,
         deadline: 0,
+        slice_left: 0,
         checked_buffer: (0, 0),
         traced_syscall: None,
         traced_peer: 0,
@@ -161,9 +166,9 @@ pub struct Kernel {
     pub run_queues: RunQueues<MAX_THREADS>,
     /// The thread on this CPU, if any.
     pub current: Option<usize>,
-    /// Set by `yield` and by the end of a time slice.
+    /// Set by `yield` and by the end of a time slice: the current thread
+    /// goes to the back of its queue with a full slice.
     pub yield_requested: bool,
-    pub slice_left: u32,
     pub ticks: u64,
     pub next_pid: u32,
     pub image: Option<BootImage>,
@@ -184,7 +189,6 @@ impl Kernel {
             run_queues: RunQueues::new(),
             current: None,
             yield_requested: false,
-            slice_left: 0,
             ticks: 0,
             next_pid: 1,
             image: None,
