@@ -347,7 +347,8 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         number: Syscall::Recv,
         name: "recv",
         summary: "Waits for a message on an endpoint. The buffer receives up to `cap` bytes (at most 4096). \
-                  Only the NONBLOCK flag and the timeout of `info` are used.",
+                  Only the NONBLOCK flag and the timeout of `info` are used. A caller this thread still owes \
+                  a reply is released first: its `call` fails with EPEERGONE.",
         args: &RECV_ARGS,
         results: &RECEIVED,
         errors: &[E::BADHANDLE, E::NORIGHTS, E::FAULT, E::TIMEDOUT],
@@ -377,7 +378,8 @@ pub const SYSCALLS: &[SyscallDesc] = &[
     SyscallDesc {
         number: Syscall::Reply,
         name: "reply",
-        summary: "Replies to the caller whose `call` this thread received last.",
+        summary: "Replies to the caller whose `call` this thread received last, unless it has received \
+                  again since (ENOREPLY) or the caller is gone (EPEERGONE).",
         args: &REPLY_ARGS,
         results: &[],
         errors: &[E::NOREPLY, E::PEERGONE, E::INVAL, E::TOOLONG, E::FAULT, E::TABLEFULL],

@@ -33,6 +33,8 @@ pub struct Request {
 pub struct Reply {
     pub msg: Msg,
     pub len: usize,
+    /// Keep the handle that came with the request (see [`Reply::keeping_handle`]).
+    pub keep_handle: bool,
 }
 
 impl Reply {
@@ -41,6 +43,7 @@ impl Reply {
         Reply {
             msg: Msg::new(label),
             len: 0,
+            keep_handle: false,
         }
     }
 
@@ -49,12 +52,22 @@ impl Reply {
         Reply {
             msg: Msg::with_words(label, words),
             len: 0,
+            keep_handle: false,
         }
     }
 
     /// Also returns the first `len` bytes of the buffer.
     pub fn with_data(mut self, len: usize) -> Reply {
         self.len = len;
+        self
+    }
+
+    /// Keeps the handle that came with the request: it stays in the
+    /// server's table, and the server closes it when done. Without this,
+    /// [`serve`] closes it, so a client cannot fill the server's handle
+    /// table (or keep endpoints alive) by passing handles it does not want.
+    pub fn keeping_handle(mut self) -> Reply {
+        self.keep_handle = true;
         self
     }
 }
@@ -65,7 +78,9 @@ pub trait Server {
 }
 
 /// Serves requests on `endpoint` forever: one `reply_recv` per request,
-/// the request's bytes and the reply's bytes in the same buffer.
+/// the request's bytes and the reply's bytes in the same buffer. A handle
+/// that came with a request is closed once it is handled, unless the reply
+/// is [`Reply::keeping_handle`].
 pub fn serve(endpoint: Handle, server: &mut impl Server) -> ! {
     let mut buffer = [0u8; MAX_BUFFER];
     let mut exchange = Exchange::new(&mut buffer);
@@ -94,6 +109,10 @@ pub fn serve(endpoint: Handle, server: &mut impl Server) -> ! {
             handle: flags.contains(MsgFlags::HANDLE).then_some(exchange.words()[0]),
         };
         let reply = server.handle(&request, exchange.buffer_mut());
+        if let Some(handle) = request.handle.filter(|_| !reply.keep_handle) {
+            // It was just installed in our table; closing it cannot fail.
+            let _ = crate::sys::handle_close(handle);
+        }
         exchange.set_info(reply.msg.info(reply.len.min(MAX_BUFFER)));
         *exchange.words_mut() = reply.msg.words;
     }

@@ -525,6 +525,30 @@ mod tests {
     }
 
     #[test]
+    fn a_server_that_calls_another_keeps_the_reply_it_owes() {
+        let (mut ipc, front) = setup();
+        let back = ipc.create_endpoint().unwrap();
+        ipc.handle_opened(back, Rights::RECEIVE);
+        ipc.handle_opened(back, Rights::SEND);
+        let (client, server, backend) = (1, 2, 3);
+        // The client calls the server, which calls the backend on its behalf.
+        ipc.recv(server, front);
+        ipc.send(client, front, true).unwrap();
+        assert_eq!(ipc.complete(client, server, true), None);
+        ipc.recv(backend, back);
+        assert_eq!(
+            ipc.send(server, back, true),
+            Ok(SendOutcome::Rendezvous { receiver: backend })
+        );
+        assert_eq!(ipc.complete(server, backend, true), None);
+        assert_eq!(ipc.state(client), AwaitingReply { server });
+        // The backend answers the server, and the server its client.
+        assert_eq!(ipc.reply(backend), Ok(server));
+        assert_eq!(ipc.reply(server), Ok(client));
+        assert_eq!(ipc.state(client), Idle);
+    }
+
+    #[test]
     fn timeouts_leave_queues_and_orphan_replies() {
         let (mut ipc, ep) = setup();
         ipc.send(2, ep, true).unwrap();
