@@ -308,3 +308,124 @@ pub fn line_with_all(lines: &[String], pieces: &[&str], outcome: &RunOutcome) ->
 pub fn assert_symbolized(outcome: &RunOutcome, pieces: &[&str]) {
     line_with_all(&outcome.symbolized, pieces, outcome);
 }
+
+// Robustness scenarios (tests/tests/hostile.rs): a supervisor spawns the
+// hostile programs with well-behaved bystanders and proves the kernel got
+// every resource back.
+
+/// Priority of the supervisor: the highest below the console's (6).
+pub const SUPERVISOR_PRIORITY: u8 = 5;
+/// Priority of the echo server the `worker` bystander calls.
+pub const ECHO_PRIORITY: u8 = 4;
+/// Priority of the bystanders `hello` and `worker`.
+pub const BYSTANDER_PRIORITY: u8 = 2;
+
+/// A program of the `hostile` crate started only by a spawn: `bin` of that
+/// crate, its console handle first, then the `handles` given (TOML inline
+/// tables), and `extra` TOML lines (`cpu_limit = 30`, `args = "..."`,
+/// `spawns = [...]`, `io = ["serial"]`).
+pub fn hostile(name: &str, bin: &str, priority: u8, handles: &[&str], extra: &str) -> String {
+    let mut list = vec![r#"{ endpoint = "console", rights = ["send"] }"#.to_string()];
+    list.extend(handles.iter().map(|handle| handle.to_string()));
+    format!(
+        "\n[[program]]\nname = \"{name}\"\ncrate = \"hostile\"\nbin = \"{bin}\"\npriority = {priority}\n\
+         start = \"spawn\"\n{extra}\nhandles = [{}]\n",
+        list.join(", ")
+    )
+}
+
+/// A supervised scenario: [`CONSOLE`], the echo server, the `supervisor`
+/// (which spawns `spawn` in that order, then checks the resource counters)
+/// and the bystanders `hello` and `worker` (start = "spawn": name them in
+/// `spawn`), followed by `programs` (more endpoints and programs, typically
+/// made with [`hostile`]). At most 8 names: a manifest entry spawns at most
+/// that many programs.
+pub fn supervised(spawn: &[&str], programs: &str) -> String {
+    supervised_with(spawn, "", programs)
+}
+
+/// [`supervised`], with more arguments for the supervisor (`poll=5`: sleep
+/// five ticks between polls of the counters; `bound=N`: give up after N
+/// ticks).
+pub fn supervised_with(spawn: &[&str], supervisor_args: &str, programs: &str) -> String {
+    let quoted: Vec<String> = spawn.iter().map(|name| format!("\"{name}\"")).collect();
+    let echo = r#"{ endpoint = "echo", rights = ["send"] }"#;
+    scenario(&format!(
+        r#"
+[[endpoint]]
+name = "sleep"
+
+[[endpoint]]
+name = "echo"
+
+[[program]]
+name = "supervisor"
+crate = "hostile"
+priority = {SUPERVISOR_PRIORITY}
+spawns = [{spawns}]
+args = "spawn={names} {supervisor_args}"
+handles = [
+    {{ endpoint = "console", rights = ["send"] }},
+    {{ endpoint = "sleep", rights = ["recv"] }},
+]
+
+[[program]]
+name = "echo"
+crate = "echo"
+priority = {ECHO_PRIORITY}
+handles = [
+    {{ endpoint = "console", rights = ["send"] }},
+    {{ endpoint = "echo", rights = ["recv"] }},
+]
+
+[[program]]
+name = "hello"
+crate = "hello"
+priority = {BYSTANDER_PRIORITY}
+start = "spawn"
+handles = [{{ endpoint = "console", rights = ["send"] }}]
+{worker}
+{programs}"#,
+        spawns = quoted.join(", "),
+        names = spawn.join(","),
+        worker = hostile("worker", "worker", BYSTANDER_PRIORITY, &[echo], ""),
+    ))
+}
+
+/// Asserts the supervisor found every resource counter back at its start
+/// value (`accounting: counters back to start: free frames A = A, ...`) and
+/// exited with 0. Returns the accounting line.
+#[track_caller]
+pub fn assert_accounting(outcome: &RunOutcome) -> &str {
+    let line = find_line(outcome, &["supervisor[", "]: accounting: counters back to start: "]);
+    let counters = line.split("counters back to start: ").nth(1).unwrap_or("");
+    for name in ["free frames", "processes", "threads", "endpoints", "handles"] {
+        let part = counters.split(", ").find(|part| part.starts_with(name)).unwrap_or("");
+        let numbers: Vec<&str> = part[name.len().min(part.len())..].split_whitespace().collect();
+        assert!(
+            numbers.len() == 3 && numbers[1] == "=" && numbers[0] == numbers[2],
+            "{name}: {part:?}\n{}",
+            report(outcome)
+        );
+    }
+    assert_exited(outcome, "supervisor", 0);
+    line
+}
+
+/// Asserts the kernel stayed alive (exit value 0, no panic, `hello` greeted
+/// and exited with 0), the `worker` finished its IPC round trips with echo
+/// intact, and the supervisor's accounting came back.
+#[track_caller]
+pub fn assert_survived(outcome: &RunOutcome) {
+    assert_kernel_alive(outcome);
+    assert_line_with_all(
+        outcome,
+        &[
+            "worker[",
+            "]: worker: finished ",
+            " IPC round trips with echo, all intact",
+        ],
+    );
+    assert_exited(outcome, "worker", 0);
+    assert_accounting(outcome);
+}

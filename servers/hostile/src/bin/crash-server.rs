@@ -1,0 +1,26 @@
+//! crash-server: receives one call on handle 1 and then dereferences a null
+//! pointer instead of replying. The kernel kills it for the page fault, and
+//! its caller, blocked waiting for the reply, must be released with
+//! EPEERGONE.
+
+#![no_std]
+#![no_main]
+
+use libsys::ipc;
+
+libsys::entry!(main);
+
+/// Handle 1: RECEIVE on the server's endpoint.
+const ENDPOINT: libsys::Handle = 1;
+
+fn main() -> i32 {
+    if let Err(error) = ipc::recv(ENDPOINT, &mut []) {
+        libsys::println!("crash-server: recv: {}", error.name());
+        return 1;
+    }
+    libsys::println!("crash-server: received a call; reading address 0");
+    // SAFETY: deliberately unsound: the server exists to fault while its
+    // caller waits for the reply.
+    let value = unsafe { core::ptr::read_volatile(core::ptr::null::<u64>()) };
+    value as i32
+}

@@ -1,0 +1,44 @@
+//! slow-server: serves `requests=` calls (default 2) on handle 1, working
+//! `delay=` ticks (default 20) on each before it replies, then exits. A
+//! caller whose timeout is shorter gives up (ETIMEDOUT) and leaves; the
+//! reply meant for it must then fail with EPEERGONE, and the server must go
+//! on serving the next caller normally. It prints the badge of each request
+//! (which caller it came from) and what each `reply` returned.
+//!
+//! The work is a busy loop, not a sleep: a server that waits to receive
+//! anything (a timed `recv` on another endpoint included) while it owes a
+//! reply drops its caller, which the kernel releases with EPEERGONE.
+
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+use hostile::{number_arg, result_name};
+use libsys::ipc::{self, Msg};
+
+libsys::entry!(main);
+
+/// Handle 1: RECEIVE on the server's endpoint.
+const ENDPOINT: libsys::Handle = 1;
+
+fn main() -> i32 {
+    let requests = number_arg("requests", 2);
+    let delay = number_arg("delay", 20);
+    for request in 1..=requests {
+        let (word, badge) = match ipc::recv(ENDPOINT, &mut []) {
+            Ok(message) => (message.words[0], message.badge),
+            Err(error) => {
+                libsys::println!("slow-server: recv: {}", error.name());
+                return 1;
+            }
+        };
+        libsys::println!("slow-server: request {request} received from badge {badge}; replying in {delay} ticks");
+        let start = libsys::get_ticks();
+        while libsys::get_ticks() - start < delay {
+            core::hint::spin_loop();
+        }
+        let replied = ipc::reply(&Msg::with_words(0, &[word]), &[]);
+        libsys::println!("slow-server: reply to request {request}: {}", result_name(&replied));
+    }
+    0
+}
