@@ -7,7 +7,8 @@
 //! so the console can trust the process id and name in them.
 
 /// A forwarded `write`. Words: `[fd, pid, 0, 0, name0, name1]`; the buffer holds
-/// the bytes. The console replies with word 0 = bytes written.
+/// the bytes. The console replies with word 0 = bytes written, or an error
+/// (see [`write_result`]).
 pub const WRITE: u32 = 1;
 /// A process called `exit`. Words: `[pid, status, 0, 0, name0, name1]`.
 pub const EXIT: u32 = 2;
@@ -134,6 +135,20 @@ impl fmt::Display for Notice {
     }
 }
 
+/// What a forwarded `write` returns, given word 0 of the console's reply
+/// and the number of bytes sent: the count written, never more than was
+/// sent. The console may refuse with EINVAL (a file descriptor it does not
+/// serve); any other error it answers is EPEERGONE (the console
+/// misbehaved), so `write` returns only the errors of its ABI entry.
+pub const fn write_result(reply: u64, sent: usize) -> Result<u64, crate::Error> {
+    match crate::Error::decode(reply) {
+        Ok(count) if count < sent as u64 => Ok(count),
+        Ok(_) => Ok(sent as u64),
+        Err(code) if code == crate::Error::INVAL as u64 => Err(crate::Error::INVAL),
+        Err(_) => Err(crate::Error::PEERGONE),
+    }
+}
+
 /// Packs a name of up to 16 bytes into two message words (little-endian,
 /// zero-padded). Longer names are cut.
 pub fn pack_name(name: &str) -> [u64; 2] {
@@ -162,6 +177,25 @@ pub fn unpack_name(words: [u64; 2]) -> ([u8; 16], usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
+
+    #[test]
+    fn write_results_stay_within_the_write_entry() {
+        assert_eq!(write_result(64, 64), Ok(64));
+        assert_eq!(write_result(10, 64), Ok(10));
+        assert_eq!(write_result(1 << 40, 64), Ok(64));
+        assert_eq!(write_result(Error::INVAL.to_return(), 64), Err(Error::INVAL));
+        for error in Error::ALL.iter().filter(|&&e| e != Error::INVAL) {
+            assert_eq!(write_result(error.to_return(), 64), Err(Error::PEERGONE), "{error:?}");
+        }
+        assert_eq!(write_result(u64::MAX - 4000, 64), Err(Error::PEERGONE));
+        let write = crate::syscall::SYSCALLS.iter().find(|d| d.name == "write").unwrap();
+        for reply in [Error::INVAL.to_return(), Error::NOMEM.to_return(), 0, 65] {
+            if let Err(error) = write_result(reply, 64) {
+                assert!(write.errors.contains(&error), "{error:?} is not in write's entry");
+            }
+        }
+    }
 
     #[test]
     fn notices_print_one_line() {

@@ -281,8 +281,9 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         number: Syscall::Write,
         name: "write",
         summary: "Writes up to 4096 bytes of `buf` to the console: the kernel forwards them as a `call` \
-                  through handle 0 to the console server and returns the count it replies with. \
-                  The whole range must lie in user space; at most 4096 bytes are sent.",
+                  through handle 0 to the console server and returns the count it replies with \
+                  (at most `len`). The whole range must lie in user space; at most 4096 bytes are sent. \
+                  A console that refuses answers EINVAL; any other error it answers is EPEERGONE.",
         args: &[
             field("fd", A0, Kind::Int),
             field("buf", A1, Kind::InPtr { len: "len" }),
@@ -382,7 +383,16 @@ pub const SYSCALLS: &[SyscallDesc] = &[
                   again since (ENOREPLY) or the caller is gone (EPEERGONE).",
         args: &REPLY_ARGS,
         results: &[],
-        errors: &[E::NOREPLY, E::PEERGONE, E::INVAL, E::TOOLONG, E::FAULT, E::TABLEFULL],
+        errors: &[
+            E::NOREPLY,
+            E::PEERGONE,
+            E::INVAL,
+            E::TOOLONG,
+            E::FAULT,
+            E::BADHANDLE,
+            E::NORIGHTS,
+            E::TABLEFULL,
+        ],
         returns: Returns::Yes,
         blocks: false,
     },

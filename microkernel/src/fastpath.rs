@@ -13,7 +13,6 @@
 //! `fast_path_steps_match_the_slow_path` test in `ipc.rs`).
 
 use crate::arch::{self, TrapFrame};
-use crate::messages;
 use crate::state::{Kernel, Outgoing, RunState};
 use crate::syscalls::SERVED;
 use crate::trace;
@@ -57,7 +56,10 @@ pub fn try_ipc(k: &mut Kernel, thread: usize, frame: &TrapFrame) -> Option<*mut 
     // Switch straight to the peer: no scheduler pass, the current thread
     // has just blocked and the peer's priority is the highest ready. Both
     // keep what is left of their time slices.
-    k.thread_mut(next).state = RunState::Running;
+    let peer = k.thread_mut(next);
+    peer.state = RunState::Running;
+    // Its wait is over: a timeout it waited with must not fire later.
+    peer.deadline = 0;
     k.current = Some(next);
     arch::switch_to(&k.thread(next).switch);
     Some(arch::frame_pointer(next))
@@ -131,7 +133,7 @@ fn reply_recv(k: &mut Kernel, server: usize, frame: &TrapFrame) -> Option<usize>
     match k.thread(caller).outgoing {
         Outgoing::Message => deliver(frame, to, info),
         // A forwarded write returns the count the console replied with.
-        Outgoing::Write { len, .. } => to.set_result(messages::write_result(frame.get(regs::WORDS[0]), len)),
+        Outgoing::Write { len, .. } => to.set_result(abi::console::write_result(frame.get(regs::WORDS[0]), len)),
         Outgoing::Notice { .. } => unreachable!("a notice is a send: no one waits for its reply"),
     }
     k.thread_mut(caller).outgoing = Outgoing::Message;

@@ -129,7 +129,13 @@ pub fn schedule(k: &mut Kernel) -> *mut TrapFrame {
         }
         _ => match k.run_queues.pop() {
             Some(next) => next,
-            None if k.threads.iter().any(|t| t.deadline != 0) => return idle(k),
+            None if k
+                .threads
+                .iter()
+                .any(|t| t.deadline != 0 && t.state == RunState::Blocked) =>
+            {
+                return idle(k);
+            }
             None => quiesce(k),
         },
     };

@@ -158,7 +158,9 @@ fn deliver_or_wait(k: &mut Kernel, thread: usize, entry: HandleEntry, call: bool
 /// `recv`.
 pub fn recv(k: &mut Kernel, thread: usize) -> Result<(), Error> {
     let frame = arch::frame(thread);
-    let info = MsgInfo(frame.get(regs::INFO)).check()?;
+    // Only the wait fields (NONBLOCK, timeout) mean anything to a receive;
+    // the rest of the MsgInfo is ignored, as the ABI table says.
+    let info = MsgInfo(frame.get(regs::INFO));
     let entry = k
         .process_of(thread)
         .handles
@@ -259,7 +261,7 @@ fn check_reply_fits(k: &Kernel, server: usize, caller: usize) -> Result<(), Erro
 /// next: the server usually goes on to wait).
 fn deliver_reply(k: &mut Kernel, server: usize, caller: usize) -> Result<(), Error> {
     if let Outgoing::Write { len, .. } = k.threads[caller].outgoing {
-        let result = write_result(arch::frame(server).get(regs::WORDS[0]), len);
+        let result = abi::console::write_result(arch::frame(server).get(regs::WORDS[0]), len);
         arch::frame(caller).set_result(result);
         if trace::enabled() {
             trace::peer(k, caller, server);
@@ -269,17 +271,6 @@ fn deliver_reply(k: &mut Kernel, server: usize, caller: usize) -> Result<(), Err
     }
     ready_receiver(k, caller);
     Ok(())
-}
-
-/// What a forwarded `write` returns, given word 0 of the console's reply:
-/// the count it wrote, never more than was sent; a negative reply is passed
-/// on if it is an error of the ABI (else EPEERGONE: the console misbehaved).
-#[inline(always)]
-pub fn write_result(reply: u64, sent: usize) -> Result<u64, Error> {
-    match Error::decode(reply) {
-        Ok(count) => Ok(count.min(sent as u64)),
-        Err(code) => Err(Error::from_code(code).unwrap_or(Error::PEERGONE)),
-    }
 }
 
 /// Moves the message `sender` sends into `receiver`, which was waiting in
