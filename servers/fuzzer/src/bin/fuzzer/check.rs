@@ -1,0 +1,441 @@
+//! Judging a syscall's result against the ABI: an error must be one the
+//! table lists for the syscall (ENOSYS for unknown numbers); a success must
+//! be a plausible value; registers the syscall does not name as results
+//! must come back unchanged (all of them on failure); and what the kernel
+//! says about handles must agree with the fuzzer's model of its table.
+
+use crate::Fuzzer;
+use crate::generate::{NAMES, Plan, VICTIM};
+use crate::invoke::{ARGUMENT_REGS, Regs};
+use crate::model::{Held, Target};
+use abi::message::{MAX_BUFFER, MsgFlags};
+use abi::regs::{Reg, ipc};
+use abi::stats::Stats;
+use abi::syscall::{Kind, SYSCALLS};
+use abi::{Error, MsgInfo, Rights, Syscall};
+use fuzzer::{badges, pattern};
+
+/// Syscall slots of the counters: the table's entries, then unknown numbers.
+pub const SLOTS: usize = SYSCALLS.len() + 1;
+/// Outcomes of the counters: success, each error of the ABI, any other code.
+pub const OUTCOMES: usize = Error::ALL.len() + 2;
+
+/// The outcome slot of a RAX value.
+pub fn outcome(rax: u64) -> usize {
+    match Error::decode(rax) {
+        Ok(_) => 0,
+        Err(code) => match Error::ALL.iter().position(|error| *error as u64 == code) {
+            Some(index) => index + 1,
+            None => OUTCOMES - 1,
+        },
+    }
+}
+
+/// A kernel bug the fuzzer found, tolerated until it is fixed: results that
+/// match it are counted (and reported in the summary), not violations.
+/// Remove the entry, and its case in [`known_bug`], once the bug is fixed;
+/// `docs/reliability.md` lists each with its reproducer.
+pub struct KnownBug {
+    pub name: &'static str,
+}
+
+/// Each would have a reproducer: `case=<name>` of `fuzz-repro`, booted by
+/// a `known_bug_<name>` test in tests/tests/fuzz.rs. The four bugs the
+/// fuzzer found so far are fixed (docs/reliability.md); their reproducers
+/// are now regression tests.
+pub const KNOWN_BUGS: [KnownBug; 0] = [];
+
+/// Which known bug, if any, explains `error` from `plan`.
+fn known_bug(_plan: &Plan, _error: Error, _model: &crate::model::Model) -> Option<usize> {
+    None
+}
+
+/// What a changed register is reported as.
+fn changed(reg: Reg) -> &'static str {
+    match reg {
+        Reg::Rdi => "changed RDI, which it must preserve",
+        Reg::Rsi => "changed RSI, which it must preserve",
+        Reg::Rdx => "changed RDX, which it must preserve",
+        Reg::R10 => "changed R10, which it must preserve",
+        Reg::R8 => "changed R8, which it must preserve",
+        Reg::R9 => "changed R9, which it must preserve",
+        Reg::R12 => "changed R12, which it must preserve",
+        Reg::R13 => "changed R13, which it must preserve",
+        Reg::R14 => "changed R14, which it must preserve",
+        Reg::R15 => "changed R15, which it must preserve",
+        _ => "changed a register it must preserve",
+    }
+}
+
+/// The first register outside `allowed` whose value changed.
+fn unchanged(before: &Regs, after: &Regs, allowed: &[Reg]) -> Option<&'static str> {
+    ARGUMENT_REGS
+        .iter()
+        .find(|reg| !allowed.contains(reg) && before.get(**reg) != after.get(**reg))
+        .map(|reg| changed(*reg))
+}
+
+/// After a message arrived, the word registers beyond the count it
+/// carries must keep their earlier values (docs/abi.md: nothing of the
+/// sender's other registers reaches the receiver).
+fn words_beyond_count(desc: &abi::syscall::SyscallDesc, before: &Regs, after: &Regs) -> Option<&'static str> {
+    let info = desc.results.iter().find(|result| result.kind == Kind::MsgInfo)?;
+    let count = MsgInfo(after.get(info.reg)).words();
+    let beyond = ipc::WORDS.iter().skip(count);
+    beyond
+        .filter(|reg| desc.results.iter().any(|result| result.reg == **reg))
+        .any(|reg| before.get(*reg) != after.get(*reg))
+        .then_some("changed a word register beyond the word count that arrived")
+}
+
+impl Fuzzer {
+    /// Checks the result of `plan` (the registers the kernel returned are
+    /// `after`; `preserved` says whether `int 0x80` kept RCX and R11) and
+    /// brings the model up to date. Returns the first problem found.
+    pub fn check(&mut self, plan: &Plan, after: &Regs, preserved: bool) -> Option<&'static str> {
+        let problem = self.judge(plan, after);
+        problem.or((!preserved).then_some("int 0x80 changed RCX or R11"))
+    }
+
+    fn judge(&mut self, plan: &Plan, after: &Regs) -> Option<&'static str> {
+        let before = &plan.regs;
+        let result = Error::decode(after.rax);
+        let Some(syscall) = plan.syscall else {
+            if result != Err(Error::NOSYS as u64) {
+                return Some("an unknown syscall number did not fail with ENOSYS");
+            }
+            return unchanged(before, after, &[]);
+        };
+        let desc = syscall.desc();
+        match result {
+            Err(code) => {
+                let problem = match Error::from_code(code) {
+                    None => Some("returned an error code the ABI does not define"),
+                    Some(error) if !desc.errors.contains(&error) => match known_bug(plan, error, &self.model) {
+                        Some(bug) => {
+                            self.known(bug, plan, after);
+                            None
+                        }
+                        None => Some("returned an error the ABI table does not list for this syscall"),
+                    },
+                    Some(error) => self.failed(plan, error),
+                };
+                // A failed syscall has changed nothing.
+                problem.or_else(|| unchanged(before, after, &[]))
+            }
+            Ok(value) => {
+                let mut allowed = [Reg::Rax; 10];
+                for (slot, result) in allowed.iter_mut().zip(desc.results) {
+                    *slot = result.reg;
+                }
+                let names_rax = desc.results.iter().any(|result| result.reg == Reg::Rax);
+                if !names_rax && value != 0 {
+                    return Some("succeeded with a value other than 0");
+                }
+                self.succeeded(plan, after, value)
+                    .or_else(|| unchanged(before, after, &allowed))
+                    .or_else(|| words_beyond_count(desc, before, after))
+            }
+        }
+    }
+
+    /// The handles a syscall names: its handle argument, and the handle
+    /// its message passes (HANDLE flag).
+    fn named_handles(plan: &Plan) -> [Option<u64>; 2] {
+        let Some(syscall) = plan.syscall else {
+            return [None, None];
+        };
+        let desc = syscall.desc();
+        let primary = desc
+            .args
+            .iter()
+            .find(|arg| arg.kind == Kind::Handle)
+            .map(|arg| plan.regs.get(arg.reg));
+        let sends = crate::generate::sends_message(syscall);
+        let info = MsgInfo(plan.regs.rsi);
+        let passed = (sends && info.flags().contains(MsgFlags::HANDLE)).then(|| plan.regs.get(ipc::WORDS[0]));
+        [primary, passed]
+    }
+
+    /// Checks a documented error against the model.
+    fn failed(&mut self, plan: &Plan, error: Error) -> Option<&'static str> {
+        let syscall = plan.syscall?;
+        let handles = Self::named_handles(plan);
+        if error == Error::BADHANDLE && handles.iter().flatten().all(|value| self.model.get(*value).is_some()) {
+            return Some("EBADHANDLE, but every handle it names is open");
+        }
+        match (syscall, error) {
+            // reply_recv replies before it waits; a recv releases the
+            // caller still owed a reply (docs/abi.md, "Calls and replies"),
+            // even when it then times out.
+            (Syscall::ReplyRecv | Syscall::Recv, Error::TIMEDOUT) => self.owed_reply = false,
+            (Syscall::Reply, Error::NOREPLY) if self.owed_reply => {
+                return Some("ENOREPLY, but a caller waits for the reply");
+            }
+            // The caller gave up (its timeout ran out): the slot is cleared.
+            (Syscall::Reply, Error::PEERGONE) => self.owed_reply = false,
+            // (endpoint_create may find the endpoint table full: other
+            // processes create endpoints too.)
+            (Syscall::HandleDup, Error::TABLEFULL) if !self.model.is_full() => {
+                return Some("ETABLEFULL, but the handle table has room");
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// Checks a success value and records what it changed.
+    fn succeeded(&mut self, plan: &Plan, after: &Regs, value: u64) -> Option<&'static str> {
+        let syscall = plan.syscall?;
+        let regs = &plan.regs;
+        for value in Self::named_handles(plan).into_iter().flatten() {
+            if self.model.get(value).is_none() {
+                return Some("succeeded with a handle that is not open");
+            }
+        }
+        match syscall {
+            Syscall::AbiVersion if value != abi::ABI_VERSION as u64 => Some("returned another ABI version"),
+            Syscall::GetPid if value != self.pid => Some("returned another pid"),
+            Syscall::GetTicks => {
+                let earlier = self.last_ticks;
+                self.last_ticks = value;
+                (value < earlier).then_some("ticks went backwards")
+            }
+            // The sink answers with the number of bytes it received.
+            Syscall::Write => {
+                let sent = regs.rdx.min(MAX_BUFFER as u64);
+                (value != sent).then_some("did not return the count the sink answered")
+            }
+            Syscall::Spawn => self.spawned(plan, value),
+            Syscall::Stats => self.stats_written(regs.rdi),
+            Syscall::EndpointCreate => {
+                let full = self.model.is_full();
+                let complaint = self.model.add(Held {
+                    value,
+                    target: Target::Own,
+                    rights: Rights::SEND | Rights::RECEIVE | Rights::TRANSFER,
+                });
+                if full {
+                    return Some("created a handle in a full handle table");
+                }
+                complaint
+            }
+            Syscall::HandleDup => self.duplicated(plan, value),
+            Syscall::HandleClose => match self.model.remove(regs.rdi) {
+                Some(_) => None,
+                None => Some("closed a handle that is not open"),
+            },
+            Syscall::Send | Syscall::Call | Syscall::Recv | Syscall::ReplyRecv | Syscall::Reply => {
+                self.messaged(plan, syscall, after)
+            }
+            _ => None,
+        }
+    }
+
+    fn spawned(&mut self, plan: &Plan, pid: u64) -> Option<&'static str> {
+        if pid == 0 || pid > u32::MAX as u64 {
+            return Some("returned a pid out of range");
+        }
+        match plan.name {
+            Some(VICTIM) | None => {
+                self.victims += 1;
+                None
+            }
+            Some(index) if NAMES[index] == b"pinger" => None,
+            Some(_) => Some("started a program the manifest does not let it spawn"),
+        }
+    }
+
+    /// `stats` reported success: the counters must be in the scratch pages
+    /// (the only writable memory the fuzzer hands out) and make sense.
+    fn stats_written(&mut self, address: u64) -> Option<&'static str> {
+        let Some(bytes) = self.layout.read_scratch::<{ Stats::SIZE }>(address) else {
+            return Some("reported writing the counters outside the scratch pages");
+        };
+        let field = |index: usize| {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&bytes[index * 8..index * 8 + 8]);
+            u64::from_le_bytes(word)
+        };
+        // Fields in the order of `abi::stats::Stats`.
+        let (free, total, processes, process_capacity) = (field(0), field(1), field(2), field(3));
+        let (threads, thread_capacity, endpoints, endpoint_capacity) = (field(4), field(5), field(6), field(7));
+        if free > total
+            || processes == 0
+            || processes > process_capacity
+            || threads > thread_capacity
+            || endpoints > endpoint_capacity
+        {
+            return Some("wrote counters that make no sense");
+        }
+        None
+    }
+
+    fn duplicated(&mut self, plan: &Plan, value: u64) -> Option<&'static str> {
+        let Some(source) = self.model.get(plan.regs.rdi) else {
+            return Some("duplicated a handle that is not open");
+        };
+        let Some(rights) = Rights::from_bits(plan.regs.rsi) else {
+            return Some("accepted unknown rights bits");
+        };
+        if !source.rights.contains(Rights::TRANSFER) {
+            return Some("duplicated a handle without the TRANSFER right");
+        }
+        if !source.rights.contains(rights) {
+            return Some("gave a duplicate more rights than the original");
+        }
+        let full = self.model.is_full();
+        let complaint = self.model.add(Held {
+            value,
+            target: source.target,
+            rights,
+        });
+        if full {
+            return Some("created a handle in a full handle table");
+        }
+        complaint
+    }
+
+    /// An IPC syscall succeeded: rights, buffer and passed handles.
+    fn messaged(&mut self, plan: &Plan, syscall: Syscall, after: &Regs) -> Option<&'static str> {
+        let regs = &plan.regs;
+        let handle = self.model.get(regs.rdi);
+        let needed = match syscall {
+            Syscall::Send | Syscall::Call => Some(Rights::SEND),
+            Syscall::Recv | Syscall::ReplyRecv => Some(Rights::RECEIVE),
+            _ => None,
+        };
+        if let (Some(needed), Some(held)) = (needed, handle)
+            && !held.rights.contains(needed)
+        {
+            return Some("used a handle without the right the syscall needs");
+        }
+        if let Some(passed) = plan.passed
+            && !passed.rights.contains(Rights::TRANSFER)
+        {
+            return Some("passed a handle without the TRANSFER right");
+        }
+        match syscall {
+            Syscall::Reply if !self.owed_reply => return Some("replied though no caller waits"),
+            Syscall::Reply => self.owed_reply = false,
+            _ => {}
+        }
+        if !matches!(syscall, Syscall::Call | Syscall::Recv | Syscall::ReplyRecv) {
+            return None;
+        }
+        // Something arrived: a reply (call) or a message (recv).
+        let info = MsgInfo(after.rsi);
+        let capacity = regs.r10.min(MAX_BUFFER as u64);
+        if info.len() as u64 > capacity {
+            return Some("delivered more bytes than the buffer holds");
+        }
+        if !info.is_empty() && !self.layout.in_scratch(regs.rdx, info.len() as u64) {
+            return Some("reported writing a message outside the scratch pages");
+        }
+        if info.words() > abi::message::MAX_WORDS {
+            return Some("delivered a message with more than six words");
+        }
+        if info.flags().contains(MsgFlags::HANDLE) {
+            let arrived = after.get(ipc::WORDS[0]);
+            let (target, rights) = match (syscall, plan.passed) {
+                // The mirror passes back the handle it was given.
+                (Syscall::Call, Some(passed)) => (passed.target, passed.rights),
+                _ => (Target::Foreign, Rights::all()),
+            };
+            let full = self.model.is_full();
+            let complaint = self.model.add(Held {
+                value: arrived,
+                target,
+                rights,
+            });
+            if full {
+                return Some("delivered a handle into a full handle table");
+            }
+            if complaint.is_some() {
+                return complaint;
+            }
+        }
+        if syscall == Syscall::Call {
+            match handle.filter(Held::always_answered) {
+                Some(held) => self.answered(plan, after, held.target),
+                None => None,
+            }
+        } else {
+            self.owed_reply = true;
+            self.arrived(regs.rdx, after)
+        }
+    }
+
+    /// A message from the pinger or a victim arrived (by `recv` or
+    /// `reply_recv`, into `buffer`): its badge, words and bytes must be
+    /// what they sent (`fuzzer::pattern`).
+    fn arrived(&self, buffer: u64, after: &Regs) -> Option<&'static str> {
+        let info = MsgInfo(after.rsi);
+        if ![badges::PINGER, badges::VICTIM].contains(&after.rdi) {
+            return Some("delivered a message with a badge no sender has");
+        }
+        if info.flags().intersects(MsgFlags::KERNEL | MsgFlags::HANDLE) {
+            return Some("delivered a message with flags its sender did not set");
+        }
+        let label = info.label();
+        for index in 0..info.words() {
+            if after.get(ipc::WORDS[index]) != pattern::word(label, index) {
+                return Some("delivered a message word other than the one sent");
+            }
+        }
+        for index in 0..info.len() {
+            let byte = self.layout.read_scratch::<1>(buffer + index as u64).map(|[byte]| byte);
+            if byte != Some(pattern::byte(label, index)) {
+                return Some("delivered message bytes other than the ones sent");
+            }
+        }
+        None
+    }
+
+    /// A call to the sink or the mirror came back: the answer must be the
+    /// one that server gives (`fuzzer::mirror` for the mirror), or the
+    /// empty answer a server falls back to when its reply was refused.
+    fn answered(&mut self, plan: &Plan, after: &Regs, target: Target) -> Option<&'static str> {
+        let regs = &plan.regs;
+        let request = MsgInfo(regs.rsi);
+        let reply = MsgInfo(after.rsi);
+        if target == Target::Sink {
+            let right =
+                reply.label() == 0 && reply.words() == 1 && reply.is_empty() && after.r8 == request.len() as u64;
+            return (!right).then_some("the sink's answer arrived changed");
+        }
+        if reply.label() == 0 && reply.words() == 0 && reply.is_empty() && reply.flags().is_empty() {
+            return None;
+        }
+        if reply.label() != fuzzer::mirror::label(request.label())
+            || reply.words() != request.words()
+            || reply.len() != request.len()
+        {
+            return Some("the mirror's answer arrived with another label, word count or length");
+        }
+        let passed = request.flags().contains(MsgFlags::HANDLE);
+        let bounced = passed && request.label() & 1 == 1;
+        if reply.flags().contains(MsgFlags::HANDLE) != bounced {
+            return Some("the mirror's answer arrived with the HANDLE flag wrong");
+        }
+        let first = if passed { 1 } else { 0 };
+        for index in first..request.words() {
+            let word = abi::regs::ipc::WORDS[index];
+            if after.get(word) != fuzzer::mirror::word(regs.get(word), index) {
+                return Some("the mirror's answer arrived with other words");
+            }
+        }
+        if let Some(sent) = self.sent.filter(|sent| *sent == request.len()) {
+            for index in 0..sent {
+                let byte = self
+                    .layout
+                    .read_scratch::<1>(regs.rdx + index as u64)
+                    .map(|[byte]| byte);
+                if byte != Some(fuzzer::mirror::byte(self.sent_bytes[index], index)) {
+                    return Some("the mirror's answer arrived with other bytes");
+                }
+            }
+        }
+        None
+    }
+}

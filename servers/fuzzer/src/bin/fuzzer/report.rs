@@ -1,0 +1,214 @@
+//! The fuzzer's report: lines sent to the printer (handle
+//! [`fuzzer::handles::PRINTER`]), never through `write`, whose handle 0 is
+//! the sink. Violations, progress, and the summary at the end.
+
+use crate::Fuzzer;
+use crate::check::{KNOWN_BUGS, OUTCOMES, SLOTS, outcome};
+use crate::generate::Plan;
+use crate::invoke::{ARGUMENT_REGS, Regs};
+use abi::Error;
+use abi::syscall::SYSCALLS;
+use core::fmt::{self, Write};
+use fuzzer::{Line, PRINT, error_name, handles};
+use libsys::ipc::{self, Msg};
+
+/// Violations printed in full; the rest are only counted.
+const PRINTED_VIOLATIONS: u64 = 40;
+
+/// Counters of everything the fuzzer did.
+pub struct Counts {
+    /// Per syscall slot (table entries, then unknown numbers): calls per
+    /// outcome (success, each ABI error, any other code).
+    pub outcomes: [[u64; OUTCOMES]; SLOTS],
+    /// Out-pointers moved into the scratch pages because the kernel could
+    /// have written live data through them.
+    pub redirected: u64,
+    /// Calls made through `int 0x80`.
+    pub int80: u64,
+    /// Extra calls made to audit the handle model.
+    pub audits: u64,
+    /// Results explained by each of `check::KNOWN_BUGS`.
+    pub known: [u64; KNOWN_BUGS.len()],
+}
+
+impl Counts {
+    pub const fn new() -> Counts {
+        Counts {
+            outcomes: [[0; OUTCOMES]; SLOTS],
+            redirected: 0,
+            int80: 0,
+            audits: 0,
+            known: [0; KNOWN_BUGS.len()],
+        }
+    }
+
+    pub fn record(&mut self, plan: &Plan, rax: u64) {
+        let slot = plan.syscall.map_or(SLOTS - 1, |syscall| syscall as usize);
+        self.outcomes[slot][outcome(rax)] += 1;
+    }
+}
+
+/// The name of an outcome slot.
+fn outcome_name(index: usize) -> &'static str {
+    match index {
+        0 => "ok",
+        _ => Error::ALL.get(index - 1).map_or("other", |error| error.name()),
+    }
+}
+
+/// The name of a syscall slot.
+fn slot_name(slot: usize) -> &'static str {
+    SYSCALLS.get(slot).map_or("unknown", |desc| desc.name)
+}
+
+/// A plan's syscall name.
+pub fn plan_name(plan: &Plan) -> &'static str {
+    plan.syscall.map_or("unknown", |syscall| syscall.name())
+}
+
+/// Writes the registers of `regs` as `rdi=0x.. rsi=0x.. ...`.
+struct Registers<'a>(&'a Regs);
+
+impl fmt::Display for Registers<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, reg) in ARGUMENT_REGS.iter().enumerate() {
+            if index > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{}={:#x}", reg.name(), self.0.get(*reg))?;
+        }
+        Ok(())
+    }
+}
+
+/// A RAX value as `0x..` plus the error name.
+struct Result(u64);
+
+impl fmt::Display for Result {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match Error::decode(self.0) {
+            Ok(value) => write!(f, "{value:#x}"),
+            Err(code) => write!(f, "-{code} {}", error_name(code)),
+        }
+    }
+}
+
+impl Fuzzer {
+    /// Sends one line (a newline is added) to the printer.
+    pub fn say(&mut self, args: fmt::Arguments) {
+        self.line.clear();
+        let _ = self.line.write_fmt(args);
+        let _ = self.line.write_str("\n");
+        let sent = ipc::send(handles::PRINTER, &Msg::new(PRINT), self.line.as_bytes());
+        if sent.is_err() {
+            self.report_lost = true;
+        }
+    }
+
+    /// Records and (the first few times) prints a violation.
+    pub fn violation(&mut self, plan: &Plan, after: &Regs, reason: &str) {
+        self.violations += 1;
+        if self.violations > PRINTED_VIOLATIONS {
+            return;
+        }
+        let (seed, index) = (self.seed, self.index);
+        self.say(format_args!(
+            "fuzz: VIOLATION seed {seed} call {index}: {reason}: {} ({:#x}) via {}: {} -> rax={} | after: {}",
+            plan_name(plan),
+            plan.number,
+            plan.entry.name(),
+            Registers(&plan.regs),
+            Result(after.rax),
+            Registers(after),
+        ));
+        if self.violations == PRINTED_VIOLATIONS {
+            self.say(format_args!("fuzz: further violations are only counted"));
+        }
+    }
+
+    /// Counts a result explained by known bug `bug`; prints the first one.
+    pub fn known(&mut self, bug: usize, plan: &Plan, after: &Regs) {
+        self.counts.known[bug] += 1;
+        if self.counts.known[bug] > 1 {
+            return;
+        }
+        let (seed, index) = (self.seed, self.index);
+        self.say(format_args!(
+            "fuzz: known bug {} first seen at seed {seed} call {index}: {} ({:#x}) via {}: {} -> rax={}",
+            KNOWN_BUGS[bug].name,
+            plan_name(plan),
+            plan.number,
+            plan.entry.name(),
+            Registers(&plan.regs),
+            Result(after.rax),
+        ));
+    }
+
+    /// Prints one call (for `log=N`).
+    pub fn log_call(&mut self, plan: &Plan, after: &Regs) {
+        let index = self.index;
+        self.say(format_args!(
+            "fuzz: call {index}: {} ({:#x}) via {}: {} -> {}",
+            plan_name(plan),
+            plan.number,
+            plan.entry.name(),
+            Registers(&plan.regs),
+            Result(after.rax),
+        ));
+    }
+
+    /// Prints the summary: per syscall, per error, and the totals line.
+    pub fn summary(&mut self, ticks: u64) {
+        for slot in 0..SLOTS {
+            let counts = self.counts.outcomes[slot];
+            let total: u64 = counts.iter().sum();
+            if total == 0 {
+                continue;
+            }
+            let mut line = Line::new();
+            let _ = write!(line, "fuzz: {} {}:", slot_name(slot), total);
+            for (index, count) in counts.iter().enumerate().filter(|(_, count)| **count > 0) {
+                let _ = write!(line, " {} {}", outcome_name(index), count);
+            }
+            self.say(format_args!("{}", core::str::from_utf8(line.as_bytes()).unwrap_or("?")));
+        }
+        let mut line = Line::new();
+        let _ = write!(line, "fuzz: per outcome:");
+        for index in 0..OUTCOMES {
+            let count: u64 = self.counts.outcomes.iter().map(|slot| slot[index]).sum();
+            if count > 0 {
+                let _ = write!(line, " {} {}", outcome_name(index), count);
+            }
+        }
+        self.say(format_args!("{}", core::str::from_utf8(line.as_bytes()).unwrap_or("?")));
+        let excluded = SYSCALLS
+            .iter()
+            .filter(|desc| !crate::generate::fuzzable(desc))
+            .map(|desc| desc.name);
+        let mut line = Line::new();
+        let _ = write!(line, "fuzz: excluded:");
+        for name in excluded {
+            let _ = write!(line, " {name}");
+        }
+        let _ = write!(
+            line,
+            " (never returns, or waits in a way the fuzzer cannot bound); {} calls via int 0x80, {} out-pointers \
+             moved into scratch, {} audit calls, {} victims spawned",
+            self.counts.int80, self.counts.redirected, self.counts.audits, self.victims
+        );
+        self.say(format_args!("{}", core::str::from_utf8(line.as_bytes()).unwrap_or("?")));
+        let mut line = Line::new();
+        let _ = write!(line, "fuzz: known kernel bugs (tolerated, see docs/reliability.md):");
+        for (bug, count) in KNOWN_BUGS.iter().zip(self.counts.known) {
+            let _ = write!(line, " {} {}", bug.name, count);
+        }
+        if KNOWN_BUGS.is_empty() {
+            let _ = write!(line, " none");
+        }
+        self.say(format_args!("{}", core::str::from_utf8(line.as_bytes()).unwrap_or("?")));
+        let (seed, calls, violations) = (self.seed, self.index, self.violations);
+        self.say(format_args!(
+            "fuzz: summary: seed {seed} calls {calls} violations {violations} ticks {ticks}"
+        ));
+    }
+}

@@ -1,0 +1,231 @@
+//! The syscall fuzzer's shared pieces: a seeded PRNG, a fixed-size line
+//! buffer, argument parsing, the printer protocol and the manifest's handle
+//! numbers, used by the `fuzzer` program and its peers (`checker`,
+//! `printer`, `peer`, `pinger`, `victim`). See `docs/reliability.md`.
+
+#![no_std]
+#![forbid(unsafe_code)]
+
+use core::fmt;
+
+/// Label of a message to the printer: print its bytes.
+pub const PRINT: u32 = 0x7072;
+
+/// Handles the manifest gives the fuzzer (`build/src/fuzz.rs` writes it).
+pub mod handles {
+    use libsys::Handle;
+
+    /// SEND|TRANSFER to the sink: the fuzzer's console (`write` goes here).
+    pub const SINK: Handle = 0;
+    /// SEND|TRANSFER to the mirror, which answers every message.
+    pub const MIRROR: Handle = 1;
+    /// SEND|RECV|TRANSFER on the inbox, where the pinger calls the fuzzer.
+    pub const INBOX: Handle = 2;
+    /// SEND to the printer: the fuzzer's report goes there, never fuzzed.
+    pub const PRINTER: Handle = 3;
+    /// RECV on the lifeline: the checker's send on it ends when the fuzzer
+    /// is gone. Never fuzzed.
+    pub const LIFELINE: Handle = 4;
+}
+
+/// A forwarded `write` of exactly this many bytes the sink answers with
+/// the error code [`SINK_ERROR`] instead of a count: `write` must still fail
+/// only with an error its table entry lists.
+pub const SINK_ERROR_LEN: usize = 4093;
+/// The error the sink answers such a write with (ENOMEM, which `write` does
+/// not list).
+pub const SINK_ERROR: libsys::Error = libsys::Error::NOMEM;
+
+/// Badges the fuzzer's inbox handles carry: who called it.
+pub mod badges {
+    /// The pinger's handle to the inbox.
+    pub const PINGER: u64 = 1;
+    /// A victim's handle to the inbox.
+    pub const VICTIM: u64 = 2;
+}
+
+/// What the pinger and victims send the fuzzer: word `index` and byte
+/// `index` of a message follow from its label, so the fuzzer can check
+/// that what arrived is what was sent.
+pub mod pattern {
+    /// Word `index` of a message with `label`.
+    pub fn word(label: u32, index: usize) -> u64 {
+        let mut z = (label as u64) << 8 | index as u64;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Byte `index` of a message with `label`.
+    pub fn byte(label: u32, index: usize) -> u8 {
+        (label as usize).wrapping_add(index.wrapping_mul(7)) as u8 ^ 0x3c
+    }
+}
+
+/// How the mirror answers: the label, each word and each byte of the
+/// request, transformed (so an answer that is merely the request left in
+/// place is caught).
+pub mod mirror {
+    pub fn label(label: u32) -> u32 {
+        label ^ 0x5a5a_5a5a
+    }
+
+    pub fn word(word: u64, index: usize) -> u64 {
+        word ^ 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(index as u64 + 1)
+    }
+
+    pub fn byte(byte: u8, index: usize) -> u8 {
+        byte ^ (index as u8).wrapping_mul(31) ^ 0xa5
+    }
+}
+
+/// A seeded pseudo-random generator: xoshiro256** seeded by splitmix64.
+/// Small, fast, and the same sequence for the same seed on every run.
+#[derive(Clone, Debug)]
+pub struct Random {
+    state: [u64; 4],
+}
+
+impl Random {
+    pub fn new(seed: u64) -> Random {
+        let mut x = seed;
+        let mut splitmix = || {
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        Random {
+            state: [splitmix(), splitmix(), splitmix(), splitmix()],
+        }
+    }
+
+    /// The next 64 random bits.
+    pub fn bits(&mut self) -> u64 {
+        let s = &mut self.state;
+        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        result
+    }
+
+    /// A value in `0..bound` (0 if `bound` is 0).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        ((self.bits() as u128 * bound as u128) >> 64) as u64
+    }
+
+    /// A value in `low..=high`.
+    pub fn between(&mut self, low: u64, high: u64) -> u64 {
+        low + self.below(high - low + 1)
+    }
+
+    /// True with probability `numerator / denominator`.
+    pub fn chance(&mut self, numerator: u64, denominator: u64) -> bool {
+        self.below(denominator) < numerator
+    }
+
+    /// One of `items` (which must not be empty).
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
+    }
+
+    /// An index into `weights`, each chosen in proportion to its weight.
+    pub fn weighted(&mut self, weights: &[u32]) -> usize {
+        let total: u64 = weights.iter().map(|&w| w as u64).sum();
+        let mut roll = self.below(total);
+        for (index, &weight) in weights.iter().enumerate() {
+            if roll < weight as u64 {
+                return index;
+            }
+            roll -= weight as u64;
+        }
+        weights.len() - 1
+    }
+}
+
+/// A line of text in a fixed buffer; what does not fit is cut.
+pub struct Line {
+    bytes: [u8; Line::CAPACITY],
+    len: usize,
+}
+
+impl Line {
+    pub const CAPACITY: usize = 1024;
+
+    pub const fn new() -> Line {
+        Line {
+            bytes: [0; Line::CAPACITY],
+            len: 0,
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Line::new()
+    }
+}
+
+impl fmt::Write for Line {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let take = text.len().min(Line::CAPACITY - self.len);
+        self.bytes[self.len..self.len + take].copy_from_slice(&text.as_bytes()[..take]);
+        self.len += take;
+        Ok(())
+    }
+}
+
+/// Parses a number argument: decimal, or hexadecimal with `0x`; `_` may
+/// separate digits.
+pub fn parse_number(text: &str) -> Option<u64> {
+    let (digits, radix) = match text.strip_prefix("0x") {
+        Some(hex) => (hex, 16),
+        None => (text, 10),
+    };
+    let mut value: u64 = 0;
+    let mut any = false;
+    for c in digits.chars() {
+        if c == '_' {
+            continue;
+        }
+        let digit = c.to_digit(radix)? as u64;
+        value = value.checked_mul(radix as u64)?.checked_add(digit)?;
+        any = true;
+    }
+    any.then_some(value)
+}
+
+/// The numeric argument `key=value` of this program, or `default`.
+pub fn number_arg(key: &str, default: u64) -> u64 {
+    libsys::arg(key).and_then(parse_number).unwrap_or(default)
+}
+
+/// The name of an error code for reports (`E?` for codes the ABI lacks).
+pub fn error_name(code: u64) -> &'static str {
+    match libsys::Error::from_code(code) {
+        Some(error) => error.name(),
+        None => "E?",
+    }
+}
