@@ -15,10 +15,17 @@
 //!   and Chrome trace / Perfetto timelines.
 //! - [`symbols`]: resolves the addresses of fault reports in the serial
 //!   output to functions and source lines.
+//! - [`fuzz`]: `cargo xtask fuzz`: boots the ring-3 syscall fuzzer with a
+//!   seed and a number of calls, and judges the run.
+//! - [`bench`]: `cargo xtask bench`: boots the benchmark image under icount
+//!   and without, compares with seL4 and the Linux peer, and breaks down an
+//!   IPC round trip per function.
 //!
 //! Every error a user can cause is an [`Error`] whose `Display` is one line.
 
+pub mod bench;
 pub mod cargo;
+pub mod fuzz;
 pub mod image;
 pub mod install;
 pub mod manifest;
@@ -76,6 +83,8 @@ pub enum Error {
     Qemu(String),
     /// A file could not be read or written.
     Io { what: String, error: std::io::Error },
+    /// A benchmark boot failed or printed no usable figures.
+    Bench(String),
 }
 
 impl Error {
@@ -98,7 +107,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Usage(message) | Self::Build(message) | Self::Qemu(message) => f.write_str(message),
+            Self::Usage(message) | Self::Build(message) | Self::Qemu(message) | Self::Bench(message) => {
+                f.write_str(message)
+            }
             Self::Manifest { file, line, message } => {
                 match file {
                     Some(file) => write!(f, "{}", file.display())?,

@@ -8,6 +8,9 @@
 //!                   [--trace [FILE]] [--trace-filter SPEC] [--trace-out FILE] [--timeline OUT.json]
 //! cargo xtask trace decode FILE [--filter SPEC] [--out FILE] [--timeline OUT.json]
 //! cargo xtask abi --markdown [--write] | --json
+//! cargo xtask fuzz [--seed N] [--calls M] [--seeds K] [--timeout S]
+//! cargo xtask bench [--accel tcg|kvm|auto] [--no-icount] [--compare] [--runs N]
+//!                   [--breakdown] [--json FILE] [--timeout S]
 //! ```
 //!
 //! Exit status of `cargo xtask run`: the guest's exit value (0 = every
@@ -19,6 +22,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use xtask::bench::{BenchOptions, LinuxPeer};
 use xtask::trace::{self, Filter, Stream};
 use xtask::{Accel, Error, Machine, Manifest, RunOptions};
 
@@ -34,6 +38,9 @@ USAGE:
     cargo xtask trace decode FILE [--filter SPEC] [--out FILE] [--timeline OUT.json]
     cargo xtask abi --markdown [--write]
     cargo xtask abi --json
+    cargo xtask bench [--accel tcg|kvm|auto] [--no-icount] [--compare] [--runs N]
+                      [--breakdown] [--json FILE] [--timeout S]
+    cargo xtask fuzz [--seed N] [--calls M] [--seeds K] [--timeout S]
     cargo xtask help (or --help, -h, after any command too)
 
 COMMANDS:
@@ -52,6 +59,20 @@ COMMANDS:
              (the generated part of docs/abi.md; --write rewrites it there) or
              --json (the whole ABI for other tools; its schema is
              docs/abi.schema.json)
+    fuzz     boot the ring-3 syscall fuzzer under TCG: M random and edge-case
+             syscalls from seed N, each result checked against the ABI table,
+             then the kernel's resource counters compared with the start (see
+             docs/reliability.md). Serial output goes to stdout, then a table
+             (seed, calls, violations, counters, ticks, wall time)
+    bench    build manifests/bench.toml and boot it under TCG with
+             -icount shift=0,align=off, where the guest TSC counts executed
+             instructions: every figure is an exact number of guest
+             instructions per operation, the same on every run. Then boot it
+             once more without icount for wall time (TSC units turned into ns
+             with the guest's bench.tsc_per_tick). Prints key=value lines
+             (null_syscall.instructions=47, null_syscall.ns=61.2, ...), then
+             tables: the benchmarks beside the seL4 reference, the targets of
+             issue 7, and what the options add. See docs/performance.md
 
 OPTIONS (build, run):
     --manifest NAME|PATH   manifests/NAME.toml, or a TOML file (default: demo)
@@ -76,6 +97,32 @@ OPTIONS (run):
                            (implies --trace)
     --timeline OUT.json    also write a Chrome trace / Perfetto timeline (open it
                            in https://ui.perfetto.dev) (implies --trace)
+
+OPTIONS (bench):
+    --accel tcg|kvm|auto   accelerator of the wall-time boots (default: tcg; kvm
+                           only when a probe boot shows it works; the icount
+                           boots are always TCG)
+    --no-icount            only the wall-time boots
+    --runs N               boot N times of each kind; report min/median/max and
+                           whether the instruction counts were identical
+                           (default: 1)
+    --compare              also run the Linux peer under the same method
+                           (../shared/peers/linux/run.sh --tcg --icount --boot pvh
+                           --scale 0.2, beside the workspace; skipped with a note
+                           when missing) and print ours/Linux ratios
+    --breakdown            where the instructions of one IPC round trip go, per
+                           function and direction: boots a probe with QEMU's
+                           execution log (target/bench/, deleted afterwards) and
+                           checks the total against ipc_roundtrip.words_0
+    --json FILE            also write the whole report as JSON to FILE
+    --timeout S            limit for each boot in seconds (default: 120)
+
+OPTIONS (fuzz):
+    --seed N               the first seed (default: 1)
+    --calls M              syscalls per boot (default: 100000)
+    --seeds K              boot K times, seeds N to N+K-1 (default: 1)
+    --timeout S            limit of each boot in seconds; 0 = scaled with M
+                           (default: 60 + M/1000)
 
 OPTIONS (trace decode):
     --filter SPEC          as --trace-filter
@@ -109,6 +156,11 @@ TIMELINE:
     guest TSC counts since the first record / 1000 (so microseconds at 1 GHz;
     with --icount, 1 us = 1000 instructions).
 
+EXIT STATUS (fuzz):
+    0 when every boot exited 0 with 0 violations, every call made and the
+    counters unchanged; 1 otherwise; 125 when the image could not be built
+    or QEMU not started
+
 EXIT STATUS (run):
     the guest's exit value: 0 = all programs finished, 16 kernel panic,
     17 kernel fault, 18 deadlock, 19 unusable boot image
@@ -117,6 +169,11 @@ EXIT STATUS (run):
          unreadable trace)
     126  QEMU stopped without a guest exit status (triple fault, QEMU error)
     2    bad command line
+
+EXIT STATUS (bench):
+    0 when every boot printed its figures; 125 when a boot failed, timed out
+    or never printed bench.status=done (the error quotes its last lines), or
+    when --compare's Linux peer failed (after printing everything else)
 ";
 
 /// What `--trace` and its companions ask for.
@@ -146,6 +203,8 @@ enum Command {
         json: bool,
         write: bool,
     },
+    Bench(BenchOptions),
+    Fuzz(xtask::fuzz::FuzzOptions),
 }
 
 fn main() -> ExitCode {
@@ -216,6 +275,8 @@ fn execute(command: Command) -> Result<u8, Error> {
             print!("{}", xtask::reference::json_text());
             Ok(0)
         }
+        Command::Bench(options) => bench(&options),
+        Command::Fuzz(options) => xtask::fuzz::run_command(&options),
         Command::Abi { json: false, write } => {
             if !write {
                 print!("{}", xtask::reference::markdown());
@@ -230,6 +291,28 @@ fn execute(command: Command) -> Result<u8, Error> {
             Ok(0)
         }
     }
+}
+
+/// Runs the benchmarks and prints the `key=value` lines, then the tables.
+fn bench(options: &BenchOptions) -> Result<u8, Error> {
+    let report = xtask::bench::run(options)?;
+    let mut out = String::new();
+    for (key, value) in report.key_values() {
+        out.push_str(&format!("{key}={value}\n"));
+    }
+    out.push('\n');
+    out.push_str(&report.text());
+    print!("{out}");
+    if let Some(path) = &options.json {
+        let text = serde_json::to_string_pretty(&report.json()).unwrap_or_default() + "\n";
+        std::fs::write(path, text).map_err(|e| xtask::Error::Bench(format!("cannot write {}: {e}", path.display())))?;
+        eprintln!("xtask: bench: report written to {}", path.display());
+    }
+    if let Some(LinuxPeer::Failed { message, .. }) = &report.linux {
+        eprintln!("error: --compare: the Linux peer failed: {message}");
+        return Ok(xtask::EXIT_ERROR);
+    }
+    Ok(0)
 }
 
 /// Decodes a trace file and says where the results went.
@@ -314,8 +397,10 @@ fn parse(args: &[String]) -> Result<Command, Error> {
         "build" | "run" => parse_build_or_run(name == "run", rest),
         "trace" => parse_trace(rest),
         "abi" => parse_abi(rest),
+        "bench" => parse_bench(rest),
+        "fuzz" => xtask::fuzz::parse_args(rest).map(Command::Fuzz),
         other => Err(usage(format!(
-            "unknown command `{other}` (expected build, run, trace, abi or help)"
+            "unknown command `{other}` (expected build, run, trace, abi, bench, fuzz or help)"
         ))),
     }
 }
@@ -458,6 +543,59 @@ fn parse_abi(args: &[String]) -> Result<Command, Error> {
     }
 }
 
+fn parse_bench(args: &[String]) -> Result<Command, Error> {
+    let mut options = BenchOptions::default();
+    let mut arguments = Arguments::new(args);
+    while let Some((flag, inline)) = arguments.next_flag() {
+        match flag {
+            "--accel" => {
+                let value = arguments.value(flag, inline)?;
+                options.accel = Accel::parse(&value)
+                    .ok_or_else(|| usage(format!("--accel must be tcg, kvm or auto, not `{value}`")))?
+            }
+            "--no-icount" => {
+                no_value(flag, &inline)?;
+                options.icount = false;
+            }
+            "--compare" => {
+                no_value(flag, &inline)?;
+                options.compare = true;
+            }
+            "--breakdown" => {
+                no_value(flag, &inline)?;
+                options.breakdown = true;
+            }
+            "--runs" => {
+                let value = arguments.value(flag, inline)?;
+                options.runs = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|runs| (1..=1000).contains(runs))
+                    .ok_or_else(|| usage(format!("--runs takes a number from 1 to 1000, not `{value}`")))?;
+            }
+            "--json" => {
+                let value = arguments.value(flag, inline)?;
+                if value.is_empty() {
+                    return Err(usage("--json needs a file name"));
+                }
+                options.json = Some(value.into());
+            }
+            "--timeout" => {
+                let value = arguments.value(flag, inline)?;
+                options.timeout = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
+                    .map(Duration::from_secs_f64)
+                    .ok_or_else(|| usage(format!("--timeout takes seconds (more than 0), not `{value}`")))?;
+            }
+            other => return Err(usage(format!("unknown option `{other}`"))),
+        }
+    }
+    options.check().map_err(usage)?;
+    Ok(Command::Bench(options))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,6 +696,27 @@ mod tests {
         );
     }
 
+    fn bench_options(line: &str) -> BenchOptions {
+        match parse_line(line) {
+            Ok(Command::Bench(options)) => options,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bench_options_parse() {
+        assert_eq!(bench_options("bench"), BenchOptions::default());
+        let options = bench_options("bench --accel auto --compare --runs 3 --breakdown --json=r.json --timeout 30");
+        assert_eq!(options.accel, Accel::Auto);
+        assert!(options.compare && options.breakdown && options.icount);
+        assert_eq!(options.runs, 3);
+        assert_eq!(options.json, Some(PathBuf::from("r.json")));
+        assert_eq!(options.timeout, Duration::from_secs(30));
+        let options = bench_options("bench --no-icount --accel kvm");
+        assert!(!options.icount);
+        assert_eq!(options.accel, Accel::Kvm);
+    }
+
     #[test]
     fn help_lists_every_flag() {
         let source = include_str!("main.rs");
@@ -599,6 +758,16 @@ mod tests {
             "abi --json --markdown",
             "abi --json --write",
             "abi --yaml",
+            "bench --runs 0",
+            "bench --runs many",
+            "bench --accel fast",
+            "bench --no-icount --compare",
+            "bench --no-icount --breakdown",
+            "bench --json",
+            "bench --json=",
+            "bench --timeout 0",
+            "bench --compare=yes",
+            "bench --manifest demo",
         ] {
             match parse_line(line) {
                 Err(error @ Error::Usage(_)) => assert_eq!(error.exit_code(), xtask::EXIT_USAGE),
