@@ -18,4 +18,4 @@ pub const USER_STACK_TOP: u64 = abi::USER_END;
 /// Lowest address of the stack's guard page: programs must lie below it.
 pub const USER_IMAGE_END: u64 = USER_STACK_TOP - (USER_STACK_PAGES + 1) * abi::PAGE_SIZE;
 /// Timer ticks a thread runs before others of its priority get a turn.
-pub const TIME_SLICE_TICKS: u32 = 2;
+pub const TIME_SLICE_TICKS: u8 = 2;

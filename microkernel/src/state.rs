@@ -64,8 +64,11 @@ pub struct Thread {
     pub deadline: u64,
     /// Timer ticks left of its time slice. It keeps them while it is
     /// preempted or blocked; when they run out (or it yields) it gets a full
-    /// slice again at the back of its priority's queue.
-    pub slice_left: u32,
+    /// slice again at the back of its priority's queue. A `u8` packs with
+    /// the other small fields: a `u32` grew `Thread` from 152 to 160 bytes,
+    /// and the fast path's index arithmetic by one instruction per look-up
+    /// (6 per IPC round trip).
+    pub slice_left: u8,
     /// The receive buffer (address, capacity) last found writable for it.
     pub checked_buffer: (u64, u64),
     /// Tracing: the syscall whose exit record is still to be written.
