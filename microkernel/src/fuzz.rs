@@ -40,224 +40,21 @@ use crate::memmap::{self, MAX_REGIONS, Region, RegionKind};
 use abi::Error;
 use abi::handle::{MAX_HANDLES, Rights};
 use abi::{PAGE_SIZE, USER_BASE, USER_END};
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
-use std::path::PathBuf;
 use std::string::String;
-use std::sync::{Once, OnceLock};
-use std::time::Instant;
 use std::vec::Vec;
 use std::{format, vec};
 
 // ------------------------------------------------------------------ harness
 
-/// splitmix64 (Steele, Lea and Flood, 2014): one add and three
-/// xor-shift-multiplies per output; the same sequence on every host.
-#[derive(Clone, Debug)]
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    fn u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (0 when `n` is 0).
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.u64() % n }
-    }
-
-    fn index(&mut self, n: usize) -> usize {
-        self.below(n as u64) as usize
-    }
-
-    fn one_in(&mut self, n: u64) -> bool {
-        self.below(n) == 0
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.index(items.len())]
-    }
-
-    fn byte(&mut self) -> u8 {
-        self.u64() as u8
-    }
-}
+#[path = "../../abi/tests/fuzz_harness/mod.rs"]
+mod harness;
+use harness::{Input, Outcome, Rng, corpus, corpus_file, escape, fuzz};
 
 const DEFAULT_SEED: u64 = 0x6d69_6372_6f6b_726e;
-
-struct Settings {
-    seed: u64,
-    iterations: Option<u64>,
-    only: Option<u64>,
-}
-
-fn env_u64(name: &str) -> Option<u64> {
-    let text = std::env::var(name).ok()?;
-    let text = text.trim().replace('_', "");
-    let value = match text.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => text.parse(),
-    };
-    Some(value.unwrap_or_else(|_| panic!("{name}={text} is not a number")))
-}
-
-fn settings() -> &'static Settings {
-    static SETTINGS: OnceLock<Settings> = OnceLock::new();
-    SETTINGS.get_or_init(|| Settings {
-        seed: env_u64("FUZZ_SEED").unwrap_or(DEFAULT_SEED),
-        iterations: env_u64("FUZZ_ITERATIONS"),
-        only: env_u64("FUZZ_ONLY"),
-    })
-}
-
-thread_local! {
-    /// The target and iteration this thread is running, for the panic hook:
-    /// a panic that cannot unwind (a failed `unsafe` precondition in a
-    /// dependency) aborts before `catch_unwind` could report it.
-    static CURRENT: Cell<Option<(&'static str, u64)>> = const { Cell::new(None) };
-}
-
-fn install_panic_hook() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(std::boxed::Box::new(move |info| {
-            if let Some((target, iteration)) = CURRENT.with(Cell::get) {
-                let seed = settings().seed;
-                std::eprintln!(
-                    "fuzz target `{target}` failed at iteration {iteration}; replay it with \
-                     FUZZ_SEED={seed:#x} FUZZ_ONLY={iteration}"
-                );
-            }
-            previous(info);
-        }));
-    });
-}
-
-/// What one input did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Outcome {
-    Accepted,
-    /// Refused, and why (the error variant), for the summary.
-    Refused(&'static str),
-}
-
-/// An input that can be written to a file when it fails.
-trait Input: fmt::Debug {
-    fn raw(&self) -> Vec<u8>;
-}
-
-/// Runs `check` on `iterations` inputs from `generate`; on a failure, prints
-/// and saves the input before failing the test.
-fn fuzz<T: Input>(
-    target: &'static str,
-    default_iterations: u64,
-    generate: impl Fn(&mut Rng) -> T,
-    check: impl Fn(&T) -> Outcome,
-) {
-    install_panic_hook();
-    let settings = settings();
-    let iterations = settings.iterations.unwrap_or(default_iterations);
-    let range = match settings.only {
-        Some(only) => only..only + 1,
-        None => 0..iterations,
-    };
-    let salt = target.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    let started = Instant::now();
-    let mut accepted = 0u64;
-    let mut refused: BTreeMap<&'static str, u64> = BTreeMap::new();
-    for iteration in range.clone() {
-        let mut rng = Rng::new(settings.seed ^ salt ^ iteration.wrapping_mul(0xd134_2543_de82_ef95));
-        rng.u64();
-        CURRENT.with(|c| c.set(Some((target, iteration))));
-        let input = generate(&mut rng);
-        let result = panic::catch_unwind(AssertUnwindSafe(|| check(&input)));
-        CURRENT.with(|c| c.set(None));
-        match result {
-            Ok(Outcome::Accepted) => accepted += 1,
-            Ok(Outcome::Refused(why)) => *refused.entry(why).or_default() += 1,
-            Err(payload) => {
-                save_failure(target, iteration, &input);
-                panic::resume_unwind(payload);
-            }
-        }
-    }
-    let mut reasons: Vec<(u64, &str)> = refused.iter().map(|(why, n)| (*n, *why)).collect();
-    reasons.sort_unstable_by(|a, b| b.cmp(a));
-    let reasons: Vec<String> = reasons.iter().map(|(n, why)| format!("{why} {n}")).collect();
-    std::eprintln!(
-        "fuzz {target}: {} iterations in {:.2?} (seed {:#x}): {accepted} accepted, {} refused ({})",
-        range.end - range.start,
-        started.elapsed(),
-        settings.seed,
-        refused.values().sum::<u64>(),
-        reasons.join(", "),
-    );
-}
-
-fn save_failure(target: &str, iteration: u64, input: &impl Input) {
-    let mut shown = format!("{input:?}");
-    if shown.len() > 4000 {
-        let mut cut = 4000;
-        while !shown.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        shown.truncate(cut);
-        shown.push('…');
-    }
-    let dir = std::env::temp_dir().join("microkernel-fuzz");
-    let path = dir.join(format!("{target}-{iteration}.bin"));
-    let saved = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, input.raw()));
-    std::eprintln!("failing input of `{target}` (iteration {iteration}): {shown}");
-    match saved {
-        Ok(()) => std::eprintln!("saved to {}", path.display()),
-        Err(error) => std::eprintln!("could not save it to {}: {error}", path.display()),
-    }
-}
-
-/// `bytes` as a Rust byte-string literal.
-fn escape(bytes: &[u8]) -> String {
-    let mut out = String::from("b\"");
-    for &b in bytes {
-        out.extend(core::ascii::escape_default(b).map(char::from));
-    }
-    out.push('"');
-    out
-}
-
-fn corpus_dir(kind: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests-corpus")
-        .join(kind)
-}
-
-/// The files of one corpus directory, sorted by name.
-fn corpus(kind: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = corpus_dir(kind);
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
-        .map(|entry| {
-            let path = entry.expect("directory entry").path();
-            let name = path.file_name().expect("file name").to_string_lossy().into_owned();
-            (name, std::fs::read(&path).expect("corpus file"))
-        })
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "{} is empty", dir.display());
-    files
-}
+const CORPUS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests-corpus");
+const SAVE_DIR: &str = "microkernel-fuzz";
 
 const INTERESTING_BYTES: [u8; 16] = [
     0, 0xff, 0x7f, 0x80, 1, 0xfe, 0x40, 0x38, b'0', b'9', b'a', b'f', b'\n', b'#', b' ', 0x20,
@@ -1001,11 +798,6 @@ fn elf_corpus() {
             assert!(matches!(outcome, Outcome::Refused(_)), "{name}: {outcome:?}");
         }
     }
-}
-
-fn corpus_file(kind: &str, name: &str) -> Vec<u8> {
-    let path = corpus_dir(kind).join(name);
-    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 #[test]

@@ -1,0 +1,226 @@
+//! The harness shared by the host-side fuzz targets of `abi`
+//! (`abi/tests/fuzz.rs`) and of the kernel (`microkernel/src/fuzz.rs`, which
+//! includes this file with `#[path]`): a deterministic generator, the
+//! `FUZZ_SEED` / `FUZZ_ITERATIONS` / `FUZZ_ONLY` settings, the loop that runs
+//! a target and saves a failing input, and the corpus readers.
+//!
+//! The including module defines `DEFAULT_SEED` (its base seed),
+//! `CORPUS_DIR` (the absolute path of its corpus directory) and `SAVE_DIR`
+//! (the directory under the system's temporary directory where failing
+//! inputs are saved).
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::{Once, OnceLock};
+use std::time::Instant;
+
+/// splitmix64 (Steele, Lea and Flood, 2014): one add and three
+/// xor-shift-multiplies per output; the same sequence on every host.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.u64() % n }
+    }
+
+    pub fn index(&mut self, n: usize) -> usize {
+        self.below(n as u64) as usize
+    }
+
+    pub fn one_in(&mut self, n: u64) -> bool {
+        self.below(n) == 0
+    }
+
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.index(items.len())]
+    }
+
+    pub fn byte(&mut self) -> u8 {
+        self.u64() as u8
+    }
+}
+
+struct Settings {
+    seed: u64,
+    iterations: Option<u64>,
+    only: Option<u64>,
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    let text = std::env::var(name).ok()?;
+    let text = text.trim().replace('_', "");
+    let value = match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    Some(value.unwrap_or_else(|_| panic!("{name}={text} is not a number")))
+}
+
+fn settings() -> &'static Settings {
+    static SETTINGS: OnceLock<Settings> = OnceLock::new();
+    SETTINGS.get_or_init(|| Settings {
+        seed: env_u64("FUZZ_SEED").unwrap_or(super::DEFAULT_SEED),
+        iterations: env_u64("FUZZ_ITERATIONS"),
+        only: env_u64("FUZZ_ONLY"),
+    })
+}
+
+thread_local! {
+    /// The target and iteration this thread is running, for the panic hook:
+    /// a panic that cannot unwind (a failed `unsafe` precondition in a
+    /// dependency) aborts before `catch_unwind` could report it.
+    static CURRENT: Cell<Option<(&'static str, u64)>> = const { Cell::new(None) };
+}
+
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if let Some((target, iteration)) = CURRENT.with(Cell::get) {
+                let seed = settings().seed;
+                eprintln!(
+                    "fuzz target `{target}` failed at iteration {iteration}; replay it with \
+                     FUZZ_SEED={seed:#x} FUZZ_ONLY={iteration}"
+                );
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// What one input did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Accepted,
+    /// Refused, and why (the error variant), for the summary.
+    Refused(&'static str),
+}
+
+/// An input that can be written to a file when it fails.
+pub trait Input: fmt::Debug {
+    fn raw(&self) -> Vec<u8>;
+}
+
+/// Runs `check` on `iterations` inputs from `generate`; on a failure, prints
+/// and saves the input before failing the test.
+pub fn fuzz<T: Input>(
+    target: &'static str,
+    default_iterations: u64,
+    generate: impl Fn(&mut Rng) -> T,
+    check: impl Fn(&T) -> Outcome,
+) {
+    install_panic_hook();
+    let settings = settings();
+    let iterations = settings.iterations.unwrap_or(default_iterations);
+    let range = match settings.only {
+        Some(only) => only..only + 1,
+        None => 0..iterations,
+    };
+    let salt = target.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    let started = Instant::now();
+    let mut accepted = 0u64;
+    let mut refused: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for iteration in range.clone() {
+        let mut rng = Rng::new(settings.seed ^ salt ^ iteration.wrapping_mul(0xd134_2543_de82_ef95));
+        rng.u64();
+        CURRENT.with(|c| c.set(Some((target, iteration))));
+        let input = generate(&mut rng);
+        let result = panic::catch_unwind(AssertUnwindSafe(|| check(&input)));
+        CURRENT.with(|c| c.set(None));
+        match result {
+            Ok(Outcome::Accepted) => accepted += 1,
+            Ok(Outcome::Refused(why)) => *refused.entry(why).or_default() += 1,
+            Err(payload) => {
+                save_failure(target, iteration, &input);
+                panic::resume_unwind(payload);
+            }
+        }
+    }
+    let mut reasons: Vec<(u64, &str)> = refused.iter().map(|(why, n)| (*n, *why)).collect();
+    reasons.sort_unstable_by(|a, b| b.cmp(a));
+    let reasons: Vec<String> = reasons.iter().map(|(n, why)| format!("{why} {n}")).collect();
+    eprintln!(
+        "fuzz {target}: {} iterations in {:.2?} (seed {:#x}): {accepted} accepted, {} refused ({})",
+        range.end - range.start,
+        started.elapsed(),
+        settings.seed,
+        refused.values().sum::<u64>(),
+        reasons.join(", "),
+    );
+}
+
+fn save_failure(target: &str, iteration: u64, input: &impl Input) {
+    let mut shown = format!("{input:?}");
+    if shown.len() > 4000 {
+        let mut cut = 4000;
+        while !shown.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        shown.truncate(cut);
+        shown.push('…');
+    }
+    let dir = std::env::temp_dir().join(super::SAVE_DIR);
+    let path = dir.join(format!("{target}-{iteration}.bin"));
+    let saved = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, input.raw()));
+    eprintln!("failing input of `{target}` (iteration {iteration}): {shown}");
+    match saved {
+        Ok(()) => eprintln!("saved to {}", path.display()),
+        Err(error) => eprintln!("could not save it to {}: {error}", path.display()),
+    }
+}
+
+/// `bytes` as a Rust byte-string literal.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut out = String::from("b\"");
+    for &b in bytes {
+        out.extend(std::ascii::escape_default(b).map(char::from));
+    }
+    out.push('"');
+    out
+}
+
+pub fn corpus_dir(kind: &str) -> PathBuf {
+    PathBuf::from(super::CORPUS_DIR).join(kind)
+}
+
+/// The files of one corpus directory, sorted by name.
+pub fn corpus(kind: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = corpus_dir(kind);
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
+        .map(|entry| {
+            let path = entry.expect("directory entry").path();
+            let name = path.file_name().expect("file name").to_string_lossy().into_owned();
+            (name, std::fs::read(&path).expect("corpus file"))
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{} is empty", dir.display());
+    files
+}
+
+/// One file of a corpus directory.
+pub fn corpus_file(kind: &str, name: &str) -> Vec<u8> {
+    let path = corpus_dir(kind).join(name);
+    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
