@@ -5,28 +5,21 @@ use abi::machine::{EXIT_KERNEL_FAULT, EXIT_KERNEL_PANIC, EXIT_SUCCESS};
 use systests::*;
 
 /// The console server and the demo's program that reads address 0.
-const FAULTY: &str = r#"
-[[endpoint]]
-name = "console"
-notices = true
-
-[[program]]
-name = "console"
-crate = "console"
-priority = 6
-io = ["serial"]
-handles = [{ endpoint = "console", rights = ["recv"] }]
-
+fn faulty() -> String {
+    scenario(
+        r#"
 [[program]]
 name = "faulty"
 crate = "demo"
 priority = 2
 handles = [{ endpoint = "console", rights = ["send"], badge = 1 }]
-"#;
+"#,
+    )
+}
 
 #[test]
 fn user_fault_is_symbolized() {
-    let outcome = boot("user_fault_symbolized", FAULTY, "");
+    let outcome = boot("user_fault_symbolized", &faulty(), "");
     assert_exit(&outcome, EXIT_SUCCESS);
     assert_serial_contains(&outcome, "killed: page fault at 0x");
     let first = outcome.symbolized.first().map(String::as_str).unwrap_or_default();

@@ -5,28 +5,21 @@ use systests::*;
 use xtask::trace::Filter;
 
 /// The console server and hello.
-const HELLO: &str = r#"
-[[endpoint]]
-name = "console"
-notices = true
-
-[[program]]
-name = "console"
-crate = "console"
-priority = 6
-io = ["serial"]
-handles = [{ endpoint = "console", rights = ["recv"] }]
-
+fn traced_hello() -> String {
+    scenario(
+        r#"
 [[program]]
 name = "hello"
 crate = "hello"
 priority = 2
 handles = [{ endpoint = "console", rights = ["send"], badge = 1 }]
-"#;
+"#,
+    )
+}
 
 #[test]
 fn traced_boot_shows_write_forwarded_as_ipc() {
-    let (outcome, trace) = boot_traced("traced_boot", HELLO, "");
+    let (outcome, trace) = boot_traced("traced_boot", &traced_hello(), "");
     assert_exit(&outcome, abi::machine::EXIT_SUCCESS);
     assert!(trace.warnings.is_empty(), "{:?}\n{}", trace.warnings, report(&outcome));
     let pid = trace
