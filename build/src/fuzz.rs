@@ -69,7 +69,8 @@ pub fn manifest_toml(seed: u64, calls: u64) -> String {
     render(&header, "", &format!("seed={seed} calls={calls}"), seed)
 }
 
-/// The known kernel bugs `fuzz-repro` reproduces (docs/reliability.md).
+/// The kernel bugs the fuzzer found, which `fuzz-repro` reproduces
+/// (docs/reliability.md; all fixed, so these are regression cases).
 pub const REPRO_CASES: [&str; 4] = [
     "stale-deadline",
     "recv-checks-msginfo",
@@ -81,7 +82,7 @@ pub const REPRO_CASES: [&str; 4] = [
 /// reproducer `case` (one of [`REPRO_CASES`]).
 pub fn repro_manifest_toml(case: &str) -> String {
     let header = format!(
-        "# The fuzz image with the reproducer `{case}` of a known kernel bug in the\n\
+        "# The fuzz image with the reproducer `{case}` of a kernel bug the fuzzer found in the\n\
          # fuzzer's place (build/src/fuzz.rs, docs/reliability.md).\n"
     );
     render(&header, "bin = \"fuzz-repro\"\n", &format!("case={case}"), 1)

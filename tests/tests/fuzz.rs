@@ -65,8 +65,8 @@ fn a_short_run_with_another_seed() {
 /// (`fuzz-repro` in the fuzzer's place) and asserts the kernel kept the
 /// ABI: the machine halts with 0, the reproducer exits with 0 and nothing
 /// leaked. All four are fixed; these are their regression tests. A new bug
-/// gets a case in `fuzz-repro` and a test here (ignored, with an entry in
-/// `KNOWN_BUGS`, until it is fixed). See docs/reliability.md.
+/// gets a case in `fuzz-repro` and a test here, ignored until it is fixed.
+/// See docs/reliability.md.
 fn repro(case: &str) {
     let options = RunOptions {
         timeout: Some(Duration::from_secs(20)),

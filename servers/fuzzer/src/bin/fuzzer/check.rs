@@ -31,25 +31,6 @@ pub fn outcome(rax: u64) -> usize {
     }
 }
 
-/// A kernel bug the fuzzer found, tolerated until it is fixed: results that
-/// match it are counted (and reported in the summary), not violations.
-/// Remove the entry, and its case in [`known_bug`], once the bug is fixed;
-/// `docs/reliability.md` lists each with its reproducer.
-pub struct KnownBug {
-    pub name: &'static str,
-}
-
-/// Each would have a reproducer: `case=<name>` of `fuzz-repro`, booted by
-/// a `known_bug_<name>` test in tests/tests/fuzz.rs. The four bugs the
-/// fuzzer found so far are fixed (docs/reliability.md); their reproducers
-/// are now regression tests.
-pub const KNOWN_BUGS: [KnownBug; 0] = [];
-
-/// Which known bug, if any, explains `error` from `plan`.
-fn known_bug(_plan: &Plan, _error: Error, _model: &crate::model::Model) -> Option<usize> {
-    None
-}
-
 /// What a changed register is reported as.
 fn changed(reg: Reg) -> &'static str {
     match reg {
@@ -111,13 +92,9 @@ impl Fuzzer {
             Err(code) => {
                 let problem = match Error::from_code(code) {
                     None => Some("returned an error code the ABI does not define"),
-                    Some(error) if !desc.errors.contains(&error) => match known_bug(plan, error, &self.model) {
-                        Some(bug) => {
-                            self.known(bug, plan, after);
-                            None
-                        }
-                        None => Some("returned an error the ABI table does not list for this syscall"),
-                    },
+                    Some(error) if !desc.errors.contains(&error) => {
+                        Some("returned an error the ABI table does not list for this syscall")
+                    }
                     Some(error) => self.failed(plan, error),
                 };
                 // A failed syscall has changed nothing.

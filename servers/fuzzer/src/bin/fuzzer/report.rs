@@ -3,7 +3,7 @@
 //! the sink. Violations, progress, and the summary at the end.
 
 use crate::Fuzzer;
-use crate::check::{KNOWN_BUGS, OUTCOMES, SLOTS, outcome};
+use crate::check::{OUTCOMES, SLOTS, outcome};
 use crate::generate::Plan;
 use crate::invoke::{ARGUMENT_REGS, Regs};
 use abi::Error;
@@ -27,8 +27,6 @@ pub struct Counts {
     pub int80: u64,
     /// Extra calls made to audit the handle model.
     pub audits: u64,
-    /// Results explained by each of `check::KNOWN_BUGS`.
-    pub known: [u64; KNOWN_BUGS.len()],
 }
 
 impl Counts {
@@ -38,7 +36,6 @@ impl Counts {
             redirected: 0,
             int80: 0,
             audits: 0,
-            known: [0; KNOWN_BUGS.len()],
         }
     }
 
@@ -126,24 +123,6 @@ impl Fuzzer {
         }
     }
 
-    /// Counts a result explained by known bug `bug`; prints the first one.
-    pub fn known(&mut self, bug: usize, plan: &Plan, after: &Regs) {
-        self.counts.known[bug] += 1;
-        if self.counts.known[bug] > 1 {
-            return;
-        }
-        let (seed, index) = (self.seed, self.index);
-        self.say(format_args!(
-            "fuzz: known bug {} first seen at seed {seed} call {index}: {} ({:#x}) via {}: {} -> rax={}",
-            KNOWN_BUGS[bug].name,
-            plan_name(plan),
-            plan.number,
-            plan.entry.name(),
-            Registers(&plan.regs),
-            Result(after.rax),
-        ));
-    }
-
     /// Prints one call (for `log=N`).
     pub fn log_call(&mut self, plan: &Plan, after: &Regs) {
         let index = self.index;
@@ -196,15 +175,6 @@ impl Fuzzer {
              moved into scratch, {} audit calls, {} victims spawned",
             self.counts.int80, self.counts.redirected, self.counts.audits, self.victims
         );
-        self.say(format_args!("{}", core::str::from_utf8(line.as_bytes()).unwrap_or("?")));
-        let mut line = Line::new();
-        let _ = write!(line, "fuzz: known kernel bugs (tolerated, see docs/reliability.md):");
-        for (bug, count) in KNOWN_BUGS.iter().zip(self.counts.known) {
-            let _ = write!(line, " {} {}", bug.name, count);
-        }
-        if KNOWN_BUGS.is_empty() {
-            let _ = write!(line, " none");
-        }
         self.say(format_args!("{}", core::str::from_utf8(line.as_bytes()).unwrap_or("?")));
         let (seed, calls, violations) = (self.seed, self.index, self.violations);
         self.say(format_args!(
