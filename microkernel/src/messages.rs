@@ -130,7 +130,7 @@ fn deliver_or_wait(k: &mut Kernel, thread: usize, entry: HandleEntry, call: bool
                 if let Some(abandoned) = k.ipc.complete(thread, receiver, call) {
                     process::fail(k, abandoned, Error::PEERGONE);
                 }
-                ready_receiver(k, receiver);
+                process::make_ready_first(k, receiver);
                 if call {
                     // The reply is waited for even with NONBLOCK; the
                     // timeout still bounds the whole call.
@@ -269,7 +269,7 @@ fn deliver_reply(k: &mut Kernel, server: usize, caller: usize) -> Result<(), Err
     } else {
         move_message(k, server, caller, None)?;
     }
-    ready_receiver(k, caller);
+    process::make_ready_first(k, caller);
     Ok(())
 }
 
@@ -340,17 +340,6 @@ fn move_message(k: &mut Kernel, sender: usize, receiver: usize, badge: Option<u6
         trace::peer(k, receiver, sender);
     }
     Ok(())
-}
-
-/// Readies a thread that received a message or a reply, ahead of others of
-/// its priority: the sender usually waits now, so it runs next.
-pub fn ready_receiver(k: &mut Kernel, thread: usize) {
-    let t = &mut k.threads[thread];
-    debug_assert_eq!(t.state, RunState::Blocked);
-    t.state = RunState::Ready;
-    t.outgoing = Outgoing::Message;
-    t.deadline = 0;
-    k.run_queues.push_front(thread, t.priority);
 }
 
 /// `thread` waits in IPC, until a peer comes or its timeout runs out.

@@ -221,7 +221,7 @@ pub fn terminate(k: &mut Kernel, thread: usize, label: u32, words: [u64; 6]) {
         Ok(SendOutcome::Rendezvous { receiver }) => match messages::transfer(k, thread, receiver) {
             Ok(()) => {
                 k.ipc.complete(thread, receiver, false);
-                messages::ready_receiver(k, receiver);
+                make_ready_first(k, receiver);
                 reap(k, thread);
             }
             Err(_) => {
@@ -246,14 +246,29 @@ pub fn fail(k: &mut Kernel, thread: usize, error: Error) {
     }
 }
 
-/// Puts a blocked thread on its run queue.
+/// Puts a blocked thread at the back of its run queue.
 pub fn make_ready(k: &mut Kernel, thread: usize) {
+    let priority = unblock(k, thread);
+    k.run_queues.push_back(thread, priority);
+}
+
+/// Puts a blocked thread at the front of its run queue, ahead of others of
+/// its priority: one that just received a message or a reply, whose sender
+/// usually waits now, so it runs next.
+pub fn make_ready_first(k: &mut Kernel, thread: usize) {
+    let priority = unblock(k, thread);
+    k.run_queues.push_front(thread, priority);
+}
+
+/// Ends a blocked thread's wait (and any timeout it had); returns its
+/// priority.
+fn unblock(k: &mut Kernel, thread: usize) -> u8 {
     let t = &mut k.threads[thread];
     debug_assert_eq!(t.state, RunState::Blocked);
     t.state = RunState::Ready;
     t.outgoing = Outgoing::Message;
     t.deadline = 0;
-    k.run_queues.push_back(thread, t.priority);
+    t.priority
 }
 
 /// Prints a zombie's notice on the kernel log, then frees it.
