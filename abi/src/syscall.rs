@@ -360,7 +360,9 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         number: Syscall::Call,
         name: "call",
         summary: "Sends a message and waits for the reply, which arrives in the same registers \
-                  and buffer (up to `cap` bytes). The timeout in `info` covers both waits.",
+                  and buffer (up to `cap` bytes). The timeout in `info` covers both waits. A reply \
+                  longer than `cap` (or passing a handle with no room left) ends the call with \
+                  ETOOLONG (or ETABLEFULL).",
         args: &CALL_ARGS,
         results: &REPLIED,
         errors: &[
@@ -380,7 +382,8 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         number: Syscall::Reply,
         name: "reply",
         summary: "Replies to the caller whose `call` this thread received last, unless it has received \
-                  again since (ENOREPLY) or the caller is gone (EPEERGONE).",
+                  again since (ENOREPLY) or the caller is gone (EPEERGONE). A reply the caller cannot take \
+                  (ETOOLONG, ETABLEFULL, EFAULT) ends the call with that error on both sides.",
         args: &REPLY_ARGS,
         results: &[],
         errors: &[
@@ -400,7 +403,9 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         number: Syscall::ReplyRecv,
         name: "reply_recv",
         summary: "Replies to the pending caller (if any; a caller that is gone is skipped), \
-                  then waits for the next message on `handle` (the timeout in `info` covers the wait).",
+                  then waits for the next message on `handle` (the timeout in `info` covers the wait). \
+                  A reply the caller cannot take ends the call with that error on both sides, and \
+                  this syscall returns it without waiting.",
         args: &CALL_ARGS,
         results: &RECEIVED,
         errors: &[

@@ -87,8 +87,10 @@ pub fn serve(endpoint: Handle, server: &mut impl Server) -> ! {
     loop {
         match exchange.reply_recv(endpoint) {
             Ok(()) => {}
-            // The reply was refused (too long for the caller, a bad handle to
-            // pass): the caller still waits; answer it with an empty reply.
+            // The caller could not take the reply (too long for its buffer,
+            // no room for a handle): that ended its call with the error.
+            // Or the reply was the server's mistake (a bad handle to pass):
+            // the caller still waits, and gets an empty reply.
             Err(Error::TOOLONG | Error::TABLEFULL | Error::BADHANDLE | Error::NORIGHTS | Error::INVAL)
                 if exchange.info() != MsgInfo::default() =>
             {

@@ -209,16 +209,10 @@ fn receive(k: &mut Kernel, thread: usize, endpoint: usize, wait: Wait) -> Result
 /// `reply`.
 pub fn reply(k: &mut Kernel, thread: usize) -> Result<(), Error> {
     check_message(k, thread)?;
-    match k.ipc.reply_slot(thread) {
-        ReplySlot::Caller(caller) => {
-            check_reply_fits(k, thread, caller)?;
-            let caller = k.ipc.reply(thread)?;
-            deliver_reply(k, thread, caller)?;
-            arch::frame(thread).set_result(Ok(0));
-            Ok(())
-        }
-        ReplySlot::Empty | ReplySlot::Gone => k.ipc.reply(thread).map(drop),
-    }
+    let caller = k.ipc.reply(thread)?;
+    answer(k, thread, caller)?;
+    arch::frame(thread).set_result(Ok(0));
+    Ok(())
 }
 
 /// `reply_recv`: reply to the pending caller if there is one (a caller that
@@ -229,10 +223,9 @@ pub fn reply_recv(k: &mut Kernel, thread: usize) -> Result<(), Error> {
     let entry = k.process_of(thread).handles.require(handle, Rights::RECEIVE)?;
     check_receive_buffer(k, thread)?;
     match k.ipc.reply_slot(thread) {
-        ReplySlot::Caller(caller) => {
-            check_reply_fits(k, thread, caller)?;
+        ReplySlot::Caller(_) => {
             let caller = k.ipc.reply(thread)?;
-            deliver_reply(k, thread, caller)?;
+            answer(k, thread, caller)?;
         }
         ReplySlot::Gone => {
             let _ = k.ipc.reply(thread);
@@ -240,6 +233,21 @@ pub fn reply_recv(k: &mut Kernel, thread: usize) -> Result<(), Error> {
         ReplySlot::Empty => {}
     }
     receive(k, thread, entry.endpoint, Wait::of(info))
+}
+
+/// Delivers `server`'s reply to `caller`, which no longer waits in IPC
+/// ([`crate::ipc::Ipc::reply`] released it). A reply the caller cannot take
+/// (longer than its buffer, a handle with no room in its table, a buffer it
+/// no longer has) ends the call for both sides: the caller's `call` returns
+/// the error, and so does the server's `reply`. The server's own mistakes
+/// (a bad MsgInfo, buffer or handle) were refused before, by
+/// `check_message`, with the caller still waiting.
+fn answer(k: &mut Kernel, server: usize, caller: usize) -> Result<(), Error> {
+    let delivered = check_reply_fits(k, server, caller).and_then(|()| deliver_reply(k, server, caller));
+    if let Err(error) = delivered {
+        process::fail(k, caller, error);
+    }
+    delivered
 }
 
 /// Refuses a reply the caller cannot take, before anything changes.

@@ -86,12 +86,9 @@ fn main() -> i32 {
                 handle: message.handle,
                 from_kernel: message.from_kernel,
             },
-            // The reply was refused and the caller still waits: answer
-            // with nothing.
-            Err(Error::TOOLONG | Error::TABLEFULL) => {
-                let _ = ipc::reply(&Msg::new(0), &[]);
-                continue;
-            }
+            // The caller could not take the reply: that ended its call
+            // (it got the same error), so there is no one to answer.
+            Err(Error::TOOLONG | Error::TABLEFULL) => continue,
             Err(error) => {
                 failures += 1;
                 if failures == FAILURES {

@@ -1,7 +1,8 @@
 //! long-reply: a server written with plain IPC calls (not the libsys server
-//! loop, which hides reply errors). For each call it first tries to reply
-//! with 128 bytes through `reply_recv`, which must fail with ETOOLONG when
-//! the caller has room for fewer, then replies with 32 bytes.
+//! loop). For each call it tries to reply with 128 bytes through
+//! `reply_recv`, which fails with ETOOLONG when the caller has room for
+//! fewer. That ends the call (the caller's `call` fails with ETOOLONG too),
+//! so a second reply, of 32 bytes, finds no caller: ENOREPLY.
 
 #![no_std]
 #![no_main]
@@ -24,7 +25,7 @@ fn main() -> libsys::Result<()> {
         let long = ipc::reply_recv(ENDPOINT, &Msg::new(5), &mut buffer, 128).map(drop);
         libsys::println!("reply_recv with 128 bytes: {}", result_name(&long));
         if long.is_ok() {
-            // The kernel took the reply and a new message; nothing sane to do.
+            // The kernel took the reply and a new message; nothing to check.
             continue;
         }
         let short = ipc::reply(&Msg::new(6), &buffer[..32]);

@@ -145,12 +145,20 @@ impl Fuzzer {
             // reply_recv replies before it waits; a recv releases the
             // caller still owed a reply (docs/abi.md, "Calls and replies"),
             // even when it then times out.
-            (Syscall::ReplyRecv | Syscall::Recv, Error::TIMEDOUT) => self.owed_reply = false,
-            (Syscall::Reply, Error::NOREPLY) if self.owed_reply => {
+            (Syscall::ReplyRecv | Syscall::Recv, Error::TIMEDOUT) => self.owed_reply = Some(false),
+            (Syscall::Reply, Error::NOREPLY) if self.owed_reply == Some(true) => {
                 return Some("ENOREPLY, but a caller waits for the reply");
             }
+            (Syscall::Reply, Error::NOREPLY) => self.owed_reply = Some(false),
             // The caller gave up (its timeout ran out): the slot is cleared.
-            (Syscall::Reply, Error::PEERGONE) => self.owed_reply = false,
+            (Syscall::Reply, Error::PEERGONE) => self.owed_reply = Some(false),
+            // A reply the caller cannot take ends the call ("Calls and
+            // replies"): a full table is always the caller's; a length or
+            // address error may be the caller's or this reply's own.
+            (Syscall::Reply | Syscall::ReplyRecv, Error::TABLEFULL) => self.owed_reply = Some(false),
+            (Syscall::Reply | Syscall::ReplyRecv, Error::TOOLONG | Error::FAULT) if self.owed_reply != Some(false) => {
+                self.owed_reply = None
+            }
             // (endpoint_create may find the endpoint table full: other
             // processes create endpoints too.)
             (Syscall::HandleDup, Error::TABLEFULL) if !self.model.is_full() => {
@@ -293,8 +301,8 @@ impl Fuzzer {
             return Some("passed a handle without the TRANSFER right");
         }
         match syscall {
-            Syscall::Reply if !self.owed_reply => return Some("replied though no caller waits"),
-            Syscall::Reply => self.owed_reply = false,
+            Syscall::Reply if self.owed_reply == Some(false) => return Some("replied though no caller waits"),
+            Syscall::Reply => self.owed_reply = Some(false),
             _ => {}
         }
         if !matches!(syscall, Syscall::Call | Syscall::Recv | Syscall::ReplyRecv) {
@@ -338,7 +346,7 @@ impl Fuzzer {
                 None => None,
             }
         } else {
-            self.owed_reply = true;
+            self.owed_reply = Some(true);
             self.arrived(regs.rdx, after)
         }
     }

@@ -62,8 +62,9 @@ pub struct Fuzzer {
     pub victim_limit: u64,
     /// Spawns left in the current burst.
     pub burst: u32,
-    /// Whether the fuzzer received a call it has not answered yet.
-    pub owed_reply: bool,
+    /// Whether the fuzzer received a call it has not answered yet (`None`:
+    /// not known, after a refused reply that may or may not have ended it).
+    pub owed_reply: Option<bool>,
     pub counts: Counts,
     pub violations: u64,
     pub line: Line,
@@ -92,7 +93,7 @@ fn main() -> i32 {
         victims: 0,
         victim_limit: 100 + calls / 1000,
         burst: 0,
-        owed_reply: false,
+        owed_reply: Some(false),
         counts: Counts::new(),
         violations: 0,
         line: Line::new(),
