@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz-host-long.sh: the long host-side parser fuzzing job (not run in CI).
-# Runs every fuzz target of `microkernel/src/fuzz.rs` and `abi/tests/fuzz.rs`
+# Runs every fuzz target of `microkernel/core/tests/parsers.rs` and `abi/tests/fuzz.rs`
 # with millions of iterations, optimised but with overflow checks and debug
 # assertions kept, one target at a time, and prints each target's summary
 # line and wall time. Exit status: non-zero when any target failed (its
@@ -37,6 +37,6 @@ done
 for spec in "10000000 elf_mutation" "10000000 elf_generation" "10000000 memmap_generation" \
     "10000000 memmap_mutation" "10000000 cmdline_generation" "2000000 handle_table_sequences"; do
     set -- $spec
-    run "$1" "-p microkernel" "fuzz::$2"
+    run "$1" "-p kernel-core --test parsers" "$2"
 done
 exit $status

@@ -38,6 +38,30 @@ pub struct Stats {
 impl Stats {
     /// Size in bytes, the `len` the `stats` syscall expects at least.
     pub const SIZE: usize = core::mem::size_of::<Stats>();
+
+    /// The counters as the syscall copies them out: each `u64` in field
+    /// order, little-endian.
+    pub fn to_bytes(&self) -> [u8; Stats::SIZE] {
+        let words = [
+            self.free_frames,
+            self.total_frames,
+            self.processes,
+            self.process_capacity,
+            self.threads,
+            self.thread_capacity,
+            self.endpoints,
+            self.endpoint_capacity,
+            self.handles,
+            self.ticks,
+            self.syscalls,
+            self.spawned,
+        ];
+        let mut bytes = [0u8; Stats::SIZE];
+        for (chunk, word) in bytes.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        bytes
+    }
 }
 
 #[cfg(test)]
@@ -54,5 +78,19 @@ mod tests {
         assert_eq!(offset_of!(Stats, processes), 16);
         assert_eq!(offset_of!(Stats, handles), 64);
         assert_eq!(offset_of!(Stats, spawned), 88);
+    }
+
+    #[test]
+    fn bytes_follow_the_layout() {
+        let stats = Stats {
+            free_frames: 1,
+            handles: 0x0102,
+            spawned: u64::MAX,
+            ..Stats::default()
+        };
+        let bytes = stats.to_bytes();
+        assert_eq!(bytes[0], 1);
+        assert_eq!(&bytes[offset_of!(Stats, handles)..][..2], &[2, 1]);
+        assert_eq!(&bytes[offset_of!(Stats, spawned)..], &[0xff; 8]);
     }
 }

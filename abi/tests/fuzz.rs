@@ -44,12 +44,30 @@ use std::fmt::{self, Write as _};
 
 // ------------------------------------------------------------------ harness
 
-mod fuzz_harness;
-use fuzz_harness::{Input, Outcome, Rng, corpus, corpus_file, escape, fuzz};
+use fuzzing::{Input, Outcome, Rng, Suite, escape};
 
-const DEFAULT_SEED: u64 = 0x6162_692d_6675_7a7a;
-const CORPUS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus");
-const SAVE_DIR: &str = "abi-fuzz";
+const SUITE: Suite = Suite {
+    default_seed: 0x6162_692d_6675_7a7a,
+    corpus_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus"),
+    save_dir: "abi-fuzz",
+};
+
+fn fuzz<T: Input>(
+    target: &'static str,
+    iterations: u64,
+    generate: impl Fn(&mut Rng) -> T,
+    check: impl Fn(&T) -> Outcome,
+) {
+    SUITE.fuzz(target, iterations, generate, check);
+}
+
+fn corpus(kind: &str) -> Vec<(String, Vec<u8>)> {
+    SUITE.corpus(kind)
+}
+
+fn corpus_file(kind: &str, name: &str) -> Vec<u8> {
+    SUITE.corpus_file(kind, name)
+}
 
 impl Input for Bytes {
     fn raw(&self) -> Vec<u8> {

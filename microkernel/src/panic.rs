@@ -5,16 +5,16 @@ use core::panic::PanicInfo;
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
-    crate::log::force_unlock();
+    crate::arch::force_unlock_log();
     match info.location() {
-        Some(location) => crate::error!(
+        Some(location) => kernel_core::error!(
             "PANIC at {}:{}:{}: {}",
             location.file(),
             location.line(),
             location.column(),
             info.message()
         ),
-        None => crate::error!("PANIC: {}", info.message()),
+        None => kernel_core::error!("PANIC: {}", info.message()),
     }
     crate::arch::exit(abi::machine::EXIT_KERNEL_PANIC)
 }

@@ -176,5 +176,5 @@ machine_check_stack_top:
 
 /// First Rust code: runs on the CPU 0 stack with the boot page tables.
 extern "C" fn pvh_entry64(start_info: u64) -> ! {
-    super::start(start_info)
+    super::setup::start(start_info)
 }

@@ -1,8 +1,6 @@
 //! CPU features and control state: CR0/CR4 hardening and the syscall MSRs.
 
-use super::entry::syscall_entry;
-use super::percpu::PerCpu;
-use super::selectors;
+use super::gdt;
 use core::arch::x86_64::{__cpuid, __cpuid_count};
 use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 use x86_64::registers::model_specific::Msr;
@@ -101,21 +99,21 @@ pub fn init_control_registers() -> Features {
     features
 }
 
-/// Programs the syscall MSRs and the GS bases, reads them back and panics if
-/// the CPU did not take them.
-pub fn init_syscall_msrs(cpu: *mut PerCpu, nx: bool) -> SyscallMsrs {
+/// Programs the syscall MSRs (`syscall` enters at `lstar`) and the GS bases
+/// (GS = `per_cpu`, this CPU's block), reads them back and panics if the CPU
+/// did not take them.
+pub fn init_syscall_msrs(per_cpu: u64, lstar: u64, nx: bool) -> SyscallMsrs {
     let mut efer = read_msr(IA32_EFER) | EFER_SCE;
     if nx {
         efer |= EFER_NXE;
     }
-    let lstar = syscall_entry as *const () as u64;
     write_msr(IA32_EFER, efer);
-    write_msr(IA32_STAR, selectors::STAR);
+    write_msr(IA32_STAR, gdt::STAR);
     write_msr(IA32_LSTAR, lstar);
     write_msr(IA32_FMASK, SFMASK);
     // The kernel runs with GS = the per-CPU block; user mode starts with GS
     // base 0, parked in KERNEL_GS_BASE until the first swapgs.
-    write_msr(IA32_GS_BASE, cpu as u64);
+    write_msr(IA32_GS_BASE, per_cpu);
     write_msr(IA32_KERNEL_GS_BASE, 0);
 
     let programmed = SyscallMsrs {
@@ -125,14 +123,9 @@ pub fn init_syscall_msrs(cpu: *mut PerCpu, nx: bool) -> SyscallMsrs {
         fmask: read_msr(IA32_FMASK),
     };
     assert!(programmed.efer & EFER_SCE != 0, "EFER.SCE did not stick");
-    assert_eq!(programmed.star, selectors::STAR, "STAR read back differently");
+    assert_eq!(programmed.star, gdt::STAR, "STAR read back differently");
     assert_eq!(programmed.lstar, lstar, "LSTAR read back differently");
     assert_eq!(programmed.fmask & SFMASK, SFMASK, "FMASK read back differently");
-    assert_eq!(read_msr(IA32_GS_BASE), cpu as u64, "GS_BASE read back differently");
+    assert_eq!(read_msr(IA32_GS_BASE), per_cpu, "GS_BASE read back differently");
     programmed
-}
-
-/// Reads CR2, the address of the last page fault.
-pub fn fault_address() -> u64 {
-    x86_64::registers::control::Cr2::read_raw()
 }

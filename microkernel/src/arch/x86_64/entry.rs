@@ -1,19 +1,23 @@
 //! Kernel entry and exit: the `syscall` stub, the interrupt and exception
 //! stubs, and the one return path they share.
 //!
-//! Every entry builds a [`TrapFrame`](super::frame::TrapFrame) and calls one
-//! Rust function that returns the frame to resume (the same thread's, or
-//! another's after a switch). From ring 3 the frame is built in the current
-//! thread's save area (`gs:frame_top`, also TSS.RSP0), and the kernel then
-//! runs on this CPU's kernel stack. The kernel never blocks inside a call, so
-//! nothing else needs saving.
+//! Every entry builds a [`TrapFrame`] and calls one Rust function (in
+//! `trap`) that returns the frame to resume (the same thread's, or another's
+//! after a switch). From ring 3 the frame is built in the current thread's
+//! save area (`gs:frame_top`, also TSS.RSP0: the frame field of the thread
+//! in the kernel state), and the kernel then runs on this CPU's kernel
+//! stack. The kernel never blocks inside a call, so nothing else needs
+//! saving.
 //!
 //! The hazards each step guards against are commented where they are handled.
 
-use super::frame::{FRAME_SIZE, SYSCALL_VECTOR, offsets as frame};
+use super::gdt::{USER_CODE, USER_DATA};
 use super::percpu::offsets as cpu;
-use super::selectors::{USER_CODE, USER_DATA};
 use core::arch::global_asm;
+use kernel_core::trapframe::{SYSCALL_VECTOR, TrapFrame, offsets as frame};
+
+/// Size of a trap frame, for the stubs' offset arithmetic.
+const FRAME_SIZE: usize = TrapFrame::SIZE;
 
 // The `syscall` entry (LSTAR). On entry: RCX = user RIP, R11 = user RFLAGS,
 // RSP = user RSP (untrusted), GS = user GS, IF/TF/DF/AC/NT/RF already cleared
@@ -104,7 +108,6 @@ syscall_entry:
     pushq %r13
     pushq %r14
     pushq %r15
-    movq %rsp, %rdi
     movq %gs:{kernel_stack_top}, %rsp
     callq {dispatch}
     jmp return_to_frame
@@ -132,15 +135,9 @@ syscall_entry:
     pushq %r13
     pushq %r14
     pushq %r15
-    /* The IPC fast path returns the frame to resume, or null to decline. */
-    movq %rsp, %rdi
+    /* The IPC fast path, or the dispatcher: the frame to resume. */
     movq %gs:{kernel_stack_top}, %rsp
-    callq {ipc_fast}
-    testq %rax, %rax
-    jnz return_to_frame
-    movq %gs:{frame_top}, %rdi
-    subq ${frame_size}, %rdi
-    callq {dispatch}
+    callq {ipc}
     jmp return_to_frame
     "#,
     user_rsp = const cpu::USER_RSP,
@@ -160,10 +157,9 @@ syscall_entry:
     user_ss = const USER_DATA as u64,
     user_cs = const USER_CODE as u64,
     syscall_vector = const SYSCALL_VECTOR,
-    fast = sym super::trap::syscall_fast,
-    ipc_fast = sym super::trap::syscall_ipc_fast,
-    frame_size = const FRAME_SIZE,
-    dispatch = sym super::trap::syscall_from_user,
+    fast = sym super::trap::syscall_quick,
+    ipc = sym super::upcalls::kernel_syscall_ipc,
+    dispatch = sym super::upcalls::kernel_syscall,
     options(att_syntax)
 );
 
@@ -370,7 +366,7 @@ unsafe extern "C" {
 /// # Safety
 /// `frame` must be a complete frame that stays valid until it is popped: a
 /// thread's save area or the idle frame.
-pub unsafe fn resume(frame: *mut super::frame::TrapFrame) -> ! {
+pub unsafe fn resume(frame: *mut TrapFrame) -> ! {
     // SAFETY: the caller guarantees the frame; `return_to_frame` takes it in
     // RAX and never returns.
     unsafe { core::arch::asm!("jmp return_to_frame", in("rax") frame, options(noreturn)) }

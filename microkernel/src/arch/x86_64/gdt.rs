@@ -1,122 +1,122 @@
-//! The GDT and TSS of a CPU, and the TSS I/O permission bitmap.
+//! The GDT: its layout (the selectors), its descriptors, and the STAR value
+//! derived from it. Each CPU's GDT lives in its per-CPU block (`percpu`),
+//! which fills it from [`descriptors`] and [`tss_descriptor`] and loads it.
+//!
+//! `syscall` loads CS from STAR[47:32] and SS from that plus 8; `sysretq` loads
+//! CS from STAR[63:48] plus 16 and SS from STAR[63:48] plus 8, both with RPL 3.
+//! So the GDT must hold kernel code, kernel data, then user data, user code:
+//! 0x08, 0x10, 0x18, 0x20. Pure arithmetic, tested on the host.
 
-use super::percpu::PerCpu;
-use super::selectors;
-use core::mem::{offset_of, size_of};
+/// Kernel code segment (GDT index 1).
+pub const KERNEL_CODE: u16 = 0x08;
+/// Kernel data segment (GDT index 2).
+pub const KERNEL_DATA: u16 = 0x10;
+/// User data segment (GDT index 3), with RPL 3.
+pub const USER_DATA: u16 = 0x18 | 3;
+/// User code segment (GDT index 4), with RPL 3.
+pub const USER_CODE: u16 = 0x20 | 3;
+/// The TSS descriptor (GDT indices 5 and 6: a 16-byte system descriptor).
+pub const TSS: u16 = 0x28;
 
-/// I/O ports the permission bitmap covers; ports above are always denied.
-pub const IO_BITMAP_PORTS: usize = 0x400;
-
-/// The 64-bit task state segment followed by its I/O permission bitmap.
-#[repr(C, packed(4))]
-pub struct Tss {
-    reserved0: u32,
-    /// RSP0 is where the CPU switches to on an interrupt from ring 3.
-    pub rsp: [u64; 3],
-    reserved1: u64,
-    /// Interrupt stack table: stacks for NMI, #DF and #MC.
-    pub ist: [u64; 7],
-    reserved2: u64,
-    reserved3: u16,
-    /// Offset of the I/O bitmap; pointing past the limit denies every port.
-    pub iomap_base: u16,
-    /// One bit per port, set = denied; the extra final byte must be 0xff.
-    pub io_bitmap: [u8; IO_BITMAP_PORTS / 8 + 1],
+/// Builds STAR from the selector `syscall` loads into CS and the base from
+/// which `sysretq` derives its selectors.
+pub const fn star(syscall_cs: u16, sysret_base: u16) -> u64 {
+    ((sysret_base as u64) << 48) | ((syscall_cs as u64) << 32)
 }
 
-/// `iomap_base` that lets the bitmap decide.
-pub const IOMAP_ALLOWED: u16 = offset_of!(Tss, io_bitmap) as u16;
-/// `iomap_base` beyond the TSS limit: every port is denied.
-pub const IOMAP_DENIED: u16 = size_of::<Tss>() as u16;
+/// STAR for this GDT: `syscall` enters with KERNEL_CODE/KERNEL_DATA and
+/// `sysretq` leaves with USER_CODE/USER_DATA. The base is user data minus 8,
+/// with RPL 3: 0x13.
+pub const STAR: u64 = star(KERNEL_CODE, ((USER_DATA & !3) - 8) | 3);
 
-/// IST slots (1-based, as the IDT encodes them).
-pub const IST_NMI: u8 = 1;
-pub const IST_DOUBLE_FAULT: u8 = 2;
-pub const IST_MACHINE_CHECK: u8 = 3;
+// The CPU's selector arithmetic applied to STAR gives back our segments.
+const _: () = {
+    let (cs, ss) = syscall_selectors(STAR);
+    assert!(cs == KERNEL_CODE && ss == KERNEL_DATA);
+    let (cs, ss) = sysret_selectors(STAR);
+    assert!(cs == USER_CODE && ss == USER_DATA);
+};
 
-impl Tss {
-    pub const fn new() -> Tss {
-        Tss {
-            reserved0: 0,
-            rsp: [0; 3],
-            reserved1: 0,
-            ist: [0; 7],
-            reserved2: 0,
-            reserved3: 0,
-            iomap_base: IOMAP_DENIED,
-            io_bitmap: [0xff; IO_BITMAP_PORTS / 8 + 1],
-        }
-    }
-
-    /// Clears the bitmap bits of `[first, first + count)`, so a process that
-    /// runs with [`IOMAP_ALLOWED`] may use those ports.
-    pub fn allow_ports(&mut self, first: u16, count: u16) {
-        for port in first..first + count {
-            let port = port as usize;
-            if port < IO_BITMAP_PORTS {
-                self.io_bitmap[port / 8] &= !(1 << (port % 8));
-            }
-        }
-    }
+/// The selectors `syscall` loads, computed the way the CPU does.
+pub const fn syscall_selectors(star: u64) -> (u16, u16) {
+    let cs = ((star >> 32) & 0xfffc) as u16;
+    (cs, cs + 8)
 }
 
-unsafe extern "C" {
-    static nmi_stack_top: u8;
-    static double_fault_stack_top: u8;
-    static machine_check_stack_top: u8;
-    static cpu0_stack_top: u8;
+/// The selectors 64-bit `sysretq` loads, computed the way the CPU does.
+pub const fn sysret_selectors(star: u64) -> (u16, u16) {
+    let base = ((star >> 48) & 0xffff) as u16;
+    ((base + 16) | 3, (base + 8) | 3)
 }
 
-/// Fills in and loads this CPU's GDT and TSS, then reloads every segment.
-///
-/// # Safety
-/// `cpu` must be the calling CPU's block, not yet in use by GS.
-pub unsafe fn load(cpu: *mut PerCpu) {
-    // SAFETY: the caller hands us exclusive use of the block; the stack
-    // symbols are defined in boot.rs and never move.
-    unsafe {
-        let tss_base = &raw const (*cpu).tss as u64;
-        let gdt = &raw mut (*cpu).gdt;
-        let [null, kernel_code, kernel_data, user_data, user_code] = selectors::descriptors();
-        let [tss_low, tss_high] = selectors::tss_descriptor(tss_base, size_of::<Tss>() as u32 - 1);
-        *gdt = [null, kernel_code, kernel_data, user_data, user_code, tss_low, tss_high];
-        (*cpu).tss.ist[(IST_NMI - 1) as usize] = &raw const nmi_stack_top as u64;
-        (*cpu).tss.ist[(IST_DOUBLE_FAULT - 1) as usize] = &raw const double_fault_stack_top as u64;
-        (*cpu).tss.ist[(IST_MACHINE_CHECK - 1) as usize] = &raw const machine_check_stack_top as u64;
-        (*cpu).kernel_stack_top = &raw const cpu0_stack_top as u64;
-        (*cpu).tss.rsp[0] = (*cpu).kernel_stack_top;
+/// The 64-bit GDT entries for indices 0 to 4 (the TSS follows).
+pub const fn descriptors() -> [u64; 5] {
+    [
+        0,
+        // Present, DPL 0, code, readable, accessed, long mode.
+        0x00af_9b00_0000_ffff,
+        // Present, DPL 0, data, writable, accessed.
+        0x00cf_9300_0000_ffff,
+        // Present, DPL 3, data, writable, accessed.
+        0x00cf_f300_0000_ffff,
+        // Present, DPL 3, code, readable, accessed, long mode.
+        0x00af_fb00_0000_ffff,
+    ]
+}
 
-        let pointer = DescriptorPointer {
-            limit: (size_of::<[u64; 7]>() - 1) as u16,
-            base: gdt as u64,
-        };
-        core::arch::asm!(
-            "lgdt [{pointer}]",
-            // Reload CS with a far return, then the data segments.
-            "push {code}",
-            "lea {tmp}, [rip + 2f]",
-            "push {tmp}",
-            "retfq",
-            "2:",
-            "mov ds, {data:x}",
-            "mov es, {data:x}",
-            "mov ss, {data:x}",
-            "xor {tmp:e}, {tmp:e}",
-            "mov fs, {tmp:x}",
-            "mov gs, {tmp:x}",
-            "ltr {tss:x}",
-            pointer = in(reg) &pointer,
-            code = const selectors::KERNEL_CODE as u64,
-            data = in(reg) selectors::KERNEL_DATA as u64,
-            tss = in(reg) selectors::TSS as u64,
-            tmp = out(reg) _,
-        );
-    }
+/// The two GDT words of an available 64-bit TSS at `base` with `limit`.
+pub const fn tss_descriptor(base: u64, limit: u32) -> [u64; 2] {
+    let low = (limit as u64 & 0xffff)
+        | ((base & 0xff_ffff) << 16)
+        | (0x89 << 40) // present, DPL 0, type 9: available 64-bit TSS
+        | (((limit as u64 >> 16) & 0xf) << 48)
+        | (((base >> 24) & 0xff) << 56);
+    [low, base >> 32]
 }
 
 /// The operand of `lgdt` and `lidt`.
 #[repr(C, packed(2))]
 pub struct DescriptorPointer {
+    /// Size of the table in bytes, minus one.
     pub limit: u16,
+    /// Address of the table.
     pub base: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn star_matches_the_documented_value() {
+        assert_eq!(STAR, (0x13 << 48) | (0x08 << 32));
+    }
+
+    #[test]
+    fn syscall_and_sysret_land_on_our_segments() {
+        assert_eq!(syscall_selectors(STAR), (KERNEL_CODE, KERNEL_DATA));
+        assert_eq!(sysret_selectors(STAR), (USER_CODE, USER_DATA));
+    }
+
+    #[test]
+    fn descriptors_have_the_right_privilege() {
+        let gdt = descriptors();
+        let dpl = |d: u64| (d >> 45) & 3;
+        let long_mode = |d: u64| (d >> 53) & 1;
+        assert_eq!(dpl(gdt[(KERNEL_CODE >> 3) as usize]), 0);
+        assert_eq!(long_mode(gdt[(KERNEL_CODE >> 3) as usize]), 1);
+        assert_eq!(dpl(gdt[(USER_DATA >> 3) as usize]), 3);
+        assert_eq!(dpl(gdt[(USER_CODE >> 3) as usize]), 3);
+        assert_eq!(long_mode(gdt[(USER_CODE >> 3) as usize]), 1);
+    }
+
+    #[test]
+    fn tss_descriptor_splits_the_base() {
+        let [low, high] = tss_descriptor(0xffff_ffff_8012_3456, 0x2067);
+        assert_eq!(low & 0xffff, 0x2067);
+        assert_eq!((low >> 16) & 0xff_ffff, 0x12_3456);
+        assert_eq!((low >> 56) & 0xff, 0x80);
+        assert_eq!((low >> 40) & 0xff, 0x89);
+        assert_eq!(high, 0xffff_ffff);
+    }
 }

@@ -1,8 +1,8 @@
 //! The interrupt descriptor table: the 32 exception vectors, the timer, the
 //! `int 0x80` syscall gate and the spurious-interrupt vector.
 
-use super::gdt::{self, DescriptorPointer};
-use super::selectors::KERNEL_CODE;
+use super::gdt::{DescriptorPointer, KERNEL_CODE};
+use super::tss::{IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI};
 
 /// Vector of the timer interrupt.
 pub const TIMER_VECTOR: u8 = 32;
@@ -67,9 +67,9 @@ pub fn load() {
         for vector in 0..32u8 {
             let handler = trap_stub_table[vector as usize];
             let ist = match vector {
-                2 => gdt::IST_NMI,
-                8 => gdt::IST_DOUBLE_FAULT,
-                18 => gdt::IST_MACHINE_CHECK,
+                2 => IST_NMI,
+                8 => IST_DOUBLE_FAULT,
+                18 => IST_MACHINE_CHECK,
                 _ => 0,
             };
             // `int3` and `into` may be used from ring 3, so they report as

@@ -8,8 +8,10 @@
 //! slots 256 to 511 are copied from the kernel's PML4 when it is created and
 //! the kernel never adds a slot later). The lower half belongs to the process.
 
-use crate::frames::{FRAME_SIZE, Frame};
+use core::sync::atomic::{AtomicU64, Ordering};
 use heapless::Vec;
+use kernel_core::physmem::{Frame, FrameSource, PAGE_SIZE};
+use kernel_core::space::{self, MapError, PageFlags};
 
 /// Virtual address of physical address 0 in the direct map (PML4 slot 256).
 pub const DIRECT_MAP_BASE: u64 = 0xffff_8000_0000_0000;
@@ -45,28 +47,6 @@ pub const fn virt_to_phys(virt: u64) -> u64 {
     }
 }
 
-/// Where page frames come from and go back to.
-pub trait FrameSource {
-    /// A frame, not necessarily zeroed.
-    fn allocate(&mut self) -> Option<Frame>;
-    fn release(&mut self, frame: Frame);
-}
-
-/// Permissions of a user page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PageFlags {
-    pub writable: bool,
-    pub executable: bool,
-    pub user: bool,
-}
-
-/// Why a mapping could not be made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MapError {
-    NoMemory,
-    AlreadyMapped,
-}
-
 type Table = [u64; ENTRIES];
 
 fn table(phys: u64) -> *mut Table {
@@ -82,7 +62,7 @@ fn zeroed(frames: &mut impl FrameSource) -> Result<u64, MapError> {
     let frame = frames.allocate().ok_or(MapError::NoMemory)?;
     // SAFETY: the frame was just allocated, so nothing else uses it, and it
     // lies in the direct map (the allocator manages only memory below 4 GiB).
-    unsafe { core::ptr::write_bytes(phys_to_virt(frame.address()) as *mut u8, 0, FRAME_SIZE as usize) };
+    unsafe { core::ptr::write_bytes(phys_to_virt(frame.address()) as *mut u8, 0, PAGE_SIZE as usize) };
     Ok(frame.address())
 }
 
@@ -106,12 +86,13 @@ unsafe fn next_table(
     Ok(table(*entry & ADDRESS_MASK))
 }
 
-static mut KERNEL_ROOT: u64 = 0;
+/// The kernel's PML4 (physical), written once at boot by
+/// [`init_kernel_space`] before any address space exists.
+static KERNEL_ROOT: AtomicU64 = AtomicU64::new(0);
 
 /// The kernel's PML4 (physical), whose upper half every address space shares.
 pub fn kernel_root() -> u64 {
-    // SAFETY: written once during boot before any reader.
-    unsafe { KERNEL_ROOT }
+    KERNEL_ROOT.load(Ordering::Relaxed)
 }
 
 unsafe extern "C" {
@@ -170,15 +151,15 @@ pub fn init_kernel_space(frames: &mut impl FrameSource) -> Result<(), MapError> 
             ),
         ];
         for (start, end, flags) in sections {
-            let mut page = start & !(FRAME_SIZE - 1);
+            let mut page = start & !(PAGE_SIZE - 1);
             while page < end {
                 if !guards.contains(&page) {
                     map_kernel_page(pml4, page, virt_to_phys(page), flags | GLOBAL, frames)?;
                 }
-                page += FRAME_SIZE;
+                page += PAGE_SIZE;
             }
         }
-        KERNEL_ROOT = root;
+        KERNEL_ROOT.store(root, Ordering::Relaxed);
         core::arch::asm!("mov cr3, {}", in(reg) root, options(nostack, preserves_flags));
         super::percpu::set_active_root(root);
     }
@@ -222,9 +203,9 @@ pub struct AddressSpace {
 const MAX_TRACKED_TABLES: usize = 32;
 const MAX_TRACKED_RANGES: usize = 16;
 
-impl AddressSpace {
+impl space::AddressSpace for AddressSpace {
     /// A new address space with an empty user half.
-    pub fn new(frames: &mut impl FrameSource) -> Result<AddressSpace, MapError> {
+    fn new(frames: &mut impl FrameSource) -> Result<AddressSpace, MapError> {
         let root = zeroed(frames)?;
         // SAFETY: `root` is a fresh frame; the kernel PML4 is live and its
         // upper half never changes after boot.
@@ -241,19 +222,19 @@ impl AddressSpace {
     }
 
     /// Physical address of the PML4, for CR3.
-    pub fn root(&self) -> u64 {
+    fn root(&self) -> u64 {
         self.root
     }
 
     /// Maps the user page at `virt` to `frame`.
-    pub fn map(
+    fn map(
         &mut self,
         virt: u64,
         frame: Frame,
         flags: PageFlags,
         frames: &mut impl FrameSource,
     ) -> Result<(), MapError> {
-        debug_assert!(virt < abi::USER_END && virt.is_multiple_of(FRAME_SIZE));
+        debug_assert!(virt < abi::USER_END && virt.is_multiple_of(PAGE_SIZE));
         // Intermediate levels allow everything; the leaf decides.
         let walk = WRITABLE | USER;
         // SAFETY: the tables of the user half belong to this address space.
@@ -278,9 +259,9 @@ impl AddressSpace {
             *entry = leaf;
         }
         match self.ranges.last_mut() {
-            Some(last) if last.1 == virt => last.1 = virt + FRAME_SIZE,
+            Some(last) if last.1 == virt => last.1 = virt + PAGE_SIZE,
             _ => {
-                if self.ranges.push((virt, virt + FRAME_SIZE)).is_err() {
+                if self.ranges.push((virt, virt + PAGE_SIZE)).is_err() {
                     self.untracked = true;
                 }
             }
@@ -288,6 +269,39 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// The physical address and effective permissions of the user page
+    /// containing `virt`, as the CPU would see them from ring 3.
+    #[inline]
+    fn translate(&self, virt: u64) -> Option<(u64, PageFlags)> {
+        self.walk(virt)
+    }
+
+    /// Frees every user page, every page table and the PML4. The address
+    /// space must not be active.
+    fn destroy(self, frames: &mut impl FrameSource) {
+        debug_assert_ne!(active_root(), self.root, "destroying the active address space");
+        if self.untracked {
+            // SAFETY: only this address space's user-half tables are walked;
+            // its frames are owned by it and by nothing else.
+            unsafe { free_level(self.root, 3, 0..256, frames) };
+            return;
+        }
+        for &(start, end) in &self.ranges {
+            let mut page = start;
+            while page < end {
+                let (phys, _) = self.walk(page).expect("a tracked page is mapped");
+                frames.release(Frame::containing(phys));
+                page += PAGE_SIZE;
+            }
+        }
+        for &table in &self.tables {
+            frames.release(Frame::containing(table));
+        }
+        frames.release(Frame::containing(self.root));
+    }
+}
+
+impl AddressSpace {
     /// [`next_table`], remembering a table it creates.
     ///
     /// # Safety
@@ -309,9 +323,9 @@ impl AddressSpace {
         Ok(child)
     }
 
-    /// The physical address and effective permissions of the user page
-    /// containing `virt`, as the CPU would see them from ring 3.
-    pub fn translate(&self, virt: u64) -> Option<(u64, PageFlags)> {
+    /// The page-table walk of `translate`.
+    #[inline(always)]
+    fn walk(&self, virt: u64) -> Option<(u64, PageFlags)> {
         if virt >= abi::USER_END {
             return None;
         }
@@ -332,37 +346,13 @@ impl AddressSpace {
             current = entry & ADDRESS_MASK;
         }
         Some((
-            current | (virt & (FRAME_SIZE - 1)),
+            current | (virt & (PAGE_SIZE - 1)),
             PageFlags {
                 writable,
                 executable,
                 user,
             },
         ))
-    }
-
-    /// Frees every user page, every page table and the PML4. The address
-    /// space must not be active.
-    pub fn destroy(self, frames: &mut impl FrameSource) {
-        debug_assert_ne!(active_root(), self.root, "destroying the active address space");
-        if self.untracked {
-            // SAFETY: only this address space's user-half tables are walked;
-            // its frames are owned by it and by nothing else.
-            unsafe { free_level(self.root, 3, 0..256, frames) };
-            return;
-        }
-        for &(start, end) in &self.ranges {
-            let mut page = start;
-            while page < end {
-                let (phys, _) = self.translate(page).expect("a tracked page is mapped");
-                frames.release(Frame::containing(phys));
-                page += FRAME_SIZE;
-            }
-        }
-        for &table in &self.tables {
-            frames.release(Frame::containing(table));
-        }
-        frames.release(Frame::containing(self.root));
     }
 }
 

@@ -1,13 +1,15 @@
-//! The per-CPU block, reached through GS while the kernel runs.
+//! The per-CPU block, reached through GS while the kernel runs, and the
+//! CPU's own tables and stacks: its GDT, its TSS and the stacks the TSS
+//! names.
 //!
 //! In ring 3 the GS base is the user's and `KERNEL_GS_BASE` holds this block's
 //! address; every entry from ring 3 executes `swapgs` first, every exit to
 //! ring 3 executes it last. The entry stubs read the fields at the fixed
-//! offsets in [`offsets`]. A second CPU needs only its own block (and its own
-//! GDT and TSS, which live in it).
+//! offsets in [`offsets`]. A second CPU needs only its own block.
 
-use super::gdt::Tss;
-use core::mem::offset_of;
+use super::gdt::{self, DescriptorPointer};
+use super::tss::{IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI, Tss};
+use core::mem::{offset_of, size_of};
 
 /// This CPU's kernel state.
 #[repr(C, align(64))]
@@ -36,6 +38,7 @@ pub struct PerCpu {
     pub active_root: u64,
     /// Global descriptor table of this CPU (5 segments and the 2-word TSS).
     pub gdt: [u64; 7],
+    /// This CPU's task state segment.
     pub tss: Tss,
 }
 
@@ -50,7 +53,8 @@ pub mod offsets {
     pub const ACTIVE_ROOT: usize = offset_of!(PerCpu, active_root);
     /// TSS.RSP0: the TSS starts with a 4-byte reserved field.
     pub const RSP0: usize = offset_of!(PerCpu, tss) + 4;
-    pub const IOMAP_BASE: usize = offset_of!(PerCpu, tss) + offset_of!(crate::arch::x86_64::gdt::Tss, iomap_base);
+    pub const IOMAP_BASE: usize = offset_of!(PerCpu, tss) + offset_of!(Tss, iomap_base);
+    pub const IN_USER_COPY: usize = offset_of!(PerCpu, in_user_copy);
 }
 
 static mut CPU0: PerCpu = PerCpu {
@@ -67,9 +71,96 @@ static mut CPU0: PerCpu = PerCpu {
     tss: Tss::new(),
 };
 
-/// The block of the boot CPU, before GS points at it.
-pub fn cpu0() -> *mut PerCpu {
-    &raw mut CPU0
+unsafe extern "C" {
+    static nmi_stack_top: u8;
+    static double_fault_stack_top: u8;
+    static machine_check_stack_top: u8;
+    static cpu0_stack_top: u8;
+}
+
+/// Sets up the boot CPU's block: its stacks, its GDT and TSS (loaded, with
+/// every segment register reloaded) and its id. GS does not point at it
+/// yet: the syscall MSRs set that up.
+pub fn init_cpu0() -> *mut PerCpu {
+    let cpu = &raw mut CPU0;
+    // SAFETY: runs once, on the boot CPU, before anything reads the block;
+    // the stack symbols are defined in boot.rs and never move.
+    unsafe {
+        (*cpu).self_pointer = cpu as u64;
+        (*cpu).cpu_id = 0;
+        (*cpu).kernel_stack_top = &raw const cpu0_stack_top as u64;
+        (*cpu).tss.rsp[0] = (*cpu).kernel_stack_top;
+        (*cpu).tss.ist[(IST_NMI - 1) as usize] = &raw const nmi_stack_top as u64;
+        (*cpu).tss.ist[(IST_DOUBLE_FAULT - 1) as usize] = &raw const double_fault_stack_top as u64;
+        (*cpu).tss.ist[(IST_MACHINE_CHECK - 1) as usize] = &raw const machine_check_stack_top as u64;
+        load_tables(cpu);
+    }
+    cpu
+}
+
+/// Fills in and loads `cpu`'s GDT and TSS, then reloads every segment.
+///
+/// # Safety
+/// `cpu` must be the calling CPU's block, with its TSS filled in.
+unsafe fn load_tables(cpu: *mut PerCpu) {
+    // SAFETY: the caller hands us the calling CPU's block.
+    unsafe {
+        let tss_base = &raw const (*cpu).tss as u64;
+        let table = &raw mut (*cpu).gdt;
+        let [null, kernel_code, kernel_data, user_data, user_code] = gdt::descriptors();
+        let [tss_low, tss_high] = gdt::tss_descriptor(tss_base, size_of::<Tss>() as u32 - 1);
+        *table = [null, kernel_code, kernel_data, user_data, user_code, tss_low, tss_high];
+        let pointer = DescriptorPointer {
+            limit: (size_of::<[u64; 7]>() - 1) as u16,
+            base: table as u64,
+        };
+        core::arch::asm!(
+            "lgdt [{pointer}]",
+            // Reload CS with a far return, then the data segments.
+            "push {code}",
+            "lea {tmp}, [rip + 2f]",
+            "push {tmp}",
+            "retfq",
+            "2:",
+            "mov ds, {data:x}",
+            "mov es, {data:x}",
+            "mov ss, {data:x}",
+            "xor {tmp:e}, {tmp:e}",
+            "mov fs, {tmp:x}",
+            "mov gs, {tmp:x}",
+            "ltr {tss:x}",
+            pointer = in(reg) &pointer,
+            code = const gdt::KERNEL_CODE as u64,
+            data = in(reg) gdt::KERNEL_DATA as u64,
+            tss = in(reg) gdt::TSS as u64,
+            tmp = out(reg) _,
+        );
+    }
+}
+
+/// Opens `count` I/O ports from `first` in this CPU's TSS bitmap, for the
+/// threads that run with the bitmap in force.
+pub fn allow_ports(first: u16, count: u16) {
+    // SAFETY: a plain write of this CPU's block, at boot.
+    unsafe { (*this_cpu()).tss.allow_ports(first, count) }
+}
+
+/// Records whether SMAP is on, for the entry stubs (`clac` faults without).
+pub fn set_smap(enabled: bool) {
+    // SAFETY: a plain write of this CPU's block, at boot.
+    unsafe { (*this_cpu()).smap_enabled = enabled as u64 }
+}
+
+/// This CPU's number, read through GS.
+pub fn cpu_id() -> u64 {
+    // SAFETY: a plain read of this CPU's block.
+    unsafe { (*this_cpu()).cpu_id }
+}
+
+/// Top of this CPU's kernel stack.
+pub fn kernel_stack_top() -> u64 {
+    // SAFETY: a plain read of this CPU's block.
+    unsafe { (*this_cpu()).kernel_stack_top }
 }
 
 /// This CPU's block, through GS.
@@ -131,6 +222,6 @@ pub fn set_active_root(root: u64) {
 
 /// Whether a page fault now would be inside a user copy.
 pub fn in_user_copy() -> bool {
-    // SAFETY: a plain read of this CPU's block; see `set_current_frame`.
+    // SAFETY: a plain read of this CPU's block; see `switch`.
     unsafe { (*this_cpu()).in_user_copy != 0 }
 }

@@ -4,8 +4,8 @@
 //! nothing later depends on the firmware's memory.
 
 use super::paging::phys_to_virt;
-use crate::memmap::{MAX_REGIONS, Region, RegionKind};
 use heapless::{String, Vec};
+use kernel_core::memmap::{MAX_REGIONS, Region, RegionKind};
 
 const MAGIC: u32 = 0x336e_c578;
 
@@ -93,7 +93,7 @@ pub fn read(address: u64) -> Result<BootInfo, BootInfoError> {
         let entry = unsafe { &*(phys_to_virt(entry_address) as *const MemmapEntry) };
         let region = Region::from_base_size(entry.addr, entry.size, RegionKind::from_e820(entry.kind));
         if boot.memory_map.push(region).is_err() {
-            crate::warn!("boot: memory map has more than {MAX_REGIONS} entries; the rest are ignored");
+            kernel_core::warn!("boot: memory map has more than {MAX_REGIONS} entries; the rest are ignored");
             break;
         }
     }

@@ -1,25 +1,17 @@
-//! The Rust side of kernel entry: turn a frame into an event for the kernel,
-//! and report what the kernel cannot handle.
+//! The Rust side of kernel entry: what the stubs call, turning each entry
+//! into an event for the kernel (through the upcalls), and reporting what
+//! the kernel cannot handle.
 
-use super::cpu;
-use super::frame::TrapFrame;
 use super::idt::{SPURIOUS_VECTOR, SYSCALL_INT_VECTOR, TIMER_VECTOR};
+use super::machine;
+use super::upcalls;
 use abi::fault::{PageFaultCode, has_error_code, vector_name};
-
-/// Why the kernel was entered from ring 3.
-#[derive(Clone, Copy, Debug)]
-pub enum Event {
-    /// `syscall` or `int 0x80`; the number and arguments are in the frame.
-    Syscall,
-    /// The timer fired.
-    Timer,
-    /// The thread faulted: it will be killed.
-    Fault { vector: u8, error_code: u64, address: u64 },
-}
+use kernel_core::events::Event;
+use kernel_core::trapframe::TrapFrame;
 
 /// What the quick path of the `syscall` stub gets back (in RAX and RDX).
 #[repr(C)]
-pub struct FastResult {
+pub struct QuickResult {
     /// The result, or the syscall number again when declined.
     value: u64,
     /// Non-zero: answered.
@@ -27,34 +19,22 @@ pub struct FastResult {
 }
 
 /// Called by the `syscall` stub before it saves the whole frame: answers the
-/// syscalls that read no kernel state (see `crate::syscalls::fast`).
-pub extern "C" fn syscall_fast(number: u64) -> FastResult {
-    match crate::syscalls::fast(number) {
-        Some(value) => FastResult { value, answered: 1 },
+/// syscalls that read no kernel state (`kernel_core::syscalls::quick`).
+pub extern "C" fn syscall_quick(number: u64) -> QuickResult {
+    match kernel_core::syscalls::quick(machine::published(), number) {
+        Some(value) => QuickResult { value, answered: 1 },
         // The stub takes RAX back as the number: no need to set it.
-        None => FastResult {
+        None => QuickResult {
             value: number,
             answered: 0,
         },
     }
 }
 
-/// Called by the `syscall` stub for IPC syscalls, with the whole frame saved:
-/// the IPC fast path. Returns the frame to resume, or null to decline (the
-/// stub then calls the dispatcher).
-pub extern "C" fn syscall_ipc_fast(frame: *mut TrapFrame) -> *mut TrapFrame {
-    crate::kernel::ipc_fast(frame)
-}
-
-/// Called by the `syscall` stub with the frame it built.
-pub extern "C" fn syscall_from_user(frame: *mut TrapFrame) -> *mut TrapFrame {
-    crate::kernel::syscall(frame)
-}
-
 /// Called by every interrupt and exception stub.
 pub extern "C" fn trap_from_any(frame: *mut TrapFrame) -> *mut TrapFrame {
     // SAFETY: the stub passes the frame it has just built; nothing else
-    // refers to it while the kernel runs.
+    // refers to it until the kernel is entered below.
     let saved = unsafe { &mut *frame };
     let vector = saved.vector as u8;
     if !saved.is_from_user() {
@@ -70,10 +50,12 @@ pub extern "C" fn trap_from_any(frame: *mut TrapFrame) -> *mut TrapFrame {
         _ => Event::Fault {
             vector,
             error_code: saved.error_code,
-            address: if vector == 14 { cpu::fault_address() } else { 0 },
+            address: if vector == 14 { fault_address() } else { 0 },
         },
     };
-    crate::kernel::enter(event, frame)
+    // SAFETY: the kernel defines the upcall; the frame is saved in the
+    // current thread's save area and no reference to it is kept here.
+    unsafe { upcalls::kernel_event(event) }
 }
 
 /// A trap taken while the kernel (or the idle loop) was running.
@@ -81,7 +63,10 @@ fn kernel_mode_trap(saved: &mut TrapFrame, frame: *mut TrapFrame) -> *mut TrapFr
     match saved.vector as u8 {
         TIMER_VECTOR => {
             super::timer::acknowledge();
-            crate::kernel::idle_tick(frame)
+            // SAFETY: the kernel defines the upcall; a timer interrupt in
+            // ring 0 arrives only in the idle loop (the kernel runs with
+            // interrupts off), so the kernel state is free.
+            unsafe { upcalls::kernel_idle_tick() }
         }
         SPURIOUS_VECTOR => frame,
         // A fault inside a user copy: the copy routine's recovery point turns
@@ -91,39 +76,52 @@ fn kernel_mode_trap(saved: &mut TrapFrame, frame: *mut TrapFrame) -> *mut TrapFr
     }
 }
 
-/// NMI, double fault and machine check: stop the machine.
+/// NMI, double fault and machine check: stop the machine. An NMI is how the
+/// host asks a run that timed out what every thread is doing: the kernel
+/// prints that first.
 pub extern "C" fn trap_fatal(frame: *mut TrapFrame) -> ! {
     // SAFETY: the stub passes the frame it built on the IST stack.
-    fatal(unsafe { &*frame })
+    let saved = unsafe { &*frame };
+    if saved.vector == 2 {
+        // SAFETY: the kernel defines the upcall; it checks whether the
+        // state is free before it reads it.
+        unsafe { upcalls::kernel_dump() }
+    }
+    fatal(saved)
+}
+
+/// Reads CR2, the address of the last page fault.
+fn fault_address() -> u64 {
+    x86_64::registers::control::Cr2::read_raw()
 }
 
 /// Prints everything known about an unexpected kernel exception, then ends
 /// the run with `EXIT_KERNEL_FAULT`.
 fn fatal(frame: &TrapFrame) -> ! {
     let vector = frame.vector as u8;
-    crate::log::force_unlock();
-    crate::error!("unexpected {} (vector {}) in kernel mode", vector_name(vector), vector);
+    super::log::force_unlock_log();
+    kernel_core::error!("unexpected {} (vector {}) in kernel mode", vector_name(vector), vector);
     if has_error_code(vector) {
-        crate::error!("  error code {:#x}", frame.error_code);
+        kernel_core::error!("  error code {:#x}", frame.error_code);
     }
-    crate::error!(
+    kernel_core::error!(
         "  rip {:#018x}  cs {:#x}  rflags {:#x}",
         frame.rip,
         frame.cs,
         frame.rflags
     );
-    crate::error!("  rsp {:#018x}  ss {:#x}", frame.rsp, frame.ss);
+    kernel_core::error!("  rsp {:#018x}  ss {:#x}", frame.rsp, frame.ss);
     if vector == 14 {
         let code = PageFaultCode::decode(frame.error_code);
-        crate::error!(
+        kernel_core::error!(
             "  cr2 {:#018x} ({} access, {} mode, {})",
-            cpu::fault_address(),
+            fault_address(),
             code.access(),
             code.mode(),
             code.cause()
         );
     }
-    crate::error!(
+    kernel_core::error!(
         "  rax {:#x} rbx {:#x} rcx {:#x} rdx {:#x} rsi {:#x} rdi {:#x} rbp {:#x}",
         frame.rax,
         frame.rbx,

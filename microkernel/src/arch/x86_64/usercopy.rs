@@ -6,9 +6,9 @@
 //! check ranges first (`crate::umem`), so a fault here is a second line of
 //! defence, not the normal path.
 
-use super::frame::TrapFrame;
 use super::percpu::offsets;
 use core::arch::global_asm;
+use kernel_core::trapframe::TrapFrame;
 
 global_asm!(
     r#"
@@ -48,7 +48,7 @@ user_copy_fault:
     jmp user_copy_done
     "#,
     smap = const offsets::SMAP_ENABLED,
-    in_copy = const core::mem::offset_of!(super::percpu::PerCpu, in_user_copy),
+    in_copy = const offsets::IN_USER_COPY,
     options(att_syntax)
 );
 

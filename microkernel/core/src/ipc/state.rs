@@ -3,9 +3,10 @@
 //! a sender and a receiver meet; whoever comes first waits on the endpoint.
 //!
 //! This module decides who meets whom and which state each thread is left
-//! in. It moves no data and schedules nothing: the kernel copies the message
-//! after a rendezvous (and may refuse it, see [`Ipc::undo_receive`]) and
-//! readies the threads this module reports. Pure logic, tested on the host.
+//! in. It moves no data and schedules nothing: `transfer` copies the message
+//! after a rendezvous (and may refuse it, see [`Ipc::undo_receive`]) and the
+//! scheduler readies the threads this module reports. Pure logic, tested on
+//! the host.
 
 use crate::list::{Links, List};
 use abi::{Error, Rights};
@@ -17,19 +18,32 @@ pub enum IpcState {
     /// Not waiting on IPC (running, ready, or blocked for another reason).
     Idle,
     /// Queued on an endpoint with a message; `call` if it wants a reply.
-    Sending { endpoint: usize, call: bool },
+    Sending {
+        /// The endpoint it is queued on.
+        endpoint: usize,
+        /// Whether it waits for a reply after the send.
+        call: bool,
+    },
     /// Queued on an endpoint waiting for a message.
-    Receiving { endpoint: usize },
+    Receiving {
+        /// The endpoint it is queued on.
+        endpoint: usize,
+    },
     /// Its call was received by `server`; waiting for the reply.
-    AwaitingReply { server: usize },
+    AwaitingReply {
+        /// The thread that owes the reply.
+        server: usize,
+    },
 }
 
 /// Whom a thread owes a reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplySlot {
+    /// No one.
     Empty,
+    /// This caller, which waits for the reply.
     Caller(usize),
-    /// The caller died before the reply.
+    /// The caller died, or stopped waiting, before the reply.
     Gone,
 }
 
@@ -38,7 +52,10 @@ pub enum ReplySlot {
 pub enum SendOutcome {
     /// A receiver was waiting and has been taken off the queue: move the
     /// message to it, then call [`Ipc::complete`] (or [`Ipc::undo_receive`]).
-    Rendezvous { receiver: usize },
+    Rendezvous {
+        /// The receiver that takes the message.
+        receiver: usize,
+    },
     /// No receiver yet: the sender now waits on the endpoint.
     Blocked,
 }
@@ -47,7 +64,12 @@ pub enum SendOutcome {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecvOutcome {
     /// A sender was waiting and has been taken off the queue.
-    Rendezvous { sender: usize, call: bool },
+    Rendezvous {
+        /// The sender whose message is taken.
+        sender: usize,
+        /// Whether it waits for a reply.
+        call: bool,
+    },
     /// Nothing queued: the receiver now waits on the endpoint.
     Blocked,
 }
@@ -55,7 +77,7 @@ pub enum RecvOutcome {
 /// Threads to wake with an error because a peer or endpoint went away.
 pub type Wakeups<const T: usize> = Vec<usize, T>;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Endpoint {
     live: bool,
     senders: List,
@@ -78,6 +100,7 @@ impl Endpoint {
 }
 
 /// IPC state of `T` thread slots and `E` endpoint slots.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ipc<const T: usize, const E: usize> {
     endpoints: [Endpoint; E],
     states: [IpcState; T],
@@ -86,6 +109,7 @@ pub struct Ipc<const T: usize, const E: usize> {
 }
 
 impl<const T: usize, const E: usize> Ipc<T, E> {
+    /// No endpoints, every thread idle.
     pub const fn new() -> Self {
         Ipc {
             endpoints: [Endpoint::FREE; E],
@@ -339,25 +363,89 @@ impl<const T: usize, const E: usize> Ipc<T, E> {
         self.states[server] = IpcState::Receiving { endpoint };
     }
 
+    /// What `thread` waits for.
     pub fn state(&self, thread: usize) -> IpcState {
         self.states[thread]
     }
 
+    /// Whom `thread` owes a reply.
     pub fn reply_slot(&self, thread: usize) -> ReplySlot {
         self.replies[thread]
     }
 
-    #[cfg(test)]
     /// Whether `endpoint` has a thread waiting to receive.
     pub fn has_receiver(&self, endpoint: usize) -> bool {
         !self.endpoints[endpoint].receivers.is_empty()
     }
 
-    #[cfg(test)]
     /// Whether anyone can receive on `endpoint` now or later.
     pub fn can_receive(&self, endpoint: usize) -> bool {
         let e = &self.endpoints[endpoint];
         e.live && e.receive_handles > 0
+    }
+
+    /// Whether `endpoint` is a live endpoint.
+    pub fn is_live(&self, endpoint: usize) -> bool {
+        self.endpoints.get(endpoint).is_some_and(|e| e.live)
+    }
+
+    /// The open handles naming `endpoint` (with the RECEIVE right, and in
+    /// all).
+    pub fn handle_counts(&self, endpoint: usize) -> (u32, u32) {
+        let e = &self.endpoints[endpoint];
+        (e.receive_handles, e.handles)
+    }
+
+    /// Checks the invariants between threads, queues and reply slots: a
+    /// thread is on an endpoint's queue exactly when its state says so; a
+    /// reply slot names a caller exactly when that caller awaits that
+    /// server's reply; no free endpoint has waiters or handles. Returns the
+    /// first broken one.
+    pub fn check(&self) -> Result<(), &'static str> {
+        let mut queued = [0usize; T];
+        for (index, e) in self.endpoints.iter().enumerate() {
+            if !e.live {
+                if e.handles != 0 || !e.senders.is_empty() || !e.receivers.is_empty() {
+                    return Err("a free endpoint has handles or waiters");
+                }
+                continue;
+            }
+            if e.receive_handles > e.handles {
+                return Err("more RECEIVE handles than handles");
+            }
+            for sender in e.senders.iter(&self.links) {
+                queued[sender] += 1;
+                if !matches!(self.states[sender], IpcState::Sending { endpoint, .. } if endpoint == index) {
+                    return Err("a queued sender is not sending on that endpoint");
+                }
+            }
+            for receiver in e.receivers.iter(&self.links) {
+                queued[receiver] += 1;
+                if self.states[receiver] != (IpcState::Receiving { endpoint: index }) {
+                    return Err("a queued receiver is not receiving on that endpoint");
+                }
+            }
+        }
+        for (thread, &count) in queued.iter().enumerate() {
+            let waits_in_queue = matches!(
+                self.states[thread],
+                IpcState::Sending { .. } | IpcState::Receiving { .. }
+            );
+            if count != usize::from(waits_in_queue) {
+                return Err("a thread is on a queue exactly when it sends or receives");
+            }
+            if let IpcState::AwaitingReply { server } = self.states[thread]
+                && self.replies[server] != ReplySlot::Caller(thread)
+            {
+                return Err("an awaited server does not hold the caller in its reply slot");
+            }
+            if let ReplySlot::Caller(caller) = self.replies[thread]
+                && self.states[caller] != (IpcState::AwaitingReply { server: thread })
+            {
+                return Err("a reply slot names a caller that does not await it");
+            }
+        }
+        Ok(())
     }
 }
 

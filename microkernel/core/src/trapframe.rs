@@ -1,5 +1,10 @@
 //! The trap frame: a thread's saved registers, one layout for every entry.
 //!
+//! The layout belongs to the ABI's register convention (x86_64, like
+//! `abi::regs`); the architecture's entry stubs build it at the offsets in
+//! [`offsets`], and every thread keeps its own as the first field of
+//! `crate::kernel::Thread`.
+//!
 //! `syscall`, `int 0x80`, exceptions and interrupts all build this frame, so
 //! the dispatcher, the fault reporter and the tracer read registers the same
 //! way whatever the entry. The part from `rip` up is what the CPU pushes on an
@@ -52,9 +57,7 @@ pub struct TrapFrame {
     pub ss: u64,
 }
 
-/// Size of a frame; a multiple of 16 so that a frame top is a valid RSP0.
-pub const FRAME_SIZE: usize = size_of::<TrapFrame>();
-const _: () = assert!(FRAME_SIZE.is_multiple_of(16));
+const _: () = assert!(TrapFrame::SIZE.is_multiple_of(16));
 
 /// Byte offsets the assembly stubs use.
 pub mod offsets {
@@ -73,6 +76,36 @@ pub mod offsets {
 }
 
 impl TrapFrame {
+    /// Size of a frame in bytes; a multiple of 16 so that the end of a frame
+    /// is a valid stack pointer for the CPU to push an interrupt frame below.
+    pub const SIZE: usize = size_of::<TrapFrame>();
+
+    /// A frame of zeros (a thread slot that never ran).
+    pub const ZERO: TrapFrame = TrapFrame {
+        r15: 0,
+        r14: 0,
+        r13: 0,
+        r12: 0,
+        rbp: 0,
+        rbx: 0,
+        r11: 0,
+        r10: 0,
+        r9: 0,
+        r8: 0,
+        rax: 0,
+        rcx: 0,
+        rdx: 0,
+        rsi: 0,
+        rdi: 0,
+        vector: 0,
+        error_code: 0,
+        rip: 0,
+        cs: 0,
+        rflags: 0,
+        rsp: 0,
+        ss: 0,
+    };
+
     /// Reads a general-purpose register.
     #[inline(always)]
     pub fn get(&self, reg: Reg) -> u64 {
@@ -157,7 +190,7 @@ impl TrapFrame {
             r13: words[3],
             r14: words[4],
             r15: words[5],
-            ..TrapFrame::default()
+            ..TrapFrame::ZERO
         };
         self.copy_message_words(&from, count);
     }
@@ -193,18 +226,29 @@ impl TrapFrame {
         self.cs & 3 == 3
     }
 
-    /// A frame that starts a user thread at `entry` with stack `stack`.
-    pub fn new_user(entry: u64, stack: u64) -> TrapFrame {
+    /// A frame that enters ring 3 at `entry` with stack `stack`, through the
+    /// code and data segments `selectors` (the architecture's), leaving by
+    /// `iretq`.
+    pub fn new_user(entry: u64, stack: u64, selectors: UserSelectors) -> TrapFrame {
         TrapFrame {
             vector: KERNEL_BUILT_VECTOR,
             rip: entry,
-            cs: super::selectors::USER_CODE as u64,
+            cs: selectors.code,
             rflags: USER_RFLAGS,
             rsp: stack,
-            ss: super::selectors::USER_DATA as u64,
-            ..TrapFrame::default()
+            ss: selectors.data,
+            ..TrapFrame::ZERO
         }
     }
+}
+
+/// The segment selectors of ring 3, which the architecture's GDT defines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserSelectors {
+    /// CS of user code.
+    pub code: u64,
+    /// SS (and DS) of user data.
+    pub data: u64,
 }
 
 /// RFLAGS a user thread starts with: IF set (preemptible), the reserved bit 1,
@@ -217,7 +261,7 @@ mod tests {
 
     #[test]
     fn layout_matches_the_stubs() {
-        assert_eq!(FRAME_SIZE, 22 * 8);
+        assert_eq!(TrapFrame::SIZE, 22 * 8);
         assert_eq!(offset_of!(TrapFrame, r11), 6 * 8);
         assert_eq!(offset_of!(TrapFrame, rax), 8 * 8);
         assert_eq!(offsets::R10, 9 * 8);
@@ -268,7 +312,8 @@ mod tests {
 
     #[test]
     fn new_user_frames_are_ring_3_and_iret_only() {
-        let frame = TrapFrame::new_user(0x40_1000, 0x7fff_0000);
+        let selectors = UserSelectors { code: 0x23, data: 0x1b };
+        let frame = TrapFrame::new_user(0x40_1000, 0x7fff_0000, selectors);
         assert!(frame.is_from_user());
         assert_eq!(frame.vector, KERNEL_BUILT_VECTOR);
         assert_eq!(frame.rflags & (1 << 9), 1 << 9);

@@ -29,7 +29,7 @@ impl HandleEntry {
     };
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Slot {
     /// Meaningful only while `value` is not [`CLOSED`].
     entry: HandleEntry,
@@ -44,6 +44,7 @@ struct Slot {
 const CLOSED: Handle = u64::MAX;
 
 /// One process's handles.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HandleTable {
     slots: [Slot; MAX_HANDLES],
     open: usize,
@@ -147,12 +148,20 @@ impl HandleTable {
         self.open
     }
 
-    #[cfg(test)]
+    /// Whether no handle is open.
     pub fn is_empty(&self) -> bool {
         self.open == 0
     }
 
     /// Closes every handle, returning what they named.
+    /// The open handles and what they name, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = (Handle, HandleEntry)> + '_ {
+        self.slots
+            .iter()
+            .filter(|slot| slot.value != CLOSED)
+            .map(|slot| (slot.value, slot.entry))
+    }
+
     pub fn drain(&mut self) -> impl Iterator<Item = HandleEntry> + '_ {
         self.open = 0;
         self.slots.iter_mut().filter_map(|slot| {

@@ -4,50 +4,41 @@
 //! returns `Err` for a documented error, which becomes `-code` in RAX.
 //! Handlers that block set the result later, when the thread is woken.
 
-use crate::arch;
-use crate::messages;
+use crate::handles::HandleEntry;
+use crate::ipc::syscalls as ipc;
+use crate::kernel::Kernel;
+use crate::machine::Machine;
 use crate::process;
-use crate::state::Kernel;
 use crate::trace;
 use crate::umem::UserSlice;
 use abi::manifest::MAX_NAME;
 use abi::stats::Stats;
 use abi::{Error, Rights, Syscall};
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 
-/// The ABI version `abi_version` reports: `abi::ABI_VERSION`, unless the
-/// command line's `abi_version=MAJOR.MINOR` says otherwise (a test hook, to
-/// show how programs meet a kernel of another version).
-pub static REPORTED_ABI: AtomicU32 = AtomicU32::new(abi::ABI_VERSION);
-
-/// Syscalls served since boot (including the fast path's).
-pub static SERVED: AtomicU64 = AtomicU64::new(0);
-/// Timer ticks since boot, readable without the kernel state.
-pub static TICKS: AtomicU64 = AtomicU64::new(0);
-
-/// The fast path: answers the syscalls that read no kernel state, without
-/// entering it and without the whole frame saved (the stub has stored only
-/// what this call may clobber). `None` sends the syscall to [`dispatch`],
-/// which serves every syscall, these included: with tracing on, all go there.
+/// The quick path: answers the syscalls that read no kernel state from the
+/// published words alone, without the kernel state and without the whole
+/// frame saved. `None` sends the syscall to [`dispatch`], which serves
+/// every syscall, these included: with tracing on, all go there.
 #[inline(always)]
-pub fn fast(number: u64) -> Option<u64> {
-    if trace::enabled() {
+pub fn quick(published: &crate::machine::Published, number: u64) -> Option<u64> {
+    if published.tracing() {
         return None;
     }
     let value = match Syscall::try_from(number) {
-        Ok(Syscall::AbiVersion) => REPORTED_ABI.load(Ordering::Relaxed) as u64,
-        Ok(Syscall::GetTicks) => TICKS.load(Ordering::Relaxed),
+        Ok(Syscall::AbiVersion) => published.abi_version.load(Ordering::Relaxed) as u64,
+        Ok(Syscall::GetTicks) => published.ticks(),
         _ => return None,
     };
-    SERVED.fetch_add(1, Ordering::Relaxed);
+    published.quick_syscalls.fetch_add(1, Ordering::Relaxed);
     Some(value)
 }
 
 /// Serves the syscall in `thread`'s saved registers.
-pub fn dispatch(k: &mut Kernel, thread: usize) {
-    SERVED.fetch_add(1, Ordering::Relaxed);
-    let number = arch::frame(thread).syscall_number();
-    if trace::enabled() {
+pub fn dispatch<M: Machine>(k: &mut Kernel<M>, thread: usize) {
+    k.counters.syscalls += 1;
+    let number = k.frame(thread).syscall_number();
+    if k.tracing() {
         trace::enter(k, thread, number);
     }
     let result = match Syscall::try_from(number) {
@@ -55,11 +46,11 @@ pub fn dispatch(k: &mut Kernel, thread: usize) {
         Ok(syscall) => serve(k, thread, syscall),
     };
     if let Err(error) = result {
-        crate::debug!("{} {}: {}", process::describe(k, thread), syscall_name(number), error);
-        arch::frame(thread).set_result(Err(error));
+        crate::debug!("{} {}: {}", k.describe(thread), syscall_name(number), error);
+        k.frame_mut(thread).set_result(Err(error));
     }
-    if k.options.probe && !k.probe_reported {
-        k.probe_reported = true;
+    if k.options.probe && !k.counters.probe_reported {
+        k.counters.probe_reported = true;
         crate::info!("probe: ring-3 syscall ok");
     }
 }
@@ -72,26 +63,26 @@ fn syscall_name(number: u64) -> &'static str {
 
 /// Runs one syscall. `Ok` means the handler set the result (or will, when the
 /// thread wakes); `Err` is returned to the caller.
-fn serve(k: &mut Kernel, thread: usize, syscall: Syscall) -> Result<(), Error> {
-    let frame = arch::frame(thread);
+fn serve<M: Machine>(k: &mut Kernel<M>, thread: usize, syscall: Syscall) -> Result<(), Error> {
+    let frame = *k.frame(thread);
     let value = match syscall {
-        Syscall::AbiVersion => REPORTED_ABI.load(Ordering::Relaxed) as u64,
-        Syscall::Write => return messages::write(k, thread),
+        Syscall::AbiVersion => k.machine.published().abi_version.load(Ordering::Relaxed) as u64,
+        Syscall::Write => return ipc::write(k, thread),
         Syscall::Exit => {
-            let words = process::exit_notice(k, thread, frame.arg(0));
-            process::terminate(k, thread, abi::console::EXIT, words);
+            let notice = process::exit_notice(k, thread, frame.arg(0));
+            process::terminate(k, thread, notice);
             return Ok(());
         }
-        Syscall::GetTicks => k.ticks,
+        Syscall::GetTicks => k.now(),
         Syscall::Yield => {
-            k.yield_requested = true;
+            k.sched.request_yield();
             0
         }
-        Syscall::Send => return messages::send(k, thread, false),
-        Syscall::Call => return messages::send(k, thread, true),
-        Syscall::Recv => return messages::recv(k, thread),
-        Syscall::Reply => return messages::reply(k, thread),
-        Syscall::ReplyRecv => return messages::reply_recv(k, thread),
+        Syscall::Send => return ipc::send(k, thread, false),
+        Syscall::Call => return ipc::send(k, thread, true),
+        Syscall::Recv => return ipc::recv(k, thread),
+        Syscall::Reply => return ipc::reply(k, thread),
+        Syscall::ReplyRecv => return ipc::reply_recv(k, thread),
         Syscall::EndpointCreate => endpoint_create(k, thread)?,
         Syscall::HandleDup => {
             let process = k.process_of_mut(thread);
@@ -114,25 +105,22 @@ fn serve(k: &mut Kernel, thread: usize, syscall: Syscall) -> Result<(), Error> {
                 return Err(Error::INVAL);
             }
             let stats = stats(k);
-            // SAFETY: `Stats` is `repr(C)` and all `u64`, so its bytes are
-            // fully initialised and any byte pattern is valid.
-            let bytes = unsafe { core::slice::from_raw_parts(&raw const stats as *const u8, Stats::SIZE) };
-            out.write_from(k.process_of(thread).space(), bytes)?;
+            k.write_user(thread, out, &stats.to_bytes())?;
             0
         }
         Syscall::GetPid => k.process_of(thread).pid as u64,
     };
-    frame.set_result(Ok(value));
+    k.frame_mut(thread).set_result(Ok(value));
     Ok(())
 }
 
-fn endpoint_create(k: &mut Kernel, thread: usize) -> Result<u64, Error> {
+fn endpoint_create<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64, Error> {
     if !k.process_of(thread).handles.has_room() {
         return Err(Error::TABLEFULL);
     }
     let endpoint = k.ipc.create_endpoint()?;
     let rights = Rights::SEND | Rights::RECEIVE | Rights::TRANSFER;
-    let entry = crate::handles::HandleEntry {
+    let entry = HandleEntry {
         endpoint,
         rights,
         badge: 0,
@@ -142,15 +130,15 @@ fn endpoint_create(k: &mut Kernel, thread: usize) -> Result<u64, Error> {
     Ok(handle)
 }
 
-fn spawn(k: &mut Kernel, thread: usize) -> Result<u64, Error> {
-    let frame = arch::frame(thread);
+fn spawn<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64, Error> {
+    let frame = k.frame(thread);
     let len = frame.arg(1) as usize;
     let name_slice = UserSlice::new(frame.arg(0), len)?;
     if len == 0 || len > MAX_NAME {
         return Err(Error::INVAL);
     }
     let mut buffer = [0u8; MAX_NAME];
-    name_slice.read_into(k.process_of(thread).space(), &mut buffer[..len])?;
+    k.read_user(thread, name_slice, &mut buffer[..len])?;
     let name = core::str::from_utf8(&buffer[..len]).map_err(|_| Error::INVAL)?;
     let image = k.image.as_ref().ok_or(Error::NOTFOUND)?;
     let target = image.manifest.program(name).ok_or(Error::NOTFOUND)?;
@@ -162,17 +150,14 @@ fn spawn(k: &mut Kernel, thread: usize) -> Result<u64, Error> {
 }
 
 /// The resource counters.
-pub fn stats(k: &Kernel) -> Stats {
+pub fn stats<M: Machine>(k: &Kernel<M>) -> Stats {
+    let published = k.machine.published();
     Stats {
         free_frames: k.frames.free_count() as u64,
         total_frames: k.frames.total_count() as u64,
         processes: k.processes.iter().filter(|p| p.is_live()).count() as u64,
         process_capacity: k.processes.len() as u64,
-        threads: k
-            .threads
-            .iter()
-            .filter(|t| t.state != crate::state::RunState::Free)
-            .count() as u64,
+        threads: k.sched.live_count() as u64,
         thread_capacity: k.threads.len() as u64,
         endpoints: k.ipc.endpoint_count() as u64,
         endpoint_capacity: crate::config::MAX_ENDPOINTS as u64,
@@ -182,8 +167,8 @@ pub fn stats(k: &Kernel) -> Stats {
             .filter(|p| p.is_live())
             .map(|p| p.handles.len() as u64)
             .sum(),
-        ticks: k.ticks,
-        syscalls: SERVED.load(Ordering::Relaxed),
+        ticks: k.now(),
+        syscalls: k.counters.syscalls + published.quick_syscalls.load(Ordering::Relaxed),
         spawned: k.counters.spawned,
     }
 }

@@ -8,7 +8,8 @@
 //! checked against the parser's documented invariants and against a small
 //! independent model of what it should accept, not just for "no panic".
 //!
-//! `cargo test -p microkernel fuzz` runs a short campaign. Environment:
+//! `cargo test -p kernel-core --test parsers` runs a short campaign.
+//! Environment:
 //!
 //! - `FUZZ_ITERATIONS=N`: iterations of every target (default: per target);
 //! - `FUZZ_SEED=S`: base seed (decimal or `0x…`);
@@ -21,40 +22,54 @@
 //!
 //! ```text
 //! CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true \
-//!   FUZZ_ITERATIONS=10000000 cargo test -p microkernel --release fuzz -- --nocapture
+//!   FUZZ_ITERATIONS=10000000 cargo test -p kernel-core --release --test parsers -- --nocapture
 //! ```
 //!
-//! One target alone: `cargo test -p microkernel fuzz::elf_mutation`.
+//! One target alone: `cargo test -p kernel-core --test parsers elf_mutation`.
 //!
-//! Regression inputs live in `microkernel/tests-corpus/`: in `elf/`, `ok-*`
+//! Regression inputs live in `microkernel/core/tests/corpus/`: in `elf/`, `ok-*`
 //! files must be accepted and `err-*` refused; inputs that once exposed a
 //! bug also have a `regression_*` test naming the exact error. The
 //! `memmap/*.map` files are maps in a text format (`start end kind` lines,
 //! optional `expect start end` lines for the exact result). Every file also seeds the mutation targets.
 
-use crate::cmdline;
-use crate::config::USER_IMAGE_END;
-use crate::elf::{self, LoadPlan, MAX_SEGMENTS, Segment};
-use crate::handles::{HandleEntry, HandleTable};
-use crate::memmap::{self, MAX_REGIONS, Region, RegionKind};
 use abi::Error;
 use abi::handle::{MAX_HANDLES, Rights};
 use abi::{PAGE_SIZE, USER_BASE, USER_END};
+use kernel_core::cmdline;
+use kernel_core::config::USER_IMAGE_END;
+use kernel_core::elf::{self, LoadPlan, MAX_SEGMENTS, Segment};
+use kernel_core::handles::{HandleEntry, HandleTable};
+use kernel_core::memmap::{self, MAX_REGIONS, Region, RegionKind};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::string::String;
-use std::vec::Vec;
-use std::{format, vec};
 
 // ------------------------------------------------------------------ harness
 
-#[path = "../../abi/tests/fuzz_harness/mod.rs"]
-mod harness;
-use harness::{Input, Outcome, Rng, corpus, corpus_file, escape, fuzz};
+use fuzzing::{Input, Outcome, Rng, Suite, escape};
 
-const DEFAULT_SEED: u64 = 0x6d69_6372_6f6b_726e;
-const CORPUS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests-corpus");
-const SAVE_DIR: &str = "microkernel-fuzz";
+const SUITE: Suite = Suite {
+    default_seed: 0x6d69_6372_6f6b_726e,
+    corpus_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus"),
+    save_dir: "microkernel-fuzz",
+};
+
+fn fuzz<T: Input>(
+    target: &'static str,
+    iterations: u64,
+    generate: impl Fn(&mut Rng) -> T,
+    check: impl Fn(&T) -> Outcome,
+) {
+    SUITE.fuzz(target, iterations, generate, check);
+}
+
+fn corpus(kind: &str) -> Vec<(String, Vec<u8>)> {
+    SUITE.corpus(kind)
+}
+
+fn corpus_file(kind: &str, name: &str) -> Vec<u8> {
+    SUITE.corpus_file(kind, name)
+}
 
 const INTERESTING_BYTES: [u8; 16] = [
     0, 0xff, 0x7f, 0x80, 1, 0xfe, 0x40, 0x38, b'0', b'9', b'a', b'f', b'\n', b'#', b' ', 0x20,

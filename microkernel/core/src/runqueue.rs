@@ -1,15 +1,18 @@
-//! Scheduler run queues: strict priorities, round-robin within a priority.
+//! Run queues: strict priorities, round-robin within a priority.
 //!
 //! A ready thread waits in the FIFO of its priority; the running thread is
 //! on no queue. A bitmap of non-empty priorities makes picking the next
 //! thread O(1). Policy (which thread gets which priority) comes from the boot
-//! manifest, not from here.
+//! manifest, not from here; when a thread is queued is decided by
+//! [`crate::sched`].
 
 use crate::list::{Links, List};
 
 /// Number of priority levels (0 lowest).
 pub const PRIORITIES: usize = abi::manifest::PRIORITIES as usize;
 
+/// The ready threads of `N` thread slots.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunQueues<const N: usize> {
     queues: [List; PRIORITIES],
     links: Links<N>,
@@ -18,6 +21,7 @@ pub struct RunQueues<const N: usize> {
 }
 
 impl<const N: usize> RunQueues<N> {
+    /// No thread ready.
     pub const fn new() -> Self {
         RunQueues {
             queues: [List::EMPTY; PRIORITIES],
@@ -71,15 +75,29 @@ impl<const N: usize> RunQueues<N> {
         }
     }
 
-    #[cfg(test)]
-    pub fn is_ready(&self, thread: usize) -> bool {
+    /// Whether `thread` is on a queue.
+    pub fn is_queued(&self, thread: usize) -> bool {
         self.links.is_linked(thread)
     }
 
-    #[cfg(test)]
     /// Ready threads in total.
     pub fn len(&self) -> usize {
         self.queues.iter().map(List::len).sum()
+    }
+
+    /// Whether no thread is ready.
+    pub fn is_empty(&self) -> bool {
+        self.nonempty == 0
+    }
+
+    /// The priority `thread` was queued at (meaningful while queued).
+    pub fn queued_priority(&self, thread: usize) -> u8 {
+        self.priority_of[thread]
+    }
+
+    /// The queued threads of `priority`, front first.
+    pub fn queue(&self, priority: u8) -> impl Iterator<Item = usize> + '_ {
+        self.queues[priority as usize].iter(&self.links)
     }
 }
 
@@ -121,7 +139,7 @@ mod tests {
         assert_eq!(queues.len(), 2);
         queues.remove(7);
         queues.remove(7); // not queued: no effect
-        assert!(!queues.is_ready(7));
+        assert!(!queues.is_queued(7));
         assert_eq!(queues.pop(), Some(1));
         queues.push_back(9, 0);
         queues.remove(9);

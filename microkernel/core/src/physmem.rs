@@ -1,19 +1,18 @@
-//! The physical frame allocator: a bitmap over the first `CAPACITY` frames of
-//! physical memory, built from the boot memory map. No kernel heap: the bitmap
-//! is a fixed array, and frames are handed out one at a time or as aligned
-//! contiguous runs.
+//! Physical memory: page frames and the allocator that hands them out, a
+//! bitmap over the first `CAPACITY` frames built from the boot memory map.
+//! No kernel heap: the bitmap is a fixed array, and frames are handed out one
+//! at a time or as aligned contiguous runs.
 
-/// Size of a frame in bytes.
-pub const FRAME_SIZE: u64 = 4096;
+pub use abi::PAGE_SIZE;
 
-/// A physical frame number times [`FRAME_SIZE`]: a page-aligned address.
+/// A physical frame number times [`PAGE_SIZE`]: a page-aligned address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Frame(u64);
 
 impl Frame {
     /// The frame containing `address`.
     pub const fn containing(address: u64) -> Frame {
-        Frame(address & !(FRAME_SIZE - 1))
+        Frame(address & !(PAGE_SIZE - 1))
     }
 
     pub const fn address(self) -> u64 {
@@ -21,7 +20,7 @@ impl Frame {
     }
 
     pub const fn number(self) -> usize {
-        (self.0 / FRAME_SIZE) as usize
+        (self.0 / PAGE_SIZE) as usize
     }
 }
 
@@ -36,6 +35,7 @@ pub enum FreeError {
 
 /// Tracks which of the first `WORDS * 64` frames are free (bit set) and which
 /// are in use or not RAM (bit clear).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameAllocator<const WORDS: usize> {
     free_bits: [u64; WORDS],
     /// Frames that were ever added as usable RAM; a frame outside this set can
@@ -65,8 +65,8 @@ impl<const WORDS: usize> FrameAllocator<WORDS> {
     /// Adds the whole frames inside `[start, end)` as free RAM. Frames beyond
     /// the capacity are ignored; the return value says how many were added.
     pub fn add_region(&mut self, start: u64, end: u64) -> usize {
-        let first = start.div_ceil(FRAME_SIZE);
-        let last = (end / FRAME_SIZE).min(Self::CAPACITY as u64);
+        let first = start.div_ceil(PAGE_SIZE);
+        let last = (end / PAGE_SIZE).min(Self::CAPACITY as u64);
         let mut added = 0;
         for number in first..last.max(first) {
             let (word, bit) = split(number as usize);
@@ -85,8 +85,8 @@ impl<const WORDS: usize> FrameAllocator<WORDS> {
     /// Marks every frame overlapping `[start, end)` as in use (kernel image,
     /// initrd, boot data). Returns how many free frames it took.
     pub fn reserve(&mut self, start: u64, end: u64) -> usize {
-        let first = start / FRAME_SIZE;
-        let last = end.div_ceil(FRAME_SIZE).min(Self::CAPACITY as u64);
+        let first = start / PAGE_SIZE;
+        let last = end.div_ceil(PAGE_SIZE).min(Self::CAPACITY as u64);
         let mut taken = 0;
         for number in first..last.max(first) {
             let (word, bit) = split(number as usize);
@@ -108,7 +108,7 @@ impl<const WORDS: usize> FrameAllocator<WORDS> {
                 self.free_bits[word] &= !(1 << index);
                 self.free -= 1;
                 self.hint = word;
-                return Some(Frame((word * 64 + index) as u64 * FRAME_SIZE));
+                return Some(Frame((word * 64 + index) as u64 * PAGE_SIZE));
             }
         }
         self.hint = WORDS;
@@ -142,6 +142,28 @@ impl<const WORDS: usize> FrameAllocator<WORDS> {
     /// Frames of usable RAM the allocator manages, free or not.
     pub fn total_count(&self) -> usize {
         self.total
+    }
+}
+
+/// Where page frames come from and go back to (page tables take their
+/// frames from one).
+pub trait FrameSource {
+    /// A frame, not necessarily zeroed.
+    fn allocate(&mut self) -> Option<Frame>;
+    /// Gives a frame back. Releasing a frame that is not allocated is a
+    /// kernel bug and panics.
+    fn release(&mut self, frame: Frame);
+}
+
+impl<const WORDS: usize> FrameSource for FrameAllocator<WORDS> {
+    fn allocate(&mut self) -> Option<Frame> {
+        self.alloc()
+    }
+
+    fn release(&mut self, frame: Frame) {
+        if let Err(error) = self.free(frame) {
+            panic!("freeing frame {:#x}: {error:?}", frame.address());
+        }
     }
 }
 

@@ -1,13 +1,12 @@
 //! The harness shared by the host-side fuzz targets of `abi`
-//! (`abi/tests/fuzz.rs`) and of the kernel (`microkernel/src/fuzz.rs`, which
-//! includes this file with `#[path]`): a deterministic generator, the
+//! (`abi/tests/fuzz.rs`) and of the kernel core
+//! (`microkernel/core/tests/parsers.rs`): a deterministic generator, the
 //! `FUZZ_SEED` / `FUZZ_ITERATIONS` / `FUZZ_ONLY` settings, the loop that runs
 //! a target and saves a failing input, and the corpus readers.
 //!
-//! The including module defines `DEFAULT_SEED` (its base seed),
-//! `CORPUS_DIR` (the absolute path of its corpus directory) and `SAVE_DIR`
-//! (the directory under the system's temporary directory where failing
-//! inputs are saved).
+//! Each test binary describes itself once with a [`Suite`]: its base seed,
+//! the absolute path of its corpus directory, and the directory under the
+//! system's temporary directory where failing inputs are saved.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -23,10 +22,12 @@ use std::time::Instant;
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator starting from `seed`.
     pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
 
+    /// The next 64 random bits.
     pub fn u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -40,21 +41,37 @@ impl Rng {
         if n == 0 { 0 } else { self.u64() % n }
     }
 
+    /// Uniform in `0..n` (0 when `n` is 0).
     pub fn index(&mut self, n: usize) -> usize {
         self.below(n as u64) as usize
     }
 
+    /// True once in `n` times on average.
     pub fn one_in(&mut self, n: u64) -> bool {
         self.below(n) == 0
     }
 
+    /// One of `items` (which must not be empty).
     pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.index(items.len())]
     }
 
+    /// A random byte.
     pub fn byte(&mut self) -> u8 {
         self.u64() as u8
     }
+}
+
+/// One test binary's fuzz targets: where their seeds, corpus and failures
+/// live.
+#[derive(Clone, Copy, Debug)]
+pub struct Suite {
+    /// The base seed when `FUZZ_SEED` is not set.
+    pub default_seed: u64,
+    /// Absolute path of the corpus directory (one subdirectory per kind).
+    pub corpus_dir: &'static str,
+    /// Directory under the system's temporary directory for failing inputs.
+    pub save_dir: &'static str,
 }
 
 struct Settings {
@@ -73,10 +90,11 @@ fn env_u64(name: &str) -> Option<u64> {
     Some(value.unwrap_or_else(|_| panic!("{name}={text} is not a number")))
 }
 
-fn settings() -> &'static Settings {
+/// The settings of this process (one test binary, so one suite).
+fn settings(suite: &Suite) -> &'static Settings {
     static SETTINGS: OnceLock<Settings> = OnceLock::new();
     SETTINGS.get_or_init(|| Settings {
-        seed: env_u64("FUZZ_SEED").unwrap_or(super::DEFAULT_SEED),
+        seed: env_u64("FUZZ_SEED").unwrap_or(suite.default_seed),
         iterations: env_u64("FUZZ_ITERATIONS"),
         only: env_u64("FUZZ_ONLY"),
     })
@@ -89,13 +107,12 @@ thread_local! {
     static CURRENT: Cell<Option<(&'static str, u64)>> = const { Cell::new(None) };
 }
 
-fn install_panic_hook() {
+fn install_panic_hook(seed: u64) {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
             if let Some((target, iteration)) = CURRENT.with(Cell::get) {
-                let seed = settings().seed;
                 eprintln!(
                     "fuzz target `{target}` failed at iteration {iteration}; replay it with \
                      FUZZ_SEED={seed:#x} FUZZ_ONLY={iteration}"
@@ -109,6 +126,7 @@ fn install_panic_hook() {
 /// What one input did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// The target took the input.
     Accepted,
     /// Refused, and why (the error variant), for the summary.
     Refused(&'static str),
@@ -116,19 +134,49 @@ pub enum Outcome {
 
 /// An input that can be written to a file when it fails.
 pub trait Input: fmt::Debug {
+    /// The bytes saved for a failing input.
     fn raw(&self) -> Vec<u8>;
 }
 
-/// Runs `check` on `iterations` inputs from `generate`; on a failure, prints
-/// and saves the input before failing the test.
-pub fn fuzz<T: Input>(
+impl Suite {
+    /// Runs `check` on `iterations` inputs from `generate`; on a failure,
+    /// prints and saves the input before failing the test.
+    pub fn fuzz<T: Input>(
+        &self,
+        target: &'static str,
+        default_iterations: u64,
+        generate: impl Fn(&mut Rng) -> T,
+        check: impl Fn(&T) -> Outcome,
+    ) {
+        fuzz(self, target, default_iterations, generate, check);
+    }
+
+    /// The files of one corpus directory, sorted by name.
+    pub fn corpus(&self, kind: &str) -> Vec<(String, Vec<u8>)> {
+        corpus(self, kind)
+    }
+
+    /// One file of a corpus directory.
+    pub fn corpus_file(&self, kind: &str, name: &str) -> Vec<u8> {
+        let path = self.corpus_dir(kind).join(name);
+        std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+    }
+
+    /// The directory of one corpus kind.
+    pub fn corpus_dir(&self, kind: &str) -> PathBuf {
+        PathBuf::from(self.corpus_dir).join(kind)
+    }
+}
+
+fn fuzz<T: Input>(
+    suite: &Suite,
     target: &'static str,
     default_iterations: u64,
     generate: impl Fn(&mut Rng) -> T,
     check: impl Fn(&T) -> Outcome,
 ) {
-    install_panic_hook();
-    let settings = settings();
+    let settings = settings(suite);
+    install_panic_hook(settings.seed);
     let iterations = settings.iterations.unwrap_or(default_iterations);
     let range = match settings.only {
         Some(only) => only..only + 1,
@@ -151,7 +199,7 @@ pub fn fuzz<T: Input>(
             Ok(Outcome::Accepted) => accepted += 1,
             Ok(Outcome::Refused(why)) => *refused.entry(why).or_default() += 1,
             Err(payload) => {
-                save_failure(target, iteration, &input);
+                save_failure(suite, target, iteration, &input);
                 panic::resume_unwind(payload);
             }
         }
@@ -169,7 +217,7 @@ pub fn fuzz<T: Input>(
     );
 }
 
-fn save_failure(target: &str, iteration: u64, input: &impl Input) {
+fn save_failure(suite: &Suite, target: &str, iteration: u64, input: &impl Input) {
     let mut shown = format!("{input:?}");
     if shown.len() > 4000 {
         let mut cut = 4000;
@@ -179,7 +227,7 @@ fn save_failure(target: &str, iteration: u64, input: &impl Input) {
         shown.truncate(cut);
         shown.push('…');
     }
-    let dir = std::env::temp_dir().join(super::SAVE_DIR);
+    let dir = std::env::temp_dir().join(suite.save_dir);
     let path = dir.join(format!("{target}-{iteration}.bin"));
     let saved = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, input.raw()));
     eprintln!("failing input of `{target}` (iteration {iteration}): {shown}");
@@ -199,13 +247,8 @@ pub fn escape(bytes: &[u8]) -> String {
     out
 }
 
-pub fn corpus_dir(kind: &str) -> PathBuf {
-    PathBuf::from(super::CORPUS_DIR).join(kind)
-}
-
-/// The files of one corpus directory, sorted by name.
-pub fn corpus(kind: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = corpus_dir(kind);
+fn corpus(suite: &Suite, kind: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = suite.corpus_dir(kind);
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
         .map(|entry| {
@@ -217,10 +260,4 @@ pub fn corpus(kind: &str) -> Vec<(String, Vec<u8>)> {
     files.sort();
     assert!(!files.is_empty(), "{} is empty", dir.display());
     files
-}
-
-/// One file of a corpus directory.
-pub fn corpus_file(kind: &str, name: &str) -> Vec<u8> {
-    let path = corpus_dir(kind).join(name);
-    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }

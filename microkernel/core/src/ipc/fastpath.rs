@@ -1,28 +1,29 @@
 //! The IPC fast path: `call` and `reply_recv` with a register-only message,
 //! switching straight to the peer.
 //!
-//! It handles the common case of a client calling a waiting server and the
+//! It takes the common case of a client calling a waiting server, and of the
 //! server replying and waiting again (also to a `write` the kernel
-//! forwarded, which returns the count replied), and nothing else: a buffer, a handle to
-//! pass, NONBLOCK or a timeout, a peer that cannot run at once, a receiver
-//! that still owes someone a reply, a queued sender, tracing: all of these
-//! decline to the slow path
-//! (`messages.rs`), which serves every case. What the fast path does accept
-//! it checks exactly as the slow path would (handle, rights, generation,
-//! receiver state, buffer) and it leaves the same state behind (see the
-//! `fast_path_steps_match_the_slow_path` test in `ipc.rs`).
+//! forwarded, which returns the count replied), and nothing else. A buffer,
+//! a handle to pass, NONBLOCK or a timeout, a peer that cannot run at once,
+//! a receiver that still owes someone a reply, a queued sender, tracing:
+//! each declines to the slow path ([`super::syscalls`]), which serves every
+//! case. Like seL4's fastpath it is a flat list of checks, then a commit:
+//! nothing changes before the last check passes, what it accepts it checks
+//! exactly as the slow path would (handle, rights, generation, receiver
+//! state, buffer), and it leaves the state the slow path would (the host
+//! tests run both and compare).
 
-use crate::arch::{self, TrapFrame};
-use crate::state::{Kernel, Outgoing, RunState};
-use crate::syscalls::SERVED;
-use crate::trace;
+use super::message::Outgoing;
+use crate::kernel::Kernel;
+use crate::machine::Machine;
+use crate::trapframe::TrapFrame;
 use abi::message::MAX_WORDS;
 use abi::regs::ipc as regs;
 use abi::{MsgInfo, Rights, Syscall};
-use core::sync::atomic::Ordering;
 
 /// A MsgInfo the fast path takes: up to six words, and no length, flags or
 /// timeout (everything above the word count is zero).
+#[inline(always)]
 fn register_only(info: MsgInfo) -> bool {
     info.0 >> 32 <= MAX_WORDS as u64
 }
@@ -36,38 +37,37 @@ fn deliver(from: &TrapFrame, to: &mut TrapFrame, info: MsgInfo) {
     to.set(abi::regs::RESULT, 0);
 }
 
-/// Tries the fast path for the syscall whose frame (of the current thread
-/// `thread`) is `frame`; returns the frame to resume, or `None` to take the
-/// slow path (nothing has changed then).
+/// Tries the fast path for the current thread `thread`'s syscall. Returns
+/// the thread to resume (now current, the machine switched to it), or
+/// `None` to take the slow path (nothing has changed then).
 #[inline(always)]
-pub fn try_ipc(k: &mut Kernel, thread: usize, frame: &TrapFrame) -> Option<*mut TrapFrame> {
-    if trace::enabled() {
+pub fn try_ipc<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Option<usize> {
+    if k.tracing() {
         return None;
     }
-    let number = frame.syscall_number();
+    let number = k.frame(thread).syscall_number();
     let next = if number == Syscall::Call as u64 {
-        call(k, thread, frame)?
+        call(k, thread)?
     } else if number == Syscall::ReplyRecv as u64 {
-        reply_recv(k, thread, frame)?
+        reply_recv(k, thread)?
     } else {
         return None;
     };
-    SERVED.fetch_add(1, Ordering::Relaxed);
-    // Switch straight to the peer: no scheduler pass, the current thread
-    // has just blocked and the peer's priority is the highest ready. Both
+    k.counters.syscalls += 1;
+    // Switch straight to the peer: no queue, no pick. The current thread
+    // has just blocked and the peer's priority is the highest ready; both
     // keep what is left of their time slices.
-    let peer = k.thread_mut(next);
-    peer.state = RunState::Running;
-    // Its wait is over: a timeout it waited with must not fire later.
-    peer.deadline = 0;
-    k.current = Some(next);
-    arch::switch_to(&k.thread(next).switch);
-    Some(arch::frame_pointer(next))
+    k.sched.hand_off(thread, next);
+    let top = k.frame_top(next);
+    let switch = k.thread(next).switch;
+    k.machine.switch_to(next, top, &switch);
+    Some(next)
 }
 
 /// `call` to a server already waiting on the endpoint.
 #[inline(always)]
-fn call(k: &mut Kernel, client: usize, frame: &TrapFrame) -> Option<usize> {
+fn call<M: Machine>(k: &mut Kernel<M>, client: usize) -> Option<usize> {
+    let frame = k.frame(client);
     let info = MsgInfo(frame.get(regs::INFO));
     if !register_only(info) {
         return None;
@@ -78,34 +78,30 @@ fn call(k: &mut Kernel, client: usize, frame: &TrapFrame) -> Option<usize> {
         .require(frame.get(regs::HANDLE), Rights::SEND)
         .ok()?;
     let server = k.ipc.waiting_receiver(entry.endpoint)?;
-    if k.run_queues
-        .highest()
-        .is_some_and(|ready| ready > k.thread(server).priority)
-    {
+    if k.sched.outranked(k.sched.priority(server)) {
         return None;
     }
     // A reply with bytes takes the slow path, which checks the client's
     // receive buffer then; one the slow path already checked is fine now.
-    if !receive_buffer_checked(k, client, frame) {
+    if !receive_buffer_checked(k, client) {
         return None;
     }
     // Checked: commit.
     k.ipc.call_handoff(client, server, entry.endpoint);
-    let to = arch::frame(server);
-    deliver(frame, to, info);
+    let (from, to) = k.frames_mut(client, server);
+    deliver(from, to, info);
     to.set(regs::BADGE, entry.badge);
     let t = k.thread_mut(client);
-    t.state = RunState::Blocked;
     t.outgoing = Outgoing::Message;
     t.badge = entry.badge;
-    t.deadline = 0;
     Some(server)
 }
 
 /// `reply_recv` from a server whose caller waits and whose endpoint has no
 /// queued sender: reply, then wait.
 #[inline(always)]
-fn reply_recv(k: &mut Kernel, server: usize, frame: &TrapFrame) -> Option<usize> {
+fn reply_recv<M: Machine>(k: &mut Kernel<M>, server: usize) -> Option<usize> {
+    let frame = k.frame(server);
     let info = MsgInfo(frame.get(regs::INFO));
     if !register_only(info) {
         return None;
@@ -119,27 +115,21 @@ fn reply_recv(k: &mut Kernel, server: usize, frame: &TrapFrame) -> Option<usize>
     if k.ipc.has_sender(entry.endpoint) {
         return None;
     }
-    if k.run_queues
-        .highest()
-        .is_some_and(|ready| ready > k.thread(caller).priority)
-    {
+    if k.sched.outranked(k.sched.priority(caller)) {
         return None;
     }
-    if !receive_buffer_checked(k, server, frame) {
+    if !receive_buffer_checked(k, server) {
         return None;
     }
+    // Checked: commit.
     k.ipc.reply_and_wait(server, caller, entry.endpoint);
-    let to = arch::frame(caller);
-    match k.thread(caller).outgoing {
-        Outgoing::Message => deliver(frame, to, info),
-        // A forwarded write returns the count the console replied with.
-        Outgoing::Write { len, .. } => to.set_result(abi::console::write_result(frame.get(regs::WORDS[0]), len)),
-        Outgoing::Notice { .. } => unreachable!("a notice is a send: no one waits for its reply"),
+    let outgoing = k.thread(caller).outgoing;
+    let (from, to) = k.frames_mut(server, caller);
+    match outgoing.reply_result(from) {
+        None => deliver(from, to, info),
+        Some(result) => to.set_result(result),
     }
     k.thread_mut(caller).outgoing = Outgoing::Message;
-    let t = k.thread_mut(server);
-    t.state = RunState::Blocked;
-    t.deadline = 0;
     Some(caller)
 }
 
@@ -148,7 +138,8 @@ fn reply_recv(k: &mut Kernel, server: usize, frame: &TrapFrame) -> Option<usize>
 /// (address spaces never lose a mapping while their process lives, so a
 /// checked buffer stays good).
 #[inline(always)]
-fn receive_buffer_checked(k: &Kernel, thread: usize, frame: &TrapFrame) -> bool {
+fn receive_buffer_checked<M: Machine>(k: &Kernel<M>, thread: usize) -> bool {
+    let frame = k.frame(thread);
     let capacity = frame.get(regs::CAPACITY);
     capacity == 0 || k.thread(thread).checked_buffer == (frame.get(regs::BUFFER), capacity)
 }

@@ -19,3 +19,6 @@ pub const USER_STACK_TOP: u64 = abi::USER_END;
 pub const USER_IMAGE_END: u64 = USER_STACK_TOP - (USER_STACK_PAGES + 1) * abi::PAGE_SIZE;
 /// Timer ticks a thread runs before others of its priority get a turn.
 pub const TIME_SLICE_TICKS: u8 = 2;
+/// Words of the frame allocator's bitmap: one bit per frame of the 4 GiB of
+/// physical memory the kernel can reach.
+pub const FRAME_WORDS: usize = (4 << 30) / abi::PAGE_SIZE as usize / 64;

@@ -8,6 +8,7 @@
 const NONE: u16 = u16::MAX;
 
 /// Link fields for `N` thread slots.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Links<const N: usize> {
     next: [u16; N],
     prev: [u16; N],
@@ -15,6 +16,7 @@ pub struct Links<const N: usize> {
 }
 
 impl<const N: usize> Links<N> {
+    /// No slot on any list.
     pub const fn new() -> Self {
         assert!(N < NONE as usize);
         Links {
@@ -52,16 +54,18 @@ impl List {
         len: 0,
     };
 
+    /// Whether the list is empty.
     #[inline(always)]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
-    #[cfg(test)]
+    /// How many slots are on the list.
     pub fn len(&self) -> usize {
         self.len as usize
     }
 
+    /// The first slot.
     #[inline(always)]
     pub fn front(&self) -> Option<usize> {
         (self.head != NONE).then_some(self.head as usize)
@@ -134,7 +138,6 @@ impl List {
         self.len -= 1;
     }
 
-    #[cfg(test)]
     /// The slots in order.
     pub fn iter<'a, const N: usize>(&self, links: &'a Links<N>) -> impl Iterator<Item = usize> + 'a {
         let mut cursor = self.head;

@@ -1,0 +1,209 @@
+//! What the kernel does on each entry, and what it resumes afterwards.
+//!
+//! Every syscall, timer tick and fault from ring 3 is an [`Event`] for the
+//! current thread. The kernel handles it to completion (no kernel code ever
+//! waits), then [`schedule`] decides what the CPU resumes: a thread, the idle
+//! loop, or nothing ever again. The kernel binary's entry glue only takes
+//! the state and turns the [`Resume`] into a frame.
+
+use crate::ipc::fastpath;
+use crate::ipc::state::IpcState;
+use crate::kernel::Kernel;
+use crate::machine::Machine;
+use crate::process;
+use crate::sched::{Pick, RunState};
+use crate::syscalls;
+use crate::trace;
+use core::sync::atomic::Ordering;
+
+/// Why the kernel was entered from ring 3. (`repr(C)`: the architecture
+/// layer passes it to the kernel binary's entry points.)
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// `syscall` or `int 0x80`; the number and arguments are in the frame.
+    Syscall,
+    /// The timer fired.
+    Timer,
+    /// The thread faulted: it is killed.
+    Fault {
+        /// The exception vector.
+        vector: u8,
+        /// The CPU's error code (0 for exceptions without one).
+        error_code: u64,
+        /// CR2 for a page fault, else 0.
+        address: u64,
+    },
+}
+
+/// What the CPU does after the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// Return to this thread (now current).
+    Thread(usize),
+    /// Halt until the next interrupt: a timed wait will end.
+    Idle,
+    /// Nothing will ever run again: stop the machine with this exit value
+    /// (`abi::machine`).
+    Finished(u32),
+}
+
+/// A syscall of the current thread that is not IPC (or that the IPC entry
+/// did not take): the dispatcher.
+#[inline(always)]
+pub fn syscall<M: Machine>(k: &mut Kernel<M>) -> Resume {
+    let Some(current) = k.sched.current() else {
+        unreachable!("a syscall without a current thread")
+    };
+    syscalls::dispatch(k, current);
+    schedule(k)
+}
+
+/// Handles `event` for the current thread; returns what to resume.
+pub fn enter<M: Machine>(k: &mut Kernel<M>, event: Event) -> Resume {
+    let current = k.sched.current().expect("entry from ring 3 without a current thread");
+    match event {
+        Event::Syscall => syscalls::dispatch(k, current),
+        Event::Timer => tick(k),
+        Event::Fault {
+            vector,
+            error_code,
+            address,
+        } => {
+            if k.tracing() {
+                trace::fault(k, current, vector, error_code, address);
+            }
+            crate::debug!(
+                "{} faulted: vector {vector} error {error_code:#x} address {address:#x}",
+                k.describe(current)
+            );
+            let notice = process::fault_notice(k, current, vector, error_code, address);
+            process::terminate(k, current, notice);
+        }
+    }
+    schedule(k)
+}
+
+/// An IPC syscall of the current thread: the fast path if it takes it, the
+/// dispatcher otherwise.
+#[inline(always)]
+pub fn ipc<M: Machine>(k: &mut Kernel<M>) -> Resume {
+    let Some(current) = k.sched.current() else {
+        unreachable!("an IPC syscall without a current thread")
+    };
+    match fastpath::try_ipc(k, current) {
+        Some(next) => Resume::Thread(next),
+        None => {
+            syscalls::dispatch(k, current);
+            schedule(k)
+        }
+    }
+}
+
+/// A timer tick that arrived while the CPU idled: a timed wait may have run
+/// out.
+pub fn idle_tick<M: Machine>(k: &mut Kernel<M>) -> Resume {
+    tick(k);
+    schedule(k)
+}
+
+/// A timer tick: advances the clock, charges the running process, wakes
+/// threads whose IPC timeout ran out, and charges the time slice.
+pub fn tick<M: Machine>(k: &mut Kernel<M>) {
+    let now = k.machine.published().ticks.fetch_add(1, Ordering::Relaxed) + 1;
+    if let Some(current) = k.sched.current().filter(|&t| k.sched.state(t) == RunState::Running) {
+        let process = k.process_of_mut(current);
+        process.cpu_used += 1;
+        if process.cpu_limit != 0 && process.cpu_used >= process.cpu_limit {
+            crate::debug!("{} used up its CPU time limit", k.describe(current));
+            let notice = process::limit_notice(k, current);
+            process::terminate(k, current, notice);
+        }
+    }
+    let mut expired = heapless::Vec::<usize, { crate::config::MAX_THREADS }>::new();
+    expired.extend(k.sched.expired(now));
+    for thread in expired {
+        k.ipc.timeout(thread);
+        k.frame_mut(thread).set_result(Err(abi::Error::TIMEDOUT));
+        k.sched.wake(thread);
+    }
+    k.sched.charge_tick();
+}
+
+/// Picks what runs next, switches the machine to it, and says what to
+/// resume.
+#[inline(always)]
+pub fn schedule<M: Machine>(k: &mut Kernel<M>) -> Resume {
+    let next = match k.sched.pick() {
+        Pick::Same(thread) => thread,
+        Pick::Switch { from, to } => {
+            if k.tracing() {
+                trace::switch(k, from, to);
+            }
+            let top = k.frame_top(to);
+            let switch = k.thread(to).switch;
+            k.machine.switch_to(to, top, &switch);
+            to
+        }
+        Pick::Idle { released } => {
+            if released.is_some() {
+                k.machine.switch_to_kernel();
+            }
+            return Resume::Idle;
+        }
+        Pick::Quiescent => return Resume::Finished(quiesce(k)),
+    };
+    if k.tracing() {
+        trace::exit(k, next);
+    }
+    Resume::Thread(next)
+}
+
+/// Nothing can run, and with no timed waits nothing ever will: the system
+/// has finished. Success if every remaining thread waits to receive (servers
+/// waiting for work), a deadlock otherwise (each stuck thread is logged).
+#[cold]
+#[inline(never)]
+fn quiesce<M: Machine>(k: &mut Kernel<M>) -> u32 {
+    let mut servers = 0;
+    let mut stuck = 0;
+    for thread in 0..k.threads.len() {
+        match (k.sched.state(thread), k.ipc.state(thread)) {
+            (RunState::Free, _) => {}
+            (RunState::Blocked, IpcState::Receiving { .. }) => servers += 1,
+            (state, ipc) => {
+                stuck += 1;
+                crate::error!("deadlock: {} is {state:?} in {ipc:?}", k.describe(thread));
+            }
+        }
+    }
+    if stuck > 0 {
+        crate::error!("deadlock: {stuck} threads wait on IPC that can never complete; halting");
+        return abi::machine::EXIT_DEADLOCK;
+    }
+    let stats = syscalls::stats(k);
+    crate::info!(
+        "idle: all programs finished ({servers} servers waiting); {} free frames, {} processes, {} endpoints, {} handles, {} syscalls; halting",
+        stats.free_frames,
+        stats.processes,
+        stats.endpoints,
+        stats.handles,
+        stats.syscalls
+    );
+    abi::machine::EXIT_SUCCESS
+}
+
+/// Logs every live thread's state: what a run that timed out was doing.
+pub fn dump<M: Machine>(k: &Kernel<M>) {
+    for thread in 0..k.threads.len() {
+        let state = k.sched.state(thread);
+        if state != RunState::Free {
+            crate::error!(
+                "dump: {} thread {thread} is {state:?} in {:?}, priority {}",
+                k.describe(thread),
+                k.ipc.state(thread),
+                k.sched.priority(thread)
+            );
+        }
+    }
+}

@@ -1,0 +1,425 @@
+//! The kernel's state: every thread, process, endpoint and frame, in one
+//! [`Kernel`] value.
+//!
+//! The kernel binary keeps the one `Kernel` in a static and lends it out only
+//! through its state accessor (which refuses re-entry); everything here and
+//! in the modules above reaches state through a borrow of it. A thread's
+//! saved registers are its first field: the entry stubs save into the
+//! current thread's frame through the per-CPU block (which points at it),
+//! and the kernel reaches any frame through [`Kernel::frame`] and
+//! [`Kernel::frame_mut`], or two at once through [`Kernel::frames_mut`].
+
+use crate::config::{FRAME_WORDS, MAX_ENDPOINTS, MAX_PROCESSES, MAX_THREADS};
+use crate::handles::HandleTable;
+use crate::ipc::message::{Outgoing, Sender};
+use crate::ipc::state::{Ipc, IpcState};
+use crate::machine::Machine;
+use crate::physmem::FrameAllocator;
+use crate::sched::{RunState, Scheduler};
+use crate::trapframe::TrapFrame;
+use crate::umem::{Access, UserSlice};
+use abi::Error;
+use abi::manifest::{MAX_ENDPOINTS as MANIFEST_ENDPOINTS, MAX_NAME, Manifest};
+use core::fmt::Write;
+use heapless::String;
+
+/// A thread: its saved registers and what it sends. Its run state is the
+/// scheduler's ([`Scheduler`]), its IPC state the IPC module's ([`Ipc`]).
+#[repr(C)]
+pub struct Thread<M: Machine> {
+    /// The saved registers. First, so that the frame's address is the
+    /// thread's (the entry stubs write it while the thread is current).
+    pub frame: TrapFrame,
+    /// Index of its process.
+    pub process: usize,
+    /// The message it sends while queued or awaiting a reply.
+    pub outgoing: Outgoing,
+    /// Badge of the handle it sends through.
+    pub badge: u64,
+    /// What switching to it needs (its address space, its I/O rights),
+    /// computed when it starts so a switch needs no lookup.
+    pub switch: M::Switch,
+    /// The receive buffer (address, capacity) last found writable for it.
+    pub checked_buffer: (u64, u64),
+    /// Tracing: the syscall whose exit record is still to be written.
+    pub traced_syscall: Option<u64>,
+    /// Tracing: pid of the process its last message went to or came from.
+    pub traced_peer: u32,
+}
+
+impl<M: Machine> Thread<M> {
+    /// An unused slot.
+    pub const FREE: Thread<M> = Thread {
+        frame: TrapFrame::ZERO,
+        process: 0,
+        outgoing: Outgoing::Message,
+        badge: 0,
+        switch: M::NO_SWITCH,
+        checked_buffer: (0, 0),
+        traced_syscall: None,
+        traced_peer: 0,
+    };
+}
+
+/// A process: an address space, a handle table, and one thread.
+pub struct Process<M: Machine> {
+    /// 0 when the slot is free.
+    pub pid: u32,
+    /// Its name in the manifest.
+    pub name: String<MAX_NAME>,
+    /// The name packed into two message words (`abi::console::pack_name`),
+    /// as every forwarded write and notice carries it.
+    pub name_words: [u64; 2],
+    /// Index of its program in the boot manifest.
+    pub program: usize,
+    /// Its address space (`None` once it has ended).
+    pub space: Option<M::Space>,
+    /// Its handles.
+    pub handles: HandleTable,
+    /// May use the I/O ports the manifest grants (the serial port).
+    pub io_serial: bool,
+    /// Its thread.
+    pub thread: usize,
+    /// Timer ticks it has run for.
+    pub cpu_used: u64,
+    /// Ticks after which the kernel kills it; 0: no limit.
+    pub cpu_limit: u64,
+}
+
+impl<M: Machine> Process<M> {
+    /// An unused slot.
+    pub const FREE: Process<M> = Process {
+        pid: 0,
+        name: String::new(),
+        name_words: [0; 2],
+        program: 0,
+        space: None,
+        handles: HandleTable::new(),
+        io_serial: false,
+        thread: 0,
+        cpu_used: 0,
+        cpu_limit: 0,
+    };
+
+    /// Whether the slot holds a process (running, or a zombie whose notice
+    /// waits).
+    pub fn is_live(&self) -> bool {
+        self.pid != 0
+    }
+
+    /// Its address space; only a process that has ended has none.
+    pub fn space(&self) -> &M::Space {
+        self.space.as_ref().expect("a running process has an address space")
+    }
+
+    /// Who it is, as kernel-composed messages name it.
+    pub fn sender(&self) -> Sender {
+        Sender {
+            pid: self.pid,
+            name_words: self.name_words,
+        }
+    }
+}
+
+/// The boot image: the manifest read from the initrd, and what it names.
+#[derive(Clone, Debug)]
+pub struct BootImage {
+    /// The kernel-format manifest.
+    pub manifest: Manifest<'static>,
+    /// Kernel endpoint slot of each manifest endpoint.
+    pub endpoints: [usize; MANIFEST_ENDPOINTS],
+    /// Each manifest program's ELF file in the initrd (`None`: not there),
+    /// found once at boot so that a spawn does not search the archive.
+    pub files: [Option<&'static [u8]>; abi::manifest::MAX_PROGRAMS],
+}
+
+/// Switches set on the kernel command line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Report the first ring-3 syscall (the build tool's KVM probe).
+    pub probe: bool,
+}
+
+/// Counters reported by the `stats` syscall (with the quick path's count in
+/// [`crate::machine::Published`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Processes started since boot.
+    pub spawned: u64,
+    /// Syscalls served by the dispatcher and the IPC fast path.
+    pub syscalls: u64,
+    /// Whether the first ring-3 syscall has been reported (`probe`).
+    pub probe_reported: bool,
+}
+
+/// All kernel state.
+pub struct Kernel<M: Machine> {
+    /// The machine under the kernel.
+    pub machine: M,
+    /// Thread slots.
+    pub threads: [Thread<M>; MAX_THREADS],
+    /// Process slots.
+    pub processes: [Process<M>; MAX_PROCESSES],
+    /// Run states and ready queues.
+    pub sched: Scheduler<MAX_THREADS>,
+    /// Endpoints and each thread's IPC state.
+    pub ipc: Ipc<MAX_THREADS, MAX_ENDPOINTS>,
+    /// Physical memory.
+    pub frames: FrameAllocator<FRAME_WORDS>,
+    /// The pid the next process gets.
+    pub next_pid: u32,
+    /// The boot image, once read.
+    pub image: Option<BootImage>,
+    /// Endpoint that receives exit and fault notices.
+    pub notices: Option<usize>,
+    /// Command-line switches.
+    pub options: Options,
+    /// Counters for `stats`.
+    pub counters: Counters,
+}
+
+impl<M: Machine> Clone for Thread<M> {
+    fn clone(&self) -> Self {
+        Thread { ..*self }
+    }
+}
+
+impl<M: Machine> Clone for Process<M>
+where
+    M::Space: Clone,
+{
+    fn clone(&self) -> Self {
+        Process {
+            name: self.name.clone(),
+            space: self.space.clone(),
+            handles: self.handles.clone(),
+            ..*self
+        }
+    }
+}
+
+/// A copy of the whole kernel, for tests that run two paths from one state
+/// and compare where they end.
+impl<M: Machine + Clone> Clone for Kernel<M>
+where
+    M::Space: Clone,
+{
+    fn clone(&self) -> Self {
+        Kernel {
+            machine: self.machine.clone(),
+            threads: self.threads.clone(),
+            processes: self.processes.clone(),
+            sched: self.sched.clone(),
+            ipc: self.ipc.clone(),
+            frames: self.frames.clone(),
+            image: self.image.clone(),
+            ..*self
+        }
+    }
+}
+
+impl<M: Machine> Kernel<M> {
+    /// A kernel with no memory, no processes and no endpoints.
+    pub const fn new(machine: M) -> Kernel<M> {
+        Kernel {
+            machine,
+            threads: [const { Thread::FREE }; MAX_THREADS],
+            processes: [const { Process::FREE }; MAX_PROCESSES],
+            sched: Scheduler::new(),
+            ipc: Ipc::new(),
+            frames: FrameAllocator::new(),
+            next_pid: 1,
+            image: None,
+            notices: None,
+            options: Options { probe: false },
+            counters: Counters {
+                spawned: 0,
+                syscalls: 0,
+                probe_reported: false,
+            },
+        }
+    }
+
+    /// Thread `thread`. Thread numbers are in range by construction; the
+    /// mask (the table size is a power of two) lets hot paths skip the
+    /// bounds check.
+    #[inline(always)]
+    pub fn thread(&self, thread: usize) -> &Thread<M> {
+        &self.threads[thread % MAX_THREADS]
+    }
+
+    /// Thread `thread`, to change.
+    #[inline(always)]
+    pub fn thread_mut(&mut self, thread: usize) -> &mut Thread<M> {
+        &mut self.threads[thread % MAX_THREADS]
+    }
+
+    /// The saved registers of `thread`.
+    #[inline(always)]
+    pub fn frame(&self, thread: usize) -> &TrapFrame {
+        &self.thread(thread).frame
+    }
+
+    /// The saved registers of `thread`, to change.
+    #[inline(always)]
+    pub fn frame_mut(&mut self, thread: usize) -> &mut TrapFrame {
+        &mut self.thread_mut(thread).frame
+    }
+
+    /// The saved registers of two different threads at once (a sender's and
+    /// a receiver's).
+    #[inline(always)]
+    pub fn frames_mut(&mut self, a: usize, b: usize) -> (&mut TrapFrame, &mut TrapFrame) {
+        match self.threads.get_disjoint_mut([a % MAX_THREADS, b % MAX_THREADS]) {
+            Ok([a, b]) => (&mut a.frame, &mut b.frame),
+            Err(_) => panic!("one frame borrowed twice"),
+        }
+    }
+
+    /// Where `thread`'s frame ends: what the entry stubs save below.
+    #[inline(always)]
+    pub fn frame_top(&self, thread: usize) -> usize {
+        core::ptr::from_ref(self.frame(thread)) as usize + TrapFrame::SIZE
+    }
+
+    /// The process that owns `thread`.
+    #[inline(always)]
+    pub fn process_of(&self, thread: usize) -> &Process<M> {
+        &self.processes[self.thread(thread).process % MAX_PROCESSES]
+    }
+
+    /// The process that owns `thread`, to change.
+    #[inline(always)]
+    pub fn process_of_mut(&mut self, thread: usize) -> &mut Process<M> {
+        let process = self.thread(thread).process % MAX_PROCESSES;
+        &mut self.processes[process]
+    }
+
+    /// Copies `len` bytes from `source` of `from`'s address space to
+    /// `destination` of `to`'s (one of them is the active one).
+    pub fn copy_between(
+        &mut self,
+        from: usize,
+        source: UserSlice,
+        to: usize,
+        destination: UserSlice,
+        len: usize,
+    ) -> Result<(), Error> {
+        let (machine, processes, threads) = (&mut self.machine, &self.processes, &self.threads);
+        let space = |thread: usize| processes[threads[thread % MAX_THREADS].process % MAX_PROCESSES].space();
+        machine.transfer(space(from), source, space(to), destination, len)
+    }
+
+    /// Copies `out.len()` bytes from `from` in the address space of
+    /// `thread` (the current thread) after checking the pages are readable.
+    pub fn read_user(&mut self, thread: usize, from: UserSlice, out: &mut [u8]) -> Result<(), Error> {
+        let (machine, processes, threads) = (&mut self.machine, &self.processes, &self.threads);
+        let space = processes[threads[thread % MAX_THREADS].process % MAX_PROCESSES].space();
+        from.prefix(out.len()).check(space, Access::Read)?;
+        machine.read_user(space, from, out)
+    }
+
+    /// Copies `data` to `to` in the address space of `thread` (the current
+    /// thread) after checking the pages are writable.
+    pub fn write_user(&mut self, thread: usize, to: UserSlice, data: &[u8]) -> Result<(), Error> {
+        let (machine, processes, threads) = (&mut self.machine, &self.processes, &self.threads);
+        let space = processes[threads[thread % MAX_THREADS].process % MAX_PROCESSES].space();
+        to.prefix(data.len()).check(space, Access::Write)?;
+        machine.write_user(space, to, data)
+    }
+
+    /// Timer ticks since boot.
+    #[inline(always)]
+    pub fn now(&self) -> u64 {
+        self.machine.published().ticks()
+    }
+
+    /// Whether trace records are written.
+    #[inline(always)]
+    pub fn tracing(&self) -> bool {
+        self.machine.published().tracing()
+    }
+
+    /// Checks the invariants that tie the tables together, after any
+    /// syscall, tick or fault: the scheduler's and the IPC state machine's
+    /// own ([`Scheduler::check`], [`Ipc::check`]); a thread slot is in use
+    /// exactly when its process is; a blocked thread waits in IPC and a
+    /// ready or running one does not; a zombie waits only to send its
+    /// notice; and every endpoint counts exactly the handles that name it
+    /// (plus the kernel's own reference to each manifest endpoint). Returns
+    /// the first that does not hold.
+    pub fn check(&self) -> Result<(), &'static str> {
+        self.sched.check()?;
+        self.ipc.check()?;
+        for (index, thread) in self.threads.iter().enumerate() {
+            let run = self.sched.state(index);
+            if run == RunState::Free {
+                continue;
+            }
+            let process = &self.processes[thread.process];
+            if !process.is_live() || process.thread != index {
+                return Err("a thread in use belongs to a live process that names it");
+            }
+            let ipc = self.ipc.state(index);
+            match run {
+                RunState::Blocked if ipc == IpcState::Idle => return Err("a blocked thread waits in IPC"),
+                RunState::Ready | RunState::Running if ipc != IpcState::Idle => {
+                    return Err("a thread that runs or is ready does not wait in IPC");
+                }
+                RunState::Zombie => {
+                    if process.space.is_some() || !process.handles.is_empty() {
+                        return Err("a zombie holds no memory and no handles");
+                    }
+                    let notice = self.notices.map(|endpoint| IpcState::Sending { endpoint, call: false });
+                    if Some(ipc) != notice {
+                        return Err("a zombie waits only to send its notice");
+                    }
+                }
+                _ if process.space.is_none() => return Err("a running process has an address space"),
+                _ => {}
+            }
+        }
+        for (index, process) in self.processes.iter().enumerate() {
+            if process.is_live() && self.sched.state(process.thread) == RunState::Free {
+                return Err("a live process has a thread");
+            }
+            if !process.is_live()
+                && self
+                    .threads
+                    .iter()
+                    .enumerate()
+                    .any(|(t, thread)| thread.process == index && self.sched.state(t) != RunState::Free)
+            {
+                return Err("a free process slot has no thread");
+            }
+        }
+        let mut counts = [(0u32, 0u32); MAX_ENDPOINTS];
+        if let Some(image) = &self.image {
+            for &endpoint in &image.endpoints[..image.manifest.endpoints.len()] {
+                counts[endpoint].1 += 1;
+            }
+        }
+        for process in self.processes.iter().filter(|p| p.is_live()) {
+            for (_, entry) in process.handles.iter() {
+                let count = &mut counts[entry.endpoint];
+                count.0 += u32::from(entry.rights.contains(abi::Rights::RECEIVE));
+                count.1 += 1;
+            }
+        }
+        for (endpoint, &count) in counts.iter().enumerate() {
+            let live = self.ipc.is_live(endpoint);
+            if (live && self.ipc.handle_counts(endpoint) != count) || (!live && count != (0, 0)) {
+                return Err("an endpoint counts exactly the handles that name it");
+            }
+        }
+        Ok(())
+    }
+
+    /// `name[pid]` of the process of `thread`, for log lines.
+    pub fn describe(&self, thread: usize) -> String<32> {
+        let process = self.process_of(thread);
+        let mut text = String::new();
+        let _ = write!(text, "{}[{}]", process.name, process.pid);
+        text
+    }
+}

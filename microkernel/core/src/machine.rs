@@ -1,0 +1,132 @@
+//! What the kernel's logic needs from the machine, as a trait.
+//!
+//! The core of the kernel (handles, IPC, processes, scheduling) is generic
+//! over [`Machine`], like Tock's `UserspaceKernelBoundary` or Hubris's
+//! `kerncore`: the kernel binary implements it with page tables, `swapgs` and
+//! the local APIC, and the host tests implement it with plain memory, so the
+//! same code runs under `cargo test` and in QEMU.
+
+use crate::physmem::Frame;
+use crate::space::AddressSpace;
+use crate::trapframe::TrapFrame;
+use crate::umem::UserSlice;
+use abi::Error;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+/// What the fast paths read without taking the kernel state: a few words
+/// published by the kernel with atomic stores. The `syscall` stub's quick
+/// path answers `get_ticks` and `abi_version` from it, and every path checks
+/// whether tracing is on here.
+#[derive(Debug)]
+pub struct Published {
+    /// Timer ticks since boot: the kernel's clock.
+    pub ticks: AtomicU64,
+    /// The ABI version `abi_version` reports.
+    pub abi_version: AtomicU32,
+    /// Whether trace records are written.
+    pub tracing: AtomicBool,
+    /// Syscalls the quick path answered (the dispatcher counts the rest).
+    pub quick_syscalls: AtomicU64,
+}
+
+impl Published {
+    /// The state at boot.
+    pub const fn new() -> Published {
+        Published {
+            ticks: AtomicU64::new(0),
+            abi_version: AtomicU32::new(abi::ABI_VERSION),
+            tracing: AtomicBool::new(false),
+            quick_syscalls: AtomicU64::new(0),
+        }
+    }
+
+    /// Timer ticks since boot.
+    #[inline(always)]
+    pub fn ticks(&self) -> u64 {
+        self.ticks.load(Ordering::Relaxed)
+    }
+
+    /// Whether tracing is on.
+    #[inline(always)]
+    pub fn tracing(&self) -> bool {
+        self.tracing.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for Published {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The machine under the kernel.
+pub trait Machine {
+    /// A process's address space.
+    type Space: AddressSpace;
+    /// What switching to a thread needs besides its frame, computed once when
+    /// the thread starts so that a switch looks nothing up.
+    type Switch: Copy + core::fmt::Debug + PartialEq;
+    /// A `Switch` that names no thread.
+    const NO_SWITCH: Self::Switch;
+
+    /// The published words of [`Published`].
+    fn published(&self) -> &Published;
+
+    /// The switch to a thread of the address space `space`, with or without
+    /// the I/O ports the manifest may grant.
+    fn switch_target(&self, space: &Self::Space, io_ports: bool) -> Self::Switch;
+
+    /// Makes `thread` the one the CPU returns to: `frame_top` is the end of
+    /// its [`TrapFrame`] (where the next entry from ring 3 saves its
+    /// registers), `switch` says what else changes.
+    fn switch_to(&mut self, thread: usize, frame_top: usize, switch: &Self::Switch);
+
+    /// No thread is current any more (it ended): the kernel's own address
+    /// space becomes active, so the old one can be freed.
+    fn switch_to_kernel(&mut self);
+
+    /// The frame that starts a user thread at `entry` with stack `stack`.
+    fn user_frame(&self, entry: u64, stack: u64) -> TrapFrame;
+
+    /// Fills `frame` with zeros.
+    ///
+    /// # Safety
+    /// `frame` must be allocated and owned by the caller, and mapped by no
+    /// other address space.
+    unsafe fn zero_frame(&mut self, frame: Frame);
+
+    /// Copies `bytes` into `frame` at `offset` (which with the length stays
+    /// inside the frame).
+    ///
+    /// # Safety
+    /// As for [`Machine::zero_frame`].
+    unsafe fn write_frame(&mut self, frame: Frame, offset: usize, bytes: &[u8]);
+
+    /// Copies `out.len()` bytes of user memory at `from` (a slice of `space`,
+    /// the active address space, already checked readable) into `out`.
+    fn read_user(&mut self, space: &Self::Space, from: UserSlice, out: &mut [u8]) -> Result<(), Error>;
+
+    /// Copies `data` into user memory at `to` (a slice of `space`, the active
+    /// address space, already checked writable).
+    fn write_user(&mut self, space: &Self::Space, to: UserSlice, data: &[u8]) -> Result<(), Error>;
+
+    /// Copies `len` bytes from `source` in `from` to `destination` in `to`,
+    /// one of which is the active address space; the other side is checked
+    /// page by page as it is copied. EFAULT when a page is missing or lacks
+    /// the permission.
+    fn transfer(
+        &mut self,
+        from: &Self::Space,
+        source: UserSlice,
+        to: &Self::Space,
+        destination: UserSlice,
+        len: usize,
+    ) -> Result<(), Error>;
+
+    /// A counter that only grows (the TSC; guest instructions under QEMU's
+    /// icount), for trace timestamps.
+    fn timestamp(&self) -> u64;
+
+    /// Writes bytes to the trace channel.
+    fn trace_write(&mut self, bytes: &[u8]);
+}

@@ -1,0 +1,545 @@
+//! Model-based tests of the kernel core on the host: random syscall
+//! sequences from the programs of a small system, with timer ticks and
+//! faults between them, served by the same code the kernel runs
+//! (`events`, `syscalls`, `ipc`, `sched`, `process`) on the mock machine.
+//!
+//! After every step the kernel's invariants must hold (`Kernel::check`:
+//! run states against queues, IPC states against endpoint queues and reply
+//! slots, handle counts against handle tables) and every frame must be free
+//! or held by a live address space. Whenever the IPC fast path would take a
+//! syscall, the test first runs it both ways on copies of the kernel and
+//! requires the fast path and the slow path (dispatcher plus scheduler) to
+//! leave exactly the same state. When a run ends, every remaining process is
+//! torn down and every frame and endpoint must come back.
+//!
+//! `MODEL_SEEDS=N MODEL_STEPS=M cargo test -p kernel-core --test model`
+//! runs longer campaigns (defaults: 8 seeds of 3,000 steps).
+
+mod support;
+
+use abi::message::{MAX_BUFFER, MsgFlags};
+use abi::regs::{self, ipc as ipc_regs};
+use abi::{MsgInfo, PAGE_SIZE, Syscall};
+use fuzzing::Rng;
+use kernel_core::config::{USER_STACK_PAGES, USER_STACK_TOP};
+use kernel_core::events::{self, Event, Resume};
+use kernel_core::ipc::fastpath;
+use kernel_core::ipc::message::Outgoing;
+use kernel_core::kernel::{Counters, Kernel};
+use kernel_core::sched::{RunState, Scheduler};
+use kernel_core::trapframe::TrapFrame;
+use kernel_core::{config, process, syscalls};
+use support::{MockMachine, MockSwitch, TEXT, boot, check, first, settle};
+
+/// The system under test: a console receiving notices, two servers (beta
+/// may call alpha on its clients' behalf), three clients at two priorities
+/// (one with a CPU limit), and a spawner that may start a child.
+const MANIFEST: &str = "manifest 1
+endpoint console notices
+endpoint alpha
+endpoint beta
+program console file=bin/p priority=6
+handle console rights=recv
+program alpha file=bin/p priority=4
+handle console rights=send badge=1
+handle alpha rights=recv
+program beta file=bin/p priority=3
+handle console rights=send badge=2
+handle beta rights=recv
+handle alpha rights=send,transfer badge=3
+program c1 file=bin/p priority=2
+handle console rights=send badge=4
+handle alpha rights=send,transfer badge=5
+handle beta rights=send,transfer badge=6
+program c2 file=bin/p priority=2
+handle console rights=send badge=7
+handle beta rights=send,transfer badge=8
+program c3 file=bin/p priority=1 cpu_limit=40
+handle console rights=send badge=9
+handle alpha rights=send badge=10
+program spawner file=bin/p priority=2 spawns=child
+handle console rights=send badge=11
+handle alpha rights=send,transfer badge=12
+program child file=bin/p priority=2 start=spawn
+handle console rights=send badge=13
+handle beta rights=send badge=14
+";
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The registers of the syscall a well-behaved program would make: a server
+/// replies and waits on the endpoint it receives on, a client calls one it
+/// may send to; register-only messages, mostly (the fast path's case).
+fn typical_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> Option<TrapFrame> {
+    let mut frame = *k.frame(thread);
+    let handles: Vec<(u64, abi::Rights)> = k
+        .process_of(thread)
+        .handles
+        .iter()
+        .map(|(h, e)| (h, e.rights))
+        .collect();
+    let receive: Vec<u64> = handles
+        .iter()
+        .filter(|(_, r)| r.contains(abi::Rights::RECEIVE))
+        .map(|(h, _)| *h)
+        .collect();
+    let send: Vec<u64> = handles
+        .iter()
+        .skip(1) // handle 0, the console, is for `write`
+        .filter(|(_, r)| r.contains(abi::Rights::SEND))
+        .map(|(h, _)| *h)
+        .collect();
+    let server = !receive.is_empty() && (send.is_empty() || rng.below(4) != 0);
+    let (number, handle) = if server {
+        let number = if rng.one_in(6) {
+            Syscall::Recv
+        } else {
+            Syscall::ReplyRecv
+        };
+        (number, rng.pick(&receive))
+    } else if !send.is_empty() {
+        (Syscall::Call, rng.pick(&send))
+    } else {
+        return None;
+    };
+    let words = rng.below(7) as usize;
+    let mut info = MsgInfo::new(rng.below(4) as u32, words, 0);
+    if rng.one_in(10) {
+        info = info.with_timeout(rng.below(3) as u32 + 1);
+    }
+    frame.set(regs::NUMBER, number as u64);
+    frame.set(ipc_regs::HANDLE, handle);
+    frame.set(ipc_regs::INFO, info.0);
+    let stack_low = USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE;
+    frame.set(ipc_regs::BUFFER, stack_low);
+    frame.set(ipc_regs::CAPACITY, if rng.one_in(5) { 64 } else { 0 });
+    for reg in ipc_regs::WORDS {
+        frame.set(reg, rng.u64());
+    }
+    Some(frame)
+}
+
+/// The registers of one random syscall from `thread`.
+fn random_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> TrapFrame {
+    if rng.below(100) < 70
+        && let Some(frame) = typical_syscall(k, thread, rng)
+    {
+        return frame;
+    }
+    let mut frame = *k.frame(thread);
+    let number = match rng.below(100) {
+        0..=11 => Syscall::Call,
+        12..=23 => Syscall::ReplyRecv,
+        24..=33 => Syscall::Recv,
+        34..=41 => Syscall::Send,
+        42..=47 => Syscall::Reply,
+        48..=55 => Syscall::Write,
+        56..=60 => Syscall::Yield,
+        61..=64 => Syscall::EndpointCreate,
+        65..=69 => Syscall::HandleDup,
+        70..=74 => Syscall::HandleClose,
+        75..=77 => Syscall::Spawn,
+        78..=79 => Syscall::Stats,
+        80..=81 => Syscall::GetTicks,
+        82 => Syscall::GetPid,
+        83 => Syscall::AbiVersion,
+        84 => Syscall::Exit,
+        _ => Syscall::Call,
+    };
+    let handles: Vec<u64> = k.process_of(thread).handles.iter().map(|(h, _)| h).collect();
+    let mut handle = || {
+        if handles.is_empty() || rng.one_in(12) {
+            rng.pick(&[0, 1, 7, 0x1_0001, u64::MAX])
+        } else {
+            rng.pick(&handles)
+        }
+    };
+    let (a, b) = (handle(), handle());
+    let stack_low = USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE;
+    let buffer = match rng.below(20) {
+        0 => TEXT,                  // read-only
+        1 => 0xffff_8000_0000_0000, // the kernel half
+        2 => USER_STACK_TOP - 100,  // runs off the end of the stack
+        3 => stack_low - 64,        // starts in the guard page
+        _ => stack_low + rng.below(10 * PAGE_SIZE),
+    };
+    let len = rng.pick(&[0, 0, 0, 1, 8, 64, 200, 4096, 4097]);
+    let words = if rng.one_in(30) { 7 } else { rng.below(7) as usize };
+    let mut flags = MsgFlags::empty();
+    if rng.one_in(10) {
+        flags |= MsgFlags::HANDLE;
+    }
+    if rng.one_in(8) {
+        flags |= MsgFlags::NONBLOCK;
+    }
+    if rng.one_in(50) {
+        flags |= MsgFlags::KERNEL;
+    }
+    let timeout = if rng.one_in(6) { rng.below(4) as u32 + 1 } else { 0 };
+    let info = MsgInfo::new(rng.below(8) as u32, words, len)
+        .with_flags(flags)
+        .with_timeout(timeout);
+    frame.set(regs::NUMBER, number as u64);
+    match number {
+        Syscall::Send | Syscall::Recv | Syscall::Call | Syscall::Reply | Syscall::ReplyRecv => {
+            frame.set(ipc_regs::HANDLE, a);
+            frame.set(ipc_regs::INFO, info.0);
+            frame.set(ipc_regs::BUFFER, buffer);
+            frame.set(
+                ipc_regs::CAPACITY,
+                rng.pick(&[0, 0, 8, 64, 4096, MAX_BUFFER as u64 + 5]),
+            );
+            for (i, reg) in ipc_regs::WORDS.iter().enumerate() {
+                frame.set(
+                    *reg,
+                    if i == 0 && flags.contains(MsgFlags::HANDLE) {
+                        b
+                    } else {
+                        rng.u64()
+                    },
+                );
+            }
+        }
+        Syscall::Write => {
+            frame.set(regs::ARGS[0], rng.pick(&[1, 2, 1, 3]));
+            frame.set(regs::ARGS[1], buffer);
+            frame.set(regs::ARGS[2], rng.pick(&[0, 5, 64, 5000]));
+        }
+        Syscall::HandleDup => {
+            frame.set(regs::ARGS[0], a);
+            frame.set(regs::ARGS[1], rng.below(16));
+            frame.set(regs::ARGS[2], rng.below(100));
+        }
+        Syscall::HandleClose => frame.set(regs::ARGS[0], a),
+        Syscall::Spawn => {
+            let name: &[u8] = rng.pick(&[&b"child"[..], b"c1", b"nobody"]);
+            let address = stack_low + 128;
+            let space = k.process_of(thread).space();
+            let mut bytes = name.to_vec();
+            bytes.resize(16, 0);
+            // The name lies in the thread's own stack.
+            POKES.with(|p| p.borrow_mut().push((space.clone(), address, bytes)));
+            frame.set(regs::ARGS[0], address);
+            frame.set(regs::ARGS[1], if rng.one_in(10) { 40 } else { name.len() as u64 });
+        }
+        Syscall::Stats => {
+            frame.set(regs::ARGS[0], buffer);
+            frame.set(regs::ARGS[1], rng.pick(&[96, 200, 10]));
+        }
+        Syscall::Exit => frame.set(regs::ARGS[0], rng.below(3)),
+        _ => {}
+    }
+    frame
+}
+
+thread_local! {
+    /// Bytes to write into user memory before the next syscall (the spawn
+    /// name), kept apart because `random_syscall` only borrows the kernel.
+    static POKES: std::cell::RefCell<Vec<(support::MockSpace, u64, Vec<u8>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// What the fast path and the slow path must leave the same.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    sched: Scheduler<{ config::MAX_THREADS }>,
+    ipc: kernel_core::ipc::state::Ipc<{ config::MAX_THREADS }, { config::MAX_ENDPOINTS }>,
+    frames: Vec<TrapFrame>,
+    threads: Vec<(usize, Outgoing, u64, (u64, u64))>,
+    handles: Vec<kernel_core::handles::HandleTable>,
+    counters: Counters,
+    switched: Option<(usize, MockSwitch)>,
+    active: u64,
+    free_frames: usize,
+}
+
+/// Where two snapshots differ, element by element.
+fn differences(a: &Snapshot, b: &Snapshot) -> String {
+    fn list<T: PartialEq + std::fmt::Debug>(name: &str, a: &[T], b: &[T], out: &mut String) {
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            if x != y {
+                out.push_str(&format!("{name}[{i}]: {x:?}\n     vs {y:?}\n"));
+            }
+        }
+    }
+    let mut out = String::new();
+    if a.sched != b.sched {
+        out.push_str(&format!(
+            "sched differs (current {:?} vs {:?})\n",
+            a.sched.current(),
+            b.sched.current()
+        ));
+        for t in 0..config::MAX_THREADS {
+            let (x, y) = (
+                (
+                    a.sched.state(t),
+                    a.sched.priority(t),
+                    a.sched.slice_left(t),
+                    a.sched.deadline(t),
+                ),
+                (
+                    b.sched.state(t),
+                    b.sched.priority(t),
+                    b.sched.slice_left(t),
+                    b.sched.deadline(t),
+                ),
+            );
+            if x != y {
+                out.push_str(&format!("  thread {t}: {x:?} vs {y:?}\n"));
+            }
+        }
+    }
+    if a.ipc != b.ipc {
+        out.push_str("ipc differs\n");
+        for t in 0..config::MAX_THREADS {
+            let (x, y) = (
+                (a.ipc.state(t), a.ipc.reply_slot(t)),
+                (b.ipc.state(t), b.ipc.reply_slot(t)),
+            );
+            if x != y {
+                out.push_str(&format!("  thread {t}: {x:?} vs {y:?}\n"));
+            }
+        }
+    }
+    list("frame", &a.frames, &b.frames, &mut out);
+    list("thread", &a.threads, &b.threads, &mut out);
+    list("handles", &a.handles, &b.handles, &mut out);
+    if (a.counters, a.switched, a.active, a.free_frames) != (b.counters, b.switched, b.active, b.free_frames) {
+        out.push_str(&format!(
+            "machine/counters: {:?} vs {:?}\n",
+            (a.counters, a.switched, a.active, a.free_frames),
+            (b.counters, b.switched, b.active, b.free_frames)
+        ));
+    }
+    out
+}
+
+/// Fails with the differences if two snapshots differ.
+#[track_caller]
+fn assert_same(a: &Snapshot, b: &Snapshot, what: &str) {
+    if a != b {
+        panic!("{what}:\n{}", differences(a, b));
+    }
+}
+
+fn snapshot(k: &Kernel<MockMachine>) -> Snapshot {
+    Snapshot {
+        sched: k.sched.clone(),
+        ipc: k.ipc.clone(),
+        frames: k.threads.iter().map(|t| t.frame).collect(),
+        threads: k
+            .threads
+            .iter()
+            .map(|t| (t.process, t.outgoing, t.badge, t.checked_buffer))
+            .collect(),
+        handles: k.processes.iter().map(|p| p.handles.clone()).collect(),
+        counters: k.counters,
+        switched: k.machine.switched,
+        active: k.machine.active,
+        free_frames: k.frames.free_count(),
+    }
+}
+
+/// Runs the current thread's IPC syscall on two copies of the kernel, once
+/// through the fast path and once through the dispatcher and the
+/// scheduler; if the fast path takes it, both must end in the same state.
+/// Returns whether the fast path took it.
+fn fast_equals_slow(k: &Kernel<MockMachine>, thread: usize) -> bool {
+    let mut fast = Box::new(k.clone());
+    let Some(next) = fastpath::try_ipc(&mut fast, thread) else {
+        assert_same(
+            &snapshot(&fast),
+            &snapshot(k),
+            "a declining fast path changed something",
+        );
+        return false;
+    };
+    let mut slow = Box::new(k.clone());
+    syscalls::dispatch(&mut slow, thread);
+    let resume = events::schedule(&mut slow);
+    assert_eq!(
+        resume,
+        Resume::Thread(next),
+        "the fast path resumed another thread: thread {thread} ran syscall {} with info {:#x} handle {:#x}, \
+         capacity {}, and the slow path returned {:#x}; the peer's outgoing {:?}, capacity {:#x}, ipc {:?}",
+        k.frame(thread).syscall_number(),
+        k.frame(thread).get(ipc_regs::INFO),
+        k.frame(thread).get(ipc_regs::HANDLE),
+        k.frame(thread).get(ipc_regs::CAPACITY),
+        slow.frame(thread).get(regs::RESULT),
+        k.thread(next).outgoing,
+        k.frame(next).get(ipc_regs::CAPACITY),
+        k.ipc.state(next),
+    );
+    assert_same(
+        &snapshot(&fast),
+        &snapshot(&slow),
+        "fast and slow paths left different states",
+    );
+    true
+}
+
+#[derive(Debug, Default)]
+struct Totals {
+    steps: u64,
+    syscalls: u64,
+    fast_taken: u64,
+    fast_declined: u64,
+    ticks: u64,
+    faults: u64,
+    finished: u64,
+    deadlocks: u64,
+}
+
+/// One campaign: boots the system and takes random steps until it
+/// finishes (then tears it down, checks everything came back, and boots
+/// again) or `steps` are done.
+fn run(seed: u64, steps: u64, totals: &mut Totals) {
+    let mut rng = Rng::new(seed);
+    let mut left = steps;
+    while left > 0 {
+        left -= run_system(seed, left, &mut rng, totals);
+    }
+}
+
+/// Boots the system once and runs it for at most `steps` steps; returns the
+/// steps taken (at least one).
+fn run_system(seed: u64, steps: u64, rng: &mut Rng, totals: &mut Totals) -> u64 {
+    let (mut k, started) = boot(MANIFEST, 8);
+    assert_eq!(started, 7, "every boot program starts");
+    check(&k);
+    let total_frames = k.frames.total_count();
+    let mut resume = first(&mut k);
+    let mut taken = 0;
+    while taken < steps {
+        let Resume::Thread(current) = resume else { break };
+        assert_eq!(k.sched.current(), Some(current));
+        assert_eq!(k.sched.state(current), RunState::Running);
+        taken += 1;
+        totals.steps += 1;
+        resume = match rng.below(100) {
+            0..=4 => {
+                totals.ticks += 1;
+                events::enter(&mut k, Event::Timer)
+            }
+            5 if rng.one_in(3) => {
+                totals.faults += 1;
+                events::enter(
+                    &mut k,
+                    Event::Fault {
+                        vector: 14,
+                        error_code: 4,
+                        address: 0,
+                    },
+                )
+            }
+            _ => {
+                totals.syscalls += 1;
+                let frame = random_syscall(&k, current, rng);
+                for (space, address, bytes) in POKES.with(|p| p.take()) {
+                    k.machine.poke(&space, address, &bytes);
+                }
+                *k.frame_mut(current) = frame;
+                let number = frame.syscall_number();
+                if number == Syscall::Call as u64 || number == Syscall::ReplyRecv as u64 {
+                    if fast_equals_slow(&k, current) {
+                        totals.fast_taken += 1;
+                    } else {
+                        totals.fast_declined += 1;
+                    }
+                    events::ipc(&mut k)
+                } else {
+                    events::syscall(&mut k)
+                }
+            }
+        };
+        check(&k);
+        resume = settle(&mut k, resume);
+    }
+    if let Resume::Finished(status) = resume {
+        totals.finished += 1;
+        if status == abi::machine::EXIT_DEADLOCK {
+            totals.deadlocks += 1;
+        } else {
+            assert_eq!(status, abi::machine::EXIT_SUCCESS);
+        }
+    }
+    // Tear everything down: every frame and every handle comes back; only
+    // the manifest's endpoints (the kernel's own references) remain.
+    k.notices = None;
+    for thread in 0..config::MAX_THREADS {
+        match k.sched.state(thread) {
+            RunState::Free => {}
+            RunState::Zombie => process::reap(&mut k, thread),
+            _ => {
+                let notice = process::exit_notice(&k, thread, 0);
+                process::terminate(&mut k, thread, notice);
+            }
+        }
+        check(&k);
+    }
+    assert_eq!(k.frames.free_count(), total_frames, "seed {seed}: frames leaked");
+    assert_eq!(k.ipc.endpoint_count(), 3, "seed {seed}: endpoints leaked");
+    assert!(k.processes.iter().all(|p| !p.is_live()));
+    taken.max(1)
+}
+
+#[test]
+fn random_syscalls_keep_every_invariant_and_fast_equals_slow() {
+    let seeds = env_number("MODEL_SEEDS", 8);
+    let steps = env_number("MODEL_STEPS", 3_000);
+    let mut totals = Totals::default();
+    for seed in 0..seeds {
+        run(0x6d6f_6465_6c00 + seed, steps, &mut totals);
+    }
+    eprintln!("model: {totals:?}");
+    // The campaign exercised what it is meant to.
+    assert!(totals.fast_taken > 0, "the fast path was never taken: {totals:?}");
+    assert!(totals.fast_declined > 0, "the fast path never declined: {totals:?}");
+    assert!(totals.faults > 0 && totals.ticks > 0, "{totals:?}");
+}
+
+#[test]
+fn every_syscall_of_the_table_is_dispatched() {
+    for &syscall in Syscall::ALL {
+        let (mut k, _) = boot(MANIFEST, 8);
+        let Resume::Thread(current) = first(&mut k) else {
+            panic!("nothing runs");
+        };
+        let frame = k.frame_mut(current);
+        frame.set(regs::NUMBER, syscall as u64);
+        for reg in regs::ARGS {
+            frame.set(reg, 0);
+        }
+        syscalls::dispatch(&mut k, current);
+        let result = abi::Error::decode(k.frame(current).get(regs::RESULT));
+        assert_ne!(
+            result,
+            Err(abi::Error::NOSYS as u64),
+            "{} is not dispatched",
+            syscall.name()
+        );
+        check(&k);
+    }
+}
+
+#[test]
+fn an_unknown_syscall_is_enosys_and_changes_nothing_else() {
+    let (mut k, _) = boot(MANIFEST, 8);
+    let Resume::Thread(current) = first(&mut k) else {
+        panic!("nothing runs");
+    };
+    k.frame_mut(current).set(regs::NUMBER, 1000);
+    let before = snapshot(&k);
+    syscalls::dispatch(&mut k, current);
+    assert_eq!(
+        abi::Error::decode(k.frame(current).get(regs::RESULT)),
+        Err(abi::Error::NOSYS as u64)
+    );
+    let mut after = snapshot(&k);
+    after.frames[current].set(regs::RESULT, before.frames[current].get(regs::RESULT));
+    after.counters.syscalls -= 1;
+    assert_same(&after, &before, "ENOSYS changed the kernel");
+}

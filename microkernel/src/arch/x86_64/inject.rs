@@ -1,0 +1,39 @@
+//! Deliberate kernel faults, for the tests of the kernel's fault reports
+//! (`fault=pf|gp|ud` on the command line). Each is an instruction sequence
+//! that faults and never returns: the fault handler reports it and stops
+//! the machine.
+
+/// Which fault to cause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InjectedFault {
+    /// A read of an unmapped kernel address.
+    PageFault,
+    /// A read of a non-canonical address.
+    GeneralProtection,
+    /// `ud2`.
+    InvalidOpcode,
+}
+
+/// Faults on purpose; the kernel's fault handler stops the machine.
+pub fn inject_fault(fault: InjectedFault) -> ! {
+    // SAFETY: each sequence faults at its first memory access or at `ud2`,
+    // before it could change anything; the handler for a kernel-mode fault
+    // never returns here.
+    unsafe {
+        match fault {
+            InjectedFault::PageFault => core::arch::asm!(
+                "mov rax, [{address}]",
+                "ud2",
+                address = in(reg) 0xffff_c000_dead_b000u64,
+                options(noreturn, nostack)
+            ),
+            InjectedFault::GeneralProtection => core::arch::asm!(
+                "mov rax, [{address}]",
+                "ud2",
+                address = in(reg) 0x8000_0000_0000_0000u64,
+                options(noreturn, nostack)
+            ),
+            InjectedFault::InvalidOpcode => core::arch::asm!("ud2", options(noreturn, nostack)),
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The machine under the generic kernel: [`X86`] implements
+//! `kernel_core::machine::Machine` with this CPU's page tables, its per-CPU
+//! block, the user-copy routine and the direct map.
+
+use super::gdt::{KERNEL_CODE, KERNEL_DATA, USER_CODE, USER_DATA};
+use super::paging::{self, AddressSpace};
+use super::percpu;
+use super::tss::{IOMAP_ALLOWED, IOMAP_DENIED};
+use super::usercopy;
+use abi::{Error, PAGE_SIZE};
+use core::cell::UnsafeCell;
+use kernel_core::machine::{Machine, Published};
+use kernel_core::physmem::Frame;
+use kernel_core::space::AddressSpace as _;
+use kernel_core::trapframe::{KERNEL_BUILT_VECTOR, TrapFrame, USER_RFLAGS, UserSelectors};
+use kernel_core::umem::{Access, UserSlice, allows};
+
+/// What the fast paths read without the kernel state (see `Published`).
+static PUBLISHED: Published = Published::new();
+
+/// The published words, for the `syscall` stub's quick path.
+pub fn published() -> &'static Published {
+    &PUBLISHED
+}
+
+/// This machine. It holds no state of its own: what it needs lives in the
+/// per-CPU block, the page tables and [`PUBLISHED`].
+#[derive(Debug)]
+pub struct X86;
+
+/// What a switch to a thread writes besides its frame: its address space
+/// and its I/O map base.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Switch {
+    root: u64,
+    iomap: u16,
+}
+
+impl Machine for X86 {
+    type Space = AddressSpace;
+    type Switch = Switch;
+    const NO_SWITCH: Switch = Switch {
+        root: 0,
+        iomap: IOMAP_DENIED,
+    };
+
+    #[inline(always)]
+    fn published(&self) -> &Published {
+        &PUBLISHED
+    }
+
+    fn switch_target(&self, space: &AddressSpace, io_ports: bool) -> Switch {
+        Switch {
+            root: space.root(),
+            iomap: if io_ports { IOMAP_ALLOWED } else { IOMAP_DENIED },
+        }
+    }
+
+    #[inline(always)]
+    fn switch_to(&mut self, thread: usize, frame_top: usize, switch: &Switch) {
+        percpu::switch(thread as u64, frame_top as u64, switch.root, switch.iomap);
+    }
+
+    fn switch_to_kernel(&mut self) {
+        // While no thread is current nothing enters from ring 3, so the
+        // save-area top is never used; one frame above null says so.
+        percpu::switch(u64::MAX, TrapFrame::SIZE as u64, paging::kernel_root(), IOMAP_DENIED);
+    }
+
+    fn user_frame(&self, entry: u64, stack: u64) -> TrapFrame {
+        let selectors = UserSelectors {
+            code: USER_CODE as u64,
+            data: USER_DATA as u64,
+        };
+        TrapFrame::new_user(entry, stack, selectors)
+    }
+
+    unsafe fn zero_frame(&mut self, frame: Frame) {
+        // SAFETY: the caller owns the frame; the direct map covers it (the
+        // allocator manages only memory below 4 GiB).
+        unsafe { core::ptr::write_bytes(paging::phys_to_virt(frame.address()) as *mut u8, 0, PAGE_SIZE as usize) };
+    }
+
+    unsafe fn write_frame(&mut self, frame: Frame, offset: usize, bytes: &[u8]) {
+        assert!(offset + bytes.len() <= PAGE_SIZE as usize, "a write past the frame");
+        let target = (paging::phys_to_virt(frame.address()) as usize + offset) as *mut u8;
+        // SAFETY: as for `zero_frame`; the range stays inside the frame.
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), target, bytes.len()) };
+    }
+
+    fn read_user(&mut self, space: &AddressSpace, from: UserSlice, out: &mut [u8]) -> Result<(), Error> {
+        debug_assert_eq!(space.root(), paging::active_root());
+        debug_assert!(out.len() <= from.len());
+        // SAFETY: `out` is kernel memory of its length; the source is user
+        // memory of the active address space, in the user half (checked by
+        // `UserSlice`); a fault in the copy becomes an error.
+        unsafe { usercopy::copy(out.as_mut_ptr(), from.address() as *const u8, out.len()) }.map_err(|_| Error::FAULT)
+    }
+
+    fn write_user(&mut self, space: &AddressSpace, to: UserSlice, data: &[u8]) -> Result<(), Error> {
+        debug_assert_eq!(space.root(), paging::active_root());
+        debug_assert!(data.len() <= to.len());
+        // SAFETY: as for `read_user`, with the roles swapped.
+        unsafe { usercopy::copy(to.address() as *mut u8, data.as_ptr(), data.len()) }.map_err(|_| Error::FAULT)
+    }
+
+    fn transfer(
+        &mut self,
+        from: &AddressSpace,
+        source: UserSlice,
+        to: &AddressSpace,
+        destination: UserSlice,
+        len: usize,
+    ) -> Result<(), Error> {
+        transfer(from, source, to, destination, len)
+    }
+
+    #[inline(always)]
+    fn timestamp(&self) -> u64 {
+        // SAFETY: rdtsc reads a counter; CR4.TSD is clear so it is allowed.
+        unsafe { core::arch::x86_64::_rdtsc() }
+    }
+
+    fn trace_write(&mut self, bytes: &[u8]) {
+        // SAFETY: `rep outsb` reads `bytes` (valid for its length) and writes
+        // an I/O port that only the debug console device decodes.
+        unsafe {
+            core::arch::asm!(
+                "rep outsb",
+                in("dx") abi::trace::TRACE_PORT,
+                inout("rsi") bytes.as_ptr() => _,
+                inout("rcx") bytes.len() => _,
+                options(nostack, preserves_flags, readonly)
+            )
+        }
+    }
+}
+
+/// Copies `len` bytes from `source` in `from` to `destination` in `to`. One
+/// of the two address spaces must be the active one, and its slice must have
+/// been checked (as every syscall checks its buffers before anything
+/// happens): it is copied through its user addresses inside `stac`/`clac`,
+/// where a fault still becomes EFAULT. The other side is checked here, page
+/// by page, and reached through the direct map.
+fn transfer(
+    from: &AddressSpace,
+    source: UserSlice,
+    to: &AddressSpace,
+    destination: UserSlice,
+    len: usize,
+) -> Result<(), Error> {
+    debug_assert!(len <= source.len() && len <= destination.len());
+    let active = paging::active_root();
+    let sending = from.root() == active;
+    assert!(
+        sending || to.root() == active,
+        "IPC transfer between two inactive address spaces"
+    );
+    let mut done = 0usize;
+    while done < len {
+        let src = source.address() + done as u64;
+        let dst = destination.address() + done as u64;
+        let chunk = (len - done)
+            .min((PAGE_SIZE - src % PAGE_SIZE) as usize)
+            .min((PAGE_SIZE - dst % PAGE_SIZE) as usize);
+        let result = if sending {
+            let (phys, flags) = to.translate(dst).ok_or(Error::FAULT)?;
+            if !allows(flags, Access::Write) {
+                return Err(Error::FAULT);
+            }
+            // SAFETY: the destination is a user page of `to`, just checked
+            // writable, reached through the direct map; the source is checked
+            // user memory of the active address space.
+            unsafe { usercopy::copy(paging::phys_to_virt(phys) as *mut u8, src as *const u8, chunk) }
+        } else {
+            let (phys, flags) = from.translate(src).ok_or(Error::FAULT)?;
+            if !allows(flags, Access::Read) {
+                return Err(Error::FAULT);
+            }
+            // SAFETY: as above with the roles swapped.
+            unsafe { usercopy::copy(dst as *mut u8, paging::phys_to_virt(phys) as *const u8, chunk) }
+        };
+        result.map_err(|_| Error::FAULT)?;
+        done += chunk;
+    }
+    Ok(())
+}
+
+/// The frame of the idle loop: ring 0, interrupts on, halting on this CPU's
+/// kernel stack until the next interrupt. Built fresh on every use (an
+/// interrupt that ends idling discards the loop's state).
+pub fn idle_frame() -> *mut TrapFrame {
+    static IDLE: IdleFrame = IdleFrame(UnsafeCell::new(TrapFrame::ZERO));
+    let frame = IDLE.0.get();
+    // SAFETY: the idle frame is written only here, by the kernel with
+    // interrupts off, and read only by the exit path resuming it.
+    unsafe {
+        *frame = TrapFrame {
+            vector: KERNEL_BUILT_VECTOR,
+            rip: idle_loop as *const () as u64,
+            cs: KERNEL_CODE as u64,
+            rflags: USER_RFLAGS,
+            rsp: percpu::kernel_stack_top(),
+            ss: KERNEL_DATA as u64,
+            ..TrapFrame::ZERO
+        };
+    }
+    frame
+}
+
+struct IdleFrame(UnsafeCell<TrapFrame>);
+
+// SAFETY: only the kernel, with interrupts off on this CPU, touches it.
+unsafe impl Sync for IdleFrame {}
+
+/// Waits for interrupts; the timer handler decides what runs next.
+extern "C" fn idle_loop() -> ! {
+    loop {
+        x86_64::instructions::hlt();
+    }
+}
