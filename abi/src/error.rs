@@ -68,6 +68,11 @@ errors! {
     DENIED = 12, "not permitted";
     /// No peer arrived before the timeout (or at once, with NONBLOCK).
     TIMEDOUT = 13, "timed out waiting for a peer";
+    /// The handle names another kind of object than the operation needs
+    /// (a memory object given to `send`, an endpoint to `mem_map_object`).
+    WRONGKIND = 14, "handle names another kind of object";
+    /// The address range overlaps a mapping.
+    EXIST = 15, "range overlaps a mapping";
 }
 
 impl Error {

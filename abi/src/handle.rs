@@ -48,15 +48,21 @@ bitflags! {
         /// Pass a copy of the handle to another process in a message, or
         /// duplicate it with `handle_dup`.
         const TRANSFER = 1 << 2;
+        /// Map the memory object it names readable (`mem_map_object`).
+        const MAP_READ = 1 << 3;
+        /// Map the memory object it names writable.
+        const MAP_WRITE = 1 << 4;
     }
 }
 
 impl Rights {
     /// Names used in manifests, docs and traces.
-    pub const NAMES: [(&'static str, Rights); 3] = [
+    pub const NAMES: [(&'static str, Rights); 5] = [
         ("send", Rights::SEND),
         ("recv", Rights::RECEIVE),
         ("transfer", Rights::TRANSFER),
+        ("map_read", Rights::MAP_READ),
+        ("map_write", Rights::MAP_WRITE),
     ];
 
     /// Parses a comma-separated list such as `send,transfer`.

@@ -15,6 +15,7 @@ pub mod handle;
 pub mod initrd;
 pub mod machine;
 pub mod manifest;
+pub mod memory;
 pub mod message;
 pub mod regs;
 pub mod stats;
@@ -28,7 +29,7 @@ pub use syscall::Syscall;
 
 /// ABI version: `major << 16 | minor`. A kernel serves programs built for the
 /// same major version and a minor version no newer than its own.
-pub const ABI_VERSION: u32 = 1 << 16;
+pub const ABI_VERSION: u32 = 1 << 16 | 1;
 
 /// Whether a program built for `program` may run on a kernel that reports
 /// `kernel`.

@@ -11,6 +11,7 @@
 //! endpoint console notices          # exit and fault notices go here
 //! program console file=bin/console priority=6 io=serial
 //! # cpu_limit=N: killed after N timer ticks of CPU time (default: no limit)
+//! # memory=N: at most N pages of memory (default: abi::memory::DEFAULT_MEMORY_PAGES)
 //! handle console rights=recv
 //! program hello file=bin/hello priority=2
 //! handle console rights=send badge=1
@@ -85,6 +86,9 @@ pub struct ProgramDecl<'a> {
     pub start: Start,
     /// Timer ticks of CPU time before the kernel kills it; `None`: no limit.
     pub cpu_limit: Option<u32>,
+    /// Pages of memory it may use (image, stack, mappings, memory objects);
+    /// `None`: `abi::memory::DEFAULT_MEMORY_PAGES`.
+    pub memory_pages: Option<u32>,
     /// Its argument string (`libsys::args()`), empty if none.
     pub args: &'a str,
     pub handles: Vec<HandleDecl, MAX_START_HANDLES>,
@@ -243,6 +247,7 @@ impl<'a> Manifest<'a> {
                     io_serial: false,
                     start: Start::Boot,
                     cpu_limit: None,
+                    memory_pages: None,
                     args: "",
                     handles: Vec::new(),
                     spawns: Vec::new(),
@@ -267,6 +272,10 @@ impl<'a> Manifest<'a> {
                         "cpu_limit" => {
                             let ticks = value.parse::<u32>().ok().filter(|t| *t > 0);
                             program.cpu_limit = Some(ticks.ok_or(fail(ManifestErrorKind::BadValue("cpu_limit")))?);
+                        }
+                        "memory" => {
+                            let pages = value.parse::<u32>().ok().filter(|p| *p > 0);
+                            program.memory_pages = Some(pages.ok_or(fail(ManifestErrorKind::BadValue("memory")))?);
                         }
                         "io" => return Err(fail(ManifestErrorKind::BadValue("io"))),
                         "start" => {

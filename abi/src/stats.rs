@@ -33,11 +33,27 @@ pub struct Stats {
     pub syscalls: u64,
     /// Processes started since boot.
     pub spawned: u64,
+    /// Frames promised to private mappings but not made yet: each is made
+    /// on first touch, from the free frames. So `free_frames -
+    /// promised_frames` (`Stats::available_frames`) stays the same while
+    /// programs touch what they mapped, and comes back when what they held
+    /// is gone.
+    pub promised_frames: u64,
 }
 
 impl Stats {
-    /// Size in bytes, the `len` the `stats` syscall expects at least.
+    /// Size in bytes: the syscall copies this much when `len` allows.
     pub const SIZE: usize = core::mem::size_of::<Stats>();
+    /// The smallest `len` the `stats` syscall takes: the size of the
+    /// counters of ABI 1.0, which had no `promised_frames`. A shorter `len`
+    /// than [`Stats::SIZE`] gets the fields that fit.
+    pub const MIN_SIZE: usize = 12 * 8;
+
+    /// Free frames not promised to a mapping: what programs can still map
+    /// and touch.
+    pub fn available_frames(&self) -> u64 {
+        self.free_frames.saturating_sub(self.promised_frames)
+    }
 
     /// The counters as the syscall copies them out: each `u64` in field
     /// order, little-endian.
@@ -55,6 +71,7 @@ impl Stats {
             self.ticks,
             self.syscalls,
             self.spawned,
+            self.promised_frames,
         ];
         let mut bytes = [0u8; Stats::SIZE];
         for (chunk, word) in bytes.chunks_exact_mut(8).zip(words) {
@@ -71,7 +88,8 @@ mod tests {
 
     #[test]
     fn layout() {
-        assert_eq!(Stats::SIZE, 12 * 8);
+        assert_eq!(Stats::SIZE, 13 * 8);
+        assert_eq!(offset_of!(Stats, promised_frames), Stats::MIN_SIZE);
         assert_eq!(align_of::<Stats>(), 8);
         assert_eq!(offset_of!(Stats, free_frames), 0);
         assert_eq!(offset_of!(Stats, total_frames), 8);
@@ -91,6 +109,6 @@ mod tests {
         let bytes = stats.to_bytes();
         assert_eq!(bytes[0], 1);
         assert_eq!(&bytes[offset_of!(Stats, handles)..][..2], &[2, 1]);
-        assert_eq!(&bytes[offset_of!(Stats, spawned)..], &[0xff; 8]);
+        assert_eq!(&bytes[offset_of!(Stats, spawned)..][..8], &[0xff; 8]);
     }
 }

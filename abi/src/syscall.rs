@@ -69,6 +69,16 @@ syscalls! {
     Stats = 14,
     /// Returns the caller's process id.
     GetPid = 15,
+    /// Maps zeroed pages into the caller.
+    MemMap = 16,
+    /// Removes mappings.
+    MemUnmap = 17,
+    /// Changes the permissions of mapped pages.
+    MemProtect = 18,
+    /// Creates a memory object and returns a handle to it.
+    MemCreate = 19,
+    /// Maps a memory object into the caller.
+    MemMapObject = 20,
 }
 
 impl Syscall {
@@ -117,6 +127,10 @@ pub enum Kind {
     Status,
     /// A process id.
     Pid,
+    /// A user address (page-aligned where the syscall says so).
+    Address,
+    /// [`crate::memory::Perms`] bits.
+    Perms,
 }
 
 impl Kind {
@@ -137,6 +151,8 @@ impl Kind {
             Kind::Badge => "badge",
             Kind::Status => "status",
             Kind::Pid => "pid",
+            Kind::Address => "address",
+            Kind::Perms => "perms",
         }
     }
 }
@@ -290,7 +306,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
             field("len", A2, Kind::Len),
         ],
         results: &[field("written", RAX, Kind::Len)],
-        errors: &[E::FAULT, E::BADHANDLE, E::NORIGHTS, E::PEERGONE, E::INVAL],
+        errors: &[E::FAULT, E::BADHANDLE, E::NORIGHTS, E::PEERGONE, E::INVAL, E::WRONGKIND],
         returns: Returns::Yes,
         blocks: true,
     },
@@ -340,6 +356,8 @@ pub const SYSCALLS: &[SyscallDesc] = &[
             E::PEERGONE,
             E::TABLEFULL,
             E::TIMEDOUT,
+            E::WRONGKIND,
+            E::NOMEM,
         ],
         returns: Returns::Yes,
         blocks: true,
@@ -352,7 +370,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
                   a reply is released first: its `call` fails with EPEERGONE.",
         args: &RECV_ARGS,
         results: &RECEIVED,
-        errors: &[E::BADHANDLE, E::NORIGHTS, E::FAULT, E::TIMEDOUT],
+        errors: &[E::BADHANDLE, E::NORIGHTS, E::FAULT, E::TIMEDOUT, E::WRONGKIND],
         returns: Returns::Yes,
         blocks: true,
     },
@@ -374,6 +392,8 @@ pub const SYSCALLS: &[SyscallDesc] = &[
             E::PEERGONE,
             E::TABLEFULL,
             E::TIMEDOUT,
+            E::WRONGKIND,
+            E::NOMEM,
         ],
         returns: Returns::Yes,
         blocks: true,
@@ -395,6 +415,8 @@ pub const SYSCALLS: &[SyscallDesc] = &[
             E::BADHANDLE,
             E::NORIGHTS,
             E::TABLEFULL,
+            E::WRONGKIND,
+            E::NOMEM,
         ],
         returns: Returns::Yes,
         blocks: false,
@@ -416,6 +438,8 @@ pub const SYSCALLS: &[SyscallDesc] = &[
             E::FAULT,
             E::TABLEFULL,
             E::TIMEDOUT,
+            E::WRONGKIND,
+            E::NOMEM,
         ],
         returns: Returns::Yes,
         blocks: true,
@@ -433,7 +457,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
     SyscallDesc {
         number: Syscall::HandleDup,
         name: "handle_dup",
-        summary: "Creates a new handle to the same endpoint with `rights` (a subset of the \
+        summary: "Creates a new handle to the same object with `rights` (a subset of the \
                   original's) and `badge`; the original needs TRANSFER, and a badged handle \
                   keeps its badge (`badge` must then be 0 or equal).",
         args: &[
@@ -491,6 +515,94 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         args: &[],
         results: &[field("pid", RAX, Kind::Pid)],
         errors: &[],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::MemMap,
+        name: "mem_map",
+        summary: "Maps `len` bytes (a multiple of 4096) of zeroed private memory with `perms` at `addr` \
+                  (page-aligned, where nothing is mapped yet; 0: the lowest free range at or above \
+                  `abi::memory::MAP_ARENA`) and returns the address. The pages count against the \
+                  caller's memory limit now and are made on first touch. EINVAL for a misaligned or \
+                  empty range, one outside `[USER_BASE, MAP_END)`, or bad `perms` (READ needed, never \
+                  WRITE with EXEC); EEXIST when it overlaps a mapping; ENOMEM past the limit or when no \
+                  free range fits.",
+        args: &[
+            field("addr", A0, Kind::Address),
+            field("len", A1, Kind::Len),
+            field("perms", A2, Kind::Perms),
+        ],
+        results: &[field("addr", RAX, Kind::Address)],
+        errors: &[E::INVAL, E::EXIST, E::NOMEM, E::TABLEFULL],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::MemUnmap,
+        name: "mem_unmap",
+        summary: "Removes every mapping in `[addr, addr + len)` (page-aligned; pages not mapped are \
+                  skipped), splitting the ones it cuts. Private pages go back to the kernel and to the \
+                  caller's memory limit; a memory object loses one mapping. The TLB forgets the pages \
+                  before the call returns. ETABLEFULL when a split needs a region the table lacks.",
+        args: &[field("addr", A0, Kind::Address), field("len", A1, Kind::Len)],
+        results: &[],
+        errors: &[E::INVAL, E::TABLEFULL],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::MemProtect,
+        name: "mem_protect",
+        summary: "Gives every page of `[addr, addr + len)` the permissions `perms`. Every page must be \
+                  mapped (EINVAL otherwise), `perms` must be valid (EINVAL) and, for a memory object, \
+                  within what its handle allowed when it was mapped (ENORIGHTS).",
+        args: &[
+            field("addr", A0, Kind::Address),
+            field("len", A1, Kind::Len),
+            field("perms", A2, Kind::Perms),
+        ],
+        results: &[],
+        errors: &[E::INVAL, E::NORIGHTS, E::TABLEFULL],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::MemCreate,
+        name: "mem_create",
+        summary: "Creates a memory object of `len` bytes (a multiple of 4096, at most \
+                  `abi::memory::MAX_OBJECT_SIZE`) of zeroed, physically contiguous pages and returns a \
+                  handle with MAP_READ, MAP_WRITE and TRANSFER. The object lives until its last handle \
+                  and its last mapping are gone; it counts against the memory limit of every process \
+                  that holds a handle to it or maps it.",
+        args: &[field("len", A0, Kind::Len)],
+        results: &[field("handle", RAX, Kind::Handle)],
+        errors: &[E::INVAL, E::NOMEM, E::TABLEFULL],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::MemMapObject,
+        name: "mem_map_object",
+        summary: "Maps the whole memory object `handle` names with `perms` at `addr` (as `mem_map` \
+                  places it) and returns the address. READ needs MAP_READ, WRITE needs MAP_WRITE, and \
+                  EXEC is refused (EINVAL). The mapping shares the object's pages with every other \
+                  mapping of it and keeps them alive after the handle is closed.",
+        args: &[
+            field("handle", A0, Kind::Handle),
+            field("addr", A1, Kind::Address),
+            field("perms", A2, Kind::Perms),
+        ],
+        results: &[field("addr", RAX, Kind::Address)],
+        errors: &[
+            E::BADHANDLE,
+            E::WRONGKIND,
+            E::NORIGHTS,
+            E::INVAL,
+            E::EXIST,
+            E::NOMEM,
+            E::TABLEFULL,
+        ],
         returns: Returns::Yes,
         blocks: false,
     },

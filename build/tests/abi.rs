@@ -99,6 +99,8 @@ fn field_from_json(value: &Value) -> Field {
         "badge" => Kind::Badge,
         "status" => Kind::Status,
         "pid" => Kind::Pid,
+        "address" => Kind::Address,
+        "perms" => Kind::Perms,
         other => panic!("unknown kind {other}"),
     };
     Field {

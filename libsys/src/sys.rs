@@ -2,6 +2,7 @@
 
 use crate::raw;
 use crate::{Result, decode};
+use abi::memory::Perms;
 use abi::stats::Stats;
 use abi::{Handle, Rights, Syscall};
 
@@ -92,4 +93,49 @@ pub fn handle_dup(handle: Handle, rights: Rights, badge: u64) -> Result<Handle> 
 pub fn handle_close(handle: Handle) -> Result<()> {
     // SAFETY: integers only.
     decode(unsafe { raw::syscall1(nr(Syscall::HandleClose), handle) }).map(drop)
+}
+
+/// Maps `len` bytes (a multiple of 4096) of zeroed private memory with
+/// `perms` at `addr` (0: wherever there is room) and returns its address.
+/// The pages count against the memory limit at once and are made when
+/// first touched.
+pub fn mem_map(addr: u64, len: usize, perms: Perms) -> Result<u64> {
+    // SAFETY: integers only; the kernel refuses ranges that overlap any
+    // mapping, so nothing this program uses changes under it.
+    decode(unsafe { raw::syscall3(nr(Syscall::MemMap), addr, len as u64, perms.bits()) })
+}
+
+/// Removes every mapping in `[addr, addr + len)`.
+///
+/// # Safety
+/// Nothing in the range may be in use: no reference may point into it,
+/// and it must not hold this program's stack, code or data it still needs.
+pub unsafe fn mem_unmap(addr: u64, len: usize) -> Result<()> {
+    // SAFETY: integers only; the caller vouches that the range is unused.
+    decode(unsafe { raw::syscall2(nr(Syscall::MemUnmap), addr, len as u64) }).map(drop)
+}
+
+/// Gives every page of `[addr, addr + len)` the permissions `perms`.
+///
+/// # Safety
+/// Nothing in the range may be accessed in a way `perms` no longer allows
+/// (no `&mut` into pages made read-only, no code run from pages made
+/// non-executable).
+pub unsafe fn mem_protect(addr: u64, len: usize, perms: Perms) -> Result<()> {
+    // SAFETY: integers only; the caller vouches for the accesses.
+    decode(unsafe { raw::syscall3(nr(Syscall::MemProtect), addr, len as u64, perms.bits()) }).map(drop)
+}
+
+/// Creates a memory object of `len` bytes (a multiple of 4096) and returns
+/// a handle to it (MAP_READ, MAP_WRITE and TRANSFER).
+pub fn mem_create(len: usize) -> Result<Handle> {
+    // SAFETY: integers only.
+    decode(unsafe { raw::syscall1(nr(Syscall::MemCreate), len as u64) })
+}
+
+/// Maps the whole memory object `handle` with `perms` at `addr` (0:
+/// wherever there is room) and returns its address.
+pub fn mem_map_object(handle: Handle, addr: u64, perms: Perms) -> Result<u64> {
+    // SAFETY: integers only; as for `mem_map`.
+    decode(unsafe { raw::syscall3(nr(Syscall::MemMapObject), handle, addr, perms.bits()) })
 }

@@ -92,7 +92,8 @@ fn every_syscall_has_a_wrapper_using_its_number() {
             problems.push(format!("{}: no `fn {name}` in libsys/src/sys.rs or ipc.rs", entry.name));
             continue;
         };
-        if !text.trim_start().starts_with(&format!("pub fn {name}")) {
+        let public = [format!("pub fn {name}"), format!("pub unsafe fn {name}")];
+        if !public.iter().any(|start| text.trim_start().starts_with(start.as_str())) {
             problems.push(format!("{}: `fn {name}` is not public", entry.name));
         }
         if !text.contains(&variant) {

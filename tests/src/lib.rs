@@ -393,13 +393,13 @@ handles = [{{ endpoint = "console", rights = ["send"] }}]
 }
 
 /// Asserts the supervisor found every resource counter back at its start
-/// value (`accounting: counters back to start: free frames A = A, ...`) and
+/// value (`accounting: counters back to start: available frames A = A, ...`) and
 /// exited with 0. Returns the accounting line.
 #[track_caller]
 pub fn assert_accounting(outcome: &RunOutcome) -> &str {
     let line = find_line(outcome, &["supervisor[", "]: accounting: counters back to start: "]);
     let counters = line.split("counters back to start: ").nth(1).unwrap_or("");
-    for name in ["free frames", "processes", "threads", "endpoints", "handles"] {
+    for name in ["available frames", "processes", "threads", "endpoints", "handles"] {
         let part = counters.split(", ").find(|part| part.starts_with(name)).unwrap_or("");
         let numbers: Vec<&str> = part[name.len().min(part.len())..].split_whitespace().collect();
         assert!(

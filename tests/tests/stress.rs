@@ -44,7 +44,7 @@ fn five_hundred_processes_come_and_go() {
             "]: stress: 500 spawn/exit cycles (250 exits, 250 faults); counters back to start: ",
         ],
     );
-    for counter in ["free frames", "processes", "threads", "endpoints", "handles"] {
+    for counter in ["available frames", "processes", "threads", "endpoints", "handles"] {
         let shown = summary.split(", ").find(|part| part.contains(counter)).unwrap_or("");
         let numbers: Vec<&str> = shown.rsplit(' ').take(3).collect();
         assert!(

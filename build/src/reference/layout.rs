@@ -294,6 +294,7 @@ pub fn stats_fields() -> Vec<FieldLayout> {
             ticks,
             syscalls,
             spawned,
+            promised_frames,
         ]
     )
 }
@@ -345,7 +346,7 @@ pub fn source_constants(source: &str, prefix: &str, type_name: &str) -> Vec<Stri
 
 /// Every argument kind of the syscall table, with a placeholder length name
 /// for the pointer kinds.
-pub const ARGUMENT_KINDS: [Kind; 14] = [
+pub const ARGUMENT_KINDS: [Kind; 16] = [
     Kind::Int,
     Kind::Handle,
     Kind::InPtr { len: "" },
@@ -360,6 +361,8 @@ pub const ARGUMENT_KINDS: [Kind; 14] = [
     Kind::Badge,
     Kind::Status,
     Kind::Pid,
+    Kind::Address,
+    Kind::Perms,
 ];
 
 /// The variant name of an argument kind (its `Debug` name without fields).

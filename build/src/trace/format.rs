@@ -224,10 +224,31 @@ pub fn value_text(kind: Kind, value: u64) -> String {
         Kind::Int | Kind::Handle | Kind::Len | Kind::Badge | Kind::Pid | Kind::Unused => value.to_string(),
         Kind::Status => (value as i64).to_string(),
         Kind::Version => format!("{}.{}", value >> 16, value & 0xffff),
-        Kind::InPtr { .. } | Kind::OutPtr { .. } | Kind::InOutPtr { .. } | Kind::Word => format!("{value:#x}"),
+        Kind::InPtr { .. } | Kind::OutPtr { .. } | Kind::InOutPtr { .. } | Kind::Word | Kind::Address => {
+            format!("{value:#x}")
+        }
         Kind::MsgInfo => msginfo_text(MsgInfo(value)),
         Kind::Rights => rights_text(value),
+        Kind::Perms => perms_text(value),
     }
+}
+
+/// `read|write`, with unknown bits in hex.
+pub fn perms_text(value: u64) -> String {
+    use abi::memory::Perms;
+    let mut names: Vec<String> = [("read", Perms::READ), ("write", Perms::WRITE), ("exec", Perms::EXEC)]
+        .iter()
+        .filter(|(_, perm)| value & perm.bits() != 0)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let unknown = value & !Perms::all().bits();
+    if unknown != 0 {
+        names.push(format!("{unknown:#x}"));
+    }
+    if names.is_empty() {
+        return "0".into();
+    }
+    names.join("|")
 }
 
 /// `send|transfer`, with unknown bits in hex.

@@ -11,8 +11,12 @@ const _: () = assert!(MAX_THREADS.is_power_of_two() && MAX_PROCESSES.is_power_of
 pub const MAX_PROCESSES: usize = 64;
 /// Endpoints.
 pub const MAX_ENDPOINTS: usize = 64;
+/// Memory objects.
+pub const MAX_MEMORY_OBJECTS: usize = 64;
+/// Memory objects one process may refer to (by handles or mappings) at once.
+pub const MAX_PROCESS_OBJECTS: usize = 16;
 /// Pages of every user stack (64 KiB); a guard page below stays unmapped.
-pub const USER_STACK_PAGES: u64 = 16;
+pub const USER_STACK_PAGES: u64 = abi::memory::STACK_PAGES;
 /// Top of every user stack: the user half ends at `abi::USER_END`.
 pub const USER_STACK_TOP: u64 = abi::USER_END;
 /// Lowest address of the stack's guard page: programs must lie below it.

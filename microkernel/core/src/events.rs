@@ -14,7 +14,14 @@ use crate::process;
 use crate::sched::{Pick, RunState};
 use crate::syscalls;
 use crate::trace;
+use crate::vm;
 use core::sync::atomic::Ordering;
+
+/// The page-fault vector, and the error-code bits that say what the access
+/// was.
+const PAGE_FAULT: u8 = 14;
+const FAULT_PRESENT: u64 = 1 << 0;
+const FAULT_WRITE: u64 = 1 << 1;
 
 /// Why the kernel was entered from ring 3. (`repr(C)`: the architecture
 /// layer passes it to the kernel binary's entry points.)
@@ -65,6 +72,17 @@ pub fn enter<M: Machine>(k: &mut Kernel<M>, event: Event) -> Resume {
     match event {
         Event::Syscall => syscalls::dispatch(k, current),
         Event::Timer => tick(k),
+        Event::Fault {
+            vector: PAGE_FAULT,
+            error_code,
+            address,
+        } if vm::fault(
+            k,
+            current,
+            address,
+            error_code & FAULT_WRITE != 0,
+            error_code & FAULT_PRESENT != 0,
+        ) => {}
         Event::Fault {
             vector,
             error_code,

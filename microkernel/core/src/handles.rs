@@ -1,9 +1,10 @@
 //! Per-process handle tables.
 //!
-//! A handle is a slot index plus the slot's generation
+//! A handle names a kernel object (an endpoint or a memory object) with
+//! rights and a badge. Its value is a slot index plus the slot's generation
 //! (`index | generation << 8`): after a handle is closed and its slot reused,
 //! the old value no longer matches, so a stale handle is `EBADHANDLE` rather
-//! than a name for someone else's endpoint. The first handle of a fresh table
+//! than a name for someone else's object. The first handle of a fresh table
 //! is 0, the console handle by convention.
 
 use abi::Error;
@@ -11,22 +12,60 @@ use abi::handle::{Handle, MAX_HANDLES, Rights};
 
 const _: () = assert!(MAX_HANDLES <= 1 << abi::handle::INDEX_BITS);
 
-/// What a handle names: an endpoint, the rights its holder has and the
-/// badge receivers see.
+/// A kernel object a handle can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Object {
+    /// An IPC endpoint: its slot in the endpoint table.
+    Endpoint(usize),
+    /// A memory object: its slot in the memory-object table.
+    Memory(usize),
+}
+
+/// What a handle names: an object, the rights its holder has and the badge
+/// receivers see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HandleEntry {
-    pub endpoint: usize,
+    /// The object.
+    pub object: Object,
+    /// What the holder may do with it.
     pub rights: Rights,
+    /// What receivers of its messages see (endpoints only).
     pub badge: u64,
 }
 
 impl HandleEntry {
     /// The contents of a closed slot.
     const NONE: HandleEntry = HandleEntry {
-        endpoint: 0,
+        object: Object::Endpoint(0),
         rights: Rights::empty(),
         badge: 0,
     };
+
+    /// A handle to endpoint `endpoint`.
+    pub const fn endpoint_handle(endpoint: usize, rights: Rights, badge: u64) -> HandleEntry {
+        HandleEntry {
+            object: Object::Endpoint(endpoint),
+            rights,
+            badge,
+        }
+    }
+
+    /// The endpoint it names; EWRONGKIND for another kind of object.
+    #[inline(always)]
+    pub fn endpoint(&self) -> Result<usize, Error> {
+        match self.object {
+            Object::Endpoint(endpoint) => Ok(endpoint),
+            _ => Err(Error::WRONGKIND),
+        }
+    }
+
+    /// The memory object it names; EWRONGKIND for another kind of object.
+    pub fn memory(&self) -> Result<usize, Error> {
+        match self.object {
+            Object::Memory(object) => Ok(object),
+            _ => Err(Error::WRONGKIND),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,7 +161,7 @@ impl HandleTable {
         Ok(entry)
     }
 
-    /// Derives a new handle to the same endpoint with a subset of the rights
+    /// Derives a new handle to the same object with a subset of the rights
     /// and (if the original has none) a badge. Needs the TRANSFER right.
     pub fn duplicate(&mut self, handle: Handle, rights: u64, badge: u64) -> Result<Handle, Error> {
         let original = self.require(handle, Rights::TRANSFER)?;
@@ -137,7 +176,7 @@ impl HandleTable {
             _ => return Err(Error::INVAL),
         };
         self.insert(HandleEntry {
-            endpoint: original.endpoint,
+            object: original.object,
             rights,
             badge,
         })
@@ -153,7 +192,6 @@ impl HandleTable {
         self.open == 0
     }
 
-    /// Closes every handle, returning what they named.
     /// The open handles and what they name, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (Handle, HandleEntry)> + '_ {
         self.slots
@@ -162,6 +200,7 @@ impl HandleTable {
             .map(|slot| (slot.value, slot.entry))
     }
 
+    /// Closes every handle, returning what they named.
     pub fn drain(&mut self) -> impl Iterator<Item = HandleEntry> + '_ {
         self.open = 0;
         self.slots.iter_mut().filter_map(|slot| {
@@ -192,11 +231,7 @@ mod tests {
     use super::*;
 
     fn entry(endpoint: usize, rights: Rights, badge: u64) -> HandleEntry {
-        HandleEntry {
-            endpoint,
-            rights,
-            badge,
-        }
+        HandleEntry::endpoint_handle(endpoint, rights, badge)
     }
 
     #[test]
@@ -205,7 +240,7 @@ mod tests {
         assert_eq!(table.insert(entry(4, Rights::SEND, 9)), Ok(0));
         assert_eq!(table.insert(entry(5, Rights::RECEIVE, 0)), Ok(1));
         assert_eq!(table.get(0).unwrap().badge, 9);
-        assert_eq!(table.require(0, Rights::SEND).unwrap().endpoint, 4);
+        assert_eq!(table.require(0, Rights::SEND).unwrap().endpoint(), Ok(4));
         assert_eq!(table.require(0, Rights::RECEIVE), Err(Error::NORIGHTS));
         assert_eq!(table.require(1, Rights::SEND | Rights::RECEIVE), Err(Error::NORIGHTS));
         assert_eq!(table.len(), 2);
@@ -225,7 +260,7 @@ mod tests {
         assert_eq!(reused & 0xff, first & 0xff, "the slot is reused");
         assert_ne!(reused, first, "but the old value is stale");
         assert_eq!(table.get(first), Err(Error::BADHANDLE));
-        assert_eq!(table.get(reused).unwrap().endpoint, 2);
+        assert_eq!(table.get(reused).unwrap().endpoint(), Ok(2));
     }
 
     #[test]

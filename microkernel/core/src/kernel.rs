@@ -9,16 +9,17 @@
 //! and the kernel reaches any frame through [`Kernel::frame`] and
 //! [`Kernel::frame_mut`], or two at once through [`Kernel::frames_mut`].
 
-use crate::config::{FRAME_WORDS, MAX_ENDPOINTS, MAX_PROCESSES, MAX_THREADS};
-use crate::handles::HandleTable;
+use crate::config::{FRAME_WORDS, MAX_ENDPOINTS, MAX_MEMORY_OBJECTS, MAX_PROCESSES, MAX_THREADS};
+use crate::handles::{HandleTable, Object};
 use crate::ipc::message::{Outgoing, Sender};
 use crate::ipc::state::{Ipc, IpcState};
 use crate::machine::Machine;
+use crate::memory::MemoryObjects;
 use crate::physmem::FrameAllocator;
+use crate::quota::Quota;
+use crate::regions::{Backing, Regions};
 use crate::sched::{RunState, Scheduler};
 use crate::trapframe::TrapFrame;
-use crate::umem::{Access, UserSlice};
-use abi::Error;
 use abi::manifest::{MAX_ENDPOINTS as MANIFEST_ENDPOINTS, MAX_NAME, Manifest};
 use core::fmt::Write;
 use heapless::String;
@@ -76,6 +77,13 @@ pub struct Process<M: Machine> {
     pub space: Option<M::Space>,
     /// Its handles.
     pub handles: HandleTable,
+    /// What is mapped where in its address space.
+    pub regions: Regions,
+    /// The memory it may use and uses.
+    pub memory: Quota,
+    /// Private pages of its mappings that are made (the others are made on
+    /// first touch).
+    pub resident: u64,
     /// May use the I/O ports the manifest grants (the serial port).
     pub io_serial: bool,
     /// Its thread.
@@ -95,6 +103,9 @@ impl<M: Machine> Process<M> {
         program: 0,
         space: None,
         handles: HandleTable::new(),
+        regions: Regions::new(),
+        memory: Quota::new(0),
+        resident: 0,
         io_serial: false,
         thread: 0,
         cpu_used: 0,
@@ -110,6 +121,15 @@ impl<M: Machine> Process<M> {
     /// Its address space; only a process that has ended has none.
     pub fn space(&self) -> &M::Space {
         self.space.as_ref().expect("a running process has an address space")
+    }
+
+    /// Pages of its private mappings, made or not.
+    pub fn private_pages(&self) -> u64 {
+        self.regions
+            .iter()
+            .filter(|r| r.backing == Backing::Private)
+            .map(|r| r.pages)
+            .sum()
     }
 
     /// Who it is, as kernel-composed messages name it.
@@ -164,6 +184,8 @@ pub struct Kernel<M: Machine> {
     pub sched: Scheduler<MAX_THREADS>,
     /// Endpoints and each thread's IPC state.
     pub ipc: Ipc<MAX_THREADS, MAX_ENDPOINTS>,
+    /// Memory objects.
+    pub memory: MemoryObjects<MAX_MEMORY_OBJECTS>,
     /// Physical memory.
     pub frames: FrameAllocator<FRAME_WORDS>,
     /// The pid the next process gets.
@@ -193,6 +215,8 @@ where
             name: self.name.clone(),
             space: self.space.clone(),
             handles: self.handles.clone(),
+            regions: self.regions.clone(),
+            memory: self.memory.clone(),
             ..*self
         }
     }
@@ -211,6 +235,7 @@ where
             processes: self.processes.clone(),
             sched: self.sched.clone(),
             ipc: self.ipc.clone(),
+            memory: self.memory.clone(),
             frames: self.frames.clone(),
             image: self.image.clone(),
             ..*self
@@ -227,6 +252,7 @@ impl<M: Machine> Kernel<M> {
             processes: [const { Process::FREE }; MAX_PROCESSES],
             sched: Scheduler::new(),
             ipc: Ipc::new(),
+            memory: MemoryObjects::new(),
             frames: FrameAllocator::new(),
             next_pid: 1,
             image: None,
@@ -295,39 +321,6 @@ impl<M: Machine> Kernel<M> {
         &mut self.processes[process]
     }
 
-    /// Copies `len` bytes from `source` of `from`'s address space to
-    /// `destination` of `to`'s (one of them is the active one).
-    pub fn copy_between(
-        &mut self,
-        from: usize,
-        source: UserSlice,
-        to: usize,
-        destination: UserSlice,
-        len: usize,
-    ) -> Result<(), Error> {
-        let (machine, processes, threads) = (&mut self.machine, &self.processes, &self.threads);
-        let space = |thread: usize| processes[threads[thread % MAX_THREADS].process % MAX_PROCESSES].space();
-        machine.transfer(space(from), source, space(to), destination, len)
-    }
-
-    /// Copies `out.len()` bytes from `from` in the address space of
-    /// `thread` (the current thread) after checking the pages are readable.
-    pub fn read_user(&mut self, thread: usize, from: UserSlice, out: &mut [u8]) -> Result<(), Error> {
-        let (machine, processes, threads) = (&mut self.machine, &self.processes, &self.threads);
-        let space = processes[threads[thread % MAX_THREADS].process % MAX_PROCESSES].space();
-        from.prefix(out.len()).check(space, Access::Read)?;
-        machine.read_user(space, from, out)
-    }
-
-    /// Copies `data` to `to` in the address space of `thread` (the current
-    /// thread) after checking the pages are writable.
-    pub fn write_user(&mut self, thread: usize, to: UserSlice, data: &[u8]) -> Result<(), Error> {
-        let (machine, processes, threads) = (&mut self.machine, &self.processes, &self.threads);
-        let space = processes[threads[thread % MAX_THREADS].process % MAX_PROCESSES].space();
-        to.prefix(data.len()).check(space, Access::Write)?;
-        machine.write_user(space, to, data)
-    }
-
     /// Timer ticks since boot.
     #[inline(always)]
     pub fn now(&self) -> u64 {
@@ -394,22 +387,65 @@ impl<M: Machine> Kernel<M> {
             }
         }
         let mut counts = [(0u32, 0u32); MAX_ENDPOINTS];
+        let mut object_counts = [(0u32, 0u32); MAX_MEMORY_OBJECTS];
         if let Some(image) = &self.image {
             for &endpoint in &image.endpoints[..image.manifest.endpoints.len()] {
                 counts[endpoint].1 += 1;
             }
         }
         for process in self.processes.iter().filter(|p| p.is_live()) {
+            let mut used = 0;
             for (_, entry) in process.handles.iter() {
-                let count = &mut counts[entry.endpoint];
-                count.0 += u32::from(entry.rights.contains(abi::Rights::RECEIVE));
-                count.1 += 1;
+                match entry.object {
+                    Object::Endpoint(endpoint) => {
+                        let count = &mut counts[endpoint];
+                        count.0 += u32::from(entry.rights.contains(abi::Rights::RECEIVE));
+                        count.1 += 1;
+                    }
+                    Object::Memory(object) => object_counts[object].0 += 1,
+                }
+            }
+            for region in process.regions.iter() {
+                match region.backing {
+                    Backing::Private => used += region.pages,
+                    Backing::Object { object, .. } => object_counts[object].1 += 1,
+                }
+            }
+            for object in 0..MAX_MEMORY_OBJECTS {
+                let handles = process
+                    .handles
+                    .iter()
+                    .filter(|(_, e)| e.object == Object::Memory(object))
+                    .count();
+                let regions = process
+                    .regions
+                    .iter()
+                    .filter(|r| matches!(r.backing, Backing::Object { object: o, .. } if o == object))
+                    .count();
+                if process.memory.references(object) as usize != handles + regions {
+                    return Err("a process counts its references to a memory object");
+                }
+                if handles + regions > 0 {
+                    used += self.memory.frames(object).1 as u64;
+                }
+            }
+            if process.memory.used != used || used > process.memory.limit {
+                return Err("a process's memory use is its private pages and the objects it refers to");
+            }
+            if process.resident > process.private_pages() {
+                return Err("a process has no more private pages made than it mapped");
             }
         }
         for (endpoint, &count) in counts.iter().enumerate() {
             let live = self.ipc.is_live(endpoint);
             if (live && self.ipc.handle_counts(endpoint) != count) || (!live && count != (0, 0)) {
                 return Err("an endpoint counts exactly the handles that name it");
+            }
+        }
+        for (object, &count) in object_counts.iter().enumerate() {
+            let live = self.memory.is_live(object);
+            if (live && (self.memory.references(object) != count || count == (0, 0))) || (!live && count != (0, 0)) {
+                return Err("a memory object counts exactly its handles and mappings, and lives while it has one");
             }
         }
         Ok(())

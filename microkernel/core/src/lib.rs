@@ -7,15 +7,15 @@
 //!
 //! - pure data and algorithms: [`config`], [`list`], [`cmdline`], [`log`],
 //!   [`memmap`], [`elf`], [`physmem`], [`trapframe`], [`handles`],
-//!   [`runqueue`], [`space`], [`umem`];
+//!   [`runqueue`], [`space`], [`umem`], [`regions`], [`memory`], [`quota`];
 //! - the machine boundary: [`machine`];
 //! - state machines: [`sched`] (every run-state change), [`ipc::state`]
 //!   (rendezvous and reply slots), [`ipc::message`] (the messages the kernel
 //!   composes);
 //! - the kernel state: [`kernel`];
-//! - operations on it: [`trace`], [`ipc::transfer`], [`process`],
-//!   [`ipc::syscalls`], [`ipc::fastpath`], [`syscalls`], [`image`],
-//!   [`events`].
+//! - operations on it: [`wake`], [`trace`], [`objects`], [`vm`],
+//!   [`ipc::transfer`], [`process`], [`ipc::syscalls`], [`ipc::fastpath`],
+//!   [`syscalls`], [`image`], [`events`].
 
 #![cfg_attr(not(test), no_std)]
 
@@ -31,8 +31,12 @@ pub mod list;
 pub mod log;
 pub mod machine;
 pub mod memmap;
+pub mod memory;
+pub mod objects;
 pub mod physmem;
 pub mod process;
+pub mod quota;
+pub mod regions;
 pub mod runqueue;
 pub mod sched;
 pub mod space;
@@ -40,3 +44,5 @@ pub mod syscalls;
 pub mod trace;
 pub mod trapframe;
 pub mod umem;
+pub mod vm;
+pub mod wake;

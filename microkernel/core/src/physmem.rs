@@ -115,6 +115,55 @@ impl<const WORDS: usize> FrameAllocator<WORDS> {
         None
     }
 
+    /// Takes `count` contiguous free frames (a memory object's), from the
+    /// top of memory down so that runs and single frames (taken from the
+    /// bottom up) meet as late as possible. Returns the lowest frame of the
+    /// run.
+    pub fn alloc_run(&mut self, count: usize) -> Option<Frame> {
+        if count == 0 || count > self.free {
+            return None;
+        }
+        // Free frames found so far, going down, in a run that ends (one past
+        // its top) at frame `end`.
+        let (mut run, mut end) = (0usize, 0usize);
+        for word in (0..WORDS).rev() {
+            let bits = self.free_bits[word];
+            if bits == 0 {
+                run = 0;
+                continue;
+            }
+            for bit in (0..64).rev() {
+                let number = word * 64 + bit;
+                if bits & (1 << bit) == 0 {
+                    run = 0;
+                    continue;
+                }
+                if run == 0 {
+                    end = number + 1;
+                }
+                run += 1;
+                if run == count {
+                    let start = end - count;
+                    for taken in start..end {
+                        let (word, bit) = split(taken);
+                        self.free_bits[word] &= !bit;
+                    }
+                    self.free -= count;
+                    return Some(Frame(start as u64 * PAGE_SIZE));
+                }
+            }
+        }
+        None
+    }
+
+    /// Returns a run of `count` frames starting at `first` to the pool.
+    pub fn free_run(&mut self, first: Frame, count: usize) -> Result<(), FreeError> {
+        for index in 0..count as u64 {
+            self.free(Frame(first.address() + index * PAGE_SIZE))?;
+        }
+        Ok(())
+    }
+
     /// Returns a frame to the pool.
     pub fn free(&mut self, frame: Frame) -> Result<(), FreeError> {
         let number = frame.number();
@@ -180,6 +229,28 @@ const fn split(number: usize) -> (usize, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_come_from_the_top_and_go_back() {
+        let mut frames = FrameAllocator::<4>::new();
+        frames.add_region(0, 256 * PAGE_SIZE);
+        let single = frames.alloc().unwrap();
+        assert_eq!(single.number(), 0);
+        let run = frames.alloc_run(70).unwrap();
+        assert_eq!(run.number(), 256 - 70);
+        assert_eq!(frames.free_count(), 256 - 71);
+        // A hole in the middle of the free space splits it: a run too long
+        // for either half fails, one that fits takes the upper half.
+        frames.reserve(100 * PAGE_SIZE, 101 * PAGE_SIZE);
+        assert_eq!(frames.alloc_run(120), None);
+        assert_eq!(frames.alloc_run(80).unwrap().number(), 186 - 80);
+        assert_eq!(frames.alloc_run(99).unwrap().number(), 1);
+        assert_eq!(frames.free_count(), 5);
+        frames.free_run(run, 70).unwrap();
+        assert_eq!(frames.free_count(), 75);
+        assert_eq!(frames.free_run(run, 1), Err(FreeError::DoubleFree));
+        assert_eq!(frames.alloc_run(0), None);
+    }
 
     type Small = FrameAllocator<4>; // 256 frames = 1 MiB
 

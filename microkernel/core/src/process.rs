@@ -2,12 +2,13 @@
 //!
 //! Termination (by `exit`, a fault or a CPU limit) releases everything at
 //! once: the thread leaves every IPC queue, threads waiting on it are woken
-//! with `EPEERGONE`, its handles are closed and its address space and frames
-//! are freed. What is left is a zombie thread slot that delivers the exit or
-//! fault notice to the notice endpoint (the console server) and is then
-//! freed too. Without a receiver for notices, the kernel logs the notice.
+//! with `EPEERGONE`, its handles are closed and its mappings and address
+//! space are freed. What is left is a zombie thread slot that delivers the
+//! exit or fault notice to the notice endpoint (the console server) and is
+//! then freed too. Without a receiver for notices, the kernel logs the
+//! notice.
 
-use crate::config::{MAX_THREADS, USER_IMAGE_END, USER_STACK_PAGES, USER_STACK_TOP};
+use crate::config::{USER_IMAGE_END, USER_STACK_PAGES, USER_STACK_TOP};
 use crate::elf::{self, LoadPlan};
 use crate::handles::HandleEntry;
 use crate::ipc::message::Outgoing;
@@ -15,11 +16,15 @@ use crate::ipc::state::SendOutcome;
 use crate::ipc::transfer;
 use crate::kernel::Kernel;
 use crate::machine::Machine;
-use crate::physmem::{FrameSource, PAGE_SIZE};
-use crate::sched::RunState;
-use crate::space::{AddressSpace, MapError, PageFlags};
+use crate::objects;
+use crate::physmem::PAGE_SIZE;
+use crate::quota::Quota;
+use crate::space::AddressSpace;
 use crate::trace;
+use crate::vm;
+use crate::wake::{self, log_and_reap};
 use abi::Error;
+use abi::memory::{DEFAULT_MEMORY_PAGES, Perms};
 
 const _: () = assert!(abi::manifest::MAX_ARGS < PAGE_SIZE as usize);
 
@@ -37,19 +42,12 @@ pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize) -> Result<u32, Error
     })?;
     let slot = k.processes.iter().position(|p| !p.is_live()).ok_or(Error::TABLEFULL)?;
     let thread = k.sched.free_slot().ok_or(Error::TABLEFULL)?;
+    let space = M::Space::new(&mut k.frames).map_err(|_| Error::NOMEM)?;
 
-    let mut space = M::Space::new(&mut k.frames).map_err(|_| Error::NOMEM)?;
-    if let Err(error) = load(&mut k.machine, &mut k.frames, &mut space, bytes, &plan) {
-        crate::warn!("program {}: cannot be loaded: {error:?}", decl.name);
-        space.destroy(&mut k.frames);
-        return Err(Error::NOMEM);
-    }
-    let stack_top = place_args(&mut k.machine, &space, decl.args);
-
-    let (name, io_serial, priority) = (decl.name, decl.io_serial, decl.priority);
+    let (name, io_serial, priority, args) = (decl.name, decl.io_serial, decl.priority, decl.args);
+    let limit = decl.memory_pages.map_or(DEFAULT_MEMORY_PAGES, u64::from);
+    let cpu_limit = decl.cpu_limit.map_or(0, u64::from);
     let pid = k.next_pid;
-    k.next_pid += 1;
-    let switch = k.machine.switch_target(&space, io_serial);
     let process = &mut k.processes[slot];
     process.pid = pid;
     process.name.clear();
@@ -58,28 +56,40 @@ pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize) -> Result<u32, Error
     process.program = program;
     process.space = Some(space);
     process.handles.reset();
+    process.regions.clear();
+    process.memory = Quota::new(limit);
+    process.resident = 0;
     process.io_serial = io_serial;
     process.thread = thread;
     process.cpu_used = 0;
-    process.cpu_limit = decl.cpu_limit.map_or(0, u64::from);
-    for handle in &decl.handles {
-        let entry = HandleEntry {
-            endpoint: image.endpoints[handle.endpoint],
-            rights: handle.rights,
-            badge: handle.badge,
-        };
-        process
+    process.cpu_limit = cpu_limit;
+    let stack_top = match load(k, slot, bytes, &plan, args) {
+        Ok(top) => top,
+        Err(error) => {
+            crate::warn!("program {name}: cannot be loaded: {error}");
+            vm::teardown(k, slot);
+            k.processes[slot].pid = 0;
+            return Err(error);
+        }
+    };
+    k.next_pid += 1;
+    let image = k.image.as_ref().expect("checked above");
+    for handle in &image.manifest.programs[program].handles {
+        let entry = HandleEntry::endpoint_handle(image.endpoints[handle.endpoint], handle.rights, handle.badge);
+        k.processes[slot]
             .handles
             .insert(entry)
             .expect("the manifest allows fewer handles than a table holds");
-        k.ipc.handle_opened(entry.endpoint, entry.rights);
+        k.ipc
+            .handle_opened(entry.endpoint().expect("an endpoint handle"), entry.rights);
     }
 
     // The program starts with RSP under its arguments, RDI pointing at
     // them and RSI holding their length (libsys reads them in `_start`).
     let mut frame = k.machine.user_frame(plan.entry, stack_top);
     frame.rdi = stack_top;
-    frame.rsi = decl.args.len() as u64;
+    frame.rsi = args.len() as u64;
+    let switch = k.machine.switch_target(k.processes[slot].space(), io_serial);
     let t = k.thread_mut(thread);
     t.frame = frame;
     t.process = slot;
@@ -101,77 +111,59 @@ pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize) -> Result<u32, Error
     Ok(pid)
 }
 
-/// Copies `args` to the top of the new stack; returns where they start,
-/// which is also where the stack pointer starts (16-byte aligned).
-fn place_args<M: Machine>(machine: &mut M, space: &M::Space, args: &str) -> u64 {
-    let start = USER_STACK_TOP - (args.len() as u64).next_multiple_of(16);
-    if !args.is_empty() {
-        // The manifest bounds arguments to far less than a page: they lie in
-        // the top stack page, mapped just before and owned by this space.
-        let (phys, _) = space.translate(start).expect("the top stack page is mapped");
-        let frame = crate::physmem::Frame::containing(phys);
-        // SAFETY: the frame is a stack page this new address space mapped
-        // from a fresh allocation; nothing else maps it yet.
-        unsafe { machine.write_frame(frame, (phys - frame.address()) as usize, args.as_bytes()) };
-    }
-    start
-}
-
-/// Maps the program's segments (copied from the image) and its stack.
+/// Maps the program's segments (their pages filled from the image now) and
+/// its stack (made on first touch), both charged to its memory limit, and
+/// copies `args` to the top of the stack. Returns where the arguments
+/// start, which is also where the stack pointer starts (16-byte aligned).
 fn load<M: Machine>(
-    machine: &mut M,
-    frames: &mut impl FrameSource,
-    space: &mut M::Space,
+    k: &mut Kernel<M>,
+    process: usize,
     image: &[u8],
     plan: &LoadPlan,
-) -> Result<(), MapError> {
+    args: &str,
+) -> Result<u64, Error> {
     for segment in &plan.segments {
-        let flags = PageFlags {
-            writable: segment.writable,
-            executable: segment.executable,
-            user: true,
-        };
+        let mut perms = Perms::READ;
+        if segment.writable {
+            perms |= Perms::WRITE;
+        }
+        if segment.executable {
+            perms |= Perms::EXEC;
+        }
         let (start, end) = segment.pages();
-        let file_start = segment.vaddr;
-        let file_end = segment.vaddr + segment.file_len;
+        vm::add_private(k, process, start, (end - start) / PAGE_SIZE, perms)?;
+        let (file_start, file_end) = (segment.vaddr, segment.vaddr + segment.file_len);
         let mut page = start;
         while page < end {
-            let frame = frames.allocate().ok_or(MapError::NoMemory)?;
             let copy_start = page.max(file_start);
             let copy_end = (page + PAGE_SIZE).min(file_end);
-            // SAFETY: the frame was just allocated; nothing else maps it.
-            unsafe { machine.zero_frame(frame) };
-            if copy_start < copy_end {
+            // The ELF check proved the file range lies inside `image`.
+            let bytes = if copy_start < copy_end {
                 let offset = (segment.file_offset + (copy_start - segment.vaddr)) as usize;
-                let len = (copy_end - copy_start) as usize;
-                // The ELF check proved the file range lies inside `image`.
-                // SAFETY: as above.
-                unsafe {
-                    machine.write_frame(frame, (copy_start - page) as usize, &image[offset..offset + len]);
-                }
-            }
-            if let Err(error) = space.map(page, frame, flags, frames) {
-                frames.release(frame);
-                return Err(error);
-            }
+                &image[offset..offset + (copy_end - copy_start) as usize]
+            } else {
+                &[]
+            };
+            vm::load_page(
+                k,
+                process,
+                page,
+                (copy_start.min(page + PAGE_SIZE) - page) as usize,
+                bytes,
+            )?;
             page += PAGE_SIZE;
         }
     }
-    let stack = PageFlags {
-        writable: true,
-        executable: false,
-        user: true,
-    };
-    for page in 1..=USER_STACK_PAGES {
-        let frame = frames.allocate().ok_or(MapError::NoMemory)?;
-        // SAFETY: fresh frame; nothing else maps it.
-        unsafe { machine.zero_frame(frame) };
-        if let Err(error) = space.map(USER_STACK_TOP - page * PAGE_SIZE, frame, stack, frames) {
-            frames.release(frame);
-            return Err(error);
-        }
-    }
-    Ok(())
+    let stack = USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE;
+    vm::add_private(k, process, stack, USER_STACK_PAGES, Perms::READ | Perms::WRITE)?;
+    // The top stack page is made now: the program's first instruction
+    // touches it anyway, and the arguments go there (the manifest bounds
+    // them to far less than a page). The rest of the stack is made on first
+    // touch, under the same page table.
+    let start = USER_STACK_TOP - (args.len() as u64).next_multiple_of(16);
+    let top = USER_STACK_TOP - PAGE_SIZE;
+    vm::load_page(k, process, top, (start - top) as usize, args.as_bytes())?;
+    Ok(start)
 }
 
 /// Ends the process of `thread` (it `exit`ed, faulted or used up its CPU
@@ -184,22 +176,14 @@ pub fn terminate<M: Machine>(k: &mut Kernel<M>, thread: usize, notice: Outgoing)
         k.machine.switch_to_kernel();
     }
     for waiter in k.ipc.cancel(thread) {
-        fail(k, waiter, Error::PEERGONE);
+        wake::fail(k, waiter, Error::PEERGONE);
     }
     let slot = k.thread(thread).process;
-    let mut woken: heapless::Vec<usize, MAX_THREADS> = heapless::Vec::new();
     let entries: heapless::Vec<HandleEntry, { abi::handle::MAX_HANDLES }> = k.processes[slot].handles.drain().collect();
     for entry in entries {
-        for waiter in k.ipc.handle_closed(entry.endpoint, entry.rights) {
-            let _ = woken.push(waiter);
-        }
+        objects::closed(k, slot, entry);
     }
-    if let Some(space) = k.processes[slot].space.take() {
-        space.destroy(&mut k.frames);
-    }
-    for waiter in woken {
-        fail(k, waiter, Error::PEERGONE);
-    }
+    vm::teardown(k, slot);
 
     let t = k.thread_mut(thread);
     t.outgoing = notice;
@@ -213,7 +197,7 @@ pub fn terminate<M: Machine>(k: &mut Kernel<M>, thread: usize, notice: Outgoing)
             Ok(()) => {
                 k.ipc.complete(thread, receiver, false);
                 k.sched.wake_first(receiver);
-                reap(k, thread);
+                wake::reap(k, thread);
             }
             Err(_) => {
                 k.ipc.undo_receive(receiver, endpoint);
@@ -222,35 +206,6 @@ pub fn terminate<M: Machine>(k: &mut Kernel<M>, thread: usize, notice: Outgoing)
         },
         Err(_) => log_and_reap(k, thread),
     }
-}
-
-/// Wakes `thread` from an IPC wait with `error` as its syscall result; a
-/// zombie whose notice cannot be delivered is logged and freed instead.
-pub fn fail<M: Machine>(k: &mut Kernel<M>, thread: usize, error: Error) {
-    match k.sched.state(thread) {
-        RunState::Zombie => log_and_reap(k, thread),
-        RunState::Blocked => {
-            k.frame_mut(thread).set_result(Err(error));
-            k.sched.wake(thread);
-        }
-        state => panic!("waking thread {thread} in state {state:?}"),
-    }
-}
-
-/// Logs a zombie's notice, then frees it.
-fn log_and_reap<M: Machine>(k: &mut Kernel<M>, thread: usize) {
-    if let Some(notice) = k.thread(thread).outgoing.notice() {
-        crate::info!("{notice}");
-    }
-    reap(k, thread);
-}
-
-/// Frees the slots of a zombie whose notice was delivered.
-pub fn reap<M: Machine>(k: &mut Kernel<M>, thread: usize) {
-    let slot = k.thread(thread).process;
-    k.processes[slot].pid = 0;
-    k.sched.free(thread);
-    k.thread_mut(thread).outgoing = Outgoing::Message;
 }
 
 /// The notice for `thread`'s process calling `exit(status)`.

@@ -36,11 +36,21 @@ pub trait AddressSpace: Sized {
     fn map(&mut self, virt: u64, frame: Frame, flags: PageFlags, frames: &mut impl FrameSource)
     -> Result<(), MapError>;
 
+    /// Removes the mapping of the user page at `virt`, if any, and returns
+    /// its frame (which the caller frees if it owns it). When the address
+    /// space is active, the TLB forgets the page before this returns.
+    fn unmap(&mut self, virt: u64) -> Option<Frame>;
+
+    /// Gives the mapped user page at `virt` the permissions `flags` (no
+    /// effect if it is not mapped), flushing its TLB entry as `unmap` does.
+    fn protect(&mut self, virt: u64, flags: PageFlags);
+
     /// The physical address and effective permissions of the user page
     /// containing `virt`, as ring 3 would see them.
     fn translate(&self, virt: u64) -> Option<(u64, PageFlags)>;
 
-    /// Frees every user page, every page table and the top-level table. The
+    /// Frees the page tables and the top-level table. Every user page must
+    /// have been unmapped (the kernel frees the pages it owns itself). The
     /// address space must not be active.
     fn destroy(self, frames: &mut impl FrameSource);
 }

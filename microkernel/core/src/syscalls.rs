@@ -8,9 +8,11 @@ use crate::handles::HandleEntry;
 use crate::ipc::syscalls as ipc;
 use crate::kernel::Kernel;
 use crate::machine::Machine;
+use crate::objects;
 use crate::process;
 use crate::trace;
 use crate::umem::UserSlice;
+use crate::vm;
 use abi::manifest::MAX_NAME;
 use abi::stats::Stats;
 use abi::{Error, Rights, Syscall};
@@ -85,30 +87,45 @@ fn serve<M: Machine>(k: &mut Kernel<M>, thread: usize, syscall: Syscall) -> Resu
         Syscall::ReplyRecv => return ipc::reply_recv(k, thread),
         Syscall::EndpointCreate => endpoint_create(k, thread)?,
         Syscall::HandleDup => {
-            let process = k.process_of_mut(thread);
-            let new = process.handles.duplicate(frame.arg(0), frame.arg(1), frame.arg(2))?;
-            let entry = process.handles.get(new)?;
-            k.ipc.handle_opened(entry.endpoint, entry.rights);
+            let process = k.thread(thread).process;
+            let new = k.processes[process]
+                .handles
+                .duplicate(frame.arg(0), frame.arg(1), frame.arg(2))?;
+            let entry = k.processes[process].handles.get(new)?;
+            if let Err(error) = objects::opened(k, process, entry) {
+                let _ = k.processes[process].handles.remove(new);
+                return Err(error);
+            }
             new
         }
         Syscall::HandleClose => {
-            let entry = k.process_of_mut(thread).handles.remove(frame.arg(0))?;
-            for waiter in k.ipc.handle_closed(entry.endpoint, entry.rights) {
-                process::fail(k, waiter, Error::PEERGONE);
-            }
+            let process = k.thread(thread).process;
+            let entry = k.processes[process].handles.remove(frame.arg(0))?;
+            objects::closed(k, process, entry);
             0
         }
         Syscall::Spawn => spawn(k, thread)?,
         Syscall::Stats => {
             let out = UserSlice::new(frame.arg(0), frame.arg(1) as usize)?;
-            if out.len() < Stats::SIZE {
+            if out.len() < Stats::MIN_SIZE {
                 return Err(Error::INVAL);
             }
-            let stats = stats(k);
-            k.write_user(thread, out, &stats.to_bytes())?;
+            let bytes = stats(k).to_bytes();
+            vm::write_user(k, thread, out, &bytes[..out.len().min(Stats::SIZE)])?;
             0
         }
         Syscall::GetPid => k.process_of(thread).pid as u64,
+        Syscall::MemMap => vm::map_private(k, thread, frame.arg(0), frame.arg(1), frame.arg(2))?,
+        Syscall::MemUnmap => {
+            vm::unmap(k, thread, frame.arg(0), frame.arg(1))?;
+            0
+        }
+        Syscall::MemProtect => {
+            vm::protect(k, thread, frame.arg(0), frame.arg(1), frame.arg(2))?;
+            0
+        }
+        Syscall::MemCreate => vm::create_object(k, thread, frame.arg(0))?,
+        Syscall::MemMapObject => vm::map_object(k, thread, frame.arg(0), frame.arg(1), frame.arg(2))?,
     };
     k.frame_mut(thread).set_result(Ok(value));
     Ok(())
@@ -120,11 +137,7 @@ fn endpoint_create<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64, 
     }
     let endpoint = k.ipc.create_endpoint()?;
     let rights = Rights::SEND | Rights::RECEIVE | Rights::TRANSFER;
-    let entry = HandleEntry {
-        endpoint,
-        rights,
-        badge: 0,
-    };
+    let entry = HandleEntry::endpoint_handle(endpoint, rights, 0);
     let handle = k.process_of_mut(thread).handles.insert(entry)?;
     k.ipc.handle_opened(endpoint, rights);
     Ok(handle)
@@ -138,7 +151,7 @@ fn spawn<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64, Error> {
         return Err(Error::INVAL);
     }
     let mut buffer = [0u8; MAX_NAME];
-    k.read_user(thread, name_slice, &mut buffer[..len])?;
+    vm::read_user(k, thread, name_slice, &mut buffer[..len])?;
     let name = core::str::from_utf8(&buffer[..len]).map_err(|_| Error::INVAL)?;
     let image = k.image.as_ref().ok_or(Error::NOTFOUND)?;
     let target = image.manifest.program(name).ok_or(Error::NOTFOUND)?;
@@ -170,5 +183,11 @@ pub fn stats<M: Machine>(k: &Kernel<M>) -> Stats {
         ticks: k.now(),
         syscalls: k.counters.syscalls + published.quick_syscalls.load(Ordering::Relaxed),
         spawned: k.counters.spawned,
+        promised_frames: k
+            .processes
+            .iter()
+            .filter(|p| p.is_live())
+            .map(|p| p.private_pages() - p.resident)
+            .sum(),
     }
 }

@@ -62,7 +62,7 @@ pub fn enter<M: Machine>(k: &mut Kernel<M>, thread: usize, number: u64) {
         };
         let mut bytes = [0u8; DATA_BYTES];
         let bytes = &mut bytes[..slice.len()];
-        if slice.is_empty() || k.read_user(thread, slice, bytes).is_err() {
+        if slice.is_empty() || crate::vm::read_user(k, thread, slice, bytes).is_err() {
             continue;
         }
         let mut data = Record::new(Kind::Data, pid_of(k, thread));

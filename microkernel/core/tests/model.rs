@@ -27,9 +27,10 @@ use kernel_core::ipc::fastpath;
 use kernel_core::ipc::message::Outgoing;
 use kernel_core::kernel::{Counters, Kernel};
 use kernel_core::sched::{RunState, Scheduler};
+use kernel_core::space::AddressSpace;
 use kernel_core::trapframe::TrapFrame;
-use kernel_core::{config, process, syscalls};
-use support::{MockMachine, MockSwitch, TEXT, boot, check, first, settle};
+use kernel_core::{config, process, syscalls, vm, wake};
+use support::{MockMachine, MockSwitch, TEXT, boot, check, first, on_big_stack, settle};
 
 /// The system under test: a console receiving notices, two servers (beta
 /// may call alpha on its clients' behalf), three clients at two priorities
@@ -146,6 +147,11 @@ fn random_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> Trap
         82 => Syscall::GetPid,
         83 => Syscall::AbiVersion,
         84 => Syscall::Exit,
+        85..=88 => Syscall::MemMap,
+        89..=90 => Syscall::MemUnmap,
+        91..=92 => Syscall::MemProtect,
+        93..=95 => Syscall::MemCreate,
+        96..=98 => Syscall::MemMapObject,
         _ => Syscall::Call,
     };
     let handles: Vec<u64> = k.process_of(thread).handles.iter().map(|(h, _)| h).collect();
@@ -216,11 +222,10 @@ fn random_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> Trap
         Syscall::Spawn => {
             let name: &[u8] = rng.pick(&[&b"child"[..], b"c1", b"nobody"]);
             let address = stack_low + 128;
-            let space = k.process_of(thread).space();
             let mut bytes = name.to_vec();
             bytes.resize(16, 0);
             // The name lies in the thread's own stack.
-            POKES.with(|p| p.borrow_mut().push((space.clone(), address, bytes)));
+            POKES.with(|p| p.borrow_mut().push((address, bytes)));
             frame.set(regs::ARGS[0], address);
             frame.set(regs::ARGS[1], if rng.one_in(10) { 40 } else { name.len() as u64 });
         }
@@ -229,6 +234,42 @@ fn random_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> Trap
             frame.set(regs::ARGS[1], rng.pick(&[96, 200, 10]));
         }
         Syscall::Exit => frame.set(regs::ARGS[0], rng.below(3)),
+        Syscall::MemMap | Syscall::MemUnmap | Syscall::MemProtect => {
+            let regions: Vec<(u64, u64)> = k
+                .process_of(thread)
+                .regions
+                .iter()
+                .map(|r| (r.start, r.pages))
+                .collect();
+            let address = match rng.below(6) {
+                0 if number == Syscall::MemMap => 0,
+                0 | 1 if !regions.is_empty() => {
+                    let (start, pages) = rng.pick(&regions);
+                    start + rng.below(pages) * PAGE_SIZE
+                }
+                2 => abi::memory::MAP_ARENA + rng.below(64) * PAGE_SIZE,
+                3 => rng.pick(&[0x1000, abi::memory::MAP_END, !0xfffu64, TEXT + 1]),
+                _ if number == Syscall::MemMap => 0,
+                _ => abi::memory::MAP_ARENA + rng.below(16) * PAGE_SIZE,
+            };
+            frame.set(regs::ARGS[0], address);
+            frame.set(
+                regs::ARGS[1],
+                rng.pick(&[PAGE_SIZE, 2 * PAGE_SIZE, 3 * PAGE_SIZE, 16 * PAGE_SIZE, 0, 100, 1 << 40]),
+            );
+            frame.set(regs::ARGS[2], rng.below(9));
+        }
+        Syscall::MemCreate => {
+            frame.set(
+                regs::ARGS[0],
+                rng.pick(&[PAGE_SIZE, 4 * PAGE_SIZE, 64 * PAGE_SIZE, 0, 123, 1 << 30]),
+            );
+        }
+        Syscall::MemMapObject => {
+            frame.set(regs::ARGS[0], a);
+            frame.set(regs::ARGS[1], if rng.one_in(4) { abi::memory::MAP_ARENA } else { 0 });
+            frame.set(regs::ARGS[2], rng.pick(&[1, 3, 5, 2]));
+        }
         _ => {}
     }
     frame
@@ -237,7 +278,7 @@ fn random_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> Trap
 thread_local! {
     /// Bytes to write into user memory before the next syscall (the spawn
     /// name), kept apart because `random_syscall` only borrows the kernel.
-    static POKES: std::cell::RefCell<Vec<(support::MockSpace, u64, Vec<u8>)>> =
+    static POKES: std::cell::RefCell<Vec<(u64, Vec<u8>)>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -389,6 +430,8 @@ struct Totals {
     fast_declined: u64,
     ticks: u64,
     faults: u64,
+    touches: u64,
+    memory_calls_ok: u64,
     finished: u64,
     deadlocks: u64,
 }
@@ -424,6 +467,40 @@ fn run_system(seed: u64, steps: u64, rng: &mut Rng, totals: &mut Totals) -> u64 
                 totals.ticks += 1;
                 events::enter(&mut k, Event::Timer)
             }
+            6..=8 => {
+                // A touch of memory by ring 3: mostly of its own mappings
+                // (made on first touch), sometimes anywhere (a kill).
+                let regions: Vec<(u64, u64)> = k
+                    .process_of(current)
+                    .regions
+                    .iter()
+                    .map(|r| (r.start, r.pages))
+                    .collect();
+                let address = match regions.is_empty() || rng.one_in(10) {
+                    true => rng.pick(&[0, 0x1000, abi::USER_END + 8, abi::memory::MAP_ARENA]),
+                    false => {
+                        let (start, pages) = rng.pick(&regions);
+                        start + rng.below(pages * PAGE_SIZE)
+                    }
+                };
+                let present = k.process_of(current).space().translate(address).is_some();
+                let error_code = u64::from(present) | if rng.one_in(2) { 2 } else { 0 } | 4;
+                if present && rng.below(4) != 0 {
+                    // A touch of a present page faults only on a protection
+                    // violation; mostly, it does not fault at all.
+                    events::schedule(&mut k)
+                } else {
+                    totals.touches += 1;
+                    events::enter(
+                        &mut k,
+                        Event::Fault {
+                            vector: 14,
+                            error_code,
+                            address,
+                        },
+                    )
+                }
+            }
             5 if rng.one_in(3) => {
                 totals.faults += 1;
                 events::enter(
@@ -438,8 +515,21 @@ fn run_system(seed: u64, steps: u64, rng: &mut Rng, totals: &mut Totals) -> u64 
             _ => {
                 totals.syscalls += 1;
                 let frame = random_syscall(&k, current, rng);
-                for (space, address, bytes) in POKES.with(|p| p.take()) {
-                    k.machine.poke(&space, address, &bytes);
+                for (address, bytes) in POKES.with(|p| p.take()) {
+                    // The program writes its own memory (a page it touches
+                    // for the first time is made, as on a page fault).
+                    // (It may have unmapped its stack: then it cannot.)
+                    let slice = kernel_core::umem::UserSlice::new(address, bytes.len()).unwrap();
+                    if vm::prepare(&mut k, current, slice, kernel_core::umem::Access::Write).is_err() {
+                        continue;
+                    }
+                    let Kernel {
+                        machine,
+                        processes,
+                        threads,
+                        ..
+                    } = &mut *k;
+                    machine.poke(processes[threads[current].process].space(), address, &bytes);
                 }
                 *k.frame_mut(current) = frame;
                 let number = frame.syscall_number();
@@ -451,7 +541,12 @@ fn run_system(seed: u64, steps: u64, rng: &mut Rng, totals: &mut Totals) -> u64 
                     }
                     events::ipc(&mut k)
                 } else {
-                    events::syscall(&mut k)
+                    let resume = events::syscall(&mut k);
+                    let memory = number >= Syscall::MemMap as u64;
+                    if memory && abi::Error::decode(k.frame(current).get(regs::RESULT)).is_ok() {
+                        totals.memory_calls_ok += 1;
+                    }
+                    resume
                 }
             }
         };
@@ -472,7 +567,7 @@ fn run_system(seed: u64, steps: u64, rng: &mut Rng, totals: &mut Totals) -> u64 
     for thread in 0..config::MAX_THREADS {
         match k.sched.state(thread) {
             RunState::Free => {}
-            RunState::Zombie => process::reap(&mut k, thread),
+            RunState::Zombie => wake::reap(&mut k, thread),
             _ => {
                 let notice = process::exit_notice(&k, thread, 0);
                 process::terminate(&mut k, thread, notice);
@@ -488,58 +583,68 @@ fn run_system(seed: u64, steps: u64, rng: &mut Rng, totals: &mut Totals) -> u64 
 
 #[test]
 fn random_syscalls_keep_every_invariant_and_fast_equals_slow() {
-    let seeds = env_number("MODEL_SEEDS", 8);
-    let steps = env_number("MODEL_STEPS", 3_000);
-    let mut totals = Totals::default();
-    for seed in 0..seeds {
-        run(0x6d6f_6465_6c00 + seed, steps, &mut totals);
-    }
-    eprintln!("model: {totals:?}");
-    // The campaign exercised what it is meant to.
-    assert!(totals.fast_taken > 0, "the fast path was never taken: {totals:?}");
-    assert!(totals.fast_declined > 0, "the fast path never declined: {totals:?}");
-    assert!(totals.faults > 0 && totals.ticks > 0, "{totals:?}");
+    on_big_stack(|| {
+        let seeds = env_number("MODEL_SEEDS", 8);
+        let steps = env_number("MODEL_STEPS", 3_000);
+        let mut totals = Totals::default();
+        for seed in 0..seeds {
+            run(0x6d6f_6465_6c00 + seed, steps, &mut totals);
+        }
+        eprintln!("model: {totals:?}");
+        // The campaign exercised what it is meant to.
+        assert!(totals.fast_taken > 0, "the fast path was never taken: {totals:?}");
+        assert!(totals.fast_declined > 0, "the fast path never declined: {totals:?}");
+        assert!(totals.faults > 0 && totals.ticks > 0, "{totals:?}");
+        assert!(
+            totals.memory_calls_ok > 100,
+            "the memory syscalls hardly ever succeeded: {totals:?}"
+        );
+    });
 }
 
 #[test]
 fn every_syscall_of_the_table_is_dispatched() {
-    for &syscall in Syscall::ALL {
-        let (mut k, _) = boot(MANIFEST, 8);
-        let Resume::Thread(current) = first(&mut k) else {
-            panic!("nothing runs");
-        };
-        let frame = k.frame_mut(current);
-        frame.set(regs::NUMBER, syscall as u64);
-        for reg in regs::ARGS {
-            frame.set(reg, 0);
+    on_big_stack(|| {
+        for &syscall in Syscall::ALL {
+            let (mut k, _) = boot(MANIFEST, 8);
+            let Resume::Thread(current) = first(&mut k) else {
+                panic!("nothing runs");
+            };
+            let frame = k.frame_mut(current);
+            frame.set(regs::NUMBER, syscall as u64);
+            for reg in regs::ARGS {
+                frame.set(reg, 0);
+            }
+            syscalls::dispatch(&mut k, current);
+            let result = abi::Error::decode(k.frame(current).get(regs::RESULT));
+            assert_ne!(
+                result,
+                Err(abi::Error::NOSYS as u64),
+                "{} is not dispatched",
+                syscall.name()
+            );
+            check(&k);
         }
-        syscalls::dispatch(&mut k, current);
-        let result = abi::Error::decode(k.frame(current).get(regs::RESULT));
-        assert_ne!(
-            result,
-            Err(abi::Error::NOSYS as u64),
-            "{} is not dispatched",
-            syscall.name()
-        );
-        check(&k);
-    }
+    });
 }
 
 #[test]
 fn an_unknown_syscall_is_enosys_and_changes_nothing_else() {
-    let (mut k, _) = boot(MANIFEST, 8);
-    let Resume::Thread(current) = first(&mut k) else {
-        panic!("nothing runs");
-    };
-    k.frame_mut(current).set(regs::NUMBER, 1000);
-    let before = snapshot(&k);
-    syscalls::dispatch(&mut k, current);
-    assert_eq!(
-        abi::Error::decode(k.frame(current).get(regs::RESULT)),
-        Err(abi::Error::NOSYS as u64)
-    );
-    let mut after = snapshot(&k);
-    after.frames[current].set(regs::RESULT, before.frames[current].get(regs::RESULT));
-    after.counters.syscalls -= 1;
-    assert_same(&after, &before, "ENOSYS changed the kernel");
+    on_big_stack(|| {
+        let (mut k, _) = boot(MANIFEST, 8);
+        let Resume::Thread(current) = first(&mut k) else {
+            panic!("nothing runs");
+        };
+        k.frame_mut(current).set(regs::NUMBER, 1000);
+        let before = snapshot(&k);
+        syscalls::dispatch(&mut k, current);
+        assert_eq!(
+            abi::Error::decode(k.frame(current).get(regs::RESULT)),
+            Err(abi::Error::NOSYS as u64)
+        );
+        let mut after = snapshot(&k);
+        after.frames[current].set(regs::RESULT, before.frames[current].get(regs::RESULT));
+        after.counters.syscalls -= 1;
+        assert_same(&after, &before, "ENOSYS changed the kernel");
+    });
 }

@@ -39,7 +39,7 @@ use abi::{PAGE_SIZE, USER_BASE, USER_END};
 use kernel_core::cmdline;
 use kernel_core::config::USER_IMAGE_END;
 use kernel_core::elf::{self, LoadPlan, MAX_SEGMENTS, Segment};
-use kernel_core::handles::{HandleEntry, HandleTable};
+use kernel_core::handles::{HandleEntry, HandleTable, Object};
 use kernel_core::memmap::{self, MAX_REGIONS, Region, RegionKind};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -1345,7 +1345,7 @@ fn random_handle_ops(rng: &mut Rng) -> HandleOps {
     let mut table = HandleTable::new();
     let mut ops = Vec::new();
     for _ in 0..rng.index(200) {
-        let rights = if rng.one_in(4) { rng.u64() & 0xf } else { rng.below(8) };
+        let rights = if rng.one_in(4) { rng.u64() & 0x3f } else { rng.below(32) };
         let badge = rng.pick(&[0, 0, 1, 7, u64::MAX]);
         let op = match rng.below(8) {
             0 | 1 => HandleOp::Insert { rights, badge },
@@ -1357,8 +1357,8 @@ fn random_handle_ops(rng: &mut Rng) -> HandleOps {
         match op {
             HandleOp::Insert { rights, badge } => {
                 let entry = HandleEntry {
-                    endpoint: 0,
-                    rights: Rights::from_bits_retain(rights & 7),
+                    object: Object::Endpoint(0),
+                    rights: Rights::from_bits_retain(rights & Rights::all().bits()),
                     badge,
                 };
                 if let Ok(h) = table.insert(entry) {
@@ -1411,8 +1411,8 @@ fn check_handle_ops(ops: &HandleOps) -> Outcome {
         match op {
             HandleOp::Insert { rights, badge } => {
                 let entry = HandleEntry {
-                    endpoint: live.len(),
-                    rights: Rights::from_bits_retain(rights & 7),
+                    object: Object::Endpoint(live.len()),
+                    rights: Rights::from_bits_retain(rights & Rights::all().bits()),
                     badge,
                 };
                 let _ = insert(&mut table, &mut live, &mut ever, entry);
@@ -1425,7 +1425,7 @@ fn check_handle_ops(ops: &HandleOps) -> Outcome {
                 );
             }
             HandleOp::Require(h, rights) => {
-                let needed = Rights::from_bits_retain(rights & 7);
+                let needed = Rights::from_bits_retain(rights & Rights::all().bits());
                 let expected = match live.get(&h) {
                     None => Err(Error::BADHANDLE),
                     Some(e) if !e.rights.contains(needed) => Err(Error::NORIGHTS),
@@ -1445,11 +1445,11 @@ fn check_handle_ops(ops: &HandleOps) -> Outcome {
                 let expected_entry = match live.get(&h) {
                     None => Err(Error::BADHANDLE),
                     Some(e) if !e.rights.contains(Rights::TRANSFER) => Err(Error::NORIGHTS),
-                    Some(_) if rights & !7 != 0 => Err(Error::INVAL),
+                    Some(_) if rights & !Rights::all().bits() != 0 => Err(Error::INVAL),
                     Some(e) if !e.rights.contains(Rights::from_bits_retain(rights)) => Err(Error::NORIGHTS),
                     Some(e) if e.badge != 0 && badge != 0 && badge != e.badge => Err(Error::INVAL),
                     Some(e) => Ok(HandleEntry {
-                        endpoint: e.endpoint,
+                        object: e.object,
                         rights: Rights::from_bits_retain(rights),
                         badge: if e.badge != 0 { e.badge } else { badge },
                     }),

@@ -77,7 +77,8 @@ fn call<M: Machine>(k: &mut Kernel<M>, client: usize) -> Option<usize> {
         .handles
         .require(frame.get(regs::HANDLE), Rights::SEND)
         .ok()?;
-    let server = k.ipc.waiting_receiver(entry.endpoint)?;
+    let endpoint = entry.endpoint().ok()?;
+    let server = k.ipc.waiting_receiver(endpoint)?;
     if k.sched.outranked(k.sched.priority(server)) {
         return None;
     }
@@ -87,7 +88,7 @@ fn call<M: Machine>(k: &mut Kernel<M>, client: usize) -> Option<usize> {
         return None;
     }
     // Checked: commit.
-    k.ipc.call_handoff(client, server, entry.endpoint);
+    k.ipc.call_handoff(client, server, endpoint);
     let (from, to) = k.frames_mut(client, server);
     deliver(from, to, info);
     to.set(regs::BADGE, entry.badge);
@@ -106,13 +107,15 @@ fn reply_recv<M: Machine>(k: &mut Kernel<M>, server: usize) -> Option<usize> {
     if !register_only(info) {
         return None;
     }
-    let entry = k
+    let endpoint = k
         .process_of(server)
         .handles
         .require(frame.get(regs::HANDLE), Rights::RECEIVE)
+        .ok()?
+        .endpoint()
         .ok()?;
     let caller = k.ipc.pending_caller(server)?;
-    if k.ipc.has_sender(entry.endpoint) {
+    if k.ipc.has_sender(endpoint) {
         return None;
     }
     if k.sched.outranked(k.sched.priority(caller)) {
@@ -122,7 +125,7 @@ fn reply_recv<M: Machine>(k: &mut Kernel<M>, server: usize) -> Option<usize> {
         return None;
     }
     // Checked: commit.
-    k.ipc.reply_and_wait(server, caller, entry.endpoint);
+    k.ipc.reply_and_wait(server, caller, endpoint);
     let outgoing = k.thread(caller).outgoing;
     let (from, to) = k.frames_mut(server, caller);
     match outgoing.reply_result(from) {
@@ -135,8 +138,7 @@ fn reply_recv<M: Machine>(k: &mut Kernel<M>, server: usize) -> Option<usize> {
 
 /// Whether the receive buffer in `thread`'s registers is known to be
 /// writable: empty, or the one the slow path last checked for this thread
-/// (address spaces never lose a mapping while their process lives, so a
-/// checked buffer stays good).
+/// (forgotten whenever the process's mappings change).
 #[inline(always)]
 fn receive_buffer_checked<M: Machine>(k: &Kernel<M>, thread: usize) -> bool {
     let frame = k.frame(thread);

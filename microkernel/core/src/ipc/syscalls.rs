@@ -13,29 +13,30 @@ use super::transfer::{self, receive_buffer};
 use crate::handles::HandleEntry;
 use crate::kernel::Kernel;
 use crate::machine::Machine;
-use crate::process;
 use crate::sched::RunState;
 use crate::umem::{Access, UserSlice};
+use crate::vm;
+use crate::wake;
 use abi::message::{MAX_BUFFER, MsgFlags};
 use abi::regs::ipc as regs;
 use abi::{Error, MsgInfo, Rights};
 
 /// Checks the message `thread` is about to send from its registers: the
 /// MsgInfo, the buffer (readable), and a handle to pass (needs TRANSFER).
-fn check_message<M: Machine>(k: &Kernel<M>, thread: usize) -> Result<MsgInfo, Error> {
+fn check_message<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<MsgInfo, Error> {
     let frame = k.frame(thread);
     let info = MsgInfo(frame.get(regs::INFO)).check()?;
-    let process = k.process_of(thread);
-    UserSlice::new(frame.get(regs::BUFFER), info.len())?.check(process.space(), Access::Read)?;
+    let (buffer, word) = (frame.get(regs::BUFFER), frame.get(regs::WORDS[0]));
     if info.flags().contains(MsgFlags::HANDLE) {
-        process.handles.require(frame.get(regs::WORDS[0]), Rights::TRANSFER)?;
+        k.process_of(thread).handles.require(word, Rights::TRANSFER)?;
     }
+    vm::prepare(k, thread, UserSlice::new(buffer, info.len())?, Access::Read)?;
     Ok(info)
 }
 
 /// Checks a receive buffer is writable in the caller's address space, and
-/// remembers it for the fast path (mappings never go away while a process
-/// lives, so a buffer found writable stays writable).
+/// remembers it for the fast path (until the process's mappings change:
+/// `vm` forgets it then).
 fn check_receive_buffer<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<(), Error> {
     let frame = k.frame(thread);
     let (address, capacity) = (frame.get(regs::BUFFER), frame.get(regs::CAPACITY));
@@ -44,7 +45,8 @@ fn check_receive_buffer<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<
     if capacity == 0 || k.thread(thread).checked_buffer == (address, capacity) {
         return Ok(());
     }
-    receive_buffer(frame)?.check(k.process_of(thread).space(), Access::Write)?;
+    let buffer = receive_buffer(frame)?;
+    vm::prepare(k, thread, buffer, Access::Write)?;
     k.thread_mut(thread).checked_buffer = (address, capacity);
     Ok(())
 }
@@ -94,9 +96,12 @@ pub fn write<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<(), Error> 
         return Err(Error::INVAL);
     }
     let sent = UserSlice::new(buffer, len)?.prefix(MAX_BUFFER);
-    let process = k.process_of(thread);
-    sent.check(process.space(), Access::Read)?;
-    let entry = process.handles.require(abi::handle::CONSOLE, Rights::SEND)?;
+    let entry = k
+        .process_of(thread)
+        .handles
+        .require(abi::handle::CONSOLE, Rights::SEND)?;
+    entry.endpoint()?;
+    vm::prepare(k, thread, sent, Access::Read)?;
     if sent.is_empty() {
         k.frame_mut(thread).set_result(Ok(0));
         return Ok(());
@@ -117,8 +122,9 @@ fn deliver_or_wait<M: Machine>(
     call: bool,
     wait: Wait,
 ) -> Result<(), Error> {
+    let endpoint = entry.endpoint()?;
     k.thread_mut(thread).badge = entry.badge;
-    match k.ipc.send(thread, entry.endpoint, call)? {
+    match k.ipc.send(thread, endpoint, call)? {
         SendOutcome::Blocked if wait.nonblocking => {
             k.ipc.timeout(thread);
             Err(Error::TIMEDOUT)
@@ -130,7 +136,7 @@ fn deliver_or_wait<M: Machine>(
         SendOutcome::Rendezvous { receiver } => match transfer::deliver(k, thread, receiver) {
             Ok(()) => {
                 if let Some(abandoned) = k.ipc.complete(thread, receiver, call) {
-                    process::fail(k, abandoned, Error::PEERGONE);
+                    wake::fail(k, abandoned, Error::PEERGONE);
                 }
                 k.sched.wake_first(receiver);
                 if call {
@@ -150,7 +156,7 @@ fn deliver_or_wait<M: Machine>(
                 Ok(())
             }
             Err(error) => {
-                k.ipc.undo_receive(receiver, entry.endpoint);
+                k.ipc.undo_receive(receiver, endpoint);
                 Err(error)
             }
         },
@@ -164,12 +170,16 @@ pub fn recv<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<(), Error> {
     // the rest of the MsgInfo is ignored, as the ABI table says.
     let info = MsgInfo(frame.get(regs::INFO));
     let handle = frame.get(regs::HANDLE);
-    let entry = k.process_of(thread).handles.require(handle, Rights::RECEIVE)?;
+    let endpoint = k
+        .process_of(thread)
+        .handles
+        .require(handle, Rights::RECEIVE)?
+        .endpoint()?;
     check_receive_buffer(k, thread)?;
     if let Some(abandoned) = k.ipc.drop_pending_reply(thread) {
-        process::fail(k, abandoned, Error::PEERGONE);
+        wake::fail(k, abandoned, Error::PEERGONE);
     }
-    receive(k, thread, entry.endpoint, Wait::of(info))
+    receive(k, thread, endpoint, Wait::of(info))
 }
 
 /// Takes the first acceptable queued message, or waits.
@@ -188,7 +198,7 @@ fn receive<M: Machine>(k: &mut Kernel<M>, thread: usize, endpoint: usize, wait: 
                 Ok(()) => {
                     k.ipc.complete(sender, thread, call);
                     match k.sched.state(sender) {
-                        RunState::Zombie => process::reap(k, sender),
+                        RunState::Zombie => wake::reap(k, sender),
                         _ if !call => {
                             k.frame_mut(sender).set_result(Ok(0));
                             k.sched.wake(sender);
@@ -199,7 +209,7 @@ fn receive<M: Machine>(k: &mut Kernel<M>, thread: usize, endpoint: usize, wait: 
                 }
                 Err(error) => {
                     k.ipc.reject_sender(sender);
-                    process::fail(k, sender, error);
+                    wake::fail(k, sender, error);
                 }
             },
         }
@@ -220,7 +230,11 @@ pub fn reply<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<(), Error> 
 pub fn reply_recv<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<(), Error> {
     let info = check_message(k, thread)?;
     let handle = k.frame(thread).get(regs::HANDLE);
-    let entry = k.process_of(thread).handles.require(handle, Rights::RECEIVE)?;
+    let endpoint = k
+        .process_of(thread)
+        .handles
+        .require(handle, Rights::RECEIVE)?
+        .endpoint()?;
     check_receive_buffer(k, thread)?;
     match k.ipc.reply_slot(thread) {
         ReplySlot::Caller(_) => {
@@ -232,7 +246,7 @@ pub fn reply_recv<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<(), Er
         }
         ReplySlot::Empty => {}
     }
-    receive(k, thread, entry.endpoint, Wait::of(info))
+    receive(k, thread, endpoint, Wait::of(info))
 }
 
 /// Delivers `server`'s reply to `caller`, which no longer waits in IPC
@@ -250,7 +264,7 @@ fn answer<M: Machine>(k: &mut Kernel<M>, server: usize, caller: usize) -> Result
             k.thread_mut(caller).outgoing = Outgoing::Message;
             k.sched.wake_first(caller);
         }
-        Err(error) => process::fail(k, caller, error),
+        Err(error) => wake::fail(k, caller, error),
     }
     delivered
 }

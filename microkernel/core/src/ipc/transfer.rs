@@ -1,16 +1,18 @@
 //! Moving a message into its receiver: registers, buffer and handle.
 //!
 //! Everything the receiver can refuse (a message longer than its buffer, a
-//! handle with no room in its table) is checked before anything moves, so a
-//! refused message changes nothing on either side.
+//! handle with no room in its table or its memory limit) is checked before
+//! anything moves, so a refused message changes nothing on either side.
 
 use super::message::Outgoing;
 use crate::handles::HandleEntry;
 use crate::kernel::Kernel;
 use crate::machine::Machine;
+use crate::objects;
 use crate::trace;
 use crate::trapframe::TrapFrame;
 use crate::umem::UserSlice;
+use crate::vm;
 use abi::message::{MAX_BUFFER, MsgFlags};
 use abi::regs::ipc as regs;
 use abi::{Error, MsgInfo, Rights};
@@ -32,7 +34,8 @@ pub fn deliver<M: Machine>(k: &mut Kernel<M>, sender: usize, receiver: usize) ->
 
 /// Checks, before anything changes, that `caller` can take the reply
 /// `server` is about to send: ETOOLONG if it is longer than the caller's
-/// buffer, ETABLEFULL if it passes a handle and the caller's table is full.
+/// buffer, ETABLEFULL if it passes a handle and the caller's table is full,
+/// ENOMEM if it passes a memory object the caller's limit cannot take.
 pub fn check_reply_fits<M: Machine>(k: &Kernel<M>, server: usize, caller: usize) -> Result<(), Error> {
     if k.thread(caller).outgoing.reply_result(k.frame(server)).is_some() {
         return Ok(());
@@ -41,8 +44,13 @@ pub fn check_reply_fits<M: Machine>(k: &Kernel<M>, server: usize, caller: usize)
     if info.len() > receive_buffer(k.frame(caller))?.len() {
         return Err(Error::TOOLONG);
     }
-    if info.flags().contains(MsgFlags::HANDLE) && !k.process_of(caller).handles.has_room() {
-        return Err(Error::TABLEFULL);
+    if info.flags().contains(MsgFlags::HANDLE) {
+        let caller_process = k.thread(caller).process;
+        if !k.processes[caller_process].handles.has_room() {
+            return Err(Error::TABLEFULL);
+        }
+        let entry = k.process_of(server).handles.get(k.frame(server).get(regs::WORDS[0]))?;
+        objects::can_open(k, caller_process, entry)?;
     }
     Ok(())
 }
@@ -81,20 +89,23 @@ fn move_message<M: Machine>(
     if info.len() > capacity.len() {
         return Err(Error::TOOLONG);
     }
+    let receiving = k.thread(receiver).process;
     let passed: Option<HandleEntry> = if info.flags().contains(MsgFlags::HANDLE) {
-        if !k.process_of(receiver).handles.has_room() {
+        if !k.processes[receiving].handles.has_room() {
             return Err(Error::TABLEFULL);
         }
-        Some(k.process_of(sender).handles.require(words[0], Rights::TRANSFER)?)
+        let entry = k.process_of(sender).handles.require(words[0], Rights::TRANSFER)?;
+        objects::can_open(k, receiving, entry)?;
+        Some(entry)
     } else {
         None
     };
     if !message.source.is_empty() {
-        k.copy_between(sender, message.source, receiver, capacity, info.len())?;
+        vm::copy_between(k, sender, message.source, receiver, capacity, info.len())?;
     }
     if let Some(entry) = passed {
-        words[0] = k.process_of_mut(receiver).handles.insert(entry)?;
-        k.ipc.handle_opened(entry.endpoint, entry.rights);
+        words[0] = k.processes[receiving].handles.insert(entry)?;
+        objects::opened(k, receiving, entry).expect("checked above");
     }
     // Only the words the message has: the receiver's registers beyond the
     // count keep its own values, so none of the sender's leak (the fast

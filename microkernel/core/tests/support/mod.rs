@@ -26,9 +26,15 @@ pub struct MockSpace {
 }
 
 impl MockSpace {
-    /// Frames this address space holds (its pages and its root).
+    /// Frames this address space holds of its own: its root (its pages
+    /// are counted by the kernel's regions).
     pub fn frames_held(&self) -> usize {
-        self.pages.len() + 1
+        1
+    }
+
+    /// The frames mapped, by page.
+    pub fn pages(&self) -> impl Iterator<Item = (u64, Frame)> + '_ {
+        self.pages.iter().map(|(virt, (frame, _))| (*virt, *frame))
     }
 }
 
@@ -54,15 +60,23 @@ impl AddressSpace for MockSpace {
         Ok(())
     }
 
+    fn unmap(&mut self, virt: u64) -> Option<Frame> {
+        self.pages.remove(&virt).map(|(frame, _)| frame)
+    }
+
+    fn protect(&mut self, virt: u64, flags: PageFlags) {
+        if let Some(page) = self.pages.get_mut(&virt) {
+            page.1 = flags;
+        }
+    }
+
     fn translate(&self, virt: u64) -> Option<(u64, PageFlags)> {
         let (frame, flags) = self.pages.get(&(virt & !(PAGE_SIZE - 1)))?;
         Some((frame.address() + virt % PAGE_SIZE, *flags))
     }
 
     fn destroy(self, frames: &mut impl FrameSource) {
-        for (frame, _) in self.pages.into_values() {
-            frames.release(frame);
-        }
+        assert!(self.pages.is_empty(), "destroying an address space with pages mapped");
         frames.release(self.root);
     }
 }
@@ -266,6 +280,17 @@ impl Machine for MockMachine {
     }
 }
 
+/// Runs `test` on a thread with a stack big enough for the kernel state,
+/// which debug builds move around by value.
+pub fn on_big_stack(test: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(test)
+        .expect("a test thread")
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+}
+
 /// Where the test programs are linked: one read-only, executable page.
 pub const TEXT: u64 = 0x20_0000;
 
@@ -314,26 +339,36 @@ pub fn boot(manifest: &str, mib: u64) -> (Box<Kernel<MockMachine>>, usize) {
     (k, started)
 }
 
-/// Frames held by live address spaces.
-pub fn frames_in_spaces(k: &Kernel<MockMachine>) -> usize {
-    k.processes
-        .iter()
-        .filter_map(|p| p.space.as_ref())
-        .map(MockSpace::frames_held)
-        .sum()
+/// Frames in use: the roots of live address spaces, the private pages they
+/// map (an object's pages are counted with the object), and every page of
+/// every live memory object.
+pub fn frames_in_use(k: &Kernel<MockMachine>) -> usize {
+    use kernel_core::regions::Backing;
+    let mut used = 0;
+    for process in k.processes.iter() {
+        let Some(space) = process.space.as_ref() else { continue };
+        used += space.frames_held();
+        for (virt, _) in space.pages() {
+            let region = process.regions.find(virt).expect("every mapped page lies in a region");
+            if region.backing == Backing::Private {
+                used += 1;
+            }
+        }
+    }
+    used + k.memory.pages()
 }
 
 /// Checks the kernel's invariants and the frame accounting: every frame is
-/// free or held by a live address space.
+/// free or in use by an address space or a memory object.
 #[track_caller]
 pub fn check(k: &Kernel<MockMachine>) {
     if let Err(broken) = k.check() {
         panic!("invariant broken: {broken}");
     }
     assert_eq!(
-        k.frames.free_count() + frames_in_spaces(k),
+        k.frames.free_count() + frames_in_use(k),
         k.frames.total_count(),
-        "every frame is free or held by an address space"
+        "every frame is free or in use by an address space or a memory object"
     );
 }
 

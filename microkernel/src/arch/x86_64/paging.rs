@@ -187,21 +187,20 @@ unsafe fn map_kernel_page(
 
 /// A process's address space: its own PML4, kernel half shared.
 ///
-/// It remembers the page tables it created and the ranges it mapped, so
-/// tearing it down visits only those (a scan of every table entry costs
-/// thousands of instructions); if either list fills up, teardown falls back
-/// to scanning the user half.
+/// It remembers the page tables it created, so tearing it down frees only
+/// those (a scan of every table entry costs thousands of instructions); if
+/// the list fills up, teardown falls back to scanning the user half. Pages
+/// are the kernel's to free: it unmaps every one before the address space
+/// goes.
 #[derive(Debug)]
 pub struct AddressSpace {
     root: u64,
     tables: Vec<u64, MAX_TRACKED_TABLES>,
-    ranges: Vec<(u64, u64), MAX_TRACKED_RANGES>,
     untracked: bool,
 }
 
-/// Page tables and mapped ranges an address space keeps track of.
+/// Page tables an address space keeps track of.
 const MAX_TRACKED_TABLES: usize = 32;
-const MAX_TRACKED_RANGES: usize = 16;
 
 impl space::AddressSpace for AddressSpace {
     /// A new address space with an empty user half.
@@ -216,7 +215,6 @@ impl space::AddressSpace for AddressSpace {
         Ok(AddressSpace {
             root,
             tables: Vec::new(),
-            ranges: Vec::new(),
             untracked: false,
         })
     }
@@ -258,15 +256,41 @@ impl space::AddressSpace for AddressSpace {
             }
             *entry = leaf;
         }
-        match self.ranges.last_mut() {
-            Some(last) if last.1 == virt => last.1 = virt + PAGE_SIZE,
-            _ => {
-                if self.ranges.push((virt, virt + PAGE_SIZE)).is_err() {
-                    self.untracked = true;
-                }
-            }
-        }
         Ok(())
+    }
+
+    /// Removes the mapping of the user page at `virt`; flushes its TLB
+    /// entry when this address space is active.
+    fn unmap(&mut self, virt: u64) -> Option<Frame> {
+        let entry = self.leaf(virt)?;
+        // SAFETY: `leaf` returned a live entry of this address space's tables.
+        let frame = unsafe {
+            let frame = Frame::containing(*entry & ADDRESS_MASK);
+            *entry = 0;
+            frame
+        };
+        self.flush(virt);
+        Some(frame)
+    }
+
+    /// Gives the mapped user page at `virt` the permissions `flags`.
+    fn protect(&mut self, virt: u64, flags: PageFlags) {
+        let Some(entry) = self.leaf(virt) else { return };
+        // SAFETY: as in `unmap`.
+        unsafe {
+            let mut leaf = (*entry & ADDRESS_MASK) | PRESENT;
+            if flags.user {
+                leaf |= USER;
+            }
+            if flags.writable {
+                leaf |= WRITABLE;
+            }
+            if !flags.executable {
+                leaf |= NO_EXECUTE;
+            }
+            *entry = leaf;
+        }
+        self.flush(virt);
     }
 
     /// The physical address and effective permissions of the user page
@@ -276,23 +300,15 @@ impl space::AddressSpace for AddressSpace {
         self.walk(virt)
     }
 
-    /// Frees every user page, every page table and the PML4. The address
-    /// space must not be active.
+    /// Frees every page table and the PML4 (every page was unmapped). The
+    /// address space must not be active.
     fn destroy(self, frames: &mut impl FrameSource) {
-        debug_assert_ne!(active_root(), self.root, "destroying the active address space");
+        assert_ne!(active_root(), self.root, "destroying the active address space");
         if self.untracked {
             // SAFETY: only this address space's user-half tables are walked;
-            // its frames are owned by it and by nothing else.
-            unsafe { free_level(self.root, 3, 0..256, frames) };
+            // they are owned by it and by nothing else.
+            unsafe { free_tables(self.root, 3, 0..256, frames) };
             return;
-        }
-        for &(start, end) in &self.ranges {
-            let mut page = start;
-            while page < end {
-                let (phys, _) = self.walk(page).expect("a tracked page is mapped");
-                frames.release(Frame::containing(phys));
-                page += PAGE_SIZE;
-            }
         }
         for &table in &self.tables {
             frames.release(Frame::containing(table));
@@ -302,6 +318,36 @@ impl space::AddressSpace for AddressSpace {
 }
 
 impl AddressSpace {
+    /// The leaf entry mapping the user page at `virt`, if it is present.
+    fn leaf(&mut self, virt: u64) -> Option<*mut u64> {
+        if virt >= abi::USER_END {
+            return None;
+        }
+        let mut current = self.root;
+        for level in (1..4).rev() {
+            // SAFETY: every table reachable from this root is a live page
+            // table of this address space, mapped by the direct map.
+            let entry = unsafe { (*table(current))[index(virt, level)] };
+            if entry & PRESENT == 0 || entry & HUGE != 0 {
+                return None;
+            }
+            current = entry & ADDRESS_MASK;
+        }
+        // SAFETY: as above; the slot index is below 512.
+        let entry = unsafe { &raw mut (*table(current))[index(virt, 0)] };
+        // SAFETY: `entry` points into a live table.
+        (unsafe { *entry } & PRESENT != 0).then_some(entry)
+    }
+
+    /// Makes the TLB forget `virt` if this address space is the active one
+    /// (an inactive one's entries went when CR3 last changed: user pages are
+    /// never global).
+    fn flush(&self, virt: u64) {
+        if active_root() == self.root {
+            x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(virt));
+        }
+    }
+
     /// [`next_table`], remembering a table it creates.
     ///
     /// # Safety
@@ -356,24 +402,25 @@ impl AddressSpace {
     }
 }
 
-/// Frees the tables and pages below `phys` (a table at `level`), then itself.
+/// Frees the tables below `phys` (a table at `level` > 0), then itself.
 ///
 /// # Safety
-/// `phys` must be a table owned by the caller and no longer in use.
-unsafe fn free_level(phys: u64, level: u32, slots: core::ops::Range<usize>, frames: &mut impl FrameSource) {
+/// `phys` must be a table owned by the caller and no longer in use, with no
+/// page mapped below it.
+unsafe fn free_tables(phys: u64, level: u32, slots: core::ops::Range<usize>, frames: &mut impl FrameSource) {
     let t = table(phys);
     for slot in slots {
         // SAFETY: `t` is a live table owned by the caller.
         let entry = unsafe { (*t)[slot] };
-        if entry & PRESENT == 0 {
+        if entry & PRESENT == 0 || level == 1 && entry & HUGE != 0 {
             continue;
         }
-        if level == 0 {
-            frames.release(Frame::containing(entry & ADDRESS_MASK));
-        } else {
+        if level > 1 {
             // SAFETY: a present non-leaf entry points at a child table owned
             // by the same address space.
-            unsafe { free_level(entry & ADDRESS_MASK, level - 1, 0..ENTRIES, frames) };
+            unsafe { free_tables(entry & ADDRESS_MASK, level - 1, 0..ENTRIES, frames) };
+        } else {
+            frames.release(Frame::containing(entry & ADDRESS_MASK));
         }
     }
     frames.release(Frame::containing(phys));

@@ -62,7 +62,7 @@ fn main() -> i32 {
     );
 
     let fields = [
-        ("free frames", before.free_frames, after.free_frames),
+        ("available frames", before.available_frames(), after.available_frames()),
         ("processes", before.processes, after.processes),
         ("threads", before.threads, after.threads),
         ("endpoints", before.endpoints, after.endpoints),

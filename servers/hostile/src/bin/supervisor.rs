@@ -6,7 +6,7 @@
 //! they (and anything they spawned) are gone, and compares the counters:
 //!
 //! ```text
-//! accounting: counters back to start: free frames 31000 = 31000, processes 3 = 3, ...
+//! accounting: counters back to start: available frames 31000 = 31000, processes 3 = 3, ...
 //! ```
 //!
 //! (exit 0), or `counters NOT back to start` with the differences (exit 1).
@@ -39,7 +39,7 @@ const DEFAULT_BOUND: u64 = 3000;
 /// The counters that must come back: (name, value).
 fn counters(stats: &Stats) -> [(&'static str, u64); 5] {
     [
-        ("free frames", stats.free_frames),
+        ("available frames", stats.available_frames()),
         ("processes", stats.processes),
         ("threads", stats.threads),
         ("endpoints", stats.endpoints),

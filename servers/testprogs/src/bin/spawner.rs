@@ -86,7 +86,7 @@ fn main() -> i32 {
         after = libsys::stats().unwrap_or_default();
     }
 
-    let same = |s: &Stats| (s.free_frames, s.processes, s.threads, s.endpoints, s.handles);
+    let same = |s: &Stats| (s.available_frames(), s.processes, s.threads, s.endpoints, s.handles);
     let back = same(&before) == same(&after);
     let mut out = libsys::io::Writer::new(1);
     {
@@ -96,7 +96,12 @@ fn main() -> i32 {
             out,
             "stress: {CYCLES} spawn/exit cycles ({exits} exits, {faults} faults); counters {verdict}: "
         );
-        compare(&mut out, "free frames", before.free_frames, after.free_frames);
+        compare(
+            &mut out,
+            "available frames",
+            before.available_frames(),
+            after.available_frames(),
+        );
         let _ = write!(out, ", ");
         compare(&mut out, "processes", before.processes, after.processes);
         let _ = write!(out, ", ");
