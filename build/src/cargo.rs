@@ -42,19 +42,7 @@ pub fn external_dir() -> PathBuf {
 
 /// The toolchain channel pinned in `<workspace>/rust-toolchain.toml`.
 pub fn toolchain_channel() -> Result<String, Error> {
-    let path = crate::workspace_root().join("rust-toolchain.toml");
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    let value: toml::Table = toml::from_str(&text).map_err(|e| Error::Manifest {
-        file: Some(path.clone()),
-        line: None,
-        message: e.message().trim().replace('\n', " "),
-    })?;
-    value
-        .get("toolchain")
-        .and_then(|t| t.get("channel"))
-        .and_then(|c| c.as_str())
-        .map(str::to_string)
-        .ok_or_else(|| Error::Build(format!("{}: no [toolchain] channel", path.display())))
+    Ok(crate::setup::toolchain()?.channel)
 }
 
 /// Builds `packages` of this workspace in one cargo invocation.
@@ -79,6 +67,8 @@ pub fn build_external(dir: &Path, output: Output) -> Result<Executables, Error> 
 }
 
 fn cargo_command(target_dir: &Path) -> Result<Command, Error> {
+    // A toolchain installed without the target cannot build `core` for it.
+    crate::setup::ensure_target()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command

@@ -9,6 +9,8 @@
 //! - [`qemu`]: boots an image, streams and captures the serial port, and maps
 //!   QEMU's exit status back to the guest's exit value.
 //! - [`install`]: finds (or, as root, installs) `qemu-system-x86_64`.
+//! - [`setup`]: makes sure the pinned toolchain has the bare-metal target
+//!   (`rustup target add` when it lacks it); `cargo xtask setup`.
 //! - [`reference`]: the ABI reference generated from the `abi` crate, as
 //!   Markdown (`docs/abi.md`) and JSON.
 //! - [`trace`]: decodes the kernel's syscall trace into strace-style lines
@@ -31,6 +33,7 @@ pub mod install;
 pub mod manifest;
 pub mod qemu;
 pub mod reference;
+pub mod setup;
 pub mod symbols;
 pub mod trace;
 

@@ -2,6 +2,7 @@
 //! library, `build/src/lib.rs`).
 //!
 //! ```text
+//! cargo xtask setup
 //! cargo xtask build [--manifest NAME|PATH]
 //! cargo xtask run   [--manifest NAME|PATH] [--accel tcg|kvm|auto] [--machine microvm|q35]
 //!                   [--gdb] [--timeout S] [--append "kernel cmdline"] [--icount]
@@ -30,6 +31,7 @@ const HELP: &str = "\
 cargo xtask: build the kernel and programs, pack boot images, run them in QEMU
 
 USAGE:
+    cargo xtask setup
     cargo xtask build [--manifest NAME|PATH]
     cargo xtask run [--manifest NAME|PATH] [--accel tcg|kvm|auto] [--machine microvm|q35]
                     [--gdb] [--timeout S] [--append \"kernel cmdline\"] [--icount]
@@ -44,6 +46,10 @@ USAGE:
     cargo xtask help (or --help, -h, after any command too)
 
 COMMANDS:
+    setup    make sure the pinned toolchain (rust-toolchain.toml) has the
+             x86_64-unknown-none target and its components, and that QEMU is
+             installed; installs what is missing (rustup; apt-get as root).
+             Every command that builds does the target part by itself
     build    Cross-build the kernel and every program of the manifest, and write
              target/image/<manifest>/kernel and target/image/<manifest>/initrd.cpio
              (and a copy of each program's ELF in target/image/<manifest>/elf/)
@@ -187,6 +193,7 @@ struct TraceRequest {
 #[derive(Debug, PartialEq)]
 enum Command {
     Help,
+    Setup,
     Build {
         manifest: String,
     },
@@ -230,6 +237,15 @@ fn execute(command: Command) -> Result<u8, Error> {
     match command {
         Command::Help => {
             print!("{HELP}");
+            Ok(0)
+        }
+        Command::Setup => {
+            let setup = xtask::setup::setup()?;
+            println!("toolchain={}", setup.toolchain.channel);
+            println!("sysroot={}", setup.sysroot.display());
+            println!("targets={}", setup.toolchain.targets.join(","));
+            println!("components={}", setup.toolchain.components.join(","));
+            println!("qemu={}", setup.qemu.display());
             Ok(0)
         }
         Command::Build { manifest } => {
@@ -394,13 +410,15 @@ fn parse(args: &[String]) -> Result<Command, Error> {
     }
     match name.as_str() {
         "help" | "--help" | "-h" => Ok(Command::Help),
+        "setup" if rest.is_empty() => Ok(Command::Setup),
+        "setup" => Err(usage("`setup` takes no options")),
         "build" | "run" => parse_build_or_run(name == "run", rest),
         "trace" => parse_trace(rest),
         "abi" => parse_abi(rest),
         "bench" => parse_bench(rest),
         "fuzz" => xtask::fuzz::parse_args(rest).map(Command::Fuzz),
         other => Err(usage(format!(
-            "unknown command `{other}` (expected build, run, trace, abi, bench, fuzz or help)"
+            "unknown command `{other}` (expected setup, build, run, trace, abi, bench, fuzz or help)"
         ))),
     }
 }
