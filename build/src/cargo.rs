@@ -8,6 +8,7 @@
 
 use crate::Error;
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -92,18 +93,34 @@ fn cargo_command(target_dir: &Path) -> Result<Command, Error> {
 }
 
 fn run(mut command: Command, what: &str, output: Output) -> Result<Executables, Error> {
-    command.stderr(match output {
-        Output::Stream => Stdio::inherit(),
-        Output::OnFailure => Stdio::piped(),
-    });
-    let result = command
-        .output()
+    // Cargo's stderr comes through a pipe (see `relay`); keep its colours
+    // when ours is a terminal.
+    if output == Output::Stream && std::io::stderr().is_terminal() {
+        command.arg("--color=always");
+    }
+    command.stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
         .map_err(|e| Error::Build(format!("cannot run cargo ({e}); is it installed and on PATH?")))?;
-    if !result.status.success() {
+    let (Some(mut stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(Error::Build("cargo's output pipes are missing".into()));
+    };
+    let (messages, diagnostics) = std::thread::scope(|scope| {
+        let relayed = scope.spawn(move || relay(stderr, output == Output::Stream));
+        let mut messages = Vec::new();
+        let _ = stdout.read_to_end(&mut messages);
+        (messages, relayed.join().unwrap_or_default())
+    });
+    let status = child
+        .wait()
+        .map_err(|e| Error::Build(format!("cannot wait for cargo: {e}")))?;
+    if !status.success() {
         if output == Output::OnFailure {
-            eprint!("{}", String::from_utf8_lossy(&result.stderr));
+            eprint!("{diagnostics}");
         }
-        let status = match result.status.code() {
+        let status = match status.code() {
             Some(code) => format!("exit status {code}"),
             None => "killed by a signal".into(),
         };
@@ -111,7 +128,45 @@ fn run(mut command: Command, what: &str, output: Output) -> Result<Executables, 
             "cargo build failed for {what} ({status}); cargo's messages above say why"
         )));
     }
-    Ok(executables(&String::from_utf8_lossy(&result.stdout)))
+    Ok(executables(&String::from_utf8_lossy(&messages)))
+}
+
+/// Reads cargo's stderr (its progress and diagnostics) to the end and
+/// returns it. With `echo`, copies each line to our stderr as it arrives,
+/// except the `Finished` line of a build that did nothing else: an
+/// up-to-date build stays silent.
+fn relay(stderr: impl Read, echo: bool) -> String {
+    let mut all = String::new();
+    let mut said_something = false;
+    for line in BufReader::new(stderr).lines() {
+        let Ok(line) = line else { break };
+        let finished = without_colours(&line).trim_start().starts_with("Finished ");
+        if echo && (said_something || !finished) {
+            eprintln!("{line}");
+            said_something = true;
+        }
+        all.push_str(&line);
+        all.push('\n');
+    }
+    all
+}
+
+/// `line` without ANSI escape sequences (`\x1b[1m` ...).
+fn without_colours(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }
 
 /// Collects the `executable` paths of cargo's `compiler-artifact` messages.
@@ -183,6 +238,18 @@ mod tests {
             PathBuf::from("/w/target/cross/x86_64-unknown-none/release/microkernel")
         );
         assert_eq!(found["hello"], PathBuf::from("/odd \"dir\\/hello"));
+    }
+
+    #[test]
+    fn an_up_to_date_build_says_nothing() {
+        let quiet = "\x1b[1m\x1b[92m    Finished\x1b[0m `release` profile [optimized] target(s) in 0.35s\n";
+        assert_eq!(
+            without_colours(quiet).trim(),
+            "Finished `release` profile [optimized] target(s) in 0.35s"
+        );
+        assert_eq!(relay(quiet.as_bytes(), false), quiet);
+        let busy = "   Compiling abi v0.1.0\n    Finished `release` profile\n";
+        assert_eq!(relay(busy.as_bytes(), false), busy);
     }
 
     #[test]
