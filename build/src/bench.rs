@@ -8,8 +8,7 @@
 //! whose TSC counts are turned into nanoseconds with the coordinator's
 //! `bench.tsc_per_tick` (TSC units per timer tick).
 //!
-//! - [`linux`]: the Linux peer (`../shared/peers/linux/run.sh`), for
-//!   `--compare`.
+//! - [`linux`]: the Linux peer, for `--compare`.
 //! - [`breakdown`]: where the instructions of one IPC round trip go, per
 //!   function, from QEMU's execution log (`--breakdown`).
 
@@ -267,8 +266,8 @@ pub struct BenchOptions {
     pub breakdown: bool,
     /// Also write the report as JSON to this file.
     pub json: Option<PathBuf>,
-    /// Limit for one boot.
-    pub timeout: Duration,
+    /// Limit of each boot; `None`: no limit.
+    pub timeout: Option<Duration>,
     /// Progress and cargo's output on stderr.
     pub echo: bool,
 }
@@ -282,7 +281,7 @@ impl Default for BenchOptions {
             runs: 1,
             breakdown: false,
             json: None,
-            timeout: TIMEOUT,
+            timeout: Some(TIMEOUT),
             echo: true,
         }
     }
@@ -515,7 +514,7 @@ pub fn run(options: &BenchOptions) -> Result<Report, Error> {
         let run_options = RunOptions {
             accel: Accel::Tcg,
             machine: Machine::Microvm,
-            timeout: Some(options.timeout),
+            timeout: options.timeout,
             icount: true,
             ..RunOptions::default()
         };
@@ -543,7 +542,7 @@ pub fn run(options: &BenchOptions) -> Result<Report, Error> {
     let run_options = RunOptions {
         accel,
         machine: Machine::Microvm,
-        timeout: Some(options.timeout),
+        timeout: options.timeout,
         echo: false,
         ..RunOptions::default()
     };
@@ -618,7 +617,7 @@ fn boots(
     Ok((runs, walls, accel))
 }
 
-/// A target of issue 7 and how today's figures fare.
+/// A performance target and how today's figures fare.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Target {
     /// Stable key: `target.<name>=pass|miss`.
@@ -649,7 +648,7 @@ impl Target {
     }
 }
 
-/// The targets of issue 7 that the figures allow to judge. The Linux one
+/// The performance targets (docs/performance.md) that the figures allow to judge. The Linux one
 /// needs the Linux peer's pipe round trip.
 pub fn targets(icount: &IcountFigures, linux_pipe: Option<f64>) -> Vec<Target> {
     let mut targets = Vec::new();
@@ -962,7 +961,7 @@ impl Report {
                     ]
                 })
                 .collect();
-            out.push_str("\nTargets (issue 7; guest instructions)\n");
+            out.push_str("\nTargets (guest instructions)\n");
             out.push_str(&table(&["target", "figure (worst)", "verdict"], &rows));
             if self.linux_pipe().is_none() {
                 out.push_str("(the Linux target needs --compare)\n");

@@ -1,5 +1,6 @@
 //! The build tool as a library: what `cargo xtask` does, callable from tests.
 //!
+//! - [`cli`]: the command line (clap's derive), and running its commands.
 //! - [`manifest`]: reads a user manifest (`manifests/*.toml` or inline TOML)
 //!   and turns it into the kernel's boot manifest text.
 //! - [`cargo`]: cross-compiles the kernel and the programs for
@@ -27,6 +28,7 @@
 
 pub mod bench;
 pub mod cargo;
+pub mod cli;
 pub mod fuzz;
 pub mod image;
 pub mod install;

@@ -32,7 +32,7 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The accelerator QEMU uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Accel {
     /// The emulator: slow, but works everywhere and is deterministic enough
     /// for tests.
@@ -44,15 +44,6 @@ pub enum Accel {
 }
 
 impl Accel {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "tcg" => Some(Self::Tcg),
-            "kvm" => Some(Self::Kvm),
-            "auto" => Some(Self::Auto),
-            _ => None,
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Self::Tcg => "tcg",
@@ -63,7 +54,7 @@ impl Accel {
 }
 
 /// The QEMU machine type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Machine {
     /// Minimal virtio machine without PCI: boots in tens of milliseconds.
     Microvm,
@@ -72,14 +63,6 @@ pub enum Machine {
 }
 
 impl Machine {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "microvm" => Some(Self::Microvm),
-            "q35" => Some(Self::Q35),
-            _ => None,
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Self::Microvm => "microvm",

@@ -897,7 +897,7 @@ pub fn log_path() -> PathBuf {
 /// Builds and boots the probe image with QEMU's execution log, reads the
 /// log (then deletes it) and breaks down one round trip. `benchmark` is
 /// the `ipc_roundtrip.words_0` figure to check the total against.
-pub fn run(timeout: Duration, echo: bool, benchmark: Option<Hundredths>) -> Result<Breakdown, Error> {
+pub fn run(timeout: Option<Duration>, echo: bool, benchmark: Option<Hundredths>) -> Result<Breakdown, Error> {
     let manifest = probe_manifest()?;
     let image = build_image_with(&manifest, IMAGE, &BuildOptions { echo_cargo: echo })?;
     let failed = |message: String| Error::Bench(format!("--breakdown: {message}"));
@@ -948,7 +948,7 @@ pub fn run(timeout: Duration, echo: bool, benchmark: Option<Hundredths>) -> Resu
 
 /// Boots `image` under TCG icount with QEMU's execution log in `log`;
 /// returns how the guest ended and its serial output.
-fn boot_logged(image: &Image, log: &Path, timeout: Duration) -> Result<(GuestStatus, String), Error> {
+fn boot_logged(image: &Image, log: &Path, timeout: Option<Duration>) -> Result<(GuestStatus, String), Error> {
     let qemu = ensure_qemu()?;
     let options = RunOptions {
         accel: Accel::Tcg,
@@ -987,10 +987,10 @@ fn boot_logged(image: &Image, log: &Path, timeout: Duration) -> Result<(GuestSta
                     use std::os::unix::process::ExitStatusExt;
                     break Ok(GuestStatus::from_qemu_exit(status.code(), status.signal()));
                 }
-                Ok(None) if start.elapsed() >= timeout => {
+                Ok(None) if let Some(limit) = timeout.filter(|limit| start.elapsed() >= *limit) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    break Ok(GuestStatus::TimedOut(timeout));
+                    break Ok(GuestStatus::TimedOut(limit));
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(10)),
                 Err(error) => {
