@@ -7,6 +7,7 @@
 //! `target/`.
 
 use crate::Error;
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -169,50 +170,33 @@ fn without_colours(line: &str) -> String {
     plain
 }
 
+/// The part of one of cargo's JSON messages (`--message-format=json`) we
+/// read.
+#[derive(Deserialize)]
+struct Message {
+    reason: String,
+    /// Set on `compiler-artifact` messages of binaries.
+    #[serde(default)]
+    executable: Option<PathBuf>,
+}
+
 /// Collects the `executable` paths of cargo's `compiler-artifact` messages.
 pub fn executables(json_lines: &str) -> Executables {
     let mut found = Executables::new();
     for line in json_lines.lines() {
-        if !line.contains(r#""reason":"compiler-artifact""#) {
+        let Ok(message) = serde_json::from_str::<Message>(line) else {
+            continue;
+        };
+        if message.reason != "compiler-artifact" {
             continue;
         }
-        if let Some(path) = json_string_field(line, "executable") {
-            let path = PathBuf::from(path);
-            if let Some(name) = path.file_name() {
-                found.insert(name.to_string_lossy().into_owned(), path.clone());
-            }
+        if let Some(path) = message.executable
+            && let Some(name) = path.file_name()
+        {
+            found.insert(name.to_string_lossy().into_owned(), path.clone());
         }
     }
     found
-}
-
-/// The string value of the first `"key":"..."` in a line of compact JSON
-/// (cargo's messages), unescaped; `None` if absent or `null`.
-fn json_string_field(line: &str, key: &str) -> Option<String> {
-    let pattern = format!("\"{key}\":");
-    let start = line.find(&pattern)? + pattern.len();
-    let rest = line[start..].trim_start().strip_prefix('"')?;
-    let mut value = String::new();
-    let mut chars = rest.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Some(value),
-            '\\' => match chars.next()? {
-                'n' => value.push('\n'),
-                't' => value.push('\t'),
-                'r' => value.push('\r'),
-                'b' => value.push('\u{8}'),
-                'f' => value.push('\u{c}'),
-                'u' => {
-                    let hex: String = chars.by_ref().take(4).collect();
-                    value.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
-                }
-                other => value.push(other),
-            },
-            c => value.push(c),
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -228,6 +212,9 @@ mod tests {
             "\n",
             r#"{"reason":"compiler-artifact","executable":"/odd \"dir\\/hello"}"#,
             "\n",
+            r#"{"reason":"compiler-message","executable":"/not/an/artifact"}"#,
+            "\n",
+            "not json at all\n",
             r#"{"reason":"build-finished","success":true}"#,
             "\n"
         );
