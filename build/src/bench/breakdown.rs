@@ -35,7 +35,8 @@
 //! plus the client's code before its call should come close to the
 //! benchmark's figure (the loops around the call differ a little).
 
-use super::{Hundredths, number, table};
+use super::figures::Hundredths;
+use super::report::{number, table};
 use crate::Error;
 use crate::image::{BuildOptions, Image, build_image_with};
 use crate::install::ensure_qemu;
@@ -73,7 +74,7 @@ pub const PROBE_LOOP: &str = "probe.loop";
 
 /// `manifests/bench.toml` with the probe in the coordinator's place.
 pub fn probe_manifest() -> Result<Manifest, Error> {
-    let mut manifest = Manifest::load(super::MANIFEST)?;
+    let mut manifest = Manifest::load(super::runs::MANIFEST)?;
     let coordinator = manifest
         .programs
         .iter_mut()
@@ -919,7 +920,7 @@ pub fn run(timeout: Option<Duration>, echo: bool, benchmark: Option<Hundredths>)
         if status != GuestStatus::Exited(abi::machine::EXIT_SUCCESS) || !serial.contains(PROBE_DONE) {
             return Err(failed(format!(
                 "the probe boot did not finish ({status}); its serial output ended with:\n{}",
-                super::tail(&serial, 12)
+                super::runs::tail(&serial, 12)
             )));
         }
         let bytes = std::fs::metadata(&log).map(|m| m.len()).unwrap_or_default();

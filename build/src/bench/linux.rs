@@ -6,7 +6,8 @@
 //! The script keeps its downloads and results in `PEER_WORK`, which we point
 //! at `target/linux-peer/`: the peer's own directory stays untouched.
 
-use super::{IcountFigures, number, ratio, table};
+use super::figures::IcountFigures;
+use super::report::{number, ratio, table};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
