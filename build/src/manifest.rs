@@ -62,8 +62,8 @@ pub struct Endpoint {
 pub enum Source {
     /// A package of this workspace.
     Crate(String),
-    /// A crate directory outside the workspace (absolute, or relative to the
-    /// current directory when the manifest was given with a relative path).
+    /// A crate directory outside the workspace (absolute: a relative `path`
+    /// is resolved against the manifest's directory when it is read).
     Path(PathBuf),
     /// A file packed as it is, without building anything (prebuilt
     /// programs, and deliberately broken ones in tests).
@@ -207,11 +207,6 @@ impl Manifest {
         let text = std::fs::read_to_string(path)
             .map_err(|error| Error::io(format!("cannot read manifest {}", path.display()), error))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let base = if base.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            base
-        };
         let name = path
             .file_stem()
             .map(|stem| stem.to_string_lossy().into_owned())
@@ -226,6 +221,9 @@ impl Manifest {
     }
 
     fn parse(text: &str, base_dir: &Path, file: Option<&Path>, name: String) -> Result<Self, Error> {
+        // Crate paths are made absolute now: cargo later runs in the crate's
+        // own directory, where a relative path would be resolved again.
+        let base_dir = &absolute(base_dir)?;
         let cx = Context { text, file };
         let raw: FileToml = toml::from_str(text).map_err(|error| {
             let offset = error.span().map(|span| span.start);
@@ -543,6 +541,17 @@ impl Program {
     }
 }
 
+/// `dir` made absolute against the current directory (`.` for an empty
+/// path), without resolving symbolic links.
+fn absolute(dir: &Path) -> Result<PathBuf, Error> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    std::path::absolute(dir).map_err(|e| Error::io(format!("cannot resolve {}", dir.display()), e))
+}
+
 fn checked_name(cx: &Context<'_>, name: &Spanned<String>, what: &str) -> Result<String, Error> {
     check_name(name.get_ref()).map(str::to_string).map_err(|_| {
         cx.error(
@@ -853,6 +862,26 @@ cpu_limit = 300
         let manifest = Manifest::from_file(&dir.join("good.toml")).unwrap();
         assert_eq!(manifest.name, "good");
         assert_eq!(manifest.programs[0].source, Source::Path(dir.join("crate")));
+        // Given relative to the current directory (the package's, for unit
+        // tests), the crate path comes out absolute all the same.
+        let cwd = std::env::current_dir().unwrap();
+        let relative: PathBuf = cwd
+            .components()
+            .skip(1)
+            .map(|_| std::path::Component::ParentDir)
+            .collect::<PathBuf>()
+            .join(dir.strip_prefix("/").unwrap())
+            .join("good.toml");
+        assert!(relative.is_relative());
+        let manifest = Manifest::from_file(&relative).unwrap();
+        assert_eq!(
+            manifest.programs[0].source,
+            Source::Path(cwd.join(relative.parent().unwrap()).join("crate"))
+        );
+        let Source::Path(crate_dir) = &manifest.programs[0].source else {
+            unreachable!()
+        };
+        assert!(crate_dir.is_absolute());
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(
             Manifest::load("no-such-manifest")
