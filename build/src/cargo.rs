@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
 /// The target every kernel and program binary is built for.
 pub const TARGET: &str = "x86_64-unknown-none";
@@ -47,25 +48,115 @@ pub fn toolchain_channel() -> Result<String, Error> {
     Ok(crate::setup::toolchain()?.channel)
 }
 
-/// Builds `packages` of this workspace in one cargo invocation.
-pub fn build_workspace(packages: &[&str], output: Output) -> Result<Executables, Error> {
+/// Builds the binaries `bins` of the workspace `packages` in one cargo
+/// invocation (nothing else of those packages but their libraries).
+pub fn build_workspace(packages: &[&str], bins: &[&str], output: Output) -> Result<Executables, Error> {
     let mut command = cargo_command(&cross_dir())?;
     command.current_dir(crate::workspace_root());
     for package in packages {
         command.arg("-p").arg(package);
     }
+    for bin in bins {
+        command.arg("--bin").arg(bin);
+    }
     run(command, &format!("packages {}", packages.join(", ")), output)
 }
 
-/// Builds the crate in `dir` (outside this workspace).
-pub fn build_external(dir: &Path, output: Output) -> Result<Executables, Error> {
+/// Builds the binaries `bins` of the crate in `dir` (outside this
+/// workspace): a broken binary the manifest does not name cannot stop
+/// the build.
+pub fn build_external(dir: &Path, bins: &[&str], output: Output) -> Result<Executables, Error> {
     let manifest = dir.join("Cargo.toml");
     if !manifest.is_file() {
         return Err(Error::Build(format!("{} has no Cargo.toml", dir.display())));
     }
     let mut command = cargo_command(&external_dir())?;
     command.current_dir(dir).arg("--manifest-path").arg(&manifest);
+    for bin in bins {
+        command.arg("--bin").arg(bin);
+    }
     run(command, &format!("crate {}", dir.display()), output)
+}
+
+/// A package and its binaries, as `cargo metadata` lists them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Package {
+    pub name: String,
+    pub binaries: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    packages: Vec<MetadataPackage>,
+}
+
+#[derive(Deserialize)]
+struct MetadataPackage {
+    name: String,
+    targets: Vec<MetadataTarget>,
+}
+
+#[derive(Deserialize)]
+struct MetadataTarget {
+    name: String,
+    kind: Vec<String>,
+}
+
+/// The packages of the crate or workspace whose `Cargo.toml` is in `dir`
+/// (`cargo metadata --no-deps`: nothing is resolved or downloaded).
+pub fn packages(dir: &Path) -> Result<Vec<Package>, Error> {
+    let manifest = dir.join("Cargo.toml");
+    if !manifest.is_file() {
+        return Err(Error::Build(format!("{} has no Cargo.toml", dir.display())));
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["metadata", "--no-deps", "--format-version", "1", "--manifest-path"])
+        .arg(&manifest)
+        .current_dir(dir)
+        .env("RUSTUP_TOOLCHAIN", toolchain_channel()?)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::Build(format!("cannot run cargo ({e}); is it installed and on PATH?")))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let reason = stderr
+            .lines()
+            .find(|line| !line.trim().is_empty())
+            .unwrap_or("no message");
+        return Err(Error::Build(format!(
+            "cannot read {}: {}",
+            manifest.display(),
+            reason.trim().trim_start_matches("error: ")
+        )));
+    }
+    let metadata: Metadata = serde_json::from_slice(&output.stdout)
+        .map_err(|e| Error::Build(format!("cannot read cargo metadata of {}: {e}", manifest.display())))?;
+    Ok(metadata
+        .packages
+        .into_iter()
+        .map(|package| Package {
+            name: package.name,
+            binaries: package
+                .targets
+                .into_iter()
+                .filter(|target| target.kind.iter().any(|kind| kind == "bin"))
+                .map(|target| target.name)
+                .collect(),
+        })
+        .collect())
+}
+
+/// This workspace's packages (asked once per process).
+pub fn workspace_packages() -> Result<Vec<Package>, Error> {
+    static PACKAGES: Mutex<Option<Vec<Package>>> = Mutex::new(None);
+    let mut cached = crate::lock(&PACKAGES);
+    if let Some(packages) = cached.as_ref() {
+        return Ok(packages.clone());
+    }
+    let packages = packages(crate::workspace_root())?;
+    *cached = Some(packages.clone());
+    Ok(packages)
 }
 
 fn cargo_command(target_dir: &Path) -> Result<Command, Error> {
@@ -84,6 +175,9 @@ fn cargo_command(target_dir: &Path) -> Result<Command, Error> {
         .env("CARGO_TARGET_DIR", target_dir)
         .env("CARGO_TARGET_X86_64_UNKNOWN_NONE_RUSTFLAGS", RUSTFLAGS)
         .env("RUSTUP_TOOLCHAIN", toolchain_channel()?)
+        // Line tables for every program, wherever its crate lives (this
+        // workspace's profile says the same): fault reports name the line.
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "limited")
         // RUSTFLAGS from the environment would replace the target's flags
         // (and with them the static relocation model the kernel needs).
         .env_remove("RUSTFLAGS")
@@ -237,6 +331,17 @@ mod tests {
         assert_eq!(relay(quiet.as_bytes(), false), quiet);
         let busy = "   Compiling abi v0.1.0\n    Finished `release` profile\n";
         assert_eq!(relay(busy.as_bytes(), false), busy);
+    }
+
+    #[test]
+    fn lists_the_workspace_packages_and_their_binaries() {
+        let packages = workspace_packages().unwrap();
+        let demo = packages.iter().find(|p| p.name == "demo").expect("the demo package");
+        assert!(demo.binaries.iter().any(|bin| bin == "faulty"), "{demo:?}");
+        let libsys = packages.iter().find(|p| p.name == "libsys").unwrap();
+        assert!(libsys.binaries.is_empty());
+        let error = super::packages(Path::new("/no/such/dir")).unwrap_err();
+        assert!(error.to_string().contains("has no Cargo.toml"), "{error}");
     }
 
     #[test]

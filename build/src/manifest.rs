@@ -43,6 +43,9 @@ pub struct Manifest {
     pub name: String,
     /// The TOML file it was read from, if any.
     pub file: Option<PathBuf>,
+    /// The directory relative `path` and `elf` values are resolved against
+    /// (absolute).
+    pub base_dir: PathBuf,
     /// `[kernel] cmdline`.
     pub cmdline: String,
     pub endpoints: Vec<Endpoint>,
@@ -85,7 +88,12 @@ pub struct Program {
     /// Its argument string (`libsys::args()`).
     pub args: String,
     pub handles: Vec<HandleSpec>,
+    /// Line of its `name`.
     pub line: Option<usize>,
+    /// Line of its `crate`, `path` or `elf`.
+    pub source_line: Option<usize>,
+    /// Line of its `bin`, if it has one.
+    pub bin_line: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -408,6 +416,12 @@ impl Manifest {
                 args,
                 handles,
                 line: Some(cx.line_of(program.name.span().start)),
+                source_line: [&program.krate, &program.path, &program.elf]
+                    .into_iter()
+                    .flatten()
+                    .next()
+                    .map(|source| cx.line_of(source.span().start)),
+                bin_line: program.bin.as_ref().map(|bin| cx.line_of(bin.span().start)),
             });
         }
 
@@ -431,6 +445,7 @@ impl Manifest {
         let manifest = Manifest {
             name,
             file: file.map(Path::to_path_buf),
+            base_dir: base_dir.clone(),
             cmdline: raw.kernel.cmdline.trim().to_string(),
             endpoints,
             programs,
@@ -439,6 +454,16 @@ impl Manifest {
         // endpoints), the kernel's parser finds now, not at boot.
         manifest.kernel_text()?;
         Ok(manifest)
+    }
+
+    /// An error about line `line` of this manifest (its file named when it
+    /// came from one).
+    pub fn error_at(&self, line: Option<usize>, message: String) -> Error {
+        Error::Manifest {
+            file: self.file.clone(),
+            line,
+            message,
+        }
     }
 
     /// The boot manifest text the kernel reads (`abi::manifest` format),

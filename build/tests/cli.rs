@@ -326,3 +326,95 @@ fn traced_run_decodes_and_symbolizes() {
     assert!(stdout(&output).contains("[console] faulty["));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A freestanding crate with one binary and no dependencies, in `dir`.
+fn tiny_crate(dir: &Path, name: &str) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/main.rs"),
+        "#![no_std]\n#![no_main]\n\n#[panic_handler]\nfn panic(_: &core::panic::PanicInfo) -> ! {\n    loop {}\n}\n\n\
+         #[unsafe(no_mangle)]\npub extern \"C\" fn _start() -> ! {\n    loop {}\n}\n",
+    )
+    .unwrap();
+}
+
+fn xtask_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("running xtask")
+}
+
+/// The tool finds its workspace wherever it runs, and a manifest given by a
+/// relative path resolves its crate paths against the manifest's directory,
+/// once.
+#[test]
+fn runs_from_any_directory_with_a_relative_manifest() {
+    let dir = scratch("elsewhere");
+    tiny_crate(&dir.join("sub/tiny"), "tiny");
+    std::fs::write(
+        dir.join("sub/elsewhere.toml"),
+        "[[endpoint]]\nname = \"console\"\nnotices = true\n\n\
+         [[program]]\nname = \"tiny\"\npath = \"tiny\"\npriority = 1\n",
+    )
+    .unwrap();
+    let output = xtask_in(&dir, &["build", "--manifest", "sub/elsewhere.toml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let kernel = xtask::target_dir().join("image/elsewhere/kernel");
+    assert!(
+        stdout(&output).contains(&kernel.display().to_string()),
+        "{}",
+        stdout(&output)
+    );
+
+    let output = xtask_in(&dir, &["build"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("target/image/demo/kernel"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `crate = NAME` for a crate outside the workspace is a manifest error on
+/// its line that says how to name it instead, not cargo's own message.
+#[test]
+fn a_crate_outside_the_workspace_is_named_by_path() {
+    let dir = scratch("outside");
+    tiny_crate(&dir.join("kv"), "kv");
+    let manifest = dir.join("kv-demo.toml");
+    std::fs::write(
+        &manifest,
+        "[[endpoint]]\nname = \"console\"\nnotices = true\n\n[[program]]\nname = \"kv\"\ncrate = \"kv\"\npriority = 1\n",
+    )
+    .unwrap();
+    let output = xtask(&["build", "--manifest", manifest.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(125), "{}", stderr(&output));
+    assert_eq!(
+        error_lines(&output),
+        [format!(
+            "error: {}:7: program `kv`: `crate = \"kv\"` names no package of this workspace; \
+             give a crate outside it by its directory: `path = \"kv\"`",
+            manifest.display()
+        )]
+    );
+    std::fs::write(
+        &manifest,
+        "[[program]]\nname = \"kv\"\npath = \"kv\"\nbin = \"kv-server\"\npriority = 1\n",
+    )
+    .unwrap();
+    let output = xtask(&["build", "--manifest", manifest.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(125), "{}", stderr(&output));
+    assert_eq!(
+        error_lines(&output),
+        [format!(
+            "error: {}:4: program `kv`: crate {} has no binary `kv-server` (its binaries: kv)",
+            manifest.display(),
+            dir.join("kv").display()
+        )]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
