@@ -92,6 +92,17 @@ enum CliCommand {
     /// printing everything else). See docs/performance.md.
     #[command(verbatim_doc_comment)]
     Bench(BenchArgs),
+    /// Write a new server crate, with its client and manifest, anywhere
+    ///
+    /// DIR/ (default: ./NAME) gets a crate with a server binary NAME, a
+    /// client binary NAME-client that calls it (and faults on purpose with
+    /// args = "fault"), a manifest NAME.toml booting the console server and
+    /// both, a .cargo/config.toml that makes plain `cargo build` and
+    /// rust-analyzer build for the kernel and defines `cargo xtask` there, a
+    /// rust-toolchain.toml and a README. libsys is referenced by the absolute
+    /// path of this repository.
+    #[command(verbatim_doc_comment)]
+    New(NewArgs),
     /// Boot the ring-3 syscall fuzzer under TCG and judge the run
     ///
     /// M random and edge-case syscalls from seed N, each result checked
@@ -119,6 +130,17 @@ struct ManifestArg {
 struct BuildArgs {
     #[command(flatten)]
     manifest: ManifestArg,
+}
+
+#[derive(Debug, Args)]
+struct NewArgs {
+    /// The crate's name, also its server's program name (1 to 16 of a-z,
+    /// 0-9, - and _, starting with a letter)
+    #[arg(value_name = "NAME")]
+    name: String,
+    /// Where to write it (must not exist, or be empty); default: ./NAME
+    #[arg(long, value_name = "DIR")]
+    path: Option<PathBuf>,
 }
 
 /// Each boot's limit: seconds, 0 for none.
@@ -365,6 +387,10 @@ pub enum Command {
     },
     Bench(BenchOptions),
     Fuzz(FuzzOptions),
+    New {
+        name: String,
+        dir: PathBuf,
+    },
 }
 
 /// A mistake on the command line of `subcommand`, formatted like clap's own.
@@ -421,6 +447,13 @@ where
             };
             options.check().map_err(|message| usage_error("bench", message))?;
             Command::Bench(options)
+        }
+        CliCommand::New(args) => {
+            crate::scaffold::check_name(&args.name).map_err(|message| usage_error("new", message))?;
+            Command::New {
+                dir: args.path.unwrap_or_else(|| PathBuf::from(&args.name)),
+                name: args.name,
+            }
         }
         CliCommand::Fuzz(args) => {
             if args.seed.checked_add(args.seeds - 1).is_none() {
@@ -573,6 +606,18 @@ pub fn execute(command: Command) -> Result<u8, Error> {
             Ok(0)
         }
         Command::Bench(options) => bench(&options),
+        Command::New { name, dir } => {
+            let written = crate::scaffold::new_crate(&name, &dir)?;
+            for path in &written {
+                println!("{}", path.display());
+            }
+            eprintln!(
+                "xtask: wrote the crate {name} in {}; build and boot it with: cd {} && cargo build && cargo xtask run --manifest {name}.toml",
+                dir.display(),
+                dir.display()
+            );
+            Ok(0)
+        }
         Command::Fuzz(options) => crate::fuzz::run_command(&options),
     }
 }
@@ -638,6 +683,20 @@ mod tests {
     fn defaults() {
         assert_eq!(parse_line("").unwrap(), Command::Help);
         assert_eq!(parse_line("setup").unwrap(), Command::Setup);
+        assert_eq!(
+            parse_line("new kv").unwrap(),
+            Command::New {
+                name: "kv".into(),
+                dir: "kv".into()
+            }
+        );
+        assert_eq!(
+            parse_line("new kv --path /tmp/x").unwrap(),
+            Command::New {
+                name: "kv".into(),
+                dir: "/tmp/x".into()
+            }
+        );
         assert_eq!(
             parse_line("build").unwrap(),
             Command::Build {
@@ -788,14 +847,14 @@ mod tests {
     fn help_names_every_command_and_nothing_outside_the_repository() {
         let mut command = Cli::command();
         let mut texts = vec![help()];
-        for sub in ["setup", "build", "run", "abi", "bench", "fuzz"] {
+        for sub in ["setup", "build", "run", "abi", "bench", "fuzz", "new"] {
             texts.push(command.find_subcommand_mut(sub).unwrap().render_long_help().to_string());
         }
         for text in &texts {
             assert!(!text.contains("shared/"), "{text}");
             assert!(!text.to_lowercase().contains("issue "), "{text}");
         }
-        for sub in ["setup", "build", "run", "trace", "abi", "bench", "fuzz", "help"] {
+        for sub in ["setup", "build", "run", "trace", "abi", "bench", "fuzz", "new", "help"] {
             assert!(texts[0].contains(&format!("  {sub}")), "no {sub} in\n{}", texts[0]);
         }
     }
@@ -854,6 +913,10 @@ mod tests {
             "fuzz --timeout soon",
             "fuzz --bogus",
             "fuzz --seed 18446744073709551615 --seeds 2",
+            "new",
+            "new Bad",
+            "new console",
+            "new kv extra",
         ] {
             match parse_line(line) {
                 Err(error) => assert_eq!(error.exit_code(), i32::from(crate::EXIT_USAGE), "{line}: {error}"),

@@ -10,6 +10,8 @@
 //! - [`qemu`]: boots an image, streams and captures the serial port, and maps
 //!   QEMU's exit status back to the guest's exit value.
 //! - [`install`]: finds (or, as root, installs) `qemu-system-x86_64`.
+//! - [`scaffold`]: `cargo xtask new`: writes a server crate that lives
+//!   outside this repository.
 //! - [`setup`]: makes sure the pinned toolchain has the bare-metal target
 //!   (`rustup target add` when it lacks it); `cargo xtask setup`.
 //! - [`reference`]: the ABI reference generated from the `abi` crate, as
@@ -35,6 +37,7 @@ pub mod install;
 pub mod manifest;
 pub mod qemu;
 pub mod reference;
+pub mod scaffold;
 pub mod setup;
 pub mod symbols;
 pub mod trace;

@@ -418,3 +418,34 @@ fn a_crate_outside_the_workspace_is_named_by_path() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `cargo xtask new` writes the crate and lists its files; it never
+/// overwrites.
+#[test]
+fn new_writes_a_crate_once() {
+    let dir = scratch("new");
+    let output = xtask_in(&dir, &["new", "kv"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    for file in [
+        "kv/Cargo.toml",
+        "kv/.cargo/config.toml",
+        "kv/kv.toml",
+        "kv/src/bin/kv-client.rs",
+    ] {
+        assert!(
+            stdout(&output).lines().any(|line| line == file),
+            "{file}: {}",
+            stdout(&output)
+        );
+        assert!(dir.join(file).is_file(), "{file}");
+    }
+    let output = xtask_in(&dir, &["new", "kv"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(
+        error_lines(&output),
+        ["error: kv exists and is not empty; give another with --path"]
+    );
+    let output = xtask_in(&dir, &["new", "Bad"]);
+    assert_eq!(output.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
