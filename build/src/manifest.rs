@@ -2,28 +2,8 @@
 //! checked and turned into the kernel's boot manifest text
 //! (`abi::manifest`), which the kernel's own parser then re-checks.
 //!
-//! ```toml
-//! [kernel]
-//! cmdline = "log=info"          # optional, default ""
-//!
-//! [[endpoint]]
-//! name = "console"
-//! notices = true                # optional, default false
-//!
-//! [[program]]
-//! name = "console"              # 1-16 chars of a-z, 0-9, - and _
-//! crate = "console"             # a workspace package, or
-//! # path = "../my-server"       # a crate directory (relative to this file)
-//! bin = "console"               # optional; default = name
-//! priority = 6                  # 0..=7
-//! io = ["serial"]               # optional
-//! start = "boot"                # optional: "boot" (default) or "spawn"
-//! spawns = ["worker"]           # optional
-//! # elf = "prebuilt.elf"        # ... or a file to pack as it is, nothing built
-//! cpu_limit = 500               # optional: killed after this many timer ticks of CPU time
-//! args = "seed=1 calls=100"     # optional: libsys::args() (at most 128 bytes, no `#`)
-//! handles = [ { endpoint = "console", rights = ["recv"], badge = 0 } ]
-//! ```
+//! `docs/manifest.md` documents every field, its default and its errors; a
+//! test below checks that it names exactly the fields these structs accept.
 
 use crate::Error;
 use abi::Rights;
@@ -625,6 +605,112 @@ pub fn available_manifests() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// The field names a struct with a derived `Deserialize` accepts: serde's
+    /// derive hands them to `deserialize_struct`, where this deserializer
+    /// catches them.
+    fn fields_of<T: for<'de> Deserialize<'de>>() -> BTreeSet<&'static str> {
+        #[derive(Debug)]
+        struct Fields(&'static [&'static str]);
+        impl std::fmt::Display for Fields {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{:?}", self.0)
+            }
+        }
+        impl std::error::Error for Fields {}
+        impl serde::de::Error for Fields {
+            fn custom<M: std::fmt::Display>(_: M) -> Self {
+                Fields(&[])
+            }
+        }
+        struct Catch;
+        impl<'de> serde::Deserializer<'de> for Catch {
+            type Error = Fields;
+            fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Fields> {
+                Err(Fields(&[]))
+            }
+            fn deserialize_struct<V: serde::de::Visitor<'de>>(
+                self,
+                _name: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Fields> {
+                Err(Fields(fields))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+                option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+            }
+        }
+        match T::deserialize(Catch) {
+            Err(Fields(fields)) => fields.iter().copied().collect(),
+            Ok(_) => unreachable!("nothing can be deserialized from Catch"),
+        }
+    }
+
+    /// The fields in the tables of `docs/manifest.md`, by section heading:
+    /// rows whose first cell is `` `name` ``.
+    fn documented_fields(doc: &str) -> BTreeMap<String, BTreeSet<String>> {
+        let mut sections: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut heading = String::new();
+        for line in doc.lines() {
+            if let Some(title) = line.strip_prefix("## ") {
+                heading = title.trim().to_string();
+            } else if let Some(row) = line.strip_prefix("| `")
+                && let Some((field, _)) = row.split_once("` |")
+            {
+                sections.entry(heading.clone()).or_default().insert(field.to_string());
+            }
+        }
+        sections
+    }
+
+    #[test]
+    fn the_manifest_doc_names_exactly_the_accepted_fields() {
+        let path = crate::workspace_root().join("docs/manifest.md");
+        let doc = std::fs::read_to_string(&path).unwrap();
+        let documented = documented_fields(&doc);
+        let accepted = [
+            ("The file", fields_of::<FileToml>()),
+            ("`[kernel]`", fields_of::<KernelToml>()),
+            ("`[[endpoint]]`", fields_of::<EndpointToml>()),
+            ("`[[program]]`", fields_of::<ProgramToml>()),
+            ("`handles` entries", fields_of::<HandleToml>()),
+        ];
+        assert!(accepted[3].1.contains("crate") && accepted[3].1.contains("priority"));
+        for (heading, fields) in &accepted {
+            let fields: BTreeSet<String> = fields.iter().map(|f| f.to_string()).collect();
+            assert_eq!(
+                documented.get(*heading),
+                Some(&fields),
+                "{}: section `## {heading}` must list exactly the fields the parser accepts",
+                path.display()
+            );
+        }
+        assert_eq!(documented.len(), accepted.len(), "{documented:?}");
+    }
+
+    #[test]
+    fn the_manifest_doc_states_the_kernel_limits() {
+        let doc = std::fs::read_to_string(crate::workspace_root().join("docs/manifest.md")).unwrap();
+        use abi::manifest::*;
+        for (limit, value) in [
+            ("name length (bytes)", MAX_NAME),
+            ("endpoints", MAX_ENDPOINTS),
+            ("programs", MAX_PROGRAMS),
+            ("handles per program", MAX_START_HANDLES),
+            ("spawns per program", MAX_SPAWNS),
+            ("args (bytes)", MAX_ARGS),
+            ("priorities", usize::from(PRIORITIES)),
+        ] {
+            let row = format!("| {limit} | {value} |");
+            assert!(
+                doc.lines().any(|line| line == row),
+                "docs/manifest.md has no row `{row}`"
+            );
+        }
+    }
 
     fn parse(text: &str) -> Result<Manifest, Error> {
         Manifest::from_toml_str(text, Path::new("/base"))
