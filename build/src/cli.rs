@@ -21,8 +21,9 @@ use std::time::Duration;
 const EXIT_STATUS: &str = "\
 Exit status of `cargo xtask run`: the guest's exit value (0: every program
 finished; 16 kernel panic, 17 kernel fault, 18 deadlock, 19 unusable boot
-image), 124 when the run timed out, 126 when QEMU stopped without a guest
-exit status (a triple fault, a QEMU error). `cargo xtask fuzz`: 0 when
+image), 1 when --strict found a program that ended otherwise than its
+manifest entry expects, 124 when the run timed out, 126 when QEMU stopped
+without a guest exit status (a triple fault, a QEMU error). `cargo xtask fuzz`: 0 when
 every boot passed, 1 otherwise. Every command: 125 for an error of the tool
 itself (bad manifest, failed build, QEMU missing or not startable,
 unreadable trace), 2 for a mistake on the command line.";
@@ -177,6 +178,14 @@ struct RunArgs {
     /// Start paused with a GDB server on localhost:1234 (no timeout)
     #[arg(long)]
     gdb: bool,
+    /// Exit with 1 if a program ended otherwise than its manifest expects
+    ///
+    /// A fault, a kill at the CPU limit or an exit with a status other than
+    /// 0 (a panic exits with 101) fails the run unless the program's entry
+    /// says `expect = "fault"`, `"cpu_limit"`, `"any"` or `expect_exit = N`
+    /// (docs/manifest.md).
+    #[arg(long, verbatim_doc_comment)]
+    strict: bool,
     /// Record the kernel's syscall trace; print it decoded on stderr
     ///
     /// FILE defaults to target/trace/<manifest>.bin. The kernel gets `trace`
@@ -376,6 +385,7 @@ pub enum Command {
         manifest: String,
         options: RunOptions,
         trace: Option<TraceRequest>,
+        strict: bool,
     },
     TraceDecode {
         file: PathBuf,
@@ -506,6 +516,7 @@ fn run_command(args: RunArgs) -> Result<Command, clap::Error> {
         manifest: args.manifest.manifest,
         options,
         trace,
+        strict: args.strict,
     })
 }
 
@@ -560,6 +571,7 @@ pub fn execute(command: Command) -> Result<u8, Error> {
             manifest,
             mut options,
             trace,
+            strict,
         } => {
             let manifest = Manifest::load(&manifest)?;
             let image = crate::build_image(&manifest, &manifest.name)?;
@@ -581,6 +593,15 @@ pub fn execute(command: Command) -> Result<u8, Error> {
                 crate::GuestStatus::Exited(0) => {}
                 crate::GuestStatus::Exited(_) => eprintln!("xtask: {}", outcome.status),
                 _ => eprintln!("error: {}", outcome.status),
+            }
+            if strict {
+                let problems = crate::endings::unexpected(&manifest, &outcome.serial);
+                for problem in &problems {
+                    eprintln!("error: --strict: {problem}");
+                }
+                if !problems.is_empty() && code == 0 {
+                    code = crate::EXIT_UNEXPECTED;
+                }
             }
             Ok(code)
         }
@@ -721,12 +742,17 @@ mod tests {
         assert!(options.icount);
         assert_eq!(run_options("run --timeout 0").timeout, None);
         assert_eq!(run_options("run --gdb --timeout 5").timeout, None);
+        assert!(matches!(
+            parse_line("run --strict"),
+            Ok(Command::Run { strict: true, .. })
+        ));
         assert_eq!(
             parse_line("run --manifest manifests/x.toml").unwrap(),
             Command::Run {
                 manifest: "manifests/x.toml".into(),
                 options: run_options("run"),
                 trace: None,
+                strict: false,
             }
         );
     }

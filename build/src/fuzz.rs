@@ -14,6 +14,7 @@
 //! unchanged, both exit with status 0, and no program was killed.
 //! `docs/reliability.md` describes what the fuzzer generates and checks.
 
+use crate::endings::Ending;
 use crate::{Accel, Error, GuestStatus, Manifest, RunOptions, RunOutcome};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -264,15 +265,15 @@ fn number_after(line: &str, key: &str) -> Option<u64> {
     None
 }
 
-/// The status of every `[console] name[pid] exited with status N` line
-/// about `name`.
+/// The status of every exit of `name` the serial output reports.
 fn exit_statuses<'a>(serial: &'a str, name: &'a str) -> impl Iterator<Item = i64> + 'a {
-    let prefix = format!("[console] {name}[");
-    serial.lines().filter_map(move |line| {
-        let rest = line.strip_prefix(&prefix)?;
-        let (_, status) = rest.split_once("] exited with status ")?;
-        status.trim().parse().ok()
-    })
+    crate::endings::find(serial)
+        .into_iter()
+        .filter(move |ended| ended.name == name)
+        .filter_map(|ended| match ended.how {
+            Ending::Exited(status) => Some(status),
+            _ => None,
+        })
 }
 
 /// Judges a run of the fuzz image with `seed` and `wanted` calls.
@@ -330,13 +331,9 @@ pub fn judge_serial(status: GuestStatus, serial: &str, wall: Duration, seed: u64
             problems.push(format!("{name} did not exit with status 0"));
         }
     }
-    for line in serial.lines().filter(|line| line.starts_with("[console] ")) {
-        let failed = line.contains("] killed: ")
-            || line
-                .split_once("] exited with status ")
-                .is_some_and(|(_, status)| status.trim() != "0");
-        if failed {
-            problems.push(line.trim().to_string());
+    for ended in crate::endings::find(serial) {
+        if ended.how != Ending::Exited(0) {
+            problems.push(ended.text);
         }
     }
     Verdict {

@@ -18,6 +18,8 @@
 //!   Markdown (`docs/abi.md`) and JSON.
 //! - [`trace`]: decodes the kernel's syscall trace into strace-style lines
 //!   and Chrome trace / Perfetto timelines.
+//! - [`endings`]: how programs ended, read from the console's notices,
+//!   and what `cargo xtask run --strict` makes of them.
 //! - [`symbols`]: resolves the addresses of fault reports in the serial
 //!   output to functions and source lines.
 //! - [`fuzz`]: `cargo xtask fuzz`: boots the ring-3 syscall fuzzer with a
@@ -31,6 +33,7 @@
 pub mod bench;
 pub mod cargo;
 pub mod cli;
+pub mod endings;
 pub mod fuzz;
 pub mod image;
 pub mod install;
@@ -50,6 +53,9 @@ pub use install::ensure_qemu;
 pub use manifest::Manifest;
 pub use qemu::{Accel, GuestStatus, KvmProbe, Machine, RunOptions, RunOutcome, probe_kvm, run};
 
+/// `cargo xtask run --strict` exit status when the guest exited with 0 but
+/// a program ended otherwise than its manifest entry expects.
+pub const EXIT_UNEXPECTED: u8 = 1;
 /// `cargo xtask` exit status for a command-line mistake.
 pub const EXIT_USAGE: u8 = 2;
 /// `cargo xtask run` exit status when the guest ran past `--timeout`.

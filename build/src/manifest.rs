@@ -67,6 +67,9 @@ pub struct Program {
     pub cpu_limit: Option<u32>,
     /// Its argument string (`libsys::args()`).
     pub args: String,
+    /// How `cargo xtask run --strict` expects it to end; `None`: an exit
+    /// with status 0, if it ends at all.
+    pub expect: Option<Expect>,
     pub handles: Vec<HandleSpec>,
     /// Line of its `name`.
     pub line: Option<usize>,
@@ -74,6 +77,25 @@ pub struct Program {
     pub source_line: Option<usize>,
     /// Line of its `bin`, if it has one.
     pub bin_line: Option<usize>,
+}
+
+/// How a program is expected to end (`expect` and `expect_exit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// `exit` with this status.
+    Exit(i64),
+    /// Killed by a CPU exception.
+    Fault,
+    /// Killed when its `cpu_limit` is used up.
+    CpuLimit,
+    /// However it ends, or never.
+    Any,
+}
+
+impl Default for Expect {
+    fn default() -> Self {
+        Self::Exit(0)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,6 +153,8 @@ struct ProgramToml {
     cpu_limit: Option<Spanned<i64>>,
     #[serde(default)]
     handles: Vec<Spanned<HandleToml>>,
+    expect: Option<Spanned<String>>,
+    expect_exit: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -345,6 +369,37 @@ impl Manifest {
                     }
                 },
             };
+            let expect = match (&program.expect, &program.expect_exit) {
+                (None, None) => None,
+                (None, Some(status)) => Some(Expect::Exit(*status.get_ref())),
+                (Some(expect), status) => match (expect.get_ref().as_str(), status) {
+                    ("exit", status) => Some(Expect::Exit(status.as_ref().map_or(0, |s| *s.get_ref()))),
+                    (_, Some(status)) => {
+                        return Err(cx.error(
+                            status,
+                            format!("program `{name}`: expect_exit goes with expect = \"exit\" (or alone)"),
+                        ));
+                    }
+                    ("fault", None) => Some(Expect::Fault),
+                    ("cpu_limit", None) => Some(Expect::CpuLimit),
+                    ("any", None) => Some(Expect::Any),
+                    (other, None) => {
+                        return Err(cx.error(
+                            expect,
+                            format!(
+                                "program `{name}`: expect must be \"exit\", \"fault\", \"cpu_limit\" or \"any\", \
+                                 not \"{other}\""
+                            ),
+                        ));
+                    }
+                },
+            };
+            if expect == Some(Expect::CpuLimit) && cpu_limit.is_none() {
+                return Err(cx.error(
+                    program.expect.as_ref().unwrap_or(&program.name),
+                    format!("program `{name}`: expect = \"cpu_limit\" needs a cpu_limit"),
+                ));
+            }
             let mut handles = Vec::new();
             for handle in &program.handles {
                 let handle_toml = handle.get_ref();
@@ -394,6 +449,7 @@ impl Manifest {
                 spawns: program.spawns.iter().map(|s| s.get_ref().clone()).collect(),
                 cpu_limit,
                 args,
+                expect,
                 handles,
                 line: Some(cx.line_of(program.name.span().start)),
                 source_line: [&program.krate, &program.path, &program.elf]
@@ -822,6 +878,32 @@ cpu_limit = 300
             let text = format!("[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 1\ncpu_limit = {bad}\n");
             let message = parse(&text).unwrap_err().to_string();
             assert!(message.contains("cpu_limit must be a positive"), "{bad}: {message}");
+        }
+    }
+
+    #[test]
+    fn expectations() {
+        let program = |extra: &str| format!("[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 1\n{extra}\n");
+        let expect = |extra: &str| parse(&program(extra)).unwrap().programs[0].expect;
+        assert_eq!(expect(""), None);
+        assert_eq!(expect("expect = \"fault\""), Some(Expect::Fault));
+        assert_eq!(expect("expect = \"exit\""), Some(Expect::Exit(0)));
+        assert_eq!(expect("expect = \"exit\"\nexpect_exit = 3"), Some(Expect::Exit(3)));
+        assert_eq!(expect("expect_exit = -1"), Some(Expect::Exit(-1)));
+        assert_eq!(expect("expect = \"any\""), Some(Expect::Any));
+        assert_eq!(expect("cpu_limit = 5\nexpect = \"cpu_limit\""), Some(Expect::CpuLimit));
+        for (bad, at, message) in [
+            ("expect = \"crash\"", 5, "expect must be"),
+            (
+                "expect = \"fault\"\nexpect_exit = 1",
+                6,
+                "expect_exit goes with expect = \"exit\"",
+            ),
+            ("expect = \"cpu_limit\"", 5, "needs a cpu_limit"),
+        ] {
+            let (line, text) = error(&program(bad));
+            assert_eq!(line, Some(at), "{bad}");
+            assert!(text.contains(message), "{bad}: {text}");
         }
     }
 

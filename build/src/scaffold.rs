@@ -167,6 +167,7 @@ path = "."
 bin = "{name}-client"
 priority = 2
 args = "7"                       # the number to square; "fault" reads address 0
+# expect = "fault"               # with args = "fault": what --strict then wants
 handles = [
     {{ endpoint = "console", rights = ["send"], badge = 2 }},   # handle 0: println!
     {{ endpoint = "{name}", rights = ["send"] }},{pad}# handle 1: the server
@@ -316,7 +317,8 @@ cargo +{channel} run --manifest-path {repo}/build/Cargo.toml -- run --manifest <
 
 ## Faults
 
-Set the client's `args = "fault"` in `{name}.toml` and boot again: the kernel
+Set the client's `args = "fault"` in `{name}.toml` and boot again (with
+`expect = "fault"` too, `cargo xtask run --strict` accepts it): the kernel
 kills the client, the console prints `[console] client[N] killed: page fault
 at ...`, and `cargo xtask run` names the line of `src/bin/{name}-client.rs`
 that faulted. `cargo xtask help run` lists the other options.

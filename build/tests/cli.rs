@@ -449,3 +449,55 @@ fn new_writes_a_crate_once() {
     assert_eq!(output.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `run --strict` passes the demo, whose faulting program is expected to
+/// fault, and fails (status 1, one error line per program) the same system
+/// without that expectation.
+#[test]
+fn strict_runs_fail_on_unexpected_endings() {
+    let output = xtask(&["run", "--accel", "tcg", "--timeout", "60", "--strict"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("[console] faulty["), "{}", stdout(&output));
+
+    let dir = scratch("strict");
+    let demo = std::fs::read_to_string(xtask::workspace_root().join("manifests/demo.toml")).unwrap();
+    let lax: String = demo
+        .lines()
+        .filter(|line| !line.starts_with("expect = "))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_ne!(lax, demo);
+    let manifest = dir.join("lax-demo.toml");
+    std::fs::write(&manifest, lax).unwrap();
+    let output = xtask(&[
+        "run",
+        "--accel",
+        "tcg",
+        "--timeout",
+        "60",
+        "--strict",
+        "--manifest",
+        manifest.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let errors = error_lines(&output);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("error: --strict: faulty[")
+            && errors[0].contains("] killed: page fault at 0x")
+            && errors[0].ends_with(", but its manifest entry expects an exit with status 0"),
+        "{errors:?}"
+    );
+    // Without --strict the same run is a success.
+    let output = xtask(&[
+        "run",
+        "--accel",
+        "tcg",
+        "--timeout",
+        "60",
+        "--manifest",
+        manifest.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -16,6 +16,7 @@ path = "."
 bin = "squares-client"
 priority = 2
 args = "fault"
+expect = "fault"
 handles = [
     { endpoint = "console", rights = ["send"], badge = 3 },
     { endpoint = "squares", rights = ["send"] },
@@ -85,6 +86,12 @@ fn a_new_crate_builds_by_itself_and_reports_its_own_faults() {
     let outcome = run_image(&image, systests::options(""));
 
     assert_exit(&outcome, abi::machine::EXIT_SUCCESS);
+    assert_eq!(
+        xtask::endings::unexpected(&manifest, &outcome.serial),
+        Vec::<String>::new(),
+        "{}",
+        report(&outcome)
+    );
     assert_eq!(
         value_of(&outcome, "client", "answer"),
         Some("49"),
