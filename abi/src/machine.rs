@@ -17,6 +17,8 @@ pub const EXIT_KERNEL_FAULT: u32 = 0x11;
 pub const EXIT_DEADLOCK: u32 = 0x12;
 /// The boot image could not be used (no initrd, bad manifest, no programs).
 pub const EXIT_BAD_IMAGE: u32 = 0x13;
+/// The host stopped a run that timed out; the kernel printed every thread's state first.
+pub const EXIT_DUMPED: u32 = 0x14;
 
 /// What an exit value means, for host tools.
 pub fn describe(value: u32) -> &'static str {
@@ -26,6 +28,7 @@ pub fn describe(value: u32) -> &'static str {
         EXIT_KERNEL_FAULT => "unexpected exception in the kernel",
         EXIT_DEADLOCK => "deadlock: threads wait on IPC that can never complete",
         EXIT_BAD_IMAGE => "unusable boot image",
+        EXIT_DUMPED => "timed out; thread states dumped",
         _ => "unknown exit value",
     }
 }

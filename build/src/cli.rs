@@ -66,6 +66,9 @@ enum CliCommand {
     /// line from the ELF debug info, on stderr, innermost first:
     ///   xtask: faulty[7] at 0x20154a: core::ptr::read_volatile at .../ptr/mod.rs:2091:9
     ///   xtask:     inlined into faulty::main at servers/demo/src/bin/faulty.rs:12:26
+    /// When the run times out, the kernel is first asked for every thread's
+    /// state (an NMI through QEMU's monitor) and given 2 seconds to print
+    /// them, then QEMU is killed; the exit status is 124 either way.
     #[command(verbatim_doc_comment, after_long_help = TRACE_HELP)]
     Run(RunArgs),
     /// Decode a trace file (from run --trace)

@@ -956,7 +956,7 @@ fn boot_logged(image: &Image, log: &Path, timeout: Option<Duration>) -> Result<(
         icount: true,
         ..RunOptions::default()
     };
-    let mut args = qemu_args(image, &options, Accel::Tcg);
+    let mut args = qemu_args(image, &options, Accel::Tcg, None);
     args.extend(["-d".into(), LOG_FLAGS.into(), "-D".into(), log.as_os_str().to_owned()]);
     let mut child = Command::new(&qemu)
         .args(&args)
@@ -991,7 +991,7 @@ fn boot_logged(image: &Image, log: &Path, timeout: Option<Duration>) -> Result<(
                 Ok(None) if let Some(limit) = timeout.filter(|limit| start.elapsed() >= *limit) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    break Ok(GuestStatus::TimedOut(limit));
+                    break Ok(GuestStatus::TimedOut { limit, after_nmi: None });
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(10)),
                 Err(error) => {

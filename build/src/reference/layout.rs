@@ -451,6 +451,7 @@ pub fn exit_codes() -> Vec<Constant> {
         ("EXIT_KERNEL_FAULT", EXIT_KERNEL_FAULT),
         ("EXIT_DEADLOCK", EXIT_DEADLOCK),
         ("EXIT_BAD_IMAGE", EXIT_BAD_IMAGE),
+        ("EXIT_DUMPED", EXIT_DUMPED),
     ]
     .into_iter()
     .map(|(name, value)| Constant {
