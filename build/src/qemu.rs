@@ -592,13 +592,62 @@ pub fn probe_kvm(image: &Image, machine: Machine) -> Result<KvmProbe, Error> {
 
 static PROBE: Mutex<()> = Mutex::new(());
 
-/// Where the verdict of the last KVM probe is kept.
+/// Where the verdict of the KVM probe is kept: `target/kvm-probe`.
 pub fn probe_cache() -> PathBuf {
-    crate::cargo::cross_dir().join("kvm-probe")
+    crate::target_dir().join("kvm-probe")
+}
+
+/// What a KVM probe's verdict depends on: this boot of the host (its boot
+/// id), the state of `/dev/kvm`, the QEMU binary (path, size, modification
+/// time) and the machine type. The same key means the same verdict, so the
+/// probe runs once per machine, not once per image.
+pub fn probe_key(qemu: &Path, machine: Machine) -> String {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    let device = kvm_device_unusable().unwrap_or_else(|| "usable".into());
+    let binary = std::fs::metadata(qemu)
+        .map(|m| {
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs());
+            format!("{} bytes, modified {modified}", m.len())
+        })
+        .unwrap_or_default();
+    format!(
+        "boot {}; /dev/kvm {device}; {} ({binary}); machine {}",
+        boot.trim(),
+        qemu.display(),
+        machine.name()
+    )
+}
+
+/// A verdict kept in `cache` for `key`.
+pub fn cached_verdict(cache: &Path, key: &str) -> Option<Accel> {
+    let text = std::fs::read_to_string(cache).ok()?;
+    let mut lines = text.lines();
+    if lines.next()?.strip_prefix("key=")? != key {
+        return None;
+    }
+    match lines.next()?.strip_prefix("verdict=")? {
+        "kvm" => Some(Accel::Kvm),
+        "tcg" => Some(Accel::Tcg),
+        _ => None,
+    }
+}
+
+/// Keeps `verdict` (and why) for `key` in `cache`.
+pub fn keep_verdict(cache: &Path, key: &str, verdict: Accel, reason: &str) {
+    if let Some(dir) = cache.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let text = format!("key={key}\nverdict={}\nreason={reason}\n", verdict.name());
+    let _ = std::fs::write(cache, text);
 }
 
 /// Resolves [`Accel::Auto`]: TCG when `--icount` asks for it, else the
-/// cached probe verdict if it is newer than the kernel, else a new probe.
+/// verdict kept for this machine ([`probe_key`]), else a new probe, whose
+/// verdict is said once (with `echo`) and kept.
 pub fn resolve_accel(image: &Image, options: &RunOptions) -> Result<Accel, Error> {
     if options.accel != Accel::Auto {
         return Ok(options.accel);
@@ -608,39 +657,28 @@ pub fn resolve_accel(image: &Image, options: &RunOptions) -> Result<Accel, Error
     }
     let _guard = lock(&PROBE);
     let cache = probe_cache();
-    if let Some(verdict) = cached_verdict(&cache, &image.kernel) {
-        if options.echo {
-            eprintln!(
-                "xtask: --accel auto: {} (cached in {})",
-                verdict.name(),
-                cache.display()
-            );
-        }
+    let key = probe_key(&ensure_qemu()?, options.machine);
+    if let Some(verdict) = cached_verdict(&cache, &key) {
         return Ok(verdict);
     }
     let probe = probe_kvm(image, options.machine)?;
     let verdict = if probe.works { Accel::Kvm } else { Accel::Tcg };
     if options.echo {
-        eprintln!("xtask: --accel auto: {} ({})", verdict.name(), probe.reason);
+        if probe.works {
+            eprintln!("xtask: KVM works here ({}); --accel auto uses it", probe.reason);
+        } else {
+            eprintln!(
+                "xtask: KVM does not work here ({}); --accel auto uses TCG",
+                probe.reason
+            );
+        }
+        eprintln!(
+            "xtask: (kept in {} until the host reboots or QEMU or /dev/kvm changes)",
+            cache.display()
+        );
     }
-    if let Some(dir) = cache.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let _ = std::fs::write(&cache, verdict.name());
+    keep_verdict(&cache, &key, verdict, &probe.reason);
     Ok(verdict)
-}
-
-fn cached_verdict(cache: &Path, kernel: &Path) -> Option<Accel> {
-    let cached = std::fs::metadata(cache).and_then(|m| m.modified()).ok()?;
-    let built = std::fs::metadata(kernel).and_then(|m| m.modified()).ok()?;
-    if built > cached {
-        return None;
-    }
-    match std::fs::read_to_string(cache).ok()?.trim() {
-        "kvm" => Some(Accel::Kvm),
-        "tcg" => Some(Accel::Tcg),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -850,6 +888,24 @@ mod tests {
         );
         assert!(guest.try_wait().unwrap().is_some());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_probe_verdict_is_kept_per_machine() {
+        let cache = std::env::temp_dir().join(format!("xtask-kvm-probe-{}", std::process::id()));
+        let _ = std::fs::remove_file(&cache);
+        let qemu = std::env::current_exe().unwrap();
+        let key = probe_key(&qemu, Machine::Microvm);
+        assert_eq!(key, probe_key(&qemu, Machine::Microvm), "the key is stable");
+        assert_ne!(key, probe_key(&qemu, Machine::Q35));
+        assert_ne!(key, probe_key(Path::new("/no/such/qemu"), Machine::Microvm));
+        assert_eq!(cached_verdict(&cache, &key), None);
+        keep_verdict(&cache, &key, Accel::Tcg, "the guest timed out");
+        assert_eq!(cached_verdict(&cache, &key), Some(Accel::Tcg));
+        assert_eq!(cached_verdict(&cache, &probe_key(&qemu, Machine::Q35)), None);
+        keep_verdict(&cache, &key, Accel::Kvm, "fine");
+        assert_eq!(cached_verdict(&cache, &key), Some(Accel::Kvm));
+        std::fs::remove_file(&cache).unwrap();
     }
 
     #[test]
