@@ -327,13 +327,15 @@ mod tests {
             "{log}"
         );
 
+        let bare = scratch("no-rustup");
         let without_rustup = Tools {
             rustup: None,
-            ..fake_tools(&scratch("no-rustup"))
+            ..fake_tools(&bare)
         };
         let error = without_rustup.ensure_target("x86_64-unknown-none").unwrap_err();
         assert!(error.to_string().contains("rustup is not installed"), "{error}");
         std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&bare).unwrap();
     }
 
     #[test]
