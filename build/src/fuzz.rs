@@ -14,6 +14,7 @@
 //! unchanged, both exit with status 0, and no program was killed.
 //! `docs/reliability.md` describes what the fuzzer generates and checks.
 
+use crate::endings::Ending;
 use crate::{Accel, Error, GuestStatus, Manifest, RunOptions, RunOutcome};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -37,7 +38,8 @@ pub struct FuzzOptions {
     pub calls: u64,
     /// Boots, with seeds `seed`, `seed + 1`, ...
     pub seeds: u64,
-    /// Limit of each boot; `None`: [`timeout_for`] the number of calls.
+    /// Limit of each boot; `None`: no limit. `cargo xtask fuzz` gives
+    /// [`timeout_for`] the number of calls unless told otherwise.
     pub timeout: Option<Duration>,
 }
 
@@ -47,7 +49,7 @@ impl Default for FuzzOptions {
             seed: DEFAULT_SEED,
             calls: DEFAULT_CALLS,
             seeds: 1,
-            timeout: None,
+            timeout: Some(timeout_for(DEFAULT_CALLS)),
         }
     }
 }
@@ -263,15 +265,15 @@ fn number_after(line: &str, key: &str) -> Option<u64> {
     None
 }
 
-/// The status of every `[console] name[pid] exited with status N` line
-/// about `name`.
+/// The status of every exit of `name` the serial output reports.
 fn exit_statuses<'a>(serial: &'a str, name: &'a str) -> impl Iterator<Item = i64> + 'a {
-    let prefix = format!("[console] {name}[");
-    serial.lines().filter_map(move |line| {
-        let rest = line.strip_prefix(&prefix)?;
-        let (_, status) = rest.split_once("] exited with status ")?;
-        status.trim().parse().ok()
-    })
+    crate::endings::find(serial)
+        .into_iter()
+        .filter(move |ended| ended.name == name)
+        .filter_map(|ended| match ended.how {
+            Ending::Exited(status) => Some(status),
+            _ => None,
+        })
 }
 
 /// Judges a run of the fuzz image with `seed` and `wanted` calls.
@@ -329,13 +331,9 @@ pub fn judge_serial(status: GuestStatus, serial: &str, wall: Duration, seed: u64
             problems.push(format!("{name} did not exit with status 0"));
         }
     }
-    for line in serial.lines().filter(|line| line.starts_with("[console] ")) {
-        let failed = line.contains("] killed: ")
-            || line
-                .split_once("] exited with status ")
-                .is_some_and(|(_, status)| status.trim() != "0");
-        if failed {
-            problems.push(line.trim().to_string());
+    for ended in crate::endings::find(serial) {
+        if ended.how != Ending::Exited(0) {
+            problems.push(ended.text);
         }
     }
     Verdict {
@@ -351,14 +349,14 @@ pub fn judge_serial(status: GuestStatus, serial: &str, wall: Duration, seed: u64
     }
 }
 
-/// Builds the image for `seed` and boots it under TCG; `echo` streams the
-/// serial output.
+/// Builds the image for `seed` and boots it under TCG, for at most
+/// `timeout` (`None`: no limit); `echo` streams the serial output.
 pub fn run_seed(seed: u64, calls: u64, timeout: Option<Duration>, echo: bool) -> Result<(Verdict, RunOutcome), Error> {
     let manifest = manifest(seed, calls)?;
     let image = crate::build_image(&manifest, &manifest.name)?;
     let options = RunOptions {
         accel: Accel::Tcg,
-        timeout: Some(timeout.unwrap_or_else(|| timeout_for(calls))),
+        timeout,
         echo,
         ..RunOptions::default()
     };
@@ -404,55 +402,6 @@ pub fn table(verdicts: &[Verdict]) -> String {
     text
 }
 
-/// Parses the options of `cargo xtask fuzz` (the words after `fuzz`).
-pub fn parse_args(args: &[String]) -> Result<FuzzOptions, Error> {
-    let usage = |message: String| Error::Usage(message);
-    let number = |flag: &str, value: &str| -> Result<u64, Error> {
-        value
-            .replace('_', "")
-            .parse::<u64>()
-            .map_err(|_| usage(format!("{flag} takes a whole number, not `{value}`")))
-    };
-    let mut options = FuzzOptions::default();
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| rest.next().cloned())
-                .ok_or_else(|| usage(format!("{flag} needs a value")))
-        };
-        match flag {
-            "--seed" => options.seed = number(flag, &value()?)?,
-            "--calls" => options.calls = number(flag, &value()?)?,
-            "--seeds" => {
-                options.seeds = number(flag, &value()?)?;
-                if options.seeds == 0 {
-                    return Err(usage("--seeds must be at least 1".into()));
-                }
-            }
-            "--timeout" => {
-                let text = value()?;
-                let seconds = text
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e9)
-                    .ok_or_else(|| usage(format!("--timeout takes seconds, not `{text}`")))?;
-                options.timeout = (seconds > 0.0).then(|| Duration::from_secs_f64(seconds));
-            }
-            other => return Err(usage(format!("unknown option `{other}` for fuzz"))),
-        }
-    }
-    if options.seed.checked_add(options.seeds - 1).is_none() {
-        return Err(usage("--seed plus --seeds runs past the largest seed".into()));
-    }
-    Ok(options)
-}
-
 /// `cargo xtask fuzz`: runs every seed, streaming the serial output, then
 /// prints the table. Exit status 0 when every run passed, 1 otherwise.
 pub fn run_command(options: &FuzzOptions) -> Result<u8, Error> {
@@ -480,37 +429,6 @@ pub fn run_command(options: &FuzzOptions) -> Result<u8, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn words(line: &str) -> Vec<String> {
-        line.split_whitespace().map(String::from).collect()
-    }
-
-    #[test]
-    fn options() {
-        assert_eq!(parse_args(&[]).unwrap(), FuzzOptions::default());
-        let options = parse_args(&words("--seed 7 --calls=1_000_000 --seeds 10 --timeout 90")).unwrap();
-        assert_eq!(
-            options,
-            FuzzOptions {
-                seed: 7,
-                calls: 1_000_000,
-                seeds: 10,
-                timeout: Some(Duration::from_secs(90)),
-            }
-        );
-        assert_eq!(parse_args(&words("--timeout 0")).unwrap().timeout, None);
-        for bad in [
-            "--seed",
-            "--seed x",
-            "--calls -1",
-            "--seeds 0",
-            "--timeout soon",
-            "--bogus",
-            "--seed 18446744073709551615 --seeds 2",
-        ] {
-            assert!(matches!(parse_args(&words(bad)), Err(Error::Usage(_))), "{bad}");
-        }
-    }
 
     #[test]
     fn the_manifest_is_accepted_and_carries_the_arguments() {

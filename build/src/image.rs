@@ -4,7 +4,7 @@
 //! copy of every program's ELF in `target/image/<name>/elf/<program>`, with
 //! its debug info, for symbolizing faults and for debuggers.
 
-use crate::cargo::{self, Executables, Output};
+use crate::cargo::{self, Executables, Output, Package};
 use crate::manifest::{Manifest, Source};
 use crate::{Error, lock};
 use std::collections::BTreeMap;
@@ -74,19 +74,36 @@ pub fn build_image_with(manifest: &Manifest, name: &str, options: &BuildOptions)
         Output::OnFailure
     };
 
+    check_sources(manifest)?;
+
     let _guard = lock(&BUILD);
     let mut packages = vec![KERNEL];
     packages.extend(manifest.workspace_packages());
-    let workspace = cargo::build_workspace(&packages, output)?;
-    let mut external: BTreeMap<PathBuf, Executables> = BTreeMap::new();
+    let mut bins = vec![KERNEL];
+    let mut external_bins: BTreeMap<&Path, Vec<&str>> = BTreeMap::new();
     for program in &manifest.programs {
-        if let Source::Path(dir) = &program.source
-            && !external.contains_key(dir)
-        {
-            let built = cargo::build_external(dir, output)
-                .map_err(|e| Error::Build(format!("program `{}`: {e}", program.name)))?;
-            external.insert(dir.clone(), built);
+        let wanted = match &program.source {
+            Source::Crate(_) => &mut bins,
+            Source::Path(dir) => external_bins.entry(dir).or_default(),
+            Source::Elf(_) => continue,
+        };
+        if !wanted.contains(&program.bin.as_str()) {
+            wanted.push(&program.bin);
         }
+    }
+    let workspace = cargo::build_workspace(&packages, &bins, output)?;
+    let mut external: BTreeMap<PathBuf, Executables> = BTreeMap::new();
+    for (dir, bins) in external_bins {
+        let built = cargo::build_external(dir, &bins, output).map_err(|e| {
+            let users: Vec<&str> = manifest
+                .programs
+                .iter()
+                .filter(|p| p.source == Source::Path(dir.to_path_buf()))
+                .map(|p| p.name.as_str())
+                .collect();
+            Error::Build(format!("program `{}`: {e}", users.join("`, `")))
+        })?;
+        external.insert(dir.to_path_buf(), built);
     }
 
     let kernel_elf = workspace
@@ -145,6 +162,81 @@ pub fn build_image_with(manifest: &Manifest, name: &str, options: &BuildOptions)
         cmdline: manifest.cmdline.clone(),
         programs,
     })
+}
+
+/// Checks, before anything is built, that every program's package or
+/// crate exists and has the binary it names; a mistake is a manifest error
+/// naming the file and line.
+fn check_sources(manifest: &Manifest) -> Result<(), Error> {
+    let mut crates: BTreeMap<&Path, Vec<Package>> = BTreeMap::new();
+    for program in &manifest.programs {
+        let name = &program.name;
+        let (packages, what) = match &program.source {
+            Source::Elf(_) => continue,
+            Source::Crate(package) => match cargo::workspace_packages()?.into_iter().find(|p| &p.name == package) {
+                Some(found) => (vec![found], format!("package `{package}`")),
+                None => {
+                    let message = format!(
+                        "program `{name}`: `crate = \"{package}\"` names no package of this workspace; \
+                         give a crate outside it by its directory: {}",
+                        path_suggestion(manifest, package)
+                    );
+                    return Err(manifest.error_at(program.source_line, message));
+                }
+            },
+            Source::Path(dir) => {
+                if !crates.contains_key(dir.as_path()) {
+                    if !dir.join("Cargo.toml").is_file() {
+                        let message = format!("program `{name}`: {} has no Cargo.toml", dir.display());
+                        return Err(manifest.error_at(program.source_line, message));
+                    }
+                    let found = cargo::packages(dir)
+                        .map_err(|e| manifest.error_at(program.source_line, format!("program `{name}`: {e}")))?;
+                    crates.insert(dir, found);
+                }
+                (crates[dir.as_path()].clone(), format!("crate {}", dir.display()))
+            }
+        };
+        let binaries: Vec<&str> = packages
+            .iter()
+            .flat_map(|package| package.binaries.iter().map(String::as_str))
+            .collect();
+        if !binaries.contains(&program.bin.as_str()) {
+            let listed = if binaries.is_empty() {
+                "none".to_string()
+            } else {
+                binaries.join(", ")
+            };
+            let hint = if program.bin_line.is_none() && !binaries.is_empty() {
+                "; name one with `bin = \"...\"`"
+            } else {
+                ""
+            };
+            let message = format!(
+                "program `{name}`: {what} has no binary `{}` (its binaries: {listed}){hint}",
+                program.bin
+            );
+            return Err(manifest.error_at(program.bin_line.or(program.line), message));
+        }
+    }
+    Ok(())
+}
+
+/// `path = "..."` for a crate called `package` that is not in this
+/// workspace: the manifest's own directory or a directory beside it when
+/// one holds that crate, a placeholder otherwise.
+fn path_suggestion(manifest: &Manifest, package: &str) -> String {
+    let holds = |dir: &Path| {
+        dir.join("Cargo.toml").is_file()
+            && cargo::packages(dir).is_ok_and(|packages| packages.iter().any(|p| p.name == package))
+    };
+    if holds(&manifest.base_dir) {
+        "`path = \".\"`".into()
+    } else if holds(&manifest.base_dir.join(package)) {
+        format!("`path = \"{package}\"`")
+    } else {
+        "`path = \"<its directory, relative to this manifest>\"`".into()
+    }
 }
 
 fn names(built: &Executables) -> String {

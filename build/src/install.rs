@@ -2,7 +2,6 @@
 //! it is missing, otherwise says which command would.
 
 use crate::{Error, lock};
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
@@ -30,7 +29,7 @@ pub fn ensure_qemu() -> Result<PathBuf, Error> {
             "{QEMU} is not installed; install it with: sudo apt-get update && sudo apt-get install -y {PACKAGE}"
         )));
     }
-    eprintln!("xtask: {QEMU} not found; installing it: apt-get update && apt-get install -y {PACKAGE}");
+    eprintln!("xtask: installing {QEMU} (it is missing): apt-get update && apt-get install -y {PACKAGE}");
     apt_get(&["update"])?;
     apt_get(&["install", "-y", PACKAGE])?;
     let path = find_on_path(QEMU)
@@ -40,19 +39,12 @@ pub fn ensure_qemu() -> Result<PathBuf, Error> {
 }
 
 fn apt_get(args: &[&str]) -> Result<(), Error> {
-    eprintln!("xtask: running apt-get {}", args.join(" "));
     // apt's progress goes to our stderr: stdout carries only guest output.
-    let stderr = std::io::stderr();
     let status = Command::new("apt-get")
         .args(args)
         .env("DEBIAN_FRONTEND", "noninteractive")
         .stdin(Stdio::null())
-        .stdout(Stdio::from(
-            stderr
-                .as_fd()
-                .try_clone_to_owned()
-                .map_err(|e| Error::io("cannot duplicate stderr", e))?,
-        ))
+        .stdout(crate::setup::stderr_as_stdio()?)
         .status()
         .map_err(|e| Error::Qemu(format!("cannot run apt-get to install {QEMU}: {e}")))?;
     if !status.success() {

@@ -1,5 +1,6 @@
 //! The build tool as a library: what `cargo xtask` does, callable from tests.
 //!
+//! - [`cli`]: the command line (clap's derive), and running its commands.
 //! - [`manifest`]: reads a user manifest (`manifests/*.toml` or inline TOML)
 //!   and turns it into the kernel's boot manifest text.
 //! - [`cargo`]: cross-compiles the kernel and the programs for
@@ -9,10 +10,16 @@
 //! - [`qemu`]: boots an image, streams and captures the serial port, and maps
 //!   QEMU's exit status back to the guest's exit value.
 //! - [`install`]: finds (or, as root, installs) `qemu-system-x86_64`.
+//! - [`scaffold`]: `cargo xtask new`: writes a server crate that lives
+//!   outside this repository.
+//! - [`setup`]: makes sure the pinned toolchain has the bare-metal target
+//!   (`rustup target add` when it lacks it); `cargo xtask setup`.
 //! - [`reference`]: the ABI reference generated from the `abi` crate, as
 //!   Markdown (`docs/abi.md`) and JSON.
 //! - [`trace`]: decodes the kernel's syscall trace into strace-style lines
 //!   and Chrome trace / Perfetto timelines.
+//! - [`endings`]: how programs ended, read from the console's notices,
+//!   and what `cargo xtask run --strict` makes of them.
 //! - [`symbols`]: resolves the addresses of fault reports in the serial
 //!   output to functions and source lines.
 //! - [`fuzz`]: `cargo xtask fuzz`: boots the ring-3 syscall fuzzer with a
@@ -25,12 +32,16 @@
 
 pub mod bench;
 pub mod cargo;
+pub mod cli;
+pub mod endings;
 pub mod fuzz;
 pub mod image;
 pub mod install;
 pub mod manifest;
 pub mod qemu;
 pub mod reference;
+pub mod scaffold;
+pub mod setup;
 pub mod symbols;
 pub mod trace;
 
@@ -42,6 +53,9 @@ pub use install::ensure_qemu;
 pub use manifest::Manifest;
 pub use qemu::{Accel, GuestStatus, KvmProbe, Machine, RunOptions, RunOutcome, probe_kvm, run};
 
+/// `cargo xtask run --strict` exit status when the guest exited with 0 but
+/// a program ended otherwise than its manifest entry expects.
+pub const EXIT_UNEXPECTED: u8 = 1;
 /// `cargo xtask` exit status for a command-line mistake.
 pub const EXIT_USAGE: u8 = 2;
 /// `cargo xtask run` exit status when the guest ran past `--timeout`.

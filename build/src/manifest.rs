@@ -2,28 +2,8 @@
 //! checked and turned into the kernel's boot manifest text
 //! (`abi::manifest`), which the kernel's own parser then re-checks.
 //!
-//! ```toml
-//! [kernel]
-//! cmdline = "log=info"          # optional, default ""
-//!
-//! [[endpoint]]
-//! name = "console"
-//! notices = true                # optional, default false
-//!
-//! [[program]]
-//! name = "console"              # 1-16 chars of a-z, 0-9, - and _
-//! crate = "console"             # a workspace package, or
-//! # path = "../my-server"       # a crate directory (relative to this file)
-//! bin = "console"               # optional; default = name
-//! priority = 6                  # 0..=7
-//! io = ["serial"]               # optional
-//! start = "boot"                # optional: "boot" (default) or "spawn"
-//! spawns = ["worker"]           # optional
-//! # elf = "prebuilt.elf"        # ... or a file to pack as it is, nothing built
-//! cpu_limit = 500               # optional: killed after this many timer ticks of CPU time
-//! args = "seed=1 calls=100"     # optional: libsys::args() (at most 128 bytes, no `#`)
-//! handles = [ { endpoint = "console", rights = ["recv"], badge = 0 } ]
-//! ```
+//! `docs/manifest.md` documents every field, its default and its errors; a
+//! test below checks that it names exactly the fields these structs accept.
 
 use crate::Error;
 use abi::Rights;
@@ -43,6 +23,9 @@ pub struct Manifest {
     pub name: String,
     /// The TOML file it was read from, if any.
     pub file: Option<PathBuf>,
+    /// The directory relative `path` and `elf` values are resolved against
+    /// (absolute).
+    pub base_dir: PathBuf,
     /// `[kernel] cmdline`.
     pub cmdline: String,
     pub endpoints: Vec<Endpoint>,
@@ -62,8 +45,8 @@ pub struct Endpoint {
 pub enum Source {
     /// A package of this workspace.
     Crate(String),
-    /// A crate directory outside the workspace (absolute, or relative to the
-    /// current directory when the manifest was given with a relative path).
+    /// A crate directory outside the workspace (absolute: a relative `path`
+    /// is resolved against the manifest's directory when it is read).
     Path(PathBuf),
     /// A file packed as it is, without building anything (prebuilt
     /// programs, and deliberately broken ones in tests).
@@ -84,8 +67,35 @@ pub struct Program {
     pub cpu_limit: Option<u32>,
     /// Its argument string (`libsys::args()`).
     pub args: String,
+    /// How `cargo xtask run --strict` expects it to end; `None`: an exit
+    /// with status 0, if it ends at all.
+    pub expect: Option<Expect>,
     pub handles: Vec<HandleSpec>,
+    /// Line of its `name`.
     pub line: Option<usize>,
+    /// Line of its `crate`, `path` or `elf`.
+    pub source_line: Option<usize>,
+    /// Line of its `bin`, if it has one.
+    pub bin_line: Option<usize>,
+}
+
+/// How a program is expected to end (`expect` and `expect_exit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// `exit` with this status.
+    Exit(i64),
+    /// Killed by a CPU exception.
+    Fault,
+    /// Killed when its `cpu_limit` is used up.
+    CpuLimit,
+    /// However it ends, or never.
+    Any,
+}
+
+impl Default for Expect {
+    fn default() -> Self {
+        Self::Exit(0)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,6 +153,8 @@ struct ProgramToml {
     cpu_limit: Option<Spanned<i64>>,
     #[serde(default)]
     handles: Vec<Spanned<HandleToml>>,
+    expect: Option<Spanned<String>>,
+    expect_exit: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -207,11 +219,6 @@ impl Manifest {
         let text = std::fs::read_to_string(path)
             .map_err(|error| Error::io(format!("cannot read manifest {}", path.display()), error))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let base = if base.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            base
-        };
         let name = path
             .file_stem()
             .map(|stem| stem.to_string_lossy().into_owned())
@@ -226,6 +233,9 @@ impl Manifest {
     }
 
     fn parse(text: &str, base_dir: &Path, file: Option<&Path>, name: String) -> Result<Self, Error> {
+        // Crate paths are made absolute now: cargo later runs in the crate's
+        // own directory, where a relative path would be resolved again.
+        let base_dir = &absolute(base_dir)?;
         let cx = Context { text, file };
         let raw: FileToml = toml::from_str(text).map_err(|error| {
             let offset = error.span().map(|span| span.start);
@@ -359,6 +369,37 @@ impl Manifest {
                     }
                 },
             };
+            let expect = match (&program.expect, &program.expect_exit) {
+                (None, None) => None,
+                (None, Some(status)) => Some(Expect::Exit(*status.get_ref())),
+                (Some(expect), status) => match (expect.get_ref().as_str(), status) {
+                    ("exit", status) => Some(Expect::Exit(status.as_ref().map_or(0, |s| *s.get_ref()))),
+                    (_, Some(status)) => {
+                        return Err(cx.error(
+                            status,
+                            format!("program `{name}`: expect_exit goes with expect = \"exit\" (or alone)"),
+                        ));
+                    }
+                    ("fault", None) => Some(Expect::Fault),
+                    ("cpu_limit", None) => Some(Expect::CpuLimit),
+                    ("any", None) => Some(Expect::Any),
+                    (other, None) => {
+                        return Err(cx.error(
+                            expect,
+                            format!(
+                                "program `{name}`: expect must be \"exit\", \"fault\", \"cpu_limit\" or \"any\", \
+                                 not \"{other}\""
+                            ),
+                        ));
+                    }
+                },
+            };
+            if expect == Some(Expect::CpuLimit) && cpu_limit.is_none() {
+                return Err(cx.error(
+                    program.expect.as_ref().unwrap_or(&program.name),
+                    format!("program `{name}`: expect = \"cpu_limit\" needs a cpu_limit"),
+                ));
+            }
             let mut handles = Vec::new();
             for handle in &program.handles {
                 let handle_toml = handle.get_ref();
@@ -408,8 +449,15 @@ impl Manifest {
                 spawns: program.spawns.iter().map(|s| s.get_ref().clone()).collect(),
                 cpu_limit,
                 args,
+                expect,
                 handles,
                 line: Some(cx.line_of(program.name.span().start)),
+                source_line: [&program.krate, &program.path, &program.elf]
+                    .into_iter()
+                    .flatten()
+                    .next()
+                    .map(|source| cx.line_of(source.span().start)),
+                bin_line: program.bin.as_ref().map(|bin| cx.line_of(bin.span().start)),
             });
         }
 
@@ -433,6 +481,7 @@ impl Manifest {
         let manifest = Manifest {
             name,
             file: file.map(Path::to_path_buf),
+            base_dir: base_dir.clone(),
             cmdline: raw.kernel.cmdline.trim().to_string(),
             endpoints,
             programs,
@@ -441,6 +490,16 @@ impl Manifest {
         // endpoints), the kernel's parser finds now, not at boot.
         manifest.kernel_text()?;
         Ok(manifest)
+    }
+
+    /// An error about line `line` of this manifest (its file named when it
+    /// came from one).
+    pub fn error_at(&self, line: Option<usize>, message: String) -> Error {
+        Error::Manifest {
+            file: self.file.clone(),
+            line,
+            message,
+        }
     }
 
     /// The boot manifest text the kernel reads (`abi::manifest` format),
@@ -543,6 +602,17 @@ impl Program {
     }
 }
 
+/// `dir` made absolute against the current directory (`.` for an empty
+/// path), without resolving symbolic links.
+fn absolute(dir: &Path) -> Result<PathBuf, Error> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    std::path::absolute(dir).map_err(|e| Error::io(format!("cannot resolve {}", dir.display()), e))
+}
+
 fn checked_name(cx: &Context<'_>, name: &Spanned<String>, what: &str) -> Result<String, Error> {
     check_name(name.get_ref()).map(str::to_string).map_err(|_| {
         cx.error(
@@ -591,6 +661,112 @@ pub fn available_manifests() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// The field names a struct with a derived `Deserialize` accepts: serde's
+    /// derive hands them to `deserialize_struct`, where this deserializer
+    /// catches them.
+    fn fields_of<T: for<'de> Deserialize<'de>>() -> BTreeSet<&'static str> {
+        #[derive(Debug)]
+        struct Fields(&'static [&'static str]);
+        impl std::fmt::Display for Fields {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{:?}", self.0)
+            }
+        }
+        impl std::error::Error for Fields {}
+        impl serde::de::Error for Fields {
+            fn custom<M: std::fmt::Display>(_: M) -> Self {
+                Fields(&[])
+            }
+        }
+        struct Catch;
+        impl<'de> serde::Deserializer<'de> for Catch {
+            type Error = Fields;
+            fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Fields> {
+                Err(Fields(&[]))
+            }
+            fn deserialize_struct<V: serde::de::Visitor<'de>>(
+                self,
+                _name: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Fields> {
+                Err(Fields(fields))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+                option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+            }
+        }
+        match T::deserialize(Catch) {
+            Err(Fields(fields)) => fields.iter().copied().collect(),
+            Ok(_) => unreachable!("nothing can be deserialized from Catch"),
+        }
+    }
+
+    /// The fields in the tables of `docs/manifest.md`, by section heading:
+    /// rows whose first cell is `` `name` ``.
+    fn documented_fields(doc: &str) -> BTreeMap<String, BTreeSet<String>> {
+        let mut sections: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut heading = String::new();
+        for line in doc.lines() {
+            if let Some(title) = line.strip_prefix("## ") {
+                heading = title.trim().to_string();
+            } else if let Some(row) = line.strip_prefix("| `")
+                && let Some((field, _)) = row.split_once("` |")
+            {
+                sections.entry(heading.clone()).or_default().insert(field.to_string());
+            }
+        }
+        sections
+    }
+
+    #[test]
+    fn the_manifest_doc_names_exactly_the_accepted_fields() {
+        let path = crate::workspace_root().join("docs/manifest.md");
+        let doc = std::fs::read_to_string(&path).unwrap();
+        let documented = documented_fields(&doc);
+        let accepted = [
+            ("The file", fields_of::<FileToml>()),
+            ("`[kernel]`", fields_of::<KernelToml>()),
+            ("`[[endpoint]]`", fields_of::<EndpointToml>()),
+            ("`[[program]]`", fields_of::<ProgramToml>()),
+            ("`handles` entries", fields_of::<HandleToml>()),
+        ];
+        assert!(accepted[3].1.contains("crate") && accepted[3].1.contains("priority"));
+        for (heading, fields) in &accepted {
+            let fields: BTreeSet<String> = fields.iter().map(|f| f.to_string()).collect();
+            assert_eq!(
+                documented.get(*heading),
+                Some(&fields),
+                "{}: section `## {heading}` must list exactly the fields the parser accepts",
+                path.display()
+            );
+        }
+        assert_eq!(documented.len(), accepted.len(), "{documented:?}");
+    }
+
+    #[test]
+    fn the_manifest_doc_states_the_kernel_limits() {
+        let doc = std::fs::read_to_string(crate::workspace_root().join("docs/manifest.md")).unwrap();
+        use abi::manifest::*;
+        for (limit, value) in [
+            ("name length (bytes)", MAX_NAME),
+            ("endpoints", MAX_ENDPOINTS),
+            ("programs", MAX_PROGRAMS),
+            ("handles per program", MAX_START_HANDLES),
+            ("spawns per program", MAX_SPAWNS),
+            ("args (bytes)", MAX_ARGS),
+            ("priorities", usize::from(PRIORITIES)),
+        ] {
+            let row = format!("| {limit} | {value} |");
+            assert!(
+                doc.lines().any(|line| line == row),
+                "docs/manifest.md has no row `{row}`"
+            );
+        }
+    }
 
     fn parse(text: &str) -> Result<Manifest, Error> {
         Manifest::from_toml_str(text, Path::new("/base"))
@@ -702,6 +878,32 @@ cpu_limit = 300
             let text = format!("[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 1\ncpu_limit = {bad}\n");
             let message = parse(&text).unwrap_err().to_string();
             assert!(message.contains("cpu_limit must be a positive"), "{bad}: {message}");
+        }
+    }
+
+    #[test]
+    fn expectations() {
+        let program = |extra: &str| format!("[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 1\n{extra}\n");
+        let expect = |extra: &str| parse(&program(extra)).unwrap().programs[0].expect;
+        assert_eq!(expect(""), None);
+        assert_eq!(expect("expect = \"fault\""), Some(Expect::Fault));
+        assert_eq!(expect("expect = \"exit\""), Some(Expect::Exit(0)));
+        assert_eq!(expect("expect = \"exit\"\nexpect_exit = 3"), Some(Expect::Exit(3)));
+        assert_eq!(expect("expect_exit = -1"), Some(Expect::Exit(-1)));
+        assert_eq!(expect("expect = \"any\""), Some(Expect::Any));
+        assert_eq!(expect("cpu_limit = 5\nexpect = \"cpu_limit\""), Some(Expect::CpuLimit));
+        for (bad, at, message) in [
+            ("expect = \"crash\"", 5, "expect must be"),
+            (
+                "expect = \"fault\"\nexpect_exit = 1",
+                6,
+                "expect_exit goes with expect = \"exit\"",
+            ),
+            ("expect = \"cpu_limit\"", 5, "needs a cpu_limit"),
+        ] {
+            let (line, text) = error(&program(bad));
+            assert_eq!(line, Some(at), "{bad}");
+            assert!(text.contains(message), "{bad}: {text}");
         }
     }
 
@@ -853,6 +1055,26 @@ cpu_limit = 300
         let manifest = Manifest::from_file(&dir.join("good.toml")).unwrap();
         assert_eq!(manifest.name, "good");
         assert_eq!(manifest.programs[0].source, Source::Path(dir.join("crate")));
+        // Given relative to the current directory (the package's, for unit
+        // tests), the crate path comes out absolute all the same.
+        let cwd = std::env::current_dir().unwrap();
+        let relative: PathBuf = cwd
+            .components()
+            .skip(1)
+            .map(|_| std::path::Component::ParentDir)
+            .collect::<PathBuf>()
+            .join(dir.strip_prefix("/").unwrap())
+            .join("good.toml");
+        assert!(relative.is_relative());
+        let manifest = Manifest::from_file(&relative).unwrap();
+        assert_eq!(
+            manifest.programs[0].source,
+            Source::Path(cwd.join(relative.parent().unwrap()).join("crate"))
+        );
+        let Source::Path(crate_dir) = &manifest.programs[0].source else {
+            unreachable!()
+        };
+        assert!(crate_dir.is_absolute());
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(
             Manifest::load("no-such-manifest")

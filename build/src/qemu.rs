@@ -18,8 +18,9 @@ use crate::{Error, lock};
 use std::ffi::OsString;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -30,9 +31,12 @@ pub const PROBE_LINE: &str = "[kernel] INFO  probe: ring-3 syscall ok";
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default `--timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a guest that timed out may take, after the NMI that asks for
+/// its threads' states, to print them and exit before QEMU is killed.
+pub const DUMP_GRACE: Duration = Duration::from_secs(2);
 
 /// The accelerator QEMU uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Accel {
     /// The emulator: slow, but works everywhere and is deterministic enough
     /// for tests.
@@ -44,15 +48,6 @@ pub enum Accel {
 }
 
 impl Accel {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "tcg" => Some(Self::Tcg),
-            "kvm" => Some(Self::Kvm),
-            "auto" => Some(Self::Auto),
-            _ => None,
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Self::Tcg => "tcg",
@@ -63,7 +58,7 @@ impl Accel {
 }
 
 /// The QEMU machine type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Machine {
     /// Minimal virtio machine without PCI: boots in tens of milliseconds.
     Microvm,
@@ -72,14 +67,6 @@ pub enum Machine {
 }
 
 impl Machine {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "microvm" => Some(Self::Microvm),
-            "q35" => Some(Self::Q35),
-            _ => None,
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Self::Microvm => "microvm",
@@ -136,8 +123,12 @@ pub enum GuestStatus {
     /// QEMU stopped without the guest writing an exit value: with an even
     /// exit status `code`, or killed by `signal`.
     NoStatus { code: Option<i32>, signal: Option<i32> },
-    /// Still running after the timeout; QEMU was killed.
-    TimedOut(Duration),
+    /// Still running after the timeout `limit`; QEMU was killed. First the
+    /// guest was sent an NMI through QEMU's monitor and given
+    /// [`DUMP_GRACE`] to print every thread's state and exit: `after_nmi` is
+    /// the exit value it wrote then, if any
+    /// ([`abi::machine::EXIT_DUMPED`] when it printed the states).
+    TimedOut { limit: Duration, after_nmi: Option<u32> },
 }
 
 impl GuestStatus {
@@ -156,16 +147,29 @@ impl GuestStatus {
         match *self {
             Self::Exited(value) => u8::try_from(value).unwrap_or(u8::MAX),
             Self::NoStatus { .. } => crate::EXIT_NO_STATUS,
-            Self::TimedOut(_) => crate::EXIT_TIMEOUT,
+            Self::TimedOut { .. } => crate::EXIT_TIMEOUT,
         }
     }
 
-    /// The guest's exit value, if it wrote one.
+    /// The guest's exit value, if it wrote one (a run that timed out has
+    /// none, whatever it wrote after the NMI).
     pub fn exit_value(&self) -> Option<u32> {
         match *self {
             Self::Exited(value) => Some(value),
             _ => None,
         }
+    }
+
+    /// A run that timed out, after which the kernel printed every thread's
+    /// state.
+    pub fn dumped(&self) -> bool {
+        matches!(
+            self,
+            Self::TimedOut {
+                after_nmi: Some(abi::machine::EXIT_DUMPED),
+                ..
+            }
+        )
     }
 }
 
@@ -187,7 +191,18 @@ impl fmt::Display for GuestStatus {
                     (None, None) => Ok(()),
                 }
             }
-            Self::TimedOut(limit) => write!(f, "timed out after {}", seconds(limit)),
+            Self::TimedOut { limit, after_nmi } => {
+                write!(f, "timed out after {}", seconds(limit))?;
+                match after_nmi {
+                    None => Ok(()),
+                    Some(abi::machine::EXIT_DUMPED) => f.write_str("; the kernel printed every thread's state above"),
+                    Some(value) => write!(
+                        f,
+                        "; after an NMI the guest exited with {value} ({})",
+                        abi::machine::describe(value)
+                    ),
+                }
+            }
         }
     }
 }
@@ -243,8 +258,9 @@ pub fn kernel_cmdline(image: &Image, append: &str) -> String {
     line
 }
 
-/// QEMU's arguments for booting `image` with a resolved `accel` (Tcg or Kvm).
-pub fn qemu_args(image: &Image, options: &RunOptions, accel: Accel) -> Vec<OsString> {
+/// QEMU's arguments for booting `image` with a resolved `accel` (Tcg or Kvm),
+/// with its human monitor on the Unix socket `monitor` (none without).
+pub fn qemu_args(image: &Image, options: &RunOptions, accel: Accel, monitor: Option<&Path>) -> Vec<OsString> {
     let mut args: Vec<OsString> = [
         "-M",
         options.machine.name(),
@@ -256,8 +272,6 @@ pub fn qemu_args(image: &Image, options: &RunOptions, accel: Accel) -> Vec<OsStr
         "1",
         "-display",
         "none",
-        "-monitor",
-        "none",
         "-serial",
         "stdio",
         "-no-reboot",
@@ -267,6 +281,12 @@ pub fn qemu_args(image: &Image, options: &RunOptions, accel: Accel) -> Vec<OsStr
     .iter()
     .map(OsString::from)
     .collect();
+    args.push("-monitor".into());
+    args.push(match monitor {
+        // QEMU's option syntax doubles commas inside a value.
+        Some(path) => format!("unix:{},server=on,wait=off", path.to_string_lossy().replace(',', ",,")).into(),
+        None => "none".into(),
+    });
     args.push("-kernel".into());
     args.push(image.kernel.clone().into());
     args.push("-initrd".into());
@@ -313,18 +333,27 @@ pub fn run(image: &Image, options: &RunOptions) -> Result<RunOutcome, Error> {
             _ => {}
         }
     }
-    let mut outcome = boot(&qemu, image, options, accel)?;
+    let mut outcome = boot(&qemu, image, options, accel, true)?;
     outcome.symbolized = crate::symbols::symbolize(&outcome.serial, image);
     Ok(outcome)
 }
 
-fn boot(qemu: &Path, image: &Image, options: &RunOptions, accel: Accel) -> Result<RunOutcome, Error> {
+/// Boots and waits. With `dump_on_timeout`, a run that times out is first
+/// sent an NMI (see [`stop_after_timeout`]).
+fn boot(
+    qemu: &Path,
+    image: &Image,
+    options: &RunOptions,
+    accel: Accel,
+    dump_on_timeout: bool,
+) -> Result<RunOutcome, Error> {
     let timeout = if options.gdb {
         None
     } else {
         options.timeout.filter(|t| !t.is_zero())
     };
-    let args = qemu_args(image, options, accel);
+    let monitor = (dump_on_timeout && timeout.is_some()).then(monitor_socket);
+    let args = qemu_args(image, options, accel, monitor.as_deref());
     let command_line = shell_words(qemu, &args);
     if options.echo {
         eprintln!("xtask: {command_line}");
@@ -371,13 +400,25 @@ fn boot(qemu: &Path, image: &Image, options: &RunOptions, accel: Accel) -> Resul
             if let Some(limit) = timeout
                 && start.elapsed() >= limit
             {
-                let _ = child.kill();
-                let _ = child.wait();
-                break Ok(GuestStatus::TimedOut(limit));
+                if echo && monitor.is_some() {
+                    eprintln!(
+                        "xtask: timed out after {}; asking the kernel for its threads' states (NMI)",
+                        seconds(limit)
+                    );
+                }
+                let after = stop_after_timeout(&mut child, monitor.as_deref(), DUMP_GRACE);
+                let after_nmi = after.and_then(|status| {
+                    use std::os::unix::process::ExitStatusExt;
+                    GuestStatus::from_qemu_exit(status.code(), status.signal()).exit_value()
+                });
+                break Ok(GuestStatus::TimedOut { limit, after_nmi });
             }
             std::thread::sleep(Duration::from_millis(5));
         };
         let wall = start.elapsed();
+        if let Some(socket) = &monitor {
+            let _ = std::fs::remove_file(socket);
+        }
         // The pipes close when QEMU exits, so the readers finish.
         let serial = serial.join().unwrap_or_default();
         let stderr = errors.join().unwrap_or_default();
@@ -392,6 +433,44 @@ fn boot(qemu: &Path, image: &Image, options: &RunOptions, accel: Accel) -> Resul
             symbolized: Vec::new(),
         })
     })
+}
+
+/// A fresh path for QEMU's monitor socket, short enough for a Unix socket
+/// (about 100 bytes at most).
+fn monitor_socket() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let number = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("xtask-{}-{number}.monitor", std::process::id());
+    let path = std::env::temp_dir().join(&name);
+    if path.as_os_str().len() < 100 {
+        path
+    } else {
+        Path::new("/tmp").join(name)
+    }
+}
+
+/// Ends a run that timed out: sends `nmi` to QEMU's monitor at `monitor`
+/// (the kernel then prints every thread's state and exits with
+/// `EXIT_DUMPED`), waits up to `grace` for QEMU to exit, then kills it.
+/// Returns QEMU's exit status when it exited by itself in time; `None`
+/// when it had to be killed (no monitor, or a guest that ignored the NMI).
+pub fn stop_after_timeout(child: &mut Child, monitor: Option<&Path>, grace: Duration) -> Option<ExitStatus> {
+    if let Some(path) = monitor
+        && let Ok(mut stream) = UnixStream::connect(path)
+        && stream.write_all(b"nmi\n").and_then(|()| stream.flush()).is_ok()
+    {
+        let deadline = Instant::now() + grace;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                _ => break,
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
 
 #[derive(Clone, Copy)]
@@ -489,7 +568,7 @@ pub fn probe_kvm(image: &Image, machine: Machine) -> Result<KvmProbe, Error> {
         append: "probe".into(),
         ..RunOptions::default()
     };
-    let outcome = boot(&qemu, image, &options, Accel::Kvm)?;
+    let outcome = boot(&qemu, image, &options, Accel::Kvm, false)?;
     let saw_line = outcome.serial.lines().any(|line| line.trim_end() == PROBE_LINE);
     let works = outcome.status == GuestStatus::Exited(0) && saw_line;
     let reason = match outcome.status {
@@ -513,13 +592,62 @@ pub fn probe_kvm(image: &Image, machine: Machine) -> Result<KvmProbe, Error> {
 
 static PROBE: Mutex<()> = Mutex::new(());
 
-/// Where the verdict of the last KVM probe is kept.
+/// Where the verdict of the KVM probe is kept: `target/kvm-probe`.
 pub fn probe_cache() -> PathBuf {
-    crate::cargo::cross_dir().join("kvm-probe")
+    crate::target_dir().join("kvm-probe")
+}
+
+/// What a KVM probe's verdict depends on: this boot of the host (its boot
+/// id), the state of `/dev/kvm`, the QEMU binary (path, size, modification
+/// time) and the machine type. The same key means the same verdict, so the
+/// probe runs once per machine, not once per image.
+pub fn probe_key(qemu: &Path, machine: Machine) -> String {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    let device = kvm_device_unusable().unwrap_or_else(|| "usable".into());
+    let binary = std::fs::metadata(qemu)
+        .map(|m| {
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs());
+            format!("{} bytes, modified {modified}", m.len())
+        })
+        .unwrap_or_default();
+    format!(
+        "boot {}; /dev/kvm {device}; {} ({binary}); machine {}",
+        boot.trim(),
+        qemu.display(),
+        machine.name()
+    )
+}
+
+/// A verdict kept in `cache` for `key`.
+pub fn cached_verdict(cache: &Path, key: &str) -> Option<Accel> {
+    let text = std::fs::read_to_string(cache).ok()?;
+    let mut lines = text.lines();
+    if lines.next()?.strip_prefix("key=")? != key {
+        return None;
+    }
+    match lines.next()?.strip_prefix("verdict=")? {
+        "kvm" => Some(Accel::Kvm),
+        "tcg" => Some(Accel::Tcg),
+        _ => None,
+    }
+}
+
+/// Keeps `verdict` (and why) for `key` in `cache`.
+pub fn keep_verdict(cache: &Path, key: &str, verdict: Accel, reason: &str) {
+    if let Some(dir) = cache.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let text = format!("key={key}\nverdict={}\nreason={reason}\n", verdict.name());
+    let _ = std::fs::write(cache, text);
 }
 
 /// Resolves [`Accel::Auto`]: TCG when `--icount` asks for it, else the
-/// cached probe verdict if it is newer than the kernel, else a new probe.
+/// verdict kept for this machine ([`probe_key`]), else a new probe, whose
+/// verdict is said once (with `echo`) and kept.
 pub fn resolve_accel(image: &Image, options: &RunOptions) -> Result<Accel, Error> {
     if options.accel != Accel::Auto {
         return Ok(options.accel);
@@ -529,39 +657,28 @@ pub fn resolve_accel(image: &Image, options: &RunOptions) -> Result<Accel, Error
     }
     let _guard = lock(&PROBE);
     let cache = probe_cache();
-    if let Some(verdict) = cached_verdict(&cache, &image.kernel) {
-        if options.echo {
-            eprintln!(
-                "xtask: --accel auto: {} (cached in {})",
-                verdict.name(),
-                cache.display()
-            );
-        }
+    let key = probe_key(&ensure_qemu()?, options.machine);
+    if let Some(verdict) = cached_verdict(&cache, &key) {
         return Ok(verdict);
     }
     let probe = probe_kvm(image, options.machine)?;
     let verdict = if probe.works { Accel::Kvm } else { Accel::Tcg };
     if options.echo {
-        eprintln!("xtask: --accel auto: {} ({})", verdict.name(), probe.reason);
+        if probe.works {
+            eprintln!("xtask: KVM works here ({}); --accel auto uses it", probe.reason);
+        } else {
+            eprintln!(
+                "xtask: KVM does not work here ({}); --accel auto uses TCG",
+                probe.reason
+            );
+        }
+        eprintln!(
+            "xtask: (kept in {} until the host reboots or QEMU or /dev/kvm changes)",
+            cache.display()
+        );
     }
-    if let Some(dir) = cache.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let _ = std::fs::write(&cache, verdict.name());
+    keep_verdict(&cache, &key, verdict, &probe.reason);
     Ok(verdict)
-}
-
-fn cached_verdict(cache: &Path, kernel: &Path) -> Option<Accel> {
-    let cached = std::fs::metadata(cache).and_then(|m| m.modified()).ok()?;
-    let built = std::fs::metadata(kernel).and_then(|m| m.modified()).ok()?;
-    if built > cached {
-        return None;
-    }
-    match std::fs::read_to_string(cache).ok()?.trim() {
-        "kvm" => Some(Accel::Kvm),
-        "tcg" => Some(Accel::Tcg),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -613,10 +730,23 @@ mod tests {
             .exit_code(),
             126
         );
-        assert_eq!(GuestStatus::TimedOut(Duration::from_secs(3)).exit_code(), 124);
+        let timed_out = |after_nmi| GuestStatus::TimedOut {
+            limit: Duration::from_secs(3),
+            after_nmi,
+        };
+        for after_nmi in [None, Some(abi::machine::EXIT_DUMPED), Some(0x11)] {
+            assert_eq!(timed_out(after_nmi).exit_code(), 124);
+            assert_eq!(timed_out(after_nmi).exit_value(), None);
+        }
+        assert_eq!(timed_out(None).to_string(), "timed out after 3 s");
         assert_eq!(
-            GuestStatus::TimedOut(Duration::from_secs(3)).to_string(),
-            "timed out after 3 s"
+            timed_out(Some(0x14)).to_string(),
+            "timed out after 3 s; the kernel printed every thread's state above"
+        );
+        assert!(timed_out(Some(0x14)).dumped() && !timed_out(Some(0x11)).dumped());
+        assert_eq!(
+            timed_out(Some(0x11)).to_string(),
+            "timed out after 3 s; after an NMI the guest exited with 17 (unexpected exception in the kernel)"
         );
         assert_eq!(
             GuestStatus::Exited(0x11).to_string(),
@@ -651,12 +781,12 @@ mod tests {
             icount: true,
             ..RunOptions::default()
         };
-        let args: Vec<String> = qemu_args(&image(), &options, Accel::Tcg)
+        let args: Vec<String> = qemu_args(&image(), &options, Accel::Tcg, None)
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        let expected = "-M microvm -cpu max -m 256M -smp 1 -display none -monitor none -serial stdio \
-                        -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 -kernel /img/kernel \
+        let expected = "-M microvm -cpu max -m 256M -smp 1 -display none -serial stdio \
+                        -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 -monitor none -kernel /img/kernel \
                         -initrd /img/initrd.cpio -append log=debug_fault=pf -accel tcg -icount shift=0,align=off";
         let expected: Vec<String> = expected.split(' ').map(|a| a.replace('_', " ")).collect();
         assert_eq!(args, expected);
@@ -665,7 +795,9 @@ mod tests {
             gdb: true,
             ..RunOptions::default()
         };
-        let args = qemu_args(&image(), &gdb, Accel::Kvm);
+        let args = qemu_args(&image(), &gdb, Accel::Kvm, Some(Path::new("/tmp/a,b.monitor")));
+        let at = args.iter().position(|a| a == "-monitor").unwrap();
+        assert_eq!(args[at + 1], "unix:/tmp/a,,b.monitor,server=on,wait=off");
         assert_eq!(args[1], "q35");
         assert!(args.ends_with(&["-accel".into(), "kvm".into(), "-s".into(), "-S".into()]));
         assert_eq!(
@@ -687,7 +819,7 @@ mod tests {
             trace: Some("/tmp/a,b/t.bin".into()),
             ..RunOptions::default()
         };
-        let args: Vec<String> = qemu_args(&image(), &options, Accel::Tcg)
+        let args: Vec<String> = qemu_args(&image(), &options, Accel::Tcg, None)
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
@@ -697,6 +829,83 @@ mod tests {
         assert_eq!(args[at + 3], "isa-debugcon,iobase=0xe9,chardev=trace");
         let append = args.iter().position(|a| a == "-append").unwrap();
         assert_eq!(args[append + 1], "log=debug log=info trace");
+    }
+
+    /// A stand-in monitor on `socket`: accepts one connection and returns
+    /// what it received; `on_nmi` runs when the line `nmi` arrives.
+    fn monitor(socket: &Path, on_nmi: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<String> {
+        let listener = std::os::unix::net::UnixListener::bind(socket).unwrap();
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut line = String::new();
+            let _ = BufReader::new(stream).read_line(&mut line);
+            if line == "nmi\n" {
+                on_nmi();
+            }
+            line
+        })
+    }
+
+    #[test]
+    fn a_timed_out_guest_gets_an_nmi_and_the_grace_period() {
+        let dir = std::env::temp_dir().join(format!("xtask-nmi-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+
+        // A guest that ends when the NMI comes: its exit status is kept.
+        let socket = dir.join("answers.monitor");
+        let flag = dir.join("nmi-arrived");
+        let mut guest = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "while [ ! -e {} ]; do sleep 0.01; done; exit 41",
+                flag.display()
+            ))
+            .spawn()
+            .unwrap();
+        let flag_for_monitor = flag.clone();
+        let received = monitor(&socket, move || std::fs::write(flag_for_monitor, "").unwrap());
+        let status = stop_after_timeout(&mut guest, Some(&socket), Duration::from_secs(20));
+        assert_eq!(received.join().unwrap(), "nmi\n");
+        assert_eq!(status.and_then(|s| s.code()), Some(41));
+
+        // A guest that ignores it is killed once the grace period is over.
+        let socket = dir.join("ignores.monitor");
+        let mut guest = Command::new("sleep").arg("60").spawn().unwrap();
+        let received = monitor(&socket, || {});
+        assert_eq!(
+            stop_after_timeout(&mut guest, Some(&socket), Duration::from_millis(50)),
+            None
+        );
+        assert_eq!(received.join().unwrap(), "nmi\n");
+        assert!(guest.try_wait().unwrap().is_some(), "the guest was killed and reaped");
+
+        // Without a monitor (or with nothing listening), it is killed at once.
+        let mut guest = Command::new("sleep").arg("60").spawn().unwrap();
+        assert_eq!(
+            stop_after_timeout(&mut guest, Some(&dir.join("nobody")), DUMP_GRACE),
+            None
+        );
+        assert!(guest.try_wait().unwrap().is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_probe_verdict_is_kept_per_machine() {
+        let cache = std::env::temp_dir().join(format!("xtask-kvm-probe-{}", std::process::id()));
+        let _ = std::fs::remove_file(&cache);
+        let qemu = std::env::current_exe().unwrap();
+        let key = probe_key(&qemu, Machine::Microvm);
+        assert_eq!(key, probe_key(&qemu, Machine::Microvm), "the key is stable");
+        assert_ne!(key, probe_key(&qemu, Machine::Q35));
+        assert_ne!(key, probe_key(Path::new("/no/such/qemu"), Machine::Microvm));
+        assert_eq!(cached_verdict(&cache, &key), None);
+        keep_verdict(&cache, &key, Accel::Tcg, "the guest timed out");
+        assert_eq!(cached_verdict(&cache, &key), Some(Accel::Tcg));
+        assert_eq!(cached_verdict(&cache, &probe_key(&qemu, Machine::Q35)), None);
+        keep_verdict(&cache, &key, Accel::Kvm, "fine");
+        assert_eq!(cached_verdict(&cache, &key), Some(Accel::Kvm));
+        std::fs::remove_file(&cache).unwrap();
     }
 
     #[test]

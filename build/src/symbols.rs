@@ -27,6 +27,7 @@
 //! tables and inlining info); without line information the ELF symbol table
 //! names the function.
 
+use crate::endings::Ending;
 use crate::image::Image;
 use addr2line::Loader;
 use std::collections::BTreeMap;
@@ -65,17 +66,16 @@ pub fn find_sites(serial: &str) -> Vec<Site> {
     let mut sites = Vec::new();
     let mut kernel_fault: Option<String> = None;
     for line in serial.lines() {
-        if let Some(rest) = line.split_once("[console] ").map(|(_, rest)| rest)
-            && let Some((who, what)) = rest.split_once("] killed: ")
-            && let Some((name, pid)) = who.rsplit_once('[')
-            && let Ok(pid) = pid.parse()
-            && let Some((fault, at)) = what.split_once(" at 0x")
-            && let Some(rip) = hex_prefix(&format!("0x{at}"))
-        {
+        if let Some(ended) = crate::endings::parse_line(line) {
+            let (fault, rip) = match ended.how {
+                Ending::Faulted { vector, rip } => (abi::fault::vector_name(vector).to_string(), rip),
+                Ending::OverLimit { ticks, rip } => (format!("CPU time limit of {ticks} ticks used up"), rip),
+                Ending::Exited(_) => continue,
+            };
             sites.push(Site::Program {
-                name: name.trim().to_string(),
-                pid,
-                fault: fault.to_string(),
+                name: ended.name,
+                pid: ended.pid,
+                fault,
                 rip,
             });
             continue;

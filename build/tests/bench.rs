@@ -44,7 +44,7 @@ bench[6]: bench.status=done
 fn figures_tables_and_json() {
     let dir = fake_qemu("good", SERIAL, 1);
     let json = dir.join("report.json");
-    let output = xtask(&["bench", "--runs", "2", "--json", json.to_str().unwrap()], &dir);
+    let output = xtask(&["bench", "--runs", "2", "--json-out", json.to_str().unwrap()], &dir);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");

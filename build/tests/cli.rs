@@ -58,17 +58,33 @@ fn fake_qemu(name: &str, body: &str) -> PathBuf {
 
 #[test]
 fn help_and_usage_errors() {
-    let output = xtask(&["--help"]);
+    for args in [&["--help"][..], &["help"], &[]] {
+        let output = xtask(args);
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        for command in ["setup", "build", "run", "trace", "abi", "bench", "fuzz", "help"] {
+            assert!(
+                stdout(&output).lines().any(|l| l.trim_start().starts_with(command)),
+                "{args:?}: no {command} in\n{}",
+                stdout(&output)
+            );
+        }
+    }
+    let output = xtask(&["help", "run"]);
     assert_eq!(output.status.code(), Some(0));
-    assert!(stdout(&output).contains("cargo xtask run"));
+    assert!(stdout(&output).contains("--trace-filter <SPEC>"), "{}", stdout(&output));
+
     let output = xtask(&["run", "--accel", "warp"]);
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         error_lines(&output),
-        ["error: --accel must be tcg, kvm or auto, not `warp`"]
+        ["error: invalid value 'warp' for '--accel <ACCEL>'"]
     );
     let output = xtask(&["run", "--icount", "--accel", "kvm"]);
     assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        error_lines(&output),
+        ["error: --icount needs TCG (use --accel tcg or auto)"]
+    );
 }
 
 #[test]
@@ -175,7 +191,11 @@ fn abi_prints_the_generated_reference() {
     assert_eq!(stdout(&output), xtask::reference::markdown());
     let output = xtask(&["abi"]);
     assert_eq!(output.status.code(), Some(2));
-    assert_eq!(error_lines(&output), ["error: `abi` needs --markdown or --json"]);
+    assert_eq!(
+        error_lines(&output),
+        ["error: the following required arguments were not provided:"]
+    );
+    assert!(stderr(&output).contains("<--markdown|--json>"), "{}", stderr(&output));
 }
 
 /// A small trace: hello writes a line and exits, with one record lost.
@@ -253,7 +273,11 @@ fn trace_decode_prints_strace_lines() {
 
     let output = xtask(&["trace", "decode", file.to_str().unwrap(), "--filter", "syscall=nope"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(error_lines(&output)[0].starts_with("error: --filter: unknown syscall `nope`"));
+    let errors = error_lines(&output);
+    assert!(
+        errors[0].starts_with("error: invalid value 'syscall=nope' for '--filter <SPEC>': unknown syscall `nope`"),
+        "{errors:?}"
+    );
     let output = xtask(&["trace", "decode", dir.join("missing.bin").to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(125));
     assert!(error_lines(&output)[0].starts_with("error: cannot read trace "));
@@ -300,5 +324,180 @@ fn traced_run_decodes_and_symbolizes() {
     );
     // The serial output is unchanged on stdout.
     assert!(stdout(&output).contains("[console] faulty["));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A freestanding crate with one binary and no dependencies, in `dir`.
+fn tiny_crate(dir: &Path, name: &str) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/main.rs"),
+        "#![no_std]\n#![no_main]\n\n#[panic_handler]\nfn panic(_: &core::panic::PanicInfo) -> ! {\n    loop {}\n}\n\n\
+         #[unsafe(no_mangle)]\npub extern \"C\" fn _start() -> ! {\n    loop {}\n}\n",
+    )
+    .unwrap();
+}
+
+fn xtask_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("running xtask")
+}
+
+/// The tool finds its workspace wherever it runs, and a manifest given by a
+/// relative path resolves its crate paths against the manifest's directory,
+/// once.
+#[test]
+fn runs_from_any_directory_with_a_relative_manifest() {
+    let dir = scratch("elsewhere");
+    tiny_crate(&dir.join("sub/tiny"), "tiny");
+    std::fs::write(
+        dir.join("sub/elsewhere.toml"),
+        "[[endpoint]]\nname = \"console\"\nnotices = true\n\n\
+         [[program]]\nname = \"tiny\"\npath = \"tiny\"\npriority = 1\n",
+    )
+    .unwrap();
+    let output = xtask_in(&dir, &["build", "--manifest", "sub/elsewhere.toml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let kernel = xtask::target_dir().join("image/elsewhere/kernel");
+    assert!(
+        stdout(&output).contains(&kernel.display().to_string()),
+        "{}",
+        stdout(&output)
+    );
+
+    let output = xtask_in(&dir, &["build"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("target/image/demo/kernel"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `crate = NAME` for a crate outside the workspace is a manifest error on
+/// its line that says how to name it instead, not cargo's own message.
+#[test]
+fn a_crate_outside_the_workspace_is_named_by_path() {
+    let dir = scratch("outside");
+    tiny_crate(&dir.join("kv"), "kv");
+    let manifest = dir.join("kv-demo.toml");
+    std::fs::write(
+        &manifest,
+        "[[endpoint]]\nname = \"console\"\nnotices = true\n\n[[program]]\nname = \"kv\"\ncrate = \"kv\"\npriority = 1\n",
+    )
+    .unwrap();
+    let output = xtask(&["build", "--manifest", manifest.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(125), "{}", stderr(&output));
+    assert_eq!(
+        error_lines(&output),
+        [format!(
+            "error: {}:7: program `kv`: `crate = \"kv\"` names no package of this workspace; \
+             give a crate outside it by its directory: `path = \"kv\"`",
+            manifest.display()
+        )]
+    );
+    std::fs::write(
+        &manifest,
+        "[[program]]\nname = \"kv\"\npath = \"kv\"\nbin = \"kv-server\"\npriority = 1\n",
+    )
+    .unwrap();
+    let output = xtask(&["build", "--manifest", manifest.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(125), "{}", stderr(&output));
+    assert_eq!(
+        error_lines(&output),
+        [format!(
+            "error: {}:4: program `kv`: crate {} has no binary `kv-server` (its binaries: kv)",
+            manifest.display(),
+            dir.join("kv").display()
+        )]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `cargo xtask new` writes the crate and lists its files; it never
+/// overwrites.
+#[test]
+fn new_writes_a_crate_once() {
+    let dir = scratch("new");
+    let output = xtask_in(&dir, &["new", "kv"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    for file in [
+        "kv/Cargo.toml",
+        "kv/.cargo/config.toml",
+        "kv/kv.toml",
+        "kv/src/bin/kv-client.rs",
+    ] {
+        assert!(
+            stdout(&output).lines().any(|line| line == file),
+            "{file}: {}",
+            stdout(&output)
+        );
+        assert!(dir.join(file).is_file(), "{file}");
+    }
+    let output = xtask_in(&dir, &["new", "kv"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(
+        error_lines(&output),
+        ["error: kv exists and is not empty; give another with --path"]
+    );
+    let output = xtask_in(&dir, &["new", "Bad"]);
+    assert_eq!(output.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `run --strict` passes the demo, whose faulting program is expected to
+/// fault, and fails (status 1, one error line per program) the same system
+/// without that expectation.
+#[test]
+fn strict_runs_fail_on_unexpected_endings() {
+    let output = xtask(&["run", "--accel", "tcg", "--timeout", "60", "--strict"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("[console] faulty["), "{}", stdout(&output));
+
+    let dir = scratch("strict");
+    let demo = std::fs::read_to_string(xtask::workspace_root().join("manifests/demo.toml")).unwrap();
+    let lax: String = demo
+        .lines()
+        .filter(|line| !line.starts_with("expect = "))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_ne!(lax, demo);
+    let manifest = dir.join("lax-demo.toml");
+    std::fs::write(&manifest, lax).unwrap();
+    let output = xtask(&[
+        "run",
+        "--accel",
+        "tcg",
+        "--timeout",
+        "60",
+        "--strict",
+        "--manifest",
+        manifest.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let errors = error_lines(&output);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("error: --strict: faulty[")
+            && errors[0].contains("] killed: page fault at 0x")
+            && errors[0].ends_with(", but its manifest entry expects an exit with status 0"),
+        "{errors:?}"
+    );
+    // Without --strict the same run is a success.
+    let output = xtask(&[
+        "run",
+        "--accel",
+        "tcg",
+        "--timeout",
+        "60",
+        "--manifest",
+        manifest.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     std::fs::remove_dir_all(&dir).unwrap();
 }

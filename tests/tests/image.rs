@@ -51,8 +51,16 @@ fn missing_workspace_package_is_a_clear_error() {
     let options = xtask::BuildOptions { echo_cargo: false };
     let error = xtask::build_image_with(&manifest(&toml), "systest-missing-package", &options).unwrap_err();
     let message = error.to_string();
-    assert!(matches!(error, xtask::Error::Build(_)), "{message}");
-    assert!(message.contains("no-such-package"), "{message}");
+    let line = toml.lines().position(|l| l.starts_with("crate = ")).unwrap() + 1;
+    assert!(
+        matches!(error, xtask::Error::Manifest { line: Some(l), .. } if l == line),
+        "{message}"
+    );
+    assert!(
+        message.contains("`crate = \"no-such-package\"` names no package of this workspace"),
+        "{message}"
+    );
+    assert!(message.contains("`path = "), "{message}");
     assert!(!message.contains('\n'), "{message}");
 }
 
@@ -111,10 +119,12 @@ fn missing_binary_is_a_clear_error_naming_the_program() {
     );
     let options = xtask::BuildOptions { echo_cargo: false };
     let error = xtask::build_image_with(&manifest(&toml), "systest-missing-bin", &options).unwrap_err();
+    let line = toml.lines().position(|l| l.starts_with("name = \"lost\"")).unwrap() + 1;
     assert_eq!(
         error.to_string(),
         format!(
-            "program `lost`: crate {} has no binary `lost` (it built: standalone-nobin-bin)",
+            "manifest:{line}: program `lost`: crate {} has no binary `lost` (its binaries: standalone-nobin-bin); \
+             name one with `bin = \"...\"`",
             dir.display()
         )
     );

@@ -86,15 +86,14 @@ const KERNEL_TEXT: u64 = 0xffff_ffff_8011_0000;
 /// The `[start, end)` virtual ranges of the executable PT_LOAD segments of an
 /// ELF64 file.
 fn executable_segments(elf: &[u8]) -> Vec<(u64, u64)> {
-    let u16_at = |at: usize| u16::from_le_bytes(elf[at..at + 2].try_into().unwrap()) as usize;
-    let u32_at = |at: usize| u32::from_le_bytes(elf[at..at + 4].try_into().unwrap());
-    let u64_at = |at: usize| u64::from_le_bytes(elf[at..at + 8].try_into().unwrap());
-    assert!(elf.starts_with(b"\x7fELF\x02\x01"), "not a little-endian ELF64 file");
-    let (table, entry_size, count) = (u64_at(0x20) as usize, u16_at(0x36), u16_at(0x38));
-    (0..count)
-        .map(|index| table + index * entry_size)
-        .filter(|&header| u32_at(header) == 1 && u32_at(header + 4) & 1 != 0)
-        .map(|header| (u64_at(header + 0x10), u64_at(header + 0x10) + u64_at(header + 0x28)))
+    use object::elf::{PF_X, PT_LOAD};
+    use object::read::elf::{ElfFile64, ProgramHeader as _};
+    let file = ElfFile64::<object::Endianness>::parse(elf).expect("the kernel is an ELF64 file");
+    let endian = file.endian();
+    file.elf_program_headers()
+        .iter()
+        .filter(|header| header.p_type(endian) == PT_LOAD && header.p_flags(endian).contains(PF_X))
+        .map(|header| (header.p_vaddr(endian), header.p_vaddr(endian) + header.p_memsz(endian)))
         .collect()
 }
 

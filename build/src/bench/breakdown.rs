@@ -35,7 +35,8 @@
 //! plus the client's code before its call should come close to the
 //! benchmark's figure (the loops around the call differ a little).
 
-use super::{Hundredths, number, table};
+use super::figures::Hundredths;
+use super::report::{number, table};
 use crate::Error;
 use crate::image::{BuildOptions, Image, build_image_with};
 use crate::install::ensure_qemu;
@@ -73,7 +74,7 @@ pub const PROBE_LOOP: &str = "probe.loop";
 
 /// `manifests/bench.toml` with the probe in the coordinator's place.
 pub fn probe_manifest() -> Result<Manifest, Error> {
-    let mut manifest = Manifest::load(super::MANIFEST)?;
+    let mut manifest = Manifest::load(super::runs::MANIFEST)?;
     let coordinator = manifest
         .programs
         .iter_mut()
@@ -897,7 +898,7 @@ pub fn log_path() -> PathBuf {
 /// Builds and boots the probe image with QEMU's execution log, reads the
 /// log (then deletes it) and breaks down one round trip. `benchmark` is
 /// the `ipc_roundtrip.words_0` figure to check the total against.
-pub fn run(timeout: Duration, echo: bool, benchmark: Option<Hundredths>) -> Result<Breakdown, Error> {
+pub fn run(timeout: Option<Duration>, echo: bool, benchmark: Option<Hundredths>) -> Result<Breakdown, Error> {
     let manifest = probe_manifest()?;
     let image = build_image_with(&manifest, IMAGE, &BuildOptions { echo_cargo: echo })?;
     let failed = |message: String| Error::Bench(format!("--breakdown: {message}"));
@@ -919,7 +920,7 @@ pub fn run(timeout: Duration, echo: bool, benchmark: Option<Hundredths>) -> Resu
         if status != GuestStatus::Exited(abi::machine::EXIT_SUCCESS) || !serial.contains(PROBE_DONE) {
             return Err(failed(format!(
                 "the probe boot did not finish ({status}); its serial output ended with:\n{}",
-                super::tail(&serial, 12)
+                super::runs::tail(&serial, 12)
             )));
         }
         let bytes = std::fs::metadata(&log).map(|m| m.len()).unwrap_or_default();
@@ -948,14 +949,14 @@ pub fn run(timeout: Duration, echo: bool, benchmark: Option<Hundredths>) -> Resu
 
 /// Boots `image` under TCG icount with QEMU's execution log in `log`;
 /// returns how the guest ended and its serial output.
-fn boot_logged(image: &Image, log: &Path, timeout: Duration) -> Result<(GuestStatus, String), Error> {
+fn boot_logged(image: &Image, log: &Path, timeout: Option<Duration>) -> Result<(GuestStatus, String), Error> {
     let qemu = ensure_qemu()?;
     let options = RunOptions {
         accel: Accel::Tcg,
         icount: true,
         ..RunOptions::default()
     };
-    let mut args = qemu_args(image, &options, Accel::Tcg);
+    let mut args = qemu_args(image, &options, Accel::Tcg, None);
     args.extend(["-d".into(), LOG_FLAGS.into(), "-D".into(), log.as_os_str().to_owned()]);
     let mut child = Command::new(&qemu)
         .args(&args)
@@ -987,10 +988,10 @@ fn boot_logged(image: &Image, log: &Path, timeout: Duration) -> Result<(GuestSta
                     use std::os::unix::process::ExitStatusExt;
                     break Ok(GuestStatus::from_qemu_exit(status.code(), status.signal()));
                 }
-                Ok(None) if start.elapsed() >= timeout => {
+                Ok(None) if let Some(limit) = timeout.filter(|limit| start.elapsed() >= *limit) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    break Ok(GuestStatus::TimedOut(timeout));
+                    break Ok(GuestStatus::TimedOut { limit, after_nmi: None });
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(10)),
                 Err(error) => {

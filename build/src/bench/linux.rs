@@ -1,12 +1,14 @@
 //! The Linux peer of `cargo xtask bench --compare`: a stock Debian kernel
-//! booted under the same QEMU by `../shared/peers/linux/run.sh` (beside the
-//! workspace), running `bench.c` as `/init`. Under `--tcg --icount` its
-//! `*.cycles` figures are guest instructions, like ours.
+//! booted under the same QEMU by `build/peers/linux/run.sh`, running
+//! `bench.c` as `/init`. Under `--tcg --icount` its `*.cycles` figures are
+//! guest instructions, like ours.
 //!
 //! The script keeps its downloads and results in `PEER_WORK`, which we point
-//! at `target/linux-peer/`: the peer's own directory stays untouched.
+//! at `target/linux-peer/` (its own default too): the kernel is downloaded
+//! once and kept there.
 
-use super::{IcountFigures, number, ratio, table};
+use super::figures::IcountFigures;
+use super::report::{number, ratio, table};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -70,12 +72,10 @@ pub enum LinuxPeer {
     },
 }
 
-/// `<workspace>/../shared/peers/linux/run.sh`.
+/// `<workspace>/build/peers/linux/run.sh`.
 pub fn script() -> PathBuf {
-    let root = crate::workspace_root();
-    root.parent()
-        .unwrap_or(root)
-        .join("shared")
+    crate::workspace_root()
+        .join("build")
         .join("peers")
         .join("linux")
         .join("run.sh")
@@ -284,13 +284,34 @@ null_syscall.cycles               338.3        338.3        338.3
     }
 
     #[test]
-    fn the_script_is_beside_the_workspace() {
+    fn the_script_is_in_the_repository() {
+        use std::os::unix::fs::PermissionsExt;
         let script = script();
-        assert!(script.ends_with("shared/peers/linux/run.sh"));
-        assert_eq!(
-            script.parent().unwrap().parent().unwrap().parent().unwrap().parent(),
-            crate::workspace_root().parent()
-        );
+        assert!(script.starts_with(crate::workspace_root()), "{}", script.display());
+        let mode = std::fs::metadata(&script).unwrap().permissions().mode();
+        assert!(mode & 0o111 != 0, "{} is not executable", script.display());
+        // Its own default work directory is the one we give it.
+        let text = std::fs::read_to_string(&script).unwrap();
+        let default = text
+            .lines()
+            .find_map(|line| line.strip_prefix("W=\"${PEER_WORK:-")?.split_once('}'))
+            .map(|(dir, _)| script.parent().unwrap().join(dir))
+            .expect("run.sh sets W from PEER_WORK");
+        assert_eq!(normalize(&default), work_dir());
+    }
+
+    /// `path` without `..` components.
+    fn normalize(path: &std::path::Path) -> PathBuf {
+        let mut out = PathBuf::new();
+        for component in path.components() {
+            match component {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                other => out.push(other),
+            }
+        }
+        out
     }
 
     #[test]

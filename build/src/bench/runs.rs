@@ -1,0 +1,292 @@
+//! The runs of `cargo xtask bench`: what the options ask for, building the
+//! benchmark image, booting it under icount and without (and the Linux
+//! peer and the breakdown when asked), and collecting what each boot
+//! printed into a [`Report`].
+
+use super::breakdown;
+use super::figures::{DONE, GuestFigures, IcountFigures, WallFigures, parse_guest, split_prefix};
+use super::linux;
+use super::report::Report;
+use crate::Error;
+use crate::image::{BuildOptions, Image, build_image_with};
+use crate::manifest::Manifest;
+use crate::qemu::{Accel, GuestStatus, Machine, RunOptions, RunOutcome};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The manifest `cargo xtask bench` boots (`manifests/bench.toml`).
+pub const MANIFEST: &str = "bench";
+/// How long one boot of the benchmark image may take.
+pub const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What `cargo xtask bench` does.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchOptions {
+    /// The accelerator of the wall-time boots (the icount boots are TCG).
+    pub accel: Accel,
+    /// Boot under icount (the method); `--no-icount` turns it off.
+    pub icount: bool,
+    /// Run the Linux peer and compare.
+    pub compare: bool,
+    /// Boots of each kind.
+    pub runs: usize,
+    /// Where the instructions of one IPC round trip go.
+    pub breakdown: bool,
+    /// Also write the report as JSON to this file.
+    pub json: Option<PathBuf>,
+    /// Limit of each boot; `None`: no limit.
+    pub timeout: Option<Duration>,
+    /// Progress and cargo's output on stderr.
+    pub echo: bool,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            accel: Accel::Tcg,
+            icount: true,
+            compare: false,
+            runs: 1,
+            breakdown: false,
+            json: None,
+            timeout: Some(TIMEOUT),
+            echo: true,
+        }
+    }
+}
+
+impl BenchOptions {
+    /// Combinations that make no sense.
+    pub fn check(&self) -> Result<(), String> {
+        if self.runs == 0 {
+            return Err("--runs needs at least 1".into());
+        }
+        if !self.icount && self.compare {
+            return Err("--compare compares instruction counts: it needs the icount boots (drop --no-icount)".into());
+        }
+        if !self.icount && self.breakdown {
+            return Err("--breakdown checks its total against the icount figures (drop --no-icount)".into());
+        }
+        Ok(())
+    }
+}
+
+/// Boots an image once and collects the coordinator's figures. A guest that
+/// does not exit with 0 or never prints [`DONE`] is an error that quotes the
+/// end of its output.
+pub fn boot(image: &Image, options: &RunOptions) -> Result<(GuestFigures, RunOutcome), Error> {
+    let outcome = crate::qemu::run(image, options)?;
+    let kind = if options.icount { "icount" } else { "wall-time" };
+    let failed = |what: String| {
+        Error::Bench(format!(
+            "the {kind} boot of {}: {what}; the serial output ended with:\n{}",
+            image.name,
+            tail(&outcome.serial, 12)
+        ))
+    };
+    if outcome.status != GuestStatus::Exited(abi::machine::EXIT_SUCCESS) {
+        let mut what = outcome.status.to_string();
+        if !outcome.serial.lines().any(|line| split_prefix(line).1.trim() == DONE) {
+            what.push_str(&format!(" before `{DONE}`"));
+        }
+        return Err(failed(what));
+    }
+    let figures = parse_guest(&outcome.serial).map_err(failed)?;
+    Ok((figures, outcome))
+}
+
+/// The last `count` lines of `text`, indented.
+pub(crate) fn tail(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(count);
+    if lines.is_empty() {
+        return "    (nothing)".into();
+    }
+    lines[start..]
+        .iter()
+        .map(|line| format!("    {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The short commit of the workspace and whether it has uncommitted changes.
+pub fn commit() -> (Option<String>, bool) {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(crate::workspace_root())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+    };
+    let commit = git(&["rev-parse", "--short", "HEAD"]).filter(|c| !c.is_empty());
+    let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    (commit, dirty)
+}
+
+fn progress(options: &BenchOptions, message: impl fmt::Display) {
+    if options.echo {
+        eprintln!("xtask: bench: {message}");
+    }
+}
+
+/// Builds the benchmark image, boots it as `options` ask, and gathers the
+/// reference figures.
+pub fn run(options: &BenchOptions) -> Result<Report, Error> {
+    options.check().map_err(Error::Usage)?;
+    let manifest = Manifest::load(MANIFEST)?;
+    let build = BuildOptions {
+        echo_cargo: options.echo,
+    };
+    let image = build_image_with(&manifest, &manifest.name, &build)?;
+    let (commit, dirty) = commit();
+    let mut report = Report {
+        commit,
+        dirty,
+        runs: options.runs,
+        icount: None,
+        wall: None,
+        linux: None,
+        breakdown: None,
+    };
+
+    if options.icount {
+        let run_options = RunOptions {
+            accel: Accel::Tcg,
+            machine: Machine::Microvm,
+            timeout: options.timeout,
+            icount: true,
+            ..RunOptions::default()
+        };
+        let (runs, walls, _) = boots(options, &image, &run_options, "icount (TCG, -icount shift=0,align=off)")?;
+        let icount = IcountFigures::from_runs(&runs, walls);
+        if !icount.identical {
+            progress(options, "warning: the instruction counts differ between runs");
+        }
+        report.icount = Some(icount);
+    }
+
+    let accel = match options.accel {
+        Accel::Kvm => {
+            let probe = crate::qemu::probe_kvm(&image, Machine::Microvm)?;
+            if !probe.works {
+                return Err(Error::Bench(format!(
+                    "--accel kvm: KVM does not work on this machine ({}); use --accel tcg or auto",
+                    probe.reason
+                )));
+            }
+            Accel::Kvm
+        }
+        other => other,
+    };
+    let run_options = RunOptions {
+        accel,
+        machine: Machine::Microvm,
+        timeout: options.timeout,
+        echo: false,
+        ..RunOptions::default()
+    };
+    let what = format!("wall time (--accel {})", accel.name());
+    let (runs, walls, used) = boots(options, &image, &run_options, &what)?;
+    if accel == Accel::Auto {
+        progress(options, format_args!("--accel auto chose {}", used.name()));
+    }
+    report.wall =
+        Some(WallFigures::from_runs(used, &runs, walls).map_err(|e| Error::Bench(format!("wall time: {e}")))?);
+
+    if options.breakdown {
+        progress(
+            options,
+            "breakdown: booting the probe with QEMU's execution log (takes a while)",
+        );
+        let started = Instant::now();
+        let benchmark = report
+            .icount
+            .as_ref()
+            .and_then(|icount| icount.get(breakdown::BENCHMARK))
+            .map(|spread| spread.median);
+        let result = breakdown::run(options.timeout, options.echo, benchmark)?;
+        progress(
+            options,
+            format_args!("breakdown: done in {:.1} s", started.elapsed().as_secs_f64()),
+        );
+        report.breakdown = Some(result);
+    }
+
+    if options.compare {
+        progress(
+            options,
+            "compare: running the Linux peer (the first run downloads a Debian kernel)",
+        );
+        let started = Instant::now();
+        let peer = linux::run(options.echo);
+        progress(
+            options,
+            format_args!("compare: {} in {:.1} s", peer.status(), started.elapsed().as_secs_f64()),
+        );
+        report.linux = Some(peer);
+    }
+    Ok(report)
+}
+
+/// `options.runs` boots with `run_options`: what each printed, how long each
+/// took, and the accelerator used (`auto` resolved).
+fn boots(
+    options: &BenchOptions,
+    image: &Image,
+    run_options: &RunOptions,
+    what: &str,
+) -> Result<(Vec<GuestFigures>, Vec<Duration>, Accel), Error> {
+    let mut runs = Vec::new();
+    let mut walls = Vec::new();
+    let mut accel = run_options.accel;
+    for number in 1..=options.runs {
+        let (figures, outcome) = boot(image, run_options)?;
+        progress(
+            options,
+            format_args!(
+                "{what}: boot {number} of {} done in {:.1} s",
+                options.runs,
+                outcome.wall.as_secs_f64()
+            ),
+        );
+        runs.push(figures);
+        walls.push(outcome.wall);
+        accel = outcome.accel;
+    }
+    Ok((runs, walls, accel))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_checked() {
+        assert!(BenchOptions::default().check().is_ok());
+        let no_icount = BenchOptions {
+            icount: false,
+            ..BenchOptions::default()
+        };
+        assert!(no_icount.check().is_ok());
+        for options in [
+            BenchOptions {
+                runs: 0,
+                ..BenchOptions::default()
+            },
+            BenchOptions {
+                compare: true,
+                ..no_icount.clone()
+            },
+            BenchOptions {
+                breakdown: true,
+                ..no_icount.clone()
+            },
+        ] {
+            assert!(options.check().is_err(), "{options:?}");
+        }
+    }
+}
