@@ -15,8 +15,14 @@ const _: () = assert!(MAX_HANDLES <= 1 << abi::handle::INDEX_BITS);
 /// badge receivers see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HandleEntry {
+    /// Slot of the endpoint in the kernel's endpoint table (`ipc::state`);
+    /// the endpoint counts this handle among its references while it is open.
     pub endpoint: usize,
+    /// What the holder may do with the endpoint.
     pub rights: Rights,
+    /// Delivered to the receiver with every message sent through this
+    /// handle. 0 means unbadged: [`HandleTable::duplicate`] may give a copy
+    /// a badge, but a non-zero badge is never changed.
     pub badge: u64,
 }
 
@@ -51,6 +57,8 @@ pub struct HandleTable {
 }
 
 impl HandleTable {
+    /// A table with every slot closed and every generation 0: its first
+    /// handle will be 0.
     pub const fn new() -> HandleTable {
         HandleTable {
             slots: [Slot {
@@ -153,7 +161,6 @@ impl HandleTable {
         self.open == 0
     }
 
-    /// Closes every handle, returning what they named.
     /// The open handles and what they name, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (Handle, HandleEntry)> + '_ {
         self.slots
@@ -162,6 +169,11 @@ impl HandleTable {
             .map(|slot| (slot.value, slot.entry))
     }
 
+    /// Closes every handle, yielding what each named, in slot order; each
+    /// slot's generation moves on as with [`HandleTable::remove`].
+    ///
+    /// The count of open handles drops to 0 at once but slots close only as
+    /// the iterator reaches them: run it to the end.
     pub fn drain(&mut self) -> impl Iterator<Item = HandleEntry> + '_ {
         self.open = 0;
         self.slots.iter_mut().filter_map(|slot| {
