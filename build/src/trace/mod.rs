@@ -1,6 +1,6 @@
 //! The syscall trace: reads the records the kernel writes to QEMU's
 //! `isa-debugcon` (`abi::trace`), pairs each syscall's `Enter`, `Data` and
-//! `Exit` records, and prints them strace-style ([`format`]), selected by a
+//! `Exit` records, and prints them strace-style ([`mod@format`]), selected by a
 //! [`Filter`], or as a Chrome trace / Perfetto timeline ([`timeline`]).
 //!
 //! A trace file is self-describing: `Start` records carry the process names,

@@ -22,10 +22,14 @@ pub struct Segment {
     pub vaddr: u64,
     /// Bytes in memory; the part beyond `file_len` is zero.
     pub mem_len: u64,
-    /// Offset and length of the bytes copied from the file.
+    /// Offset in the image of the bytes copied to `vaddr` (`p_offset`).
     pub file_offset: u64,
+    /// Bytes copied from the image (`p_filesz`): at most `mem_len`, and
+    /// `file_offset + file_len` lies inside the image.
     pub file_len: u64,
+    /// Mapped writable (`PF_W`). Never set together with `executable`.
     pub writable: bool,
+    /// Mapped executable (`PF_X`). Never set together with `writable`.
     pub executable: bool,
 }
 
@@ -41,41 +45,77 @@ impl Segment {
 /// What the loader needs: the entry point and the segments to map.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadPlan {
+    /// Virtual address the program starts at (`e_entry`); it lies inside an
+    /// executable segment.
     pub entry: u64,
+    /// The `PT_LOAD` segments with a non-zero memory size, in program header
+    /// order: at least one, each inside user space, no two sharing a page.
     pub segments: Vec<Segment, MAX_SEGMENTS>,
 }
 
 /// Why an image was refused.
+///
+/// The `index` of the per-segment errors is the header's position in the
+/// program header table, counting every entry, loadable or not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ElfError {
+    /// The image does not start with the magic bytes `\x7fELF`.
     NotElf,
+    /// The ELF header or the program header table extends past the end of
+    /// the image or past its first 1024 bytes, the only ones examined.
     Truncated,
+    /// Not `ELFCLASS64`.
     NotElf64,
+    /// Not `ELFDATA2LSB`.
     NotLittleEndian,
+    /// `e_machine` is not `EM_X86_64`.
     NotX86_64,
+    /// `e_type` is not `ET_EXEC`: the loader does not relocate, so
+    /// position-independent (`ET_DYN`) images are refused too.
     NotExecutable,
+    /// `e_phentsize` is not 56, the size of an ELF64 program header.
     BadProgramHeaderSize,
     /// The program header table's offset is not a multiple of 8.
     MisalignedProgramHeaders,
+    /// There is a `PT_INTERP` or `PT_DYNAMIC` header: the program needs a
+    /// dynamic linker, and there is none.
     Dynamic,
+    /// No `PT_LOAD` header with a non-zero memory size.
     NoLoadableSegments,
+    /// More than [`MAX_SEGMENTS`] loadable segments.
     TooManySegments,
+    /// The segment's file bytes (`p_offset .. p_offset + p_filesz`) extend
+    /// past the end of the image.
     SegmentOutsideFile {
+        /// The segment's index in the program header table.
         index: usize,
     },
+    /// `p_filesz` is larger than `p_memsz`.
     FileLargerThanMemory {
+        /// The segment's index in the program header table.
         index: usize,
     },
+    /// The segment's memory (`p_vaddr .. p_vaddr + p_memsz`) starts below
+    /// [`USER_BASE`] or ends above the limit the caller gave [`check`].
     SegmentOutsideUserSpace {
+        /// The segment's index in the program header table.
         index: usize,
     },
+    /// The segment asks for both `PF_W` and `PF_X` (W^X).
     WritableAndExecutable {
+        /// The segment's index in the program header table.
         index: usize,
     },
+    /// Two loadable segments touch the same page, which could be mapped with
+    /// only one set of permissions. Unlike the other errors, the indexes
+    /// count loadable segments only (positions in [`LoadPlan::segments`]).
     Overlap {
+        /// The earlier of the two segments.
         first: usize,
+        /// The later of the two segments (`second > first`).
         second: usize,
     },
+    /// `e_entry` is not inside an executable segment.
     EntryNotExecutable,
 }
 

@@ -25,11 +25,14 @@ pub enum Object {
 /// receivers see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HandleEntry {
-    /// The object.
+    /// The object; it counts this handle among its references while it is
+    /// open (`crate::objects`).
     pub object: Object,
     /// What the holder may do with it.
     pub rights: Rights,
-    /// What receivers of its messages see (endpoints only).
+    /// Delivered to the receiver with every message sent through this
+    /// handle (endpoints only). 0 means unbadged: [`HandleTable::duplicate`]
+    /// may give a copy a badge, but a non-zero badge is never changed.
     pub badge: u64,
 }
 
@@ -90,6 +93,8 @@ pub struct HandleTable {
 }
 
 impl HandleTable {
+    /// A table with every slot closed and every generation 0: its first
+    /// handle will be 0.
     pub const fn new() -> HandleTable {
         HandleTable {
             slots: [Slot {
@@ -200,7 +205,11 @@ impl HandleTable {
             .map(|slot| (slot.value, slot.entry))
     }
 
-    /// Closes every handle, returning what they named.
+    /// Closes every handle, yielding what each named, in slot order; each
+    /// slot's generation moves on as with [`HandleTable::remove`].
+    ///
+    /// The count of open handles drops to 0 at once but slots close only as
+    /// the iterator reaches them: run it to the end.
     pub fn drain(&mut self) -> impl Iterator<Item = HandleEntry> + '_ {
         self.open = 0;
         self.slots.iter_mut().filter_map(|slot| {

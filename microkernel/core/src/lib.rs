@@ -18,6 +18,7 @@
 //!   [`syscalls`], [`image`], [`events`].
 
 #![cfg_attr(not(test), no_std)]
+#![warn(missing_docs)]
 
 pub mod cmdline;
 pub mod config;

@@ -48,6 +48,7 @@ pub struct List {
 }
 
 impl List {
+    /// A list with no slot on it.
     pub const EMPTY: List = List {
         head: NONE,
         tail: NONE,
@@ -71,6 +72,8 @@ impl List {
         (self.head != NONE).then_some(self.head as usize)
     }
 
+    /// Appends `slot`, which must be on no list of `links` (checked only in
+    /// debug builds: a slot on two lists corrupts both).
     #[inline(always)]
     pub fn push_back<const N: usize>(&mut self, links: &mut Links<N>, slot: usize) {
         debug_assert!(!links.member[slot], "thread {slot} is already on a list");
@@ -86,6 +89,8 @@ impl List {
         self.len += 1;
     }
 
+    /// Puts `slot` first, ahead of every slot already queued; `slot` must be
+    /// on no list of `links`, as for [`List::push_back`].
     #[inline(always)]
     pub fn push_front<const N: usize>(&mut self, links: &mut Links<N>, slot: usize) {
         debug_assert!(!links.member[slot], "thread {slot} is already on a list");
@@ -101,6 +106,7 @@ impl List {
         self.len += 1;
     }
 
+    /// Takes the first slot off the list, or `None` if it is empty.
     #[inline(always)]
     pub fn pop_front<const N: usize>(&mut self, links: &mut Links<N>) -> Option<usize> {
         let slot = self.front()?;

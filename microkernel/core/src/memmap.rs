@@ -9,13 +9,21 @@ use heapless::Vec;
 /// Entries of the boot map the kernel keeps.
 pub const MAX_REGIONS: usize = 64;
 
-/// What a memory map entry describes.
+/// What a memory map entry describes. Only [`RegionKind::Ram`] is ever
+/// handed out; every other kind is a hole [`usable_ram`] cuts out of RAM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegionKind {
+    /// Usable RAM (E820 type 1).
     Ram,
+    /// Reserved by the firmware or a device (E820 type 2, and any type this
+    /// kernel does not know).
     Reserved,
+    /// ACPI tables (E820 type 3): RAM once the tables are read, but the
+    /// kernel does not parse ACPI and never reclaims it.
     AcpiReclaimable,
+    /// ACPI non-volatile storage (E820 type 4): the firmware's, for good.
     AcpiNvs,
+    /// RAM with detected errors (E820 type 5).
     Unusable,
 }
 
@@ -35,8 +43,12 @@ impl RegionKind {
 /// One entry of the boot memory map: `[start, end)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Region {
+    /// Physical address of the first byte; need not be page-aligned.
     pub start: u64,
+    /// Physical address one past the last byte; `end <= start` makes the
+    /// entry empty.
     pub end: u64,
+    /// What the range holds.
     pub kind: RegionKind,
 }
 

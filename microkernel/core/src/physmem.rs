@@ -15,10 +15,12 @@ impl Frame {
         Frame(address & !(PAGE_SIZE - 1))
     }
 
+    /// Physical address of the frame's first byte (page-aligned).
     pub const fn address(self) -> u64 {
         self.0
     }
 
+    /// Frame number: the address divided by [`PAGE_SIZE`].
     pub const fn number(self) -> usize {
         (self.0 / PAGE_SIZE) as usize
     }

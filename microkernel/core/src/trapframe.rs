@@ -31,47 +31,94 @@ pub const KERNEL_BUILT_VECTOR: u64 = 0x101;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TrapFrame {
+    /// IPC message word 5. Callee-saved, like the five registers after it:
+    /// not stored on the `syscall` quick path.
     pub r15: u64,
+    /// IPC message word 4.
     pub r14: u64,
+    /// IPC message word 3.
     pub r13: u64,
+    /// IPC message word 2.
     pub r12: u64,
+    /// No role in the syscall ABI (inline assembly cannot name it as an
+    /// operand).
     pub rbp: u64,
+    /// No role in the syscall ABI (inline assembly cannot name it as an
+    /// operand).
     pub rbx: u64,
+    /// After `syscall`, the user's RFLAGS (a copy of `rflags`). A frame
+    /// leaving by `sysretq` reloads R11 from `rflags`, not from here.
     pub r11: u64,
+    /// After `syscall`, the user's return address (a copy of `rip`). A frame
+    /// leaving by `sysretq` reloads RCX from `rip`, not from here.
     pub rcx: u64,
+    /// The syscall number on entry, the result (or encoded error) on return.
     pub rax: u64,
+    /// Syscall argument 3 (taking RCX's place, which `syscall` overwrites);
+    /// for IPC, the receive buffer's capacity in bytes.
     pub r10: u64,
+    /// Syscall argument 5; IPC message word 1.
     pub r9: u64,
+    /// Syscall argument 4; IPC message word 0.
     pub r8: u64,
+    /// Syscall argument 2; for IPC, the byte buffer's address.
     pub rdx: u64,
+    /// Syscall argument 1; for IPC, the message info (`abi::MsgInfo`).
     pub rsi: u64,
+    /// Syscall argument 0; for IPC, the endpoint handle in and the sender's
+    /// badge out.
     pub rdi: u64,
     /// Exception vector, or [`SYSCALL_VECTOR`] / [`KERNEL_BUILT_VECTOR`].
     pub vector: u64,
     /// The CPU's error code for exceptions that push one, else 0.
     pub error_code: u64,
+    /// Where the thread resumes: after a trap (`syscall`, `int n`, `int3`)
+    /// or an interrupt, the next instruction; after a fault (`#PF`, `#GP`,
+    /// `#UD`, ...), the faulting one.
     pub rip: u64,
+    /// Code segment selector; its low two bits are the ring the frame was
+    /// saved in ([`TrapFrame::is_from_user`]).
     pub cs: u64,
+    /// RFLAGS of the interrupted code (a new user thread: [`USER_RFLAGS`]).
     pub rflags: u64,
+    /// Stack pointer of the interrupted code. For a ring-3 frame it is the
+    /// user's value: the kernel never pushes on that stack.
     pub rsp: u64,
+    /// Stack segment selector of the interrupted code.
     pub ss: u64,
 }
 
 const _: () = assert!(TrapFrame::SIZE.is_multiple_of(16));
 
-/// Byte offsets the assembly stubs use.
+/// Byte offsets from the start of a [`TrapFrame`], for the assembly stubs.
+///
+/// The `syscall` quick path stores RDI to R10, RIP and RFLAGS by offset
+/// before the rest of the frame exists; the return path reads VECTOR to
+/// choose between `sysretq` and `iretq`, then RIP, RFLAGS and RSP for
+/// `sysretq`; the interrupt entry reads CS to tell ring 3 from ring 0.
 pub mod offsets {
     use super::*;
+    /// Offset of [`TrapFrame::r10`].
     pub const R10: usize = offset_of!(TrapFrame, r10);
+    /// Offset of [`TrapFrame::r9`].
     pub const R9: usize = offset_of!(TrapFrame, r9);
+    /// Offset of [`TrapFrame::r8`].
     pub const R8: usize = offset_of!(TrapFrame, r8);
+    /// Offset of [`TrapFrame::rdx`].
     pub const RDX: usize = offset_of!(TrapFrame, rdx);
+    /// Offset of [`TrapFrame::rsi`].
     pub const RSI: usize = offset_of!(TrapFrame, rsi);
+    /// Offset of [`TrapFrame::rdi`].
     pub const RDI: usize = offset_of!(TrapFrame, rdi);
+    /// Offset of [`TrapFrame::vector`].
     pub const VECTOR: usize = offset_of!(TrapFrame, vector);
+    /// Offset of [`TrapFrame::rip`].
     pub const RIP: usize = offset_of!(TrapFrame, rip);
+    /// Offset of [`TrapFrame::cs`].
     pub const CS: usize = offset_of!(TrapFrame, cs);
+    /// Offset of [`TrapFrame::rflags`].
     pub const RFLAGS: usize = offset_of!(TrapFrame, rflags);
+    /// Offset of [`TrapFrame::rsp`].
     pub const RSP: usize = offset_of!(TrapFrame, rsp);
 }
 

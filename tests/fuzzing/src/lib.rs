@@ -8,6 +8,8 @@
 //! the absolute path of its corpus directory, and the directory under the
 //! system's temporary directory where failing inputs are saved.
 
+#![warn(missing_docs)]
+
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
