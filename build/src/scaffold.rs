@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 const RESERVED: &[&str] = &["console", "client", "libsys", "abi", "core", "std", "alloc", "test"];
 
 /// Checks a crate name: it must also be a program name (1 to 16 of a-z,
-/// 0-9, `-`, `_`), start with a letter, and not be [`RESERVED`].
+/// 0-9, `-`, `_`), start with a letter, and not be one of the reserved names (`console`, `client`, `libsys`, `abi`, `core`, `std`, `alloc`, `test`).
 pub fn check_name(name: &str) -> Result<(), String> {
     if abi::manifest::check_name(name).is_err() || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
         return Err(format!(
