@@ -85,7 +85,7 @@ impl Syscall {
 
 /// What a register carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kind {
+pub enum ArgKind {
     /// A plain integer.
     Int,
     /// A handle of the calling process.
@@ -119,24 +119,24 @@ pub enum Kind {
     Pid,
 }
 
-impl Kind {
+impl ArgKind {
     /// The name used in the JSON export.
     pub fn name(self) -> &'static str {
         match self {
-            Kind::Int => "int",
-            Kind::Handle => "handle",
-            Kind::InPtr { .. } => "in_ptr",
-            Kind::OutPtr { .. } => "out_ptr",
-            Kind::InOutPtr { .. } => "inout_ptr",
-            Kind::Unused => "unused",
-            Kind::Version => "version",
-            Kind::Len => "len",
-            Kind::MsgInfo => "msginfo",
-            Kind::Word => "word",
-            Kind::Rights => "rights",
-            Kind::Badge => "badge",
-            Kind::Status => "status",
-            Kind::Pid => "pid",
+            ArgKind::Int => "int",
+            ArgKind::Handle => "handle",
+            ArgKind::InPtr { .. } => "in_ptr",
+            ArgKind::OutPtr { .. } => "out_ptr",
+            ArgKind::InOutPtr { .. } => "inout_ptr",
+            ArgKind::Unused => "unused",
+            ArgKind::Version => "version",
+            ArgKind::Len => "len",
+            ArgKind::MsgInfo => "msginfo",
+            ArgKind::Word => "word",
+            ArgKind::Rights => "rights",
+            ArgKind::Badge => "badge",
+            ArgKind::Status => "status",
+            ArgKind::Pid => "pid",
         }
     }
 }
@@ -150,7 +150,7 @@ pub const LEN_IN_INFO: &str = "info.len";
 pub struct Field {
     pub name: &'static str,
     pub reg: Reg,
-    pub kind: Kind,
+    pub kind: ArgKind,
 }
 
 /// How a syscall returns.
@@ -177,7 +177,7 @@ pub struct SyscallDesc {
     pub blocks: bool,
 }
 
-const fn field(name: &'static str, reg: Reg, kind: Kind) -> Field {
+const fn field(name: &'static str, reg: Reg, kind: ArgKind) -> Field {
     Field { name, reg, kind }
 }
 
@@ -189,12 +189,12 @@ const W: [Reg; 6] = regs::ipc::WORDS;
 
 /// Words of an IPC message, as arguments or results.
 const IPC_WORDS: [Field; 6] = [
-    field("w0", W[0], Kind::Word),
-    field("w1", W[1], Kind::Word),
-    field("w2", W[2], Kind::Word),
-    field("w3", W[3], Kind::Word),
-    field("w4", W[4], Kind::Word),
-    field("w5", W[5], Kind::Word),
+    field("w0", W[0], ArgKind::Word),
+    field("w1", W[1], ArgKind::Word),
+    field("w2", W[2], ArgKind::Word),
+    field("w3", W[3], ArgKind::Word),
+    field("w4", W[4], ArgKind::Word),
+    field("w5", W[5], ArgKind::Word),
 ];
 
 /// The IPC registers: `handle` (or unused), `info`, the buffer (sent from,
@@ -203,27 +203,27 @@ const IPC_WORDS: [Field; 6] = [
 const fn ipc_args(with_handle: bool, receives: bool) -> [Field; 10] {
     [
         if with_handle {
-            field("handle", regs::ipc::HANDLE, Kind::Handle)
+            field("handle", regs::ipc::HANDLE, ArgKind::Handle)
         } else {
-            field("-", regs::ipc::HANDLE, Kind::Unused)
+            field("-", regs::ipc::HANDLE, ArgKind::Unused)
         },
-        field("info", regs::ipc::INFO, Kind::MsgInfo),
+        field("info", regs::ipc::INFO, ArgKind::MsgInfo),
         if receives {
             field(
                 "buf",
                 regs::ipc::BUFFER,
-                Kind::InOutPtr {
+                ArgKind::InOutPtr {
                     send: LEN_IN_INFO,
                     receive: "cap",
                 },
             )
         } else {
-            field("buf", regs::ipc::BUFFER, Kind::InPtr { len: LEN_IN_INFO })
+            field("buf", regs::ipc::BUFFER, ArgKind::InPtr { len: LEN_IN_INFO })
         },
         if receives {
-            field("cap", regs::ipc::CAPACITY, Kind::Len)
+            field("cap", regs::ipc::CAPACITY, ArgKind::Len)
         } else {
-            field("-", regs::ipc::CAPACITY, Kind::Unused)
+            field("-", regs::ipc::CAPACITY, ArgKind::Unused)
         },
         IPC_WORDS[0],
         IPC_WORDS[1],
@@ -238,14 +238,14 @@ const SEND_ARGS: [Field; 10] = ipc_args(true, false);
 const CALL_ARGS: [Field; 10] = ipc_args(true, true);
 const REPLY_ARGS: [Field; 10] = ipc_args(false, false);
 const RECV_ARGS: [Field; 4] = [
-    field("handle", regs::ipc::HANDLE, Kind::Handle),
-    field("info", regs::ipc::INFO, Kind::MsgInfo),
-    field("buf", regs::ipc::BUFFER, Kind::OutPtr { len: "cap" }),
-    field("cap", regs::ipc::CAPACITY, Kind::Len),
+    field("handle", regs::ipc::HANDLE, ArgKind::Handle),
+    field("info", regs::ipc::INFO, ArgKind::MsgInfo),
+    field("buf", regs::ipc::BUFFER, ArgKind::OutPtr { len: "cap" }),
+    field("cap", regs::ipc::CAPACITY, ArgKind::Len),
 ];
 const RECEIVED: [Field; 8] = [
-    field("badge", regs::ipc::BADGE, Kind::Badge),
-    field("info", regs::ipc::INFO, Kind::MsgInfo),
+    field("badge", regs::ipc::BADGE, ArgKind::Badge),
+    field("info", regs::ipc::INFO, ArgKind::MsgInfo),
     IPC_WORDS[0],
     IPC_WORDS[1],
     IPC_WORDS[2],
@@ -254,7 +254,7 @@ const RECEIVED: [Field; 8] = [
     IPC_WORDS[5],
 ];
 const REPLIED: [Field; 7] = [
-    field("info", regs::ipc::INFO, Kind::MsgInfo),
+    field("info", regs::ipc::INFO, ArgKind::MsgInfo),
     IPC_WORDS[0],
     IPC_WORDS[1],
     IPC_WORDS[2],
@@ -272,7 +272,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         name: "abi_version",
         summary: "Returns the kernel's ABI version (`major << 16 | minor`).",
         args: &[],
-        results: &[field("version", RAX, Kind::Version)],
+        results: &[field("version", RAX, ArgKind::Version)],
         errors: &[],
         returns: Returns::Yes,
         blocks: false,
@@ -285,11 +285,11 @@ pub const SYSCALLS: &[SyscallDesc] = &[
                   (at most `len`). The whole range must lie in user space; at most 4096 bytes are sent. \
                   A console that refuses answers EINVAL; any other error it answers is EPEERGONE.",
         args: &[
-            field("fd", A0, Kind::Int),
-            field("buf", A1, Kind::InPtr { len: "len" }),
-            field("len", A2, Kind::Len),
+            field("fd", A0, ArgKind::Int),
+            field("buf", A1, ArgKind::InPtr { len: "len" }),
+            field("len", A2, ArgKind::Len),
         ],
-        results: &[field("written", RAX, Kind::Len)],
+        results: &[field("written", RAX, ArgKind::Len)],
         errors: &[E::FAULT, E::BADHANDLE, E::NORIGHTS, E::PEERGONE, E::INVAL],
         returns: Returns::Yes,
         blocks: true,
@@ -298,7 +298,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         number: Syscall::Exit,
         name: "exit",
         summary: "Ends the calling process with `status`; the console server is told.",
-        args: &[field("status", A0, Kind::Status)],
+        args: &[field("status", A0, ArgKind::Status)],
         results: &[],
         errors: &[],
         returns: Returns::Never,
@@ -309,7 +309,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         name: "get_ticks",
         summary: "Returns the number of timer ticks since boot.",
         args: &[],
-        results: &[field("ticks", RAX, Kind::Int)],
+        results: &[field("ticks", RAX, ArgKind::Int)],
         errors: &[],
         returns: Returns::Yes,
         blocks: false,
@@ -425,7 +425,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         name: "endpoint_create",
         summary: "Creates an endpoint and returns a handle to it with all rights and badge 0.",
         args: &[],
-        results: &[field("handle", RAX, Kind::Handle)],
+        results: &[field("handle", RAX, ArgKind::Handle)],
         errors: &[E::TABLEFULL],
         returns: Returns::Yes,
         blocks: false,
@@ -437,11 +437,11 @@ pub const SYSCALLS: &[SyscallDesc] = &[
                   original's) and `badge`; the original needs TRANSFER, and a badged handle \
                   keeps its badge (`badge` must then be 0 or equal).",
         args: &[
-            field("handle", A0, Kind::Handle),
-            field("rights", A1, Kind::Rights),
-            field("badge", A2, Kind::Badge),
+            field("handle", A0, ArgKind::Handle),
+            field("rights", A1, ArgKind::Rights),
+            field("badge", A2, ArgKind::Badge),
         ],
-        results: &[field("new", RAX, Kind::Handle)],
+        results: &[field("new", RAX, ArgKind::Handle)],
         errors: &[E::BADHANDLE, E::NORIGHTS, E::INVAL, E::TABLEFULL],
         returns: Returns::Yes,
         blocks: false,
@@ -450,7 +450,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         number: Syscall::HandleClose,
         name: "handle_close",
         summary: "Closes a handle.",
-        args: &[field("handle", A0, Kind::Handle)],
+        args: &[field("handle", A0, ArgKind::Handle)],
         results: &[],
         errors: &[E::BADHANDLE],
         returns: Returns::Yes,
@@ -463,10 +463,10 @@ pub const SYSCALLS: &[SyscallDesc] = &[
                   and priority the manifest gives it. The caller's manifest entry must list it \
                   in `spawns`.",
         args: &[
-            field("name", A0, Kind::InPtr { len: "len" }),
-            field("len", A1, Kind::Len),
+            field("name", A0, ArgKind::InPtr { len: "len" }),
+            field("len", A1, ArgKind::Len),
         ],
-        results: &[field("pid", RAX, Kind::Pid)],
+        results: &[field("pid", RAX, ArgKind::Pid)],
         errors: &[E::FAULT, E::INVAL, E::NOTFOUND, E::DENIED, E::TABLEFULL, E::NOMEM],
         returns: Returns::Yes,
         blocks: false,
@@ -476,8 +476,8 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         name: "stats",
         summary: "Copies the kernel's resource counters (`abi::stats::Stats`) to `buf`.",
         args: &[
-            field("buf", A0, Kind::OutPtr { len: "len" }),
-            field("len", A1, Kind::Len),
+            field("buf", A0, ArgKind::OutPtr { len: "len" }),
+            field("len", A1, ArgKind::Len),
         ],
         results: &[],
         errors: &[E::FAULT, E::INVAL],
@@ -489,7 +489,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         name: "get_pid",
         summary: "Returns the caller's process id.",
         args: &[],
-        results: &[field("pid", RAX, Kind::Pid)],
+        results: &[field("pid", RAX, ArgKind::Pid)],
         errors: &[],
         returns: Returns::Yes,
         blocks: false,
@@ -537,12 +537,12 @@ mod tests {
         for desc in SYSCALLS {
             for arg in desc.args {
                 let lengths = match arg.kind {
-                    Kind::InPtr { len } | Kind::OutPtr { len } => [len, len],
-                    Kind::InOutPtr { send, receive } => [send, receive],
+                    ArgKind::InPtr { len } | ArgKind::OutPtr { len } => [len, len],
+                    ArgKind::InOutPtr { send, receive } => [send, receive],
                     _ => continue,
                 };
                 for len in lengths {
-                    let known = len == LEN_IN_INFO || desc.args.iter().any(|a| a.name == len && a.kind == Kind::Len);
+                    let known = len == LEN_IN_INFO || desc.args.iter().any(|a| a.name == len && a.kind == ArgKind::Len);
                     assert!(known, "{}: {} has length {len}", desc.name, arg.name);
                 }
             }
@@ -558,7 +558,7 @@ mod tests {
                 .filter(|a| a.reg == regs::ipc::CAPACITY && desc.args.len() == 10)
             {
                 let receives = matches!(desc.number, Syscall::Call | Syscall::ReplyRecv);
-                assert_eq!(arg.kind == Kind::Len, receives, "{}", desc.name);
+                assert_eq!(arg.kind == ArgKind::Len, receives, "{}", desc.name);
             }
         }
     }

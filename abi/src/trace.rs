@@ -28,7 +28,7 @@ pub const DATA_BYTES: usize = 80;
 /// What a record describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
-pub enum Kind {
+pub enum RecordKind {
     /// A syscall started: `number`, `regs` are its arguments.
     Enter = 1,
     /// The syscall of `pid` returns: `result` is RAX, `regs` the registers
@@ -48,16 +48,16 @@ pub enum Kind {
     Switch = 7,
 }
 
-impl Kind {
-    pub fn from_u8(value: u8) -> Option<Kind> {
+impl RecordKind {
+    pub fn from_u8(value: u8) -> Option<RecordKind> {
         Some(match value {
-            1 => Kind::Enter,
-            2 => Kind::Exit,
-            3 => Kind::Data,
-            4 => Kind::Fault,
-            5 => Kind::Start,
-            6 => Kind::End,
-            7 => Kind::Switch,
+            1 => RecordKind::Enter,
+            2 => RecordKind::Exit,
+            3 => RecordKind::Data,
+            4 => RecordKind::Fault,
+            5 => RecordKind::Start,
+            6 => RecordKind::End,
+            7 => RecordKind::Switch,
             _ => return None,
         })
     }
@@ -69,7 +69,7 @@ impl Kind {
 pub struct Record {
     /// [`MAGIC`].
     pub magic: u16,
-    /// A [`Kind`].
+    /// A [`RecordKind`].
     pub kind: u8,
     /// The CPU that wrote the record.
     pub cpu: u8,
@@ -98,7 +98,7 @@ const _: () = assert!(core::mem::size_of::<Record>() == RECORD_SIZE);
 
 impl Record {
     /// An empty record of `kind`.
-    pub const fn new(kind: Kind, pid: u32) -> Record {
+    pub const fn new(kind: RecordKind, pid: u32) -> Record {
         Record {
             magic: MAGIC,
             kind: kind as u8,
@@ -141,7 +141,7 @@ impl Record {
         if magic != MAGIC {
             return None;
         }
-        Kind::from_u8(bytes[2])?;
+        RecordKind::from_u8(bytes[2])?;
         let mut regs = [0u64; 10];
         for (i, reg) in regs.iter_mut().enumerate() {
             *reg = u64_at(24 + i * 8);
@@ -161,8 +161,8 @@ impl Record {
         })
     }
 
-    pub fn kind(&self) -> Option<Kind> {
-        Kind::from_u8(self.kind)
+    pub fn kind(&self) -> Option<RecordKind> {
+        RecordKind::from_u8(self.kind)
     }
 
     /// The bytes of a `Data` record.
@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn bytes_round_trip_and_match_the_memory_layout() {
-        let mut record = Record::new(Kind::Exit, 7);
+        let mut record = Record::new(RecordKind::Exit, 7);
         record.timestamp = 0x1122_3344_5566_7788;
         record.number = 5;
         record.regs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn data_payload() {
-        let mut record = Record::new(Kind::Data, 1);
+        let mut record = Record::new(RecordKind::Data, 1);
         record.set_data(b"Hello, world\n");
         assert_eq!(record.data(), b"Hello, world\n");
         record.set_data(&[7u8; 200]);

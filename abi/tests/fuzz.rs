@@ -38,7 +38,7 @@ use abi::manifest::{
     ManifestErrorKind, PRIORITIES, Start,
 };
 use abi::message::{MAX_BUFFER, MAX_TIMEOUT, MAX_WORDS, MsgFlags};
-use abi::trace::{self, Kind, RECORD_SIZE, Record};
+use abi::trace::{self, RECORD_SIZE, Record, RecordKind};
 use abi::{Error, MsgInfo, Rights};
 use std::fmt::{self, Write as _};
 
@@ -1485,7 +1485,7 @@ fn check_record(input: &Bytes) -> Outcome {
     copy.set_data(&bytes[..(record.len as usize % 200).min(RECORD_SIZE)]);
     assert_eq!(copy.data(), &bytes[..copy.data().len()]);
     assert!(copy.data().len() <= trace::DATA_BYTES);
-    if kind == Kind::Data {
+    if kind == RecordKind::Data {
         assert!(record.data().len() <= trace::DATA_BYTES);
     }
     Outcome::Accepted

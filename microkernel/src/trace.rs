@@ -9,8 +9,8 @@
 use crate::arch;
 use crate::state::Kernel;
 use crate::umem::UserSlice;
-use abi::syscall::{Kind as ArgKind, LEN_IN_INFO, Syscall};
-use abi::trace::{DATA_BYTES, Kind, REGS, Record};
+use abi::syscall::{ArgKind, LEN_IN_INFO, Syscall};
+use abi::trace::{DATA_BYTES, REGS, Record, RecordKind as Kind};
 use abi::{MsgInfo, console};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 

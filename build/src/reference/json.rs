@@ -8,7 +8,7 @@
 
 use super::layout;
 use abi::regs::{self, Reg};
-use abi::syscall::{Field, Kind, Returns, SYSCALLS, SyscallDesc};
+use abi::syscall::{ArgKind, Field, Returns, SYSCALLS, SyscallDesc};
 use abi::{Error, message};
 use serde_json::{Value, json};
 
@@ -36,8 +36,8 @@ pub fn field(field: &Field) -> Value {
         "kind": field.kind.name(),
     });
     match field.kind {
-        Kind::InPtr { len } | Kind::OutPtr { len } => value["length"] = json!(len),
-        Kind::InOutPtr { send, receive } => {
+        ArgKind::InPtr { len } | ArgKind::OutPtr { len } => value["length"] = json!(len),
+        ArgKind::InOutPtr { send, receive } => {
             value["send_length"] = json!(send);
             value["receive_length"] = json!(receive);
         }

@@ -11,7 +11,7 @@
 use abi::MsgInfo;
 use abi::message::MsgFlags;
 use abi::stats::Stats;
-use abi::syscall::Kind;
+use abi::syscall::ArgKind;
 use abi::trace::Record;
 
 /// The ABI's source files, for their doc comments.
@@ -345,35 +345,35 @@ pub fn source_constants(source: &str, prefix: &str, type_name: &str) -> Vec<Stri
 
 /// Every argument kind of the syscall table, with a placeholder length name
 /// for the pointer kinds.
-pub const ARGUMENT_KINDS: [Kind; 14] = [
-    Kind::Int,
-    Kind::Handle,
-    Kind::InPtr { len: "" },
-    Kind::OutPtr { len: "" },
-    Kind::InOutPtr { send: "", receive: "" },
-    Kind::Unused,
-    Kind::Version,
-    Kind::Len,
-    Kind::MsgInfo,
-    Kind::Word,
-    Kind::Rights,
-    Kind::Badge,
-    Kind::Status,
-    Kind::Pid,
+pub const ARGUMENT_KINDS: [ArgKind; 14] = [
+    ArgKind::Int,
+    ArgKind::Handle,
+    ArgKind::InPtr { len: "" },
+    ArgKind::OutPtr { len: "" },
+    ArgKind::InOutPtr { send: "", receive: "" },
+    ArgKind::Unused,
+    ArgKind::Version,
+    ArgKind::Len,
+    ArgKind::MsgInfo,
+    ArgKind::Word,
+    ArgKind::Rights,
+    ArgKind::Badge,
+    ArgKind::Status,
+    ArgKind::Pid,
 ];
 
 /// The variant name of an argument kind (its `Debug` name without fields).
-pub fn kind_variant(kind: Kind) -> String {
+pub fn kind_variant(kind: ArgKind) -> String {
     let debug = format!("{kind:?}");
     debug.split([' ', '{']).next().unwrap_or_default().to_string()
 }
 
 /// What an argument kind means (its doc comment in `abi/src/syscall.rs`).
-pub fn kind_description(kind: Kind) -> String {
+pub fn kind_description(kind: ArgKind) -> String {
     let variant = kind_variant(kind);
     [format!("{variant},"), format!("{variant} {{")]
         .iter()
-        .map(|item| doc_comment(source::SYSCALL, "pub enum Kind", item))
+        .map(|item| doc_comment(source::SYSCALL, "pub enum ArgKind", item))
         .find(|doc| !doc.is_empty())
         .unwrap_or_default()
 }
@@ -410,25 +410,25 @@ pub fn source_enum_variants(source: &str, name: &str) -> Vec<String> {
 
 /// A record kind of the trace, with its value and meaning.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RecordKind {
-    pub kind: abi::trace::Kind,
+pub struct RecordKindRow {
+    pub kind: abi::trace::RecordKind,
     pub value: u8,
     /// Lower-case (`enter`).
     pub name: String,
     pub description: String,
 }
 
-/// Every record kind `abi::trace::Kind::from_u8` knows.
-pub fn record_kinds() -> Vec<RecordKind> {
+/// Every record kind `abi::trace::RecordKind::from_u8` knows.
+pub fn record_kinds() -> Vec<RecordKindRow> {
     (0..=u8::MAX)
-        .filter_map(|value| abi::trace::Kind::from_u8(value).map(|kind| (value, kind)))
+        .filter_map(|value| abi::trace::RecordKind::from_u8(value).map(|kind| (value, kind)))
         .map(|(value, kind)| {
             let variant = format!("{kind:?}");
-            RecordKind {
+            RecordKindRow {
                 kind,
                 value,
                 name: variant.to_lowercase(),
-                description: doc_comment(source::TRACE, "pub enum Kind", &format!("{variant} =")),
+                description: doc_comment(source::TRACE, "pub enum RecordKind", &format!("{variant} =")),
             }
         })
         .collect()
@@ -559,7 +559,7 @@ mod tests {
     #[test]
     fn argument_kinds_are_all_listed() {
         let variants: Vec<String> = ARGUMENT_KINDS.iter().map(|k| kind_variant(*k)).collect();
-        assert_eq!(variants, source_enum_variants(source::SYSCALL, "Kind"));
+        assert_eq!(variants, source_enum_variants(source::SYSCALL, "ArgKind"));
         for kind in ARGUMENT_KINDS {
             assert!(!kind_description(kind).is_empty(), "{kind:?}");
         }
@@ -575,7 +575,7 @@ mod tests {
     fn record_kinds_are_all_known() {
         let kinds = record_kinds();
         let names: Vec<String> = kinds.iter().map(|k| format!("{:?}", k.kind)).collect();
-        assert_eq!(names, source_enum_variants(source::TRACE, "Kind"));
+        assert_eq!(names, source_enum_variants(source::TRACE, "RecordKind"));
         assert!(kinds.iter().all(|k| !k.description.is_empty()));
     }
 

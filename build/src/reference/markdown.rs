@@ -2,7 +2,7 @@
 //! generated part of `docs/abi.md`.
 
 use super::layout::{self, BitField};
-use abi::syscall::{Field, Kind, Returns, SYSCALLS, SyscallDesc};
+use abi::syscall::{ArgKind, Field, Returns, SYSCALLS, SyscallDesc};
 use abi::{Error, regs};
 
 /// The generated reference: every table of the ABI, from the `abi` crate.
@@ -120,11 +120,11 @@ fn returns(returns: Returns) -> &'static str {
 }
 
 /// `in_ptr (length in `len`)`.
-pub fn kind_text(kind: Kind) -> String {
+pub fn kind_text(kind: ArgKind) -> String {
     match kind {
-        Kind::InPtr { len } => format!("{} (length in `{len}`)", kind.name()),
-        Kind::OutPtr { len } => format!("{} (capacity in `{len}`)", kind.name()),
-        Kind::InOutPtr { send, receive } => {
+        ArgKind::InPtr { len } => format!("{} (length in `{len}`)", kind.name()),
+        ArgKind::OutPtr { len } => format!("{} (capacity in `{len}`)", kind.name()),
+        ArgKind::InOutPtr { send, receive } => {
             format!("{} (sends `{send}` bytes, receives up to `{receive}`)", kind.name())
         }
         _ => kind.name().to_string(),

@@ -18,7 +18,7 @@ use super::{Call, Ending, Event, EventKind, Unfinished};
 use crate::reference::layout;
 use abi::fault::{PageFaultCode, vector_name};
 use abi::regs::Reg;
-use abi::syscall::{Field, Kind, SyscallDesc};
+use abi::syscall::{ArgKind, Field, SyscallDesc};
 use abi::trace::{REGS, Record};
 use abi::{Error, MsgInfo, Rights};
 use std::fmt::Write as _;
@@ -105,8 +105,8 @@ pub fn call_text(call: &Call) -> String {
     if Error::decode(exit.result).is_err() {
         return text;
     }
-    let receives = entry.results.iter().any(|f| f.kind == Kind::MsgInfo);
-    let sends = entry.args.iter().any(|f| f.kind == Kind::MsgInfo);
+    let receives = entry.results.iter().any(|f| f.kind == ArgKind::MsgInfo);
+    let sends = entry.args.iter().any(|f| f.kind == ArgKind::MsgInfo);
     let peer = (exit.peer != 0).then(|| format!("{}[{}]", call.peer_name, exit.peer));
     if receives {
         text.push_str(" <-");
@@ -125,7 +125,7 @@ fn arguments(entry: &SyscallDesc, enter: &Record, data: &[Vec<u8>]) -> String {
     let info = entry
         .args
         .iter()
-        .find(|f| f.kind == Kind::MsgInfo)
+        .find(|f| f.kind == ArgKind::MsgInfo)
         .and_then(|f| register(enter, f.reg))
         .map(MsgInfo);
     let value_of = |name: &str| -> Option<u64> {
@@ -138,14 +138,14 @@ fn arguments(entry: &SyscallDesc, enter: &Record, data: &[Vec<u8>]) -> String {
     let mut data = data.iter();
     let mut parts = Vec::new();
     for field in entry.args {
-        if field.kind == Kind::Unused || !word_is_valid(field, entry.args, info) {
+        if field.kind == ArgKind::Unused || !word_is_valid(field, entry.args, info) {
             continue;
         }
         let Some(value) = register(enter, field.reg) else {
             continue;
         };
         let mut part = format!("{}={}", field.name, value_text(field.kind, value));
-        if let Kind::InPtr { len } | Kind::InOutPtr { send: len, .. } = field.kind {
+        if let ArgKind::InPtr { len } | ArgKind::InOutPtr { send: len, .. } = field.kind {
             let length = value_of(len).unwrap_or(0);
             if length > 0
                 && let Some(bytes) = data.next()
@@ -162,12 +162,12 @@ fn arguments(entry: &SyscallDesc, enter: &Record, data: &[Vec<u8>]) -> String {
 /// Whether a message-word field is among the words `info` says are valid
 /// (fields that are not words always are).
 fn word_is_valid(field: &Field, fields: &[Field], info: Option<MsgInfo>) -> bool {
-    if field.kind != Kind::Word {
+    if field.kind != ArgKind::Word {
         return true;
     }
     let index = fields
         .iter()
-        .filter(|f| f.kind == Kind::Word)
+        .filter(|f| f.kind == ArgKind::Word)
         .position(|f| f.name == field.name)
         .unwrap_or(0);
     info.is_some_and(|info| index < info.words())
@@ -180,10 +180,10 @@ fn received(entry: &SyscallDesc, exit: &Record) -> String {
     let info = entry
         .results
         .iter()
-        .find(|f| f.kind == Kind::MsgInfo)
+        .find(|f| f.kind == ArgKind::MsgInfo)
         .and_then(|f| register(exit, f.reg))
         .map(MsgInfo);
-    if let Some(badge) = entry.results.iter().find(|f| f.kind == Kind::Badge)
+    if let Some(badge) = entry.results.iter().find(|f| f.kind == ArgKind::Badge)
         && let Some(value) = register(exit, badge.reg)
     {
         let _ = write!(text, " badge={value}");
@@ -194,7 +194,7 @@ fn received(entry: &SyscallDesc, exit: &Record) -> String {
     let words: Vec<String> = entry
         .results
         .iter()
-        .filter(|f| f.kind == Kind::Word && word_is_valid(f, entry.results, info))
+        .filter(|f| f.kind == ArgKind::Word && word_is_valid(f, entry.results, info))
         .filter_map(|f| register(exit, f.reg))
         .map(|w| format!("{w:#x}"))
         .collect();
@@ -219,14 +219,18 @@ pub fn result_text(field: Option<&Field>, rax: u64) -> String {
 }
 
 /// A register value by its kind.
-pub fn value_text(kind: Kind, value: u64) -> String {
+pub fn value_text(kind: ArgKind, value: u64) -> String {
     match kind {
-        Kind::Int | Kind::Handle | Kind::Len | Kind::Badge | Kind::Pid | Kind::Unused => value.to_string(),
-        Kind::Status => (value as i64).to_string(),
-        Kind::Version => format!("{}.{}", value >> 16, value & 0xffff),
-        Kind::InPtr { .. } | Kind::OutPtr { .. } | Kind::InOutPtr { .. } | Kind::Word => format!("{value:#x}"),
-        Kind::MsgInfo => msginfo_text(MsgInfo(value)),
-        Kind::Rights => rights_text(value),
+        ArgKind::Int | ArgKind::Handle | ArgKind::Len | ArgKind::Badge | ArgKind::Pid | ArgKind::Unused => {
+            value.to_string()
+        }
+        ArgKind::Status => (value as i64).to_string(),
+        ArgKind::Version => format!("{}.{}", value >> 16, value & 0xffff),
+        ArgKind::InPtr { .. } | ArgKind::OutPtr { .. } | ArgKind::InOutPtr { .. } | ArgKind::Word => {
+            format!("{value:#x}")
+        }
+        ArgKind::MsgInfo => msginfo_text(MsgInfo(value)),
+        ArgKind::Rights => rights_text(value),
     }
 }
 
@@ -398,9 +402,9 @@ mod tests {
 
     #[test]
     fn kinds_print_by_the_table() {
-        assert_eq!(value_text(Kind::Rights, 0b101), "send|transfer");
-        assert_eq!(value_text(Kind::Rights, 0), "0x0");
-        assert_eq!(value_text(Kind::Status, u64::MAX), "-1");
+        assert_eq!(value_text(ArgKind::Rights, 0b101), "send|transfer");
+        assert_eq!(value_text(ArgKind::Rights, 0), "0x0");
+        assert_eq!(value_text(ArgKind::Status, u64::MAX), "-1");
         assert_eq!(result_text(None, 4094u64.wrapping_neg()), "-4094 (unknown error)");
         let info = MsgInfo::new(3, 1, 2).with_flags(abi::message::MsgFlags::HANDLE);
         assert_eq!(msginfo_text(info), "{label=3 words=1 len=2 flags=HANDLE}");

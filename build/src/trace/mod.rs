@@ -14,7 +14,7 @@ pub use filter::Filter;
 
 use crate::Error;
 use abi::syscall::{Returns, Syscall};
-use abi::trace::{Kind, MAGIC, RECORD_SIZE, Record};
+use abi::trace::{MAGIC, RECORD_SIZE, Record, RecordKind};
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -209,13 +209,13 @@ pub fn decode(records: &[Record]) -> Trace {
         expected = Some(record.sequence.wrapping_add(1));
         let Some(kind) = record.kind() else { continue };
         match kind {
-            Kind::Start => {
+            RecordKind::Start => {
                 let (bytes, len) = abi::console::unpack_name([record.regs[0], record.regs[1]]);
                 let name = String::from_utf8_lossy(&bytes[..len]).into_owned();
                 trace.names.insert(record.pid, name);
                 trace.push(record, EventKind::Start);
             }
-            Kind::Enter => {
+            RecordKind::Enter => {
                 if let Some(old) = pending.remove(&record.pid) {
                     trace.push_call(&old.enter, Some(old.enter), old.data, Err(Unfinished::ExitLost));
                 }
@@ -227,14 +227,14 @@ pub fn decode(records: &[Record]) -> Trace {
                     },
                 );
             }
-            Kind::Data => match pending.get_mut(&record.pid) {
+            RecordKind::Data => match pending.get_mut(&record.pid) {
                 Some(call) if call.enter.number == record.number => call.data.push(record.data().to_vec()),
                 _ => trace.warnings.push(format!(
                     "record {}: data of pid {} belongs to no syscall",
                     record.sequence, record.pid
                 )),
             },
-            Kind::Exit => {
+            RecordKind::Exit => {
                 let enter = match pending.remove(&record.pid) {
                     Some(call) if call.enter.number == record.number => Some(call),
                     Some(other) => {
@@ -249,7 +249,7 @@ pub fn decode(records: &[Record]) -> Trace {
                 };
                 trace.push_call(record, enter, data, Ok(*record));
             }
-            Kind::Fault => {
+            RecordKind::Fault => {
                 let vector = record.number as u8;
                 faults.insert(record.pid, abi::fault::vector_name(vector).to_string());
                 trace.push(
@@ -262,7 +262,7 @@ pub fn decode(records: &[Record]) -> Trace {
                     },
                 );
             }
-            Kind::End => {
+            RecordKind::End => {
                 let mut exited = false;
                 if let Some(call) = pending.remove(&record.pid) {
                     exited = Syscall::try_from(call.enter.number).is_ok_and(|s| s.desc().returns == Returns::Never);
@@ -287,7 +287,7 @@ pub fn decode(records: &[Record]) -> Trace {
                     },
                 );
             }
-            Kind::Switch => trace.push(record, EventKind::Switch { from: record.peer }),
+            RecordKind::Switch => trace.push(record, EventKind::Switch { from: record.peer }),
         }
     }
     let mut left: Vec<Pending> = pending.into_values().collect();
@@ -464,7 +464,7 @@ pub(crate) mod tests {
         }
 
         pub fn start(&mut self, pid: u32, name: &str) -> &mut Self {
-            let mut record = Record::new(Kind::Start, pid);
+            let mut record = Record::new(RecordKind::Start, pid);
             let [a, b] = abi::console::pack_name(name);
             record.regs[0] = a;
             record.regs[1] = b;
@@ -472,21 +472,21 @@ pub(crate) mod tests {
         }
 
         pub fn enter(&mut self, pid: u32, syscall: Syscall, regs: &[u64]) -> &mut Self {
-            let mut record = Record::new(Kind::Enter, pid);
+            let mut record = Record::new(RecordKind::Enter, pid);
             record.number = syscall as u64;
             record.regs[..regs.len()].copy_from_slice(regs);
             self.push(record)
         }
 
         pub fn data(&mut self, pid: u32, syscall: Syscall, bytes: &[u8]) -> &mut Self {
-            let mut record = Record::new(Kind::Data, pid);
+            let mut record = Record::new(RecordKind::Data, pid);
             record.number = syscall as u64;
             record.set_data(bytes);
             self.push(record)
         }
 
         pub fn exit(&mut self, pid: u32, syscall: Syscall, result: u64, peer: u32, regs: &[u64]) -> &mut Self {
-            let mut record = Record::new(Kind::Exit, pid);
+            let mut record = Record::new(RecordKind::Exit, pid);
             record.number = syscall as u64;
             record.result = result;
             record.peer = peer;
@@ -495,20 +495,20 @@ pub(crate) mod tests {
         }
 
         pub fn fault(&mut self, pid: u32, vector: u8, error_code: u64, rip: u64, address: u64) -> &mut Self {
-            let mut record = Record::new(Kind::Fault, pid);
+            let mut record = Record::new(RecordKind::Fault, pid);
             record.number = vector.into();
             record.regs[..3].copy_from_slice(&[error_code, rip, address]);
             self.push(record)
         }
 
         pub fn end(&mut self, pid: u32, status: u64) -> &mut Self {
-            let mut record = Record::new(Kind::End, pid);
+            let mut record = Record::new(RecordKind::End, pid);
             record.result = status;
             self.push(record)
         }
 
         pub fn switch(&mut self, pid: u32, from: u32) -> &mut Self {
-            let mut record = Record::new(Kind::Switch, pid);
+            let mut record = Record::new(RecordKind::Switch, pid);
             record.peer = from;
             self.push(record)
         }
