@@ -109,8 +109,15 @@ impl Notice {
 /// `kread[4] killed: page fault at 0x401020 (read of 0xffff800000000000, user mode, not present)`.
 impl fmt::Display for Notice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}[{}] ", self.name(), self.pid)?;
-        match self.kind {
+        write!(f, "{}[{}] {}", self.name(), self.pid, self.kind)
+    }
+}
+
+/// What happened, as the report line says it after the process:
+/// `exited with status 0`, `killed: page fault at 0x401020 (...)`.
+impl fmt::Display for NoticeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
             NoticeKind::Exited { status } => write!(f, "exited with status {status}"),
             NoticeKind::Killed {
                 vector,

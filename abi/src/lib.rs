@@ -58,4 +58,22 @@ mod tests {
         assert!(!is_compatible(0x0001_0002, 0x0001_0003));
         assert!(!is_compatible(0x0002_0000, 0x0001_0000));
     }
+
+    #[test]
+    fn public_enums_and_flags_display() {
+        fn display<T: core::fmt::Display>() {}
+        display::<Syscall>();
+        display::<syscall::ArgKind>();
+        display::<syscall::Returns>();
+        display::<Error>();
+        display::<MsgInfo>();
+        display::<message::MsgFlags>();
+        display::<Rights>();
+        display::<regs::Reg>();
+        display::<trace::RecordKind>();
+        display::<console::NoticeKind>();
+        display::<manifest::Start>();
+        display::<manifest::ManifestErrorKind>();
+        display::<initrd::CpioError>();
+    }
 }

@@ -73,6 +73,23 @@ pub enum Start {
     Spawn,
 }
 
+impl Start {
+    /// `boot` or `spawn`, as manifests write it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Start::Boot => "boot",
+            Start::Spawn => "spawn",
+        }
+    }
+}
+
+/// `boot` or `spawn`.
+impl fmt::Display for Start {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A program and the resources it starts with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProgramDecl<'a> {
@@ -124,11 +141,18 @@ pub enum ManifestErrorKind {
     SeveralNoticeEndpoints,
 }
 
+/// `manifest line 3: unknown key`.
 impl fmt::Display for ManifestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "manifest line {}: {}", self.line, self.kind)
+    }
+}
+
+/// What is wrong, without the line: `unknown key`.
+impl fmt::Display for ManifestErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use ManifestErrorKind::*;
-        write!(f, "manifest line {}: ", self.line)?;
-        match self.kind {
+        match *self {
             NotUtf8 => f.write_str("not UTF-8"),
             MissingHeader => f.write_str("first line must be `manifest 1`"),
             UnsupportedVersion => write!(f, "unsupported manifest version (this kernel reads {VERSION})"),

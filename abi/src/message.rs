@@ -13,6 +13,7 @@
 
 use crate::Error;
 use bitflags::bitflags;
+use core::fmt;
 
 /// Message words carried in registers.
 pub const MAX_WORDS: usize = 6;
@@ -45,6 +46,29 @@ bitflags! {
         /// Do not wait for a peer: if none is waiting, fail with ETIMEDOUT.
         /// For `call` it covers the send; the reply is waited for.
         const NONBLOCK = 1 << 2;
+    }
+}
+
+/// The flags' names joined by `|` (`HANDLE|KERNEL`), unknown bits in hex
+/// after them; `0x0` for none.
+impl fmt::Display for MsgFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for (name, _) in self.iter_names() {
+            if !first {
+                f.write_str("|")?;
+            }
+            f.write_str(name)?;
+            first = false;
+        }
+        let unknown = self.bits() & !MsgFlags::all().bits();
+        if unknown != 0 || first {
+            if !first {
+                f.write_str("|")?;
+            }
+            write!(f, "{unknown:#x}")?;
+        }
+        Ok(())
     }
 }
 
@@ -115,6 +139,21 @@ impl MsgInfo {
     }
 }
 
+/// The fields, as traces print them: `{label=7 words=6 len=64}`, with
+/// `flags=HANDLE|NONBLOCK` and `timeout=5` when they are not empty.
+impl fmt::Display for MsgInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{label={} words={} len={}", self.label(), self.words(), self.len())?;
+        if !self.flags().is_empty() {
+            write!(f, " flags={}", self.flags())?;
+        }
+        if self.timeout() != 0 {
+            write!(f, " timeout={}", self.timeout())?;
+        }
+        f.write_str("}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +184,19 @@ mod tests {
         assert_eq!(MsgInfo(1 << 52).check(), Err(Error::INVAL)); // unknown flag
         let waiting = MsgInfo::new(1, 0, 0).with_flags(MsgFlags::NONBLOCK).with_timeout(5);
         assert_eq!(waiting.check(), Ok(waiting));
+    }
+
+    #[test]
+    fn display_shows_every_field_that_is_set() {
+        let info = MsgInfo::new(3, 1, 2);
+        assert_eq!(std::format!("{info}"), "{label=3 words=1 len=2}");
+        let info = info.with_flags(MsgFlags::HANDLE | MsgFlags::NONBLOCK).with_timeout(5);
+        assert_eq!(
+            std::format!("{info}"),
+            "{label=3 words=1 len=2 flags=HANDLE|NONBLOCK timeout=5}"
+        );
+        assert_eq!(std::format!("{}", MsgFlags::empty()), "0x0");
+        assert_eq!(std::format!("{}", MsgFlags::from_bits_retain(0b1001)), "HANDLE|0x8");
     }
 
     #[test]

@@ -80,6 +80,13 @@ impl Reg {
     }
 }
 
+/// The assembler name: `rdi`.
+impl core::fmt::Display for Reg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Carries the syscall number on entry.
 pub const NUMBER: Reg = Reg::Rax;
 /// Carries the result (or `-error`) on return.
@@ -117,6 +124,7 @@ mod tests {
     fn names_round_trip() {
         for reg in Reg::ALL {
             assert_eq!(Reg::from_name(reg.name()), Some(reg));
+            assert_eq!(std::format!("{reg}"), reg.name());
         }
         assert_eq!(Reg::from_name("rsp"), None);
     }

@@ -8,6 +8,7 @@
 
 use crate::Error;
 use crate::regs::{self, Reg};
+use core::fmt;
 
 macro_rules! syscalls {
     ($($(#[doc = $doc:literal])* $name:ident = $number:literal,)*) => {
@@ -83,6 +84,13 @@ impl Syscall {
     }
 }
 
+/// The table's name: `reply_recv`.
+impl fmt::Display for Syscall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What a register carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ArgKind {
@@ -141,6 +149,13 @@ impl ArgKind {
     }
 }
 
+/// The name of the JSON export: `in_ptr`.
+impl fmt::Display for ArgKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The `len` of a pointer whose length is the MsgInfo's length field (the
 /// bytes a message carries), not another argument.
 pub const LEN_IN_INFO: &str = "info.len";
@@ -160,6 +175,23 @@ pub enum Returns {
     Yes,
     /// Never returns (the process ends).
     Never,
+}
+
+impl Returns {
+    /// `yes` or `never`, as the reference and the JSON export write it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Returns::Yes => "yes",
+            Returns::Never => "never",
+        }
+    }
+}
+
+/// `yes` or `never`.
+impl fmt::Display for Returns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Everything the ABI says about one syscall.
@@ -560,6 +592,25 @@ mod tests {
                 let receives = matches!(desc.number, Syscall::Call | Syscall::ReplyRecv);
                 assert_eq!(arg.kind == ArgKind::Len, receives, "{}", desc.name);
             }
+        }
+    }
+
+    #[test]
+    fn enums_display_their_names() {
+        assert_eq!(std::format!("{}", Syscall::ReplyRecv), "reply_recv");
+        assert_eq!(
+            std::format!(
+                "{}",
+                ArgKind::InOutPtr {
+                    send: "a",
+                    receive: "b"
+                }
+            ),
+            "inout_ptr"
+        );
+        assert_eq!(std::format!("{}", Returns::Never), "never");
+        for syscall in Syscall::ALL {
+            assert_eq!(std::format!("{syscall}"), syscall.desc().name);
         }
     }
 

@@ -49,17 +49,40 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    /// Every kind, in the order of their values.
+    pub const ALL: [RecordKind; 7] = [
+        RecordKind::Enter,
+        RecordKind::Exit,
+        RecordKind::Data,
+        RecordKind::Fault,
+        RecordKind::Start,
+        RecordKind::End,
+        RecordKind::Switch,
+    ];
+
+    /// The kind whose value is `value`, if there is one.
     pub fn from_u8(value: u8) -> Option<RecordKind> {
-        Some(match value {
-            1 => RecordKind::Enter,
-            2 => RecordKind::Exit,
-            3 => RecordKind::Data,
-            4 => RecordKind::Fault,
-            5 => RecordKind::Start,
-            6 => RecordKind::End,
-            7 => RecordKind::Switch,
-            _ => return None,
-        })
+        RecordKind::ALL.into_iter().find(|kind| *kind as u8 == value)
+    }
+
+    /// The lower-case name the reference and the decoders use (`enter`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            RecordKind::Enter => "enter",
+            RecordKind::Exit => "exit",
+            RecordKind::Data => "data",
+            RecordKind::Fault => "fault",
+            RecordKind::Start => "start",
+            RecordKind::End => "end",
+            RecordKind::Switch => "switch",
+        }
+    }
+}
+
+/// The lower-case name: `enter`.
+impl core::fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -227,6 +250,16 @@ mod tests {
         let mut bad = bytes;
         bad[2] = 99;
         assert_eq!(Record::from_bytes(&bad), None);
+    }
+
+    #[test]
+    fn kinds_round_trip_and_display() {
+        for kind in RecordKind::ALL {
+            assert_eq!(RecordKind::from_u8(kind as u8), Some(kind));
+            assert_eq!(std::format!("{kind}"), std::format!("{kind:?}").to_lowercase());
+        }
+        assert_eq!(RecordKind::from_u8(0), None);
+        assert_eq!(RecordKind::from_u8(RecordKind::ALL.len() as u8 + 1), None);
     }
 
     #[test]
