@@ -17,9 +17,11 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
-/// Turns tracing on (at boot, from the command line).
+/// Turns tracing on (at boot, from the command line) and writes the trace's
+/// header, which names the ABI version: the first record of every trace.
 pub fn enable() {
     ENABLED.store(true, Ordering::Relaxed);
+    emit(Record::header());
 }
 
 /// Whether records are written.

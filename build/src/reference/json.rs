@@ -8,7 +8,7 @@
 
 use super::layout;
 use abi::regs::{self, Reg};
-use abi::syscall::{ArgKind, Field, Returns, SYSCALLS, SyscallDesc};
+use abi::syscall::{ArgKind, Field, SYSCALLS, SyscallDesc};
 use abi::{Error, message};
 use serde_json::{Value, json};
 
@@ -56,10 +56,7 @@ pub fn syscall(entry: &SyscallDesc) -> Value {
         "args": entry.args.iter().map(field).collect::<Vec<_>>(),
         "results": entry.results.iter().map(field).collect::<Vec<_>>(),
         "errors": entry.errors.iter().map(|e| e.name()).collect::<Vec<_>>(),
-        "returns": match entry.returns {
-            Returns::Yes => "yes",
-            Returns::Never => "never",
-        },
+        "returns": entry.returns.name(),
         "blocks": entry.blocks,
     })
 }

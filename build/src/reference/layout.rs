@@ -18,7 +18,7 @@ use abi::trace::Record;
 pub mod source {
     pub const MESSAGE: &str = include_str!("../../../abi/src/message.rs");
     pub const STATS: &str = include_str!("../../../abi/src/stats.rs");
-    pub const TRACE: &str = include_str!("../../../abi/src/trace.rs");
+    pub const TRACE: &str = include_str!("../../../abi/src/trace/record.rs");
     pub const SYSCALL: &str = include_str!("../../../abi/src/syscall.rs");
     pub const CONSOLE: &str = include_str!("../../../abi/src/console.rs");
     pub const MACHINE: &str = include_str!("../../../abi/src/machine.rs");
@@ -230,16 +230,6 @@ pub fn msg_flags() -> Vec<Flag> {
         .collect()
 }
 
-/// How `MsgInfo` flags print in traces and docs: `HANDLE|KERNEL`.
-pub fn flag_names(flags: MsgFlags) -> String {
-    let mut names: Vec<String> = flags.iter_names().map(|(name, _)| name.to_string()).collect();
-    let unknown = flags.bits() & !MsgFlags::all().bits();
-    if unknown != 0 {
-        names.push(format!("{unknown:#x}"));
-    }
-    names.join("|")
-}
-
 /// A field of a `repr(C)` struct of the ABI.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldLayout {
@@ -427,7 +417,7 @@ pub fn record_kinds() -> Vec<RecordKindRow> {
             RecordKindRow {
                 kind,
                 value,
-                name: variant.to_lowercase(),
+                name: kind.name().to_string(),
                 description: doc_comment(source::TRACE, "pub enum RecordKind", &format!("{variant} =")),
             }
         })
@@ -526,8 +516,40 @@ mod tests {
         for flag in &flags {
             assert!(!flag.description.is_empty(), "{} has no doc comment", flag.name);
         }
-        assert_eq!(flag_names(MsgFlags::HANDLE | MsgFlags::KERNEL), "HANDLE|KERNEL");
-        assert_eq!(flag_names(MsgFlags::empty()), "");
+    }
+
+    #[test]
+    fn msginfo_display_shows_every_field() {
+        // The name `MsgInfo`'s Display (the traces' format) gives each field
+        // of the layout table.
+        let shown = |name: &str| {
+            match name {
+                "length" => "len",
+                other => other,
+            }
+            .to_string()
+        };
+        for field in msginfo_fields() {
+            assert_ne!(
+                field.name, RESERVED,
+                "bits {}-{} are read by no accessor",
+                field.low, field.high
+            );
+            let info = MsgInfo(1 << field.low);
+            let text = info.to_string();
+            assert!(
+                text.contains(&format!(" {}=", shown(field.name)))
+                    || text.contains(&format!("{{{}=", shown(field.name))),
+                "{}: {text}",
+                field.name
+            );
+        }
+        assert_eq!(
+            MsgInfo::new(1, 2, 3)
+                .with_flags(MsgFlags::HANDLE | MsgFlags::KERNEL)
+                .to_string(),
+            "{label=1 words=2 len=3 flags=HANDLE|KERNEL}"
+        );
     }
 
     fn check_struct(fields: &[FieldLayout], size: usize, source: &str, name: &str) {

@@ -105,18 +105,11 @@ fn syscall_index(out: &mut String) {
                 (entry.number as u64).to_string(),
                 code(entry.name),
                 yes_no(entry.blocks).into(),
-                returns(entry.returns).into(),
+                entry.returns.name().into(),
             ]
         })
         .collect();
     table(out, &["number", "name", "blocks", "returns"], &rows);
-}
-
-fn returns(returns: Returns) -> &'static str {
-    match returns {
-        Returns::Yes => "yes",
-        Returns::Never => "never",
-    }
 }
 
 /// `in_ptr (length in `len`)`.
@@ -152,7 +145,7 @@ fn syscall(out: &mut String, entry: &SyscallDesc) {
     line(out, "");
     line(
         out,
-        &format!("Blocks: {}. Returns: {}.", yes_no(entry.blocks), returns(entry.returns)),
+        &format!("Blocks: {}. Returns: {}.", yes_no(entry.blocks), entry.returns),
     );
     line(out, "");
     if entry.args.is_empty() {

@@ -1,14 +1,5 @@
-//! The syscall trace: fixed-size binary records the kernel writes to a
-//! channel separate from the console (QEMU's `isa-debugcon` at
-//! [`TRACE_PORT`]) when booted with `trace` on its command line, and that host
-//! tools decode with this module and the syscall table.
-//!
-//! A syscall produces an `Enter` record when it starts (arguments), possibly
-//! a `Data` record (the first bytes of the buffer it sends), and an `Exit`
-//! record when its thread next returns to user mode (result and output
-//! registers) — for a blocking call that may be much later, after other
-//! threads' records. `Fault`, `Start` and `End` records mark process events;
-//! `Switch` records mark the CPU changing threads.
+//! The trace record: its layout, its kinds and the header that starts a
+//! trace.
 
 /// I/O port of the trace channel (`-device isa-debugcon,iobase=0xe9,chardev=…`).
 pub const TRACE_PORT: u16 = 0xe9;
@@ -24,6 +15,9 @@ pub const REGS: [crate::regs::Reg; 10] = {
 };
 /// Bytes of buffer a `Data` record carries.
 pub const DATA_BYTES: usize = 80;
+/// `regs[0]` of a `Header` record: the bytes `uktrace` and a zero, so a
+/// file that starts with a header says what it is.
+pub const HEADER_MAGIC: u64 = u64::from_le_bytes(*b"uktrace\0");
 
 /// What a record describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,11 +40,15 @@ pub enum RecordKind {
     End = 6,
     /// The CPU now runs `pid`; `peer` ran before (0: nobody).
     Switch = 7,
+    /// The first record of a trace: `number` is the ABI version of the
+    /// kernel that wrote it (`major << 16 | minor`), `regs[0]` is
+    /// `HEADER_MAGIC` and `regs[1]` the record size.
+    Header = 8,
 }
 
 impl RecordKind {
     /// Every kind, in the order of their values.
-    pub const ALL: [RecordKind; 7] = [
+    pub const ALL: [RecordKind; 8] = [
         RecordKind::Enter,
         RecordKind::Exit,
         RecordKind::Data,
@@ -58,6 +56,7 @@ impl RecordKind {
         RecordKind::Start,
         RecordKind::End,
         RecordKind::Switch,
+        RecordKind::Header,
     ];
 
     /// The kind whose value is `value`, if there is one.
@@ -75,6 +74,7 @@ impl RecordKind {
             RecordKind::Start => "start",
             RecordKind::End => "end",
             RecordKind::Switch => "switch",
+            RecordKind::Header => "header",
         }
     }
 }
@@ -135,6 +135,16 @@ impl Record {
             len: 0,
             sequence: 0,
         }
+    }
+
+    /// The header that starts a trace, for the ABI version this crate
+    /// defines ([`crate::ABI_VERSION`]).
+    pub const fn header() -> Record {
+        let mut record = Record::new(RecordKind::Header, 0);
+        record.number = crate::ABI_VERSION as u64;
+        record.regs[0] = HEADER_MAGIC;
+        record.regs[1] = RECORD_SIZE as u64;
+        record
     }
 
     /// The record's bytes.
