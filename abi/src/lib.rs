@@ -29,7 +29,8 @@ pub use syscall::Syscall;
 /// ABI version: `major << 16 | minor`. A kernel serves programs built for the
 /// same major version and a minor version no newer than its own.
 ///
-/// 1.1 added the trace's `Header` record.
+/// 1.1 added the trace's `Header` record and the error reply
+/// ([`message::ERROR_LABEL`]).
 pub const ABI_VERSION: u32 = 1 << 16 | 1;
 
 /// Whether a program built for `program` may run on a kernel that reports

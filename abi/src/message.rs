@@ -32,6 +32,39 @@ const TIMEOUT_MASK: u64 = 0x7ff;
 /// Longest timeout a message can carry, in timer ticks.
 pub const MAX_TIMEOUT: u32 = TIMEOUT_MASK as u32;
 
+/// The label of an error reply. A server that answers a call with an
+/// error sends this label, one word holding the error as a syscall would
+/// return it ([`Error::to_return`], `-code`), no bytes and no handle
+/// ([`error_reply`]). A client reads every reply with this label as an
+/// error ([`reply_error`]); `libsys`'s `call` returns it as `Err`. So no
+/// protocol may use this label for anything else.
+pub const ERROR_LABEL: u32 = u32::MAX;
+
+/// The `MsgInfo` and word 0 of an error reply carrying `error`.
+pub const fn error_reply(error: Error) -> (MsgInfo, u64) {
+    (MsgInfo::new(ERROR_LABEL, 1, 0), error.to_return())
+}
+
+/// The error a reply carries, if it is an error reply (label
+/// [`ERROR_LABEL`]): the error in word 0, or `EINVAL` when the reply has
+/// that label but not the shape of an error reply (one word, no bytes, no
+/// handle, a known error code).
+pub const fn reply_error(info: MsgInfo, word0: u64) -> Option<Error> {
+    if info.label() != ERROR_LABEL {
+        return None;
+    }
+    if info.words() != 1 || !info.is_empty() || info.flags().contains(MsgFlags::HANDLE) {
+        return Some(Error::INVAL);
+    }
+    match Error::decode(word0) {
+        Err(code) => match Error::from_code(code) {
+            Some(error) => Some(error),
+            None => Some(Error::INVAL),
+        },
+        Ok(_) => Some(Error::INVAL),
+    }
+}
+
 bitflags! {
     /// Flags of a message.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -197,6 +230,24 @@ mod tests {
         );
         assert_eq!(std::format!("{}", MsgFlags::empty()), "0x0");
         assert_eq!(std::format!("{}", MsgFlags::from_bits_retain(0b1001)), "HANDLE|0x8");
+    }
+
+    #[test]
+    fn error_replies_round_trip() {
+        for &error in Error::ALL {
+            let (info, word) = error_reply(error);
+            assert_eq!(info.check(), Ok(info));
+            assert_eq!(reply_error(info, word), Some(error));
+        }
+        // Not an error reply.
+        assert_eq!(reply_error(MsgInfo::new(0, 1, 0), Error::FAULT.to_return()), None);
+        // The label with another shape, or no known code: still an error.
+        let (info, word) = error_reply(Error::FAULT);
+        assert_eq!(reply_error(MsgInfo::new(ERROR_LABEL, 0, 0), word), Some(Error::INVAL));
+        assert_eq!(reply_error(MsgInfo::new(ERROR_LABEL, 1, 8), word), Some(Error::INVAL));
+        assert_eq!(reply_error(info.with_flags(MsgFlags::HANDLE), word), Some(Error::INVAL));
+        assert_eq!(reply_error(info, 4000u64.wrapping_neg()), Some(Error::INVAL));
+        assert_eq!(reply_error(info, 5), Some(Error::INVAL));
     }
 
     #[test]

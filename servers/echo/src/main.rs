@@ -30,7 +30,7 @@ impl Server for Echo {
         }
         self.served += 1;
         // The reply bytes are the request bytes: they are already in the buffer.
-        Reply::with_words(request.label, &request.words[..request.word_count]).with_data(request.len)
+        Reply::with_words(request.label, request.words()).with_data(request.len)
     }
 }
 

@@ -33,7 +33,7 @@ fn main() -> i32 {
         };
         let bytes_intact = reply.data.len() == 64
             && (reply.data.iter().enumerate()).all(|(index, &byte)| byte == (round as u8).wrapping_add(index as u8));
-        if reply.label != LABEL || reply.words != words || !bytes_intact {
+        if reply.label != LABEL || reply.words() != words || !bytes_intact {
             libsys::println!("worker: round {round}: the reply differs");
             return 2;
         }

@@ -22,10 +22,10 @@ fn main() -> i32 {
     let mut wrong = 0;
     let first = ipc::call_words(ECHO, &Msg::with_words(7, &[41, 42]));
     match &first {
-        Ok(reply) => libsys::println!("first call: ok, label {} words {:?}", reply.label, &reply.words[..2]),
+        Ok(reply) => libsys::println!("first call: ok, label {} words {:?}", reply.label, reply.words()),
         Err(error) => libsys::println!("first call: {}", error.name()),
     }
-    if !first.is_ok_and(|reply| reply.label == 7 && reply.words[..2] == [41, 42]) {
+    if !first.is_ok_and(|reply| reply.label == 7 && reply.words() == [41, 42]) {
         wrong += 1;
     }
 
