@@ -115,7 +115,8 @@ pub struct Received<'a> {
 }
 
 impl<'a> Received<'a> {
-    fn new(regs: &IpcRegs, buffer: &'a [u8], badge: u64) -> Received<'a> {
+    /// What arrived in `regs`, with its bytes in `buffer`.
+    pub(crate) fn new(regs: &IpcRegs, buffer: &'a [u8], badge: u64) -> Received<'a> {
         let info = MsgInfo(regs.info);
         let len = info.len().min(buffer.len());
         let word_count = info.words().min(MAX_WORDS);

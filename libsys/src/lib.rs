@@ -20,6 +20,7 @@
 
 #![cfg_attr(not(test), no_std)]
 
+pub mod interface;
 pub mod io;
 pub mod ipc;
 pub mod port;
