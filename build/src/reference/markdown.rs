@@ -14,9 +14,11 @@ pub fn markdown() -> String {
     line(
         &mut out,
         &format!(
-            "ABI version {major}.{minor} (`abi::ABI_VERSION` = {:#x}). Everything below is generated from \
-             the `abi` crate; edit the crate, then run `cargo xtask abi --markdown --write`.",
-            abi::ABI_VERSION
+            "ABI version {major}.{minor} (`abi::ABI_VERSION` = {:#x}); JSON export schema version {} \
+             (`schema_version`). Everything below is generated from the `abi` crate; edit the crate, then \
+             run `cargo xtask abi --markdown --write`.",
+            abi::ABI_VERSION,
+            super::SCHEMA_VERSION,
         ),
     );
     line(&mut out, "");
