@@ -83,7 +83,7 @@ impl Reg {
 /// The assembler name: `rdi`.
 impl core::fmt::Display for Reg {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 

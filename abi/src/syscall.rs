@@ -87,7 +87,7 @@ impl Syscall {
 /// The table's name: `reply_recv`.
 impl fmt::Display for Syscall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -152,7 +152,7 @@ impl ArgKind {
 /// The name of the JSON export: `in_ptr`.
 impl fmt::Display for ArgKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -190,7 +190,7 @@ impl Returns {
 /// `yes` or `never`.
 impl fmt::Display for Returns {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -609,6 +609,11 @@ mod tests {
             "inout_ptr"
         );
         assert_eq!(std::format!("{}", Returns::Never), "never");
+        assert_eq!(
+            std::format!("[{:<7}]", Syscall::Yield),
+            "[yield  ]",
+            "width and alignment apply"
+        );
         for syscall in Syscall::ALL {
             assert_eq!(std::format!("{syscall}"), syscall.desc().name);
         }

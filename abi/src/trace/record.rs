@@ -82,7 +82,7 @@ impl RecordKind {
 /// The lower-case name: `enter`.
 impl core::fmt::Display for RecordKind {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
