@@ -7,6 +7,7 @@
 //! inline assembly; the `std` feature adds what host tools need.
 
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
+#![warn(missing_docs)]
 
 pub mod console;
 pub mod error;

@@ -50,6 +50,7 @@ pub const PRIORITIES: u8 = 8;
 /// An endpoint the kernel creates at boot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EndpointDecl<'a> {
+    /// Its name, unique among the endpoints.
     pub name: &'a str,
     /// The kernel sends exit and fault notices to this endpoint.
     pub notices: bool,
@@ -60,7 +61,9 @@ pub struct EndpointDecl<'a> {
 pub struct HandleDecl {
     /// Index into [`Manifest::endpoints`].
     pub endpoint: usize,
+    /// What the handle allows.
     pub rights: Rights,
+    /// The badge receivers see on messages sent through it.
     pub badge: u64,
 }
 
@@ -93,17 +96,21 @@ impl fmt::Display for Start {
 /// A program and the resources it starts with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProgramDecl<'a> {
+    /// Its name, unique among the programs (the process name).
     pub name: &'a str,
     /// Path of its ELF file inside the initrd.
     pub file: &'a str,
+    /// Its scheduling priority, 0 to `PRIORITIES - 1`.
     pub priority: u8,
     /// May use the serial port's I/O ports.
     pub io_serial: bool,
+    /// When it starts.
     pub start: Start,
     /// Timer ticks of CPU time before the kernel kills it; `None`: no limit.
     pub cpu_limit: Option<u32>,
     /// Its argument string (`libsys::args()`), empty if none.
     pub args: &'a str,
+    /// The handles it starts with, in order: handle `i` is `handles[i]`.
     pub handles: Vec<HandleDecl, MAX_START_HANDLES>,
     /// Indices into [`Manifest::programs`] this program may spawn.
     pub spawns: Vec<usize, MAX_SPAWNS>,
@@ -112,32 +119,51 @@ pub struct ProgramDecl<'a> {
 /// A parsed and cross-checked manifest.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Manifest<'a> {
+    /// The endpoints, in the order declared.
     pub endpoints: Vec<EndpointDecl<'a>, MAX_ENDPOINTS>,
+    /// The programs, in the order declared.
     pub programs: Vec<ProgramDecl<'a>, MAX_PROGRAMS>,
 }
 
 /// Why a manifest was refused, with the 1-based line it was found on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ManifestError {
+    /// The 1-based line.
     pub line: usize,
+    /// What is wrong with it.
     pub kind: ManifestErrorKind,
 }
 
+/// What is wrong with a manifest line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ManifestErrorKind {
+    /// The manifest is not UTF-8.
     NotUtf8,
+    /// The first line is not `manifest VERSION`.
     MissingHeader,
+    /// The manifest has a version this kernel does not read.
     UnsupportedVersion,
+    /// A line starts with a word that is not `endpoint`, `program` or `handle`.
     UnknownDirective,
+    /// A `key=value` with a key the directive does not have.
     UnknownKey,
+    /// The directive lacks this key.
     MissingKey(&'static str),
+    /// This key's value is not valid.
     BadValue(&'static str),
+    /// A name has characters other than a-z, 0-9, - and _, or is too long.
     BadName,
+    /// Two endpoints or two programs have the same name.
     DuplicateName,
+    /// A handle names an endpoint that is not declared.
     UnknownEndpoint,
+    /// `spawns` names a program that is not declared.
     UnknownProgram,
+    /// A `handle` or `args` line before any `program`.
     HandleOutsideProgram,
+    /// More of these than the kernel's tables hold.
     TooMany(&'static str),
+    /// More than one endpoint has `notices`.
     SeveralNoticeEndpoints,
 }
 

@@ -116,26 +116,32 @@ impl MsgInfo {
         MsgInfo(label as u64 | ((words as u64 & WORDS_MASK) << WORDS_SHIFT) | ((len as u64 & LEN_MASK) << LEN_SHIFT))
     }
 
+    /// The same message with `flags` (replacing its flags).
     pub const fn with_flags(self, flags: MsgFlags) -> Self {
         MsgInfo((self.0 & !(FLAGS_MASK << FLAGS_SHIFT)) | ((flags.bits() as u64) << FLAGS_SHIFT))
     }
 
+    /// The label: the protocol's operation code.
     pub const fn label(self) -> u32 {
         self.0 as u32
     }
 
+    /// How many message words are valid (0 to 6 in a valid message).
     pub const fn words(self) -> usize {
         ((self.0 >> WORDS_SHIFT) & WORDS_MASK) as usize
     }
 
+    /// How many bytes of the buffer the message carries.
     pub const fn len(self) -> usize {
         ((self.0 >> LEN_SHIFT) & LEN_MASK) as usize
     }
 
+    /// Whether the message carries no bytes.
     pub const fn is_empty(self) -> bool {
         self.len() == 0
     }
 
+    /// The flags (unknown bits kept, so [`MsgInfo::check`] can refuse them).
     pub const fn flags(self) -> MsgFlags {
         MsgFlags::from_bits_retain(((self.0 >> FLAGS_SHIFT) & FLAGS_MASK) as u8)
     }

@@ -16,20 +16,35 @@
 /// listed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Reg {
+    /// RAX: the syscall number in, the result out.
     Rax,
+    /// RBX (never used by the ABI: inline assembly cannot name it).
     Rbx,
+    /// RCX: destroyed by `syscall` (the return address).
     Rcx,
+    /// RDX.
     Rdx,
+    /// RSI.
     Rsi,
+    /// RDI.
     Rdi,
+    /// RBP (never used by the ABI: inline assembly cannot name it).
     Rbp,
+    /// R8.
     R8,
+    /// R9.
     R9,
+    /// R10.
     R10,
+    /// R11: destroyed by `syscall` (RFLAGS).
     R11,
+    /// R12.
     R12,
+    /// R13.
     R13,
+    /// R14.
     R14,
+    /// R15.
     R15,
 }
 

@@ -100,13 +100,24 @@ pub enum ArgKind {
     Handle,
     /// The address of user memory the kernel reads; its length is in the
     /// argument named by `len` (or, for [`LEN_IN_INFO`], in the MsgInfo).
-    InPtr { len: &'static str },
+    InPtr {
+        /// The argument holding the length.
+        len: &'static str,
+    },
     /// The address of user memory the kernel writes; its capacity is in the
     /// argument named by `len`.
-    OutPtr { len: &'static str },
+    OutPtr {
+        /// The argument holding the capacity.
+        len: &'static str,
+    },
     /// A buffer the kernel first reads `send` bytes from, then writes up to
     /// `receive` bytes into (`call`, `reply_recv`).
-    InOutPtr { send: &'static str, receive: &'static str },
+    InOutPtr {
+        /// What holds the length sent.
+        send: &'static str,
+        /// The argument holding the capacity for what is received.
+        receive: &'static str,
+    },
     /// The register is not used by this syscall.
     Unused,
     /// An ABI version, `major << 16 | minor`.
@@ -163,8 +174,11 @@ pub const LEN_IN_INFO: &str = "info.len";
 /// One argument or result register of a syscall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Field {
+    /// Its name in docs and traces (`-` for a register that is not used).
     pub name: &'static str,
+    /// The register.
     pub reg: Reg,
+    /// What it carries.
     pub kind: ArgKind,
 }
 
@@ -197,13 +211,19 @@ impl fmt::Display for Returns {
 /// Everything the ABI says about one syscall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SyscallDesc {
+    /// Its number.
     pub number: Syscall,
+    /// Its lower-case name (`reply_recv`).
     pub name: &'static str,
+    /// What it does, for the reference.
     pub summary: &'static str,
+    /// Its argument registers, in order.
     pub args: &'static [Field],
     /// Results besides RAX's success value (which `rax` names).
     pub results: &'static [Field],
+    /// Every error it may return.
     pub errors: &'static [Error],
+    /// Whether it returns.
     pub returns: Returns,
     /// Whether the caller may block (wait for another thread).
     pub blocks: bool,

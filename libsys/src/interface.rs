@@ -756,7 +756,7 @@ pub fn reply<R: Results>(label: u32, result: Result<R, Error>, buffer: &mut [u8]
     Reply { keep_handle, ..reply }
 }
 
-/// Declares a typed IPC interface; see the [module documentation](crate::interface).
+/// Declares a typed IPC interface; see the [module documentation](mod@crate::interface).
 ///
 /// ```
 /// libsys::interface! {

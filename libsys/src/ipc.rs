@@ -245,13 +245,22 @@ pub fn reply_recv<'b>(handle: Handle, msg: &Msg, buffer: &'b mut [u8], reply_len
 /// arrives like any reply ([`Exchange::reply_error`] reads it), where
 /// [`call`] and the typed clients return it as `Err`.
 ///
-/// ```ignore
-/// let mut buffer = [0u8; 4096];
-/// let mut exchange = Exchange::new(&mut buffer);
-/// loop {
-///     exchange.reply_recv(ENDPOINT)?; // reply (empty the first time), then wait
-///     // ... look at exchange.info(), words(), data(); set the reply ...
+/// ```no_run
+/// use libsys::MsgInfo;
+/// use libsys::ipc::Exchange;
+///
+/// /// Answers every request on `endpoint` with its label and words, no bytes.
+/// fn serve(endpoint: libsys::Handle) -> libsys::Result<()> {
+///     let mut buffer = [0u8; 4096];
+///     let mut exchange = Exchange::new(&mut buffer);
+///     loop {
+///         // Reply (nothing the first time), then wait for the next request.
+///         exchange.reply_recv(endpoint)?;
+///         let request = exchange.info();
+///         exchange.set_info(MsgInfo::new(request.label(), request.words(), 0));
+///     }
 /// }
+/// # serve(1).unwrap();
 /// ```
 pub struct Exchange<'b> {
     regs: IpcRegs,

@@ -15,9 +15,9 @@
 //! [`Reader`] splits a trace file into records and reports damaged input
 //! (bytes that are not records, unknown kinds, a cut-off last record, a
 //! missing header) as [`ReadError`]s; it refuses a trace written for an ABI
-//! major version it does not know. With the `std` feature, [`Trace`] pairs
-//! the records into syscalls and process events, [`format`] prints them
-//! strace-style, and [`TraceWriter`] writes traces (for tests and tools).
+//! major version it does not know. With the `std` feature, `Trace` pairs
+//! the records into syscalls and process events, `format` prints them
+//! strace-style, and `TraceWriter` writes traces (for tests and tools).
 //!
 //! ```
 //! use abi::trace::{Reader, Record, RecordKind};

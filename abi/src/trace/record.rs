@@ -194,6 +194,7 @@ impl Record {
         })
     }
 
+    /// Its kind, if it is one this crate knows.
     pub fn kind(&self) -> Option<RecordKind> {
         RecordKind::from_u8(self.kind)
     }
