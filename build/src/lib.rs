@@ -9,7 +9,7 @@
 //! - [`qemu`]: boots an image, streams and captures the serial port, and maps
 //!   QEMU's exit status back to the guest's exit value.
 //! - [`install`]: finds (or, as root, installs) `qemu-system-x86_64`.
-//! - [`reference`]: the ABI reference generated from the `abi` crate, as
+//! - [`reference`](mod@reference): the ABI reference generated from the `abi` crate, as
 //!   Markdown (`docs/abi.md`) and JSON.
 //! - [`trace`]: decodes the kernel's syscall trace into strace-style lines
 //!   and Chrome trace / Perfetto timelines.
@@ -17,7 +17,7 @@
 //!   output to functions and source lines.
 //! - [`fuzz`]: `cargo xtask fuzz`: boots the ring-3 syscall fuzzer with a
 //!   seed and a number of calls, and judges the run.
-//! - [`bench`]: `cargo xtask bench`: boots the benchmark image under icount
+//! - [`bench`](mod@bench): `cargo xtask bench`: boots the benchmark image under icount
 //!   and without, compares with seL4 and the Linux peer, and breaks down an
 //!   IPC round trip per function.
 //!

@@ -58,7 +58,7 @@ pub fn doc_comment(source: &str, block: &str, item: &str) -> String {
     plain(&docs.join(" "))
 }
 
-/// Rustdoc text as plain Markdown: "[`Name`]" becomes "`Name`", and
+/// Rustdoc text as plain Markdown: "\[`Name`\]" becomes "`Name`", and
 /// "`crate::Name`" becomes "`Name`".
 pub fn plain(text: &str) -> String {
     text.replace("[`", "`").replace("`]", "`").replace("`crate::", "`")
