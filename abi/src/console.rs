@@ -29,26 +29,40 @@ use core::fmt;
 /// An exit or fault notice, decoded from its label and words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Notice {
+    /// The process it is about.
     pub pid: u64,
+    /// The process name's bytes, zero-padded ([`Notice::name`] reads it).
     pub name: [u8; 16],
+    /// How many bytes of `name` are the name.
     pub name_len: usize,
+    /// How the process ended.
     pub kind: NoticeKind,
 }
 
+/// How a process ended, as its notice says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NoticeKind {
+    /// It called `exit` ([`EXIT`]).
     Exited {
+        /// Its exit status.
         status: i64,
     },
+    /// A CPU exception killed it ([`FAULT`]).
     Killed {
+        /// The exception vector.
         vector: u8,
+        /// The error code the CPU pushed (0 if none).
         error_code: u64,
+        /// The instruction that faulted.
         rip: u64,
+        /// CR2 for a page fault: the address it touched.
         address: u64,
     },
-    /// Killed for using up its CPU time limit of `ticks`.
+    /// Killed for using up its CPU time limit of `ticks` ([`LIMIT`]).
     OverLimit {
+        /// The limit, in timer ticks.
         ticks: u64,
+        /// Where it was running.
         rip: u64,
     },
 }
@@ -109,8 +123,15 @@ impl Notice {
 /// `kread[4] killed: page fault at 0x401020 (read of 0xffff800000000000, user mode, not present)`.
 impl fmt::Display for Notice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}[{}] ", self.name(), self.pid)?;
-        match self.kind {
+        write!(f, "{}[{}] {}", self.name(), self.pid, self.kind)
+    }
+}
+
+/// What happened, as the report line says it after the process:
+/// `exited with status 0`, `killed: page fault at 0x401020 (...)`.
+impl fmt::Display for NoticeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
             NoticeKind::Exited { status } => write!(f, "exited with status {status}"),
             NoticeKind::Killed {
                 vector,

@@ -42,8 +42,9 @@ macro_rules! errors {
 }
 
 errors! {
-    /// The syscall number is not one this kernel knows.
-    NOSYS = 1, "unknown syscall number";
+    /// The syscall number is not one this kernel knows; in an error reply,
+    /// the server has no operation with the request's label.
+    NOSYS = 1, "unknown syscall number or operation";
     /// A pointer or length names memory the caller may not use that way.
     FAULT = 2, "bad user address or length";
     /// The handle is not open in the calling process.

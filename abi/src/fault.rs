@@ -39,14 +39,20 @@ pub const fn has_error_code(vector: u8) -> bool {
 /// The bits of a page-fault error code, decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PageFaultCode {
+    /// Bit 0: the page was present (a protection violation), not missing.
     pub present: bool,
+    /// Bit 1: the access was a write.
     pub write: bool,
+    /// Bit 2: the access came from user mode.
     pub user: bool,
+    /// Bit 3: a reserved bit of a paging entry was set.
     pub reserved_bit: bool,
+    /// Bit 4: the access was an instruction fetch.
     pub instruction_fetch: bool,
 }
 
 impl PageFaultCode {
+    /// The bits of `code`, the error code of a page fault (vector 14).
     pub const fn decode(code: u64) -> Self {
         PageFaultCode {
             present: code & 1 != 0,
@@ -68,10 +74,12 @@ impl PageFaultCode {
         }
     }
 
+    /// `user` or `kernel`.
     pub const fn mode(self) -> &'static str {
         if self.user { "user" } else { "kernel" }
     }
 
+    /// `not present`, `protection violation` or `reserved bit set`.
     pub const fn cause(self) -> &'static str {
         if self.reserved_bit {
             "reserved bit set"

@@ -76,6 +76,29 @@ impl Rights {
     }
 }
 
+/// The rights' names joined by `|` (`send|transfer`), unknown bits in hex
+/// after them; `0x0` for none.
+impl core::fmt::Display for Rights {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut first = true;
+        for (name, _) in Self::NAMES.iter().filter(|(_, right)| self.contains(*right)) {
+            if !first {
+                f.write_str("|")?;
+            }
+            f.write_str(name)?;
+            first = false;
+        }
+        let unknown = self.bits() & !Rights::all().bits();
+        if unknown != 0 || first {
+            if !first {
+                f.write_str("|")?;
+            }
+            write!(f, "{unknown:#x}")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +120,15 @@ mod tests {
         );
         assert_eq!(Rights::parse_list("send,bogus"), None);
         assert_eq!(Rights::parse_list(""), None);
+    }
+
+    #[test]
+    fn display_names_rights() {
+        assert_eq!(std::format!("{}", Rights::SEND | Rights::TRANSFER), "send|transfer");
+        assert_eq!(std::format!("{}", Rights::empty()), "0x0");
+        assert_eq!(std::format!("{}", Rights::from_bits_retain(0b10_0010)), "recv|0x20");
+        for (name, right) in Rights::NAMES {
+            assert_eq!(Rights::parse_list(&std::format!("{right}")), Some(right), "{name}");
+        }
     }
 }

@@ -18,13 +18,25 @@ pub const TRAILER: &str = "TRAILER!!!";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CpioError {
     /// The archive ends inside a header, a name or file data.
-    Truncated { offset: usize },
+    Truncated {
+        /// Byte offset of the entry.
+        offset: usize,
+    },
     /// A header does not start with `070701`.
-    BadMagic { offset: usize },
+    BadMagic {
+        /// Byte offset of the header.
+        offset: usize,
+    },
     /// A header field is not 8 hex digits.
-    BadField { offset: usize },
+    BadField {
+        /// Byte offset of the header.
+        offset: usize,
+    },
     /// A name is empty, lacks its NUL terminator, or is not UTF-8.
-    BadName { offset: usize },
+    BadName {
+        /// Byte offset of the header.
+        offset: usize,
+    },
     /// The archive has no `TRAILER!!!` entry.
     MissingTrailer,
 }
@@ -44,8 +56,11 @@ impl fmt::Display for CpioError {
 /// One file of the archive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Entry<'a> {
+    /// Its path in the archive (`bin/hello`).
     pub name: &'a str,
+    /// Type and permission bits, as `stat`'s `st_mode`.
     pub mode: u32,
+    /// Its contents.
     pub data: &'a [u8],
 }
 
@@ -60,6 +75,7 @@ pub struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader of the archive `bytes`.
     pub fn new(bytes: &'a [u8]) -> Self {
         Self {
             bytes,
@@ -192,6 +208,7 @@ pub struct Writer {
 
 #[cfg(any(feature = "std", test))]
 impl Writer {
+    /// An empty archive.
     pub fn new() -> Self {
         Self::default()
     }

@@ -7,6 +7,7 @@
 //! inline assembly; the `std` feature adds what host tools need.
 
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
+#![warn(missing_docs)]
 
 pub mod console;
 pub mod error;
@@ -29,6 +30,11 @@ pub use syscall::Syscall;
 
 /// ABI version: `major << 16 | minor`. A kernel serves programs built for the
 /// same major version and a minor version no newer than its own.
+///
+/// 1.1 added memory (`mem_map`, `mem_unmap`, `mem_protect`, `mem_create`,
+/// `mem_map_object`; EWRONGKIND, EEXIST; MAP_READ and MAP_WRITE;
+/// `Stats::promised_frames`), the trace's `Header` record and the error reply
+/// ([`message::ERROR_LABEL`]).
 pub const ABI_VERSION: u32 = 1 << 16 | 1;
 
 /// Whether a program built for `program` may run on a kernel that reports
@@ -58,5 +64,23 @@ mod tests {
         assert!(is_compatible(0x0001_0003, 0x0001_0002));
         assert!(!is_compatible(0x0001_0002, 0x0001_0003));
         assert!(!is_compatible(0x0002_0000, 0x0001_0000));
+    }
+
+    #[test]
+    fn public_enums_and_flags_display() {
+        fn display<T: core::fmt::Display>() {}
+        display::<Syscall>();
+        display::<syscall::ArgKind>();
+        display::<syscall::Returns>();
+        display::<Error>();
+        display::<MsgInfo>();
+        display::<message::MsgFlags>();
+        display::<Rights>();
+        display::<regs::Reg>();
+        display::<trace::RecordKind>();
+        display::<console::NoticeKind>();
+        display::<manifest::Start>();
+        display::<manifest::ManifestErrorKind>();
+        display::<initrd::CpioError>();
     }
 }

@@ -51,6 +51,7 @@ pub const PRIORITIES: u8 = 8;
 /// An endpoint the kernel creates at boot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EndpointDecl<'a> {
+    /// Its name, unique among the endpoints.
     pub name: &'a str,
     /// The kernel sends exit and fault notices to this endpoint.
     pub notices: bool,
@@ -61,7 +62,9 @@ pub struct EndpointDecl<'a> {
 pub struct HandleDecl {
     /// Index into [`Manifest::endpoints`].
     pub endpoint: usize,
+    /// What the handle allows.
     pub rights: Rights,
+    /// The badge receivers see on messages sent through it.
     pub badge: u64,
 }
 
@@ -74,15 +77,35 @@ pub enum Start {
     Spawn,
 }
 
+impl Start {
+    /// `boot` or `spawn`, as manifests write it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Start::Boot => "boot",
+            Start::Spawn => "spawn",
+        }
+    }
+}
+
+/// `boot` or `spawn`.
+impl fmt::Display for Start {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// A program and the resources it starts with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProgramDecl<'a> {
+    /// Its name, unique among the programs (the process name).
     pub name: &'a str,
     /// Path of its ELF file inside the initrd.
     pub file: &'a str,
+    /// Its scheduling priority, 0 to `PRIORITIES - 1`.
     pub priority: u8,
     /// May use the serial port's I/O ports.
     pub io_serial: bool,
+    /// When it starts.
     pub start: Start,
     /// Timer ticks of CPU time before the kernel kills it; `None`: no limit.
     pub cpu_limit: Option<u32>,
@@ -91,6 +114,7 @@ pub struct ProgramDecl<'a> {
     pub memory_pages: Option<u32>,
     /// Its argument string (`libsys::args()`), empty if none.
     pub args: &'a str,
+    /// The handles it starts with, in order: handle `i` is `handles[i]`.
     pub handles: Vec<HandleDecl, MAX_START_HANDLES>,
     /// Indices into [`Manifest::programs`] this program may spawn.
     pub spawns: Vec<usize, MAX_SPAWNS>,
@@ -99,40 +123,66 @@ pub struct ProgramDecl<'a> {
 /// A parsed and cross-checked manifest.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Manifest<'a> {
+    /// The endpoints, in the order declared.
     pub endpoints: Vec<EndpointDecl<'a>, MAX_ENDPOINTS>,
+    /// The programs, in the order declared.
     pub programs: Vec<ProgramDecl<'a>, MAX_PROGRAMS>,
 }
 
 /// Why a manifest was refused, with the 1-based line it was found on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ManifestError {
+    /// The 1-based line.
     pub line: usize,
+    /// What is wrong with it.
     pub kind: ManifestErrorKind,
 }
 
+/// What is wrong with a manifest line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ManifestErrorKind {
+    /// The manifest is not UTF-8.
     NotUtf8,
+    /// The first line is not `manifest VERSION`.
     MissingHeader,
+    /// The manifest has a version this kernel does not read.
     UnsupportedVersion,
+    /// A line starts with a word that is not `endpoint`, `program` or `handle`.
     UnknownDirective,
+    /// A `key=value` with a key the directive does not have.
     UnknownKey,
+    /// The directive lacks this key.
     MissingKey(&'static str),
+    /// This key's value is not valid.
     BadValue(&'static str),
+    /// A name has characters other than a-z, 0-9, - and _, or is too long.
     BadName,
+    /// Two endpoints or two programs have the same name.
     DuplicateName,
+    /// A handle names an endpoint that is not declared.
     UnknownEndpoint,
+    /// `spawns` names a program that is not declared.
     UnknownProgram,
+    /// A `handle` or `args` line before any `program`.
     HandleOutsideProgram,
+    /// More of these than the kernel's tables hold.
     TooMany(&'static str),
+    /// More than one endpoint has `notices`.
     SeveralNoticeEndpoints,
 }
 
+/// `manifest line 3: unknown key`.
 impl fmt::Display for ManifestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "manifest line {}: {}", self.line, self.kind)
+    }
+}
+
+/// What is wrong, without the line: `unknown key`.
+impl fmt::Display for ManifestErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use ManifestErrorKind::*;
-        write!(f, "manifest line {}: ", self.line)?;
-        match self.kind {
+        match *self {
             NotUtf8 => f.write_str("not UTF-8"),
             MissingHeader => f.write_str("first line must be `manifest 1`"),
             UnsupportedVersion => write!(f, "unsupported manifest version (this kernel reads {VERSION})"),

@@ -13,6 +13,7 @@
 
 use crate::Error;
 use bitflags::bitflags;
+use core::fmt;
 
 /// Message words carried in registers.
 pub const MAX_WORDS: usize = 6;
@@ -31,6 +32,39 @@ const TIMEOUT_MASK: u64 = 0x7ff;
 /// Longest timeout a message can carry, in timer ticks.
 pub const MAX_TIMEOUT: u32 = TIMEOUT_MASK as u32;
 
+/// The label of an error reply. A server that answers a call with an
+/// error sends this label, one word holding the error as a syscall would
+/// return it ([`Error::to_return`], `-code`), no bytes and no handle
+/// ([`error_reply`]). A client reads every reply with this label as an
+/// error ([`reply_error`]); `libsys`'s `call` returns it as `Err`. So no
+/// protocol may use this label for anything else.
+pub const ERROR_LABEL: u32 = u32::MAX;
+
+/// The `MsgInfo` and word 0 of an error reply carrying `error`.
+pub const fn error_reply(error: Error) -> (MsgInfo, u64) {
+    (MsgInfo::new(ERROR_LABEL, 1, 0), error.to_return())
+}
+
+/// The error a reply carries, if it is an error reply (label
+/// [`ERROR_LABEL`]): the error in word 0, or `EINVAL` when the reply has
+/// that label but not the shape of an error reply (one word, no bytes, no
+/// handle, a known error code).
+pub const fn reply_error(info: MsgInfo, word0: u64) -> Option<Error> {
+    if info.label() != ERROR_LABEL {
+        return None;
+    }
+    if info.words() != 1 || !info.is_empty() || info.flags().contains(MsgFlags::HANDLE) {
+        return Some(Error::INVAL);
+    }
+    match Error::decode(word0) {
+        Err(code) => match Error::from_code(code) {
+            Some(error) => Some(error),
+            None => Some(Error::INVAL),
+        },
+        Ok(_) => Some(Error::INVAL),
+    }
+}
+
 bitflags! {
     /// Flags of a message.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -48,6 +82,29 @@ bitflags! {
     }
 }
 
+/// The flags' names joined by `|` (`HANDLE|KERNEL`), unknown bits in hex
+/// after them; `0x0` for none.
+impl fmt::Display for MsgFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for (name, _) in self.iter_names() {
+            if !first {
+                f.write_str("|")?;
+            }
+            f.write_str(name)?;
+            first = false;
+        }
+        let unknown = self.bits() & !MsgFlags::all().bits();
+        if unknown != 0 || first {
+            if !first {
+                f.write_str("|")?;
+            }
+            write!(f, "{unknown:#x}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Describes a message: label, word count, buffer length, flags.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct MsgInfo(pub u64);
@@ -59,26 +116,32 @@ impl MsgInfo {
         MsgInfo(label as u64 | ((words as u64 & WORDS_MASK) << WORDS_SHIFT) | ((len as u64 & LEN_MASK) << LEN_SHIFT))
     }
 
+    /// The same message with `flags` (replacing its flags).
     pub const fn with_flags(self, flags: MsgFlags) -> Self {
         MsgInfo((self.0 & !(FLAGS_MASK << FLAGS_SHIFT)) | ((flags.bits() as u64) << FLAGS_SHIFT))
     }
 
+    /// The label: the protocol's operation code.
     pub const fn label(self) -> u32 {
         self.0 as u32
     }
 
+    /// How many message words are valid (0 to 6 in a valid message).
     pub const fn words(self) -> usize {
         ((self.0 >> WORDS_SHIFT) & WORDS_MASK) as usize
     }
 
+    /// How many bytes of the buffer the message carries.
     pub const fn len(self) -> usize {
         ((self.0 >> LEN_SHIFT) & LEN_MASK) as usize
     }
 
+    /// Whether the message carries no bytes.
     pub const fn is_empty(self) -> bool {
         self.len() == 0
     }
 
+    /// The flags (unknown bits kept, so [`MsgInfo::check`] can refuse them).
     pub const fn flags(self) -> MsgFlags {
         MsgFlags::from_bits_retain(((self.0 >> FLAGS_SHIFT) & FLAGS_MASK) as u8)
     }
@@ -115,6 +178,21 @@ impl MsgInfo {
     }
 }
 
+/// The fields, as traces print them: `{label=7 words=6 len=64}`, with
+/// `flags=HANDLE|NONBLOCK` and `timeout=5` when they are not empty.
+impl fmt::Display for MsgInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{label={} words={} len={}", self.label(), self.words(), self.len())?;
+        if !self.flags().is_empty() {
+            write!(f, " flags={}", self.flags())?;
+        }
+        if self.timeout() != 0 {
+            write!(f, " timeout={}", self.timeout())?;
+        }
+        f.write_str("}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +223,37 @@ mod tests {
         assert_eq!(MsgInfo(1 << 52).check(), Err(Error::INVAL)); // unknown flag
         let waiting = MsgInfo::new(1, 0, 0).with_flags(MsgFlags::NONBLOCK).with_timeout(5);
         assert_eq!(waiting.check(), Ok(waiting));
+    }
+
+    #[test]
+    fn display_shows_every_field_that_is_set() {
+        let info = MsgInfo::new(3, 1, 2);
+        assert_eq!(std::format!("{info}"), "{label=3 words=1 len=2}");
+        let info = info.with_flags(MsgFlags::HANDLE | MsgFlags::NONBLOCK).with_timeout(5);
+        assert_eq!(
+            std::format!("{info}"),
+            "{label=3 words=1 len=2 flags=HANDLE|NONBLOCK timeout=5}"
+        );
+        assert_eq!(std::format!("{}", MsgFlags::empty()), "0x0");
+        assert_eq!(std::format!("{}", MsgFlags::from_bits_retain(0b1001)), "HANDLE|0x8");
+    }
+
+    #[test]
+    fn error_replies_round_trip() {
+        for &error in Error::ALL {
+            let (info, word) = error_reply(error);
+            assert_eq!(info.check(), Ok(info));
+            assert_eq!(reply_error(info, word), Some(error));
+        }
+        // Not an error reply.
+        assert_eq!(reply_error(MsgInfo::new(0, 1, 0), Error::FAULT.to_return()), None);
+        // The label with another shape, or no known code: still an error.
+        let (info, word) = error_reply(Error::FAULT);
+        assert_eq!(reply_error(MsgInfo::new(ERROR_LABEL, 0, 0), word), Some(Error::INVAL));
+        assert_eq!(reply_error(MsgInfo::new(ERROR_LABEL, 1, 8), word), Some(Error::INVAL));
+        assert_eq!(reply_error(info.with_flags(MsgFlags::HANDLE), word), Some(Error::INVAL));
+        assert_eq!(reply_error(info, 4000u64.wrapping_neg()), Some(Error::INVAL));
+        assert_eq!(reply_error(info, 5), Some(Error::INVAL));
     }
 
     #[test]

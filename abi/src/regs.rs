@@ -16,20 +16,35 @@
 /// listed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Reg {
+    /// RAX: the syscall number in, the result out.
     Rax,
+    /// RBX (never used by the ABI: inline assembly cannot name it).
     Rbx,
+    /// RCX: destroyed by `syscall` (the return address).
     Rcx,
+    /// RDX.
     Rdx,
+    /// RSI.
     Rsi,
+    /// RDI.
     Rdi,
+    /// RBP (never used by the ABI: inline assembly cannot name it).
     Rbp,
+    /// R8.
     R8,
+    /// R9.
     R9,
+    /// R10.
     R10,
+    /// R11: destroyed by `syscall` (RFLAGS).
     R11,
+    /// R12.
     R12,
+    /// R13.
     R13,
+    /// R14.
     R14,
+    /// R15.
     R15,
 }
 
@@ -80,6 +95,13 @@ impl Reg {
     }
 }
 
+/// The assembler name: `rdi`.
+impl core::fmt::Display for Reg {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// Carries the syscall number on entry.
 pub const NUMBER: Reg = Reg::Rax;
 /// Carries the result (or `-error`) on return.
@@ -117,6 +139,7 @@ mod tests {
     fn names_round_trip() {
         for reg in Reg::ALL {
             assert_eq!(Reg::from_name(reg.name()), Some(reg));
+            assert_eq!(std::format!("{reg}"), reg.name());
         }
         assert_eq!(Reg::from_name("rsp"), None);
     }

@@ -8,6 +8,7 @@
 
 use crate::Error;
 use crate::regs::{self, Reg};
+use core::fmt;
 
 macro_rules! syscalls {
     ($($(#[doc = $doc:literal])* $name:ident = $number:literal,)*) => {
@@ -93,22 +94,40 @@ impl Syscall {
     }
 }
 
+/// The table's name: `reply_recv`.
+impl fmt::Display for Syscall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// What a register carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kind {
+pub enum ArgKind {
     /// A plain integer.
     Int,
     /// A handle of the calling process.
     Handle,
     /// The address of user memory the kernel reads; its length is in the
     /// argument named by `len` (or, for [`LEN_IN_INFO`], in the MsgInfo).
-    InPtr { len: &'static str },
+    InPtr {
+        /// The argument holding the length.
+        len: &'static str,
+    },
     /// The address of user memory the kernel writes; its capacity is in the
     /// argument named by `len`.
-    OutPtr { len: &'static str },
+    OutPtr {
+        /// The argument holding the capacity.
+        len: &'static str,
+    },
     /// A buffer the kernel first reads `send` bytes from, then writes up to
     /// `receive` bytes into (`call`, `reply_recv`).
-    InOutPtr { send: &'static str, receive: &'static str },
+    InOutPtr {
+        /// What holds the length sent.
+        send: &'static str,
+        /// The argument holding the capacity for what is received.
+        receive: &'static str,
+    },
     /// The register is not used by this syscall.
     Unused,
     /// An ABI version, `major << 16 | minor`.
@@ -133,27 +152,34 @@ pub enum Kind {
     Perms,
 }
 
-impl Kind {
+impl ArgKind {
     /// The name used in the JSON export.
     pub fn name(self) -> &'static str {
         match self {
-            Kind::Int => "int",
-            Kind::Handle => "handle",
-            Kind::InPtr { .. } => "in_ptr",
-            Kind::OutPtr { .. } => "out_ptr",
-            Kind::InOutPtr { .. } => "inout_ptr",
-            Kind::Unused => "unused",
-            Kind::Version => "version",
-            Kind::Len => "len",
-            Kind::MsgInfo => "msginfo",
-            Kind::Word => "word",
-            Kind::Rights => "rights",
-            Kind::Badge => "badge",
-            Kind::Status => "status",
-            Kind::Pid => "pid",
-            Kind::Address => "address",
-            Kind::Perms => "perms",
+            ArgKind::Int => "int",
+            ArgKind::Handle => "handle",
+            ArgKind::InPtr { .. } => "in_ptr",
+            ArgKind::OutPtr { .. } => "out_ptr",
+            ArgKind::InOutPtr { .. } => "inout_ptr",
+            ArgKind::Unused => "unused",
+            ArgKind::Version => "version",
+            ArgKind::Len => "len",
+            ArgKind::MsgInfo => "msginfo",
+            ArgKind::Word => "word",
+            ArgKind::Rights => "rights",
+            ArgKind::Badge => "badge",
+            ArgKind::Status => "status",
+            ArgKind::Pid => "pid",
+            ArgKind::Address => "address",
+            ArgKind::Perms => "perms",
         }
+    }
+}
+
+/// The name of the JSON export: `in_ptr`.
+impl fmt::Display for ArgKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
     }
 }
 
@@ -164,9 +190,12 @@ pub const LEN_IN_INFO: &str = "info.len";
 /// One argument or result register of a syscall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Field {
+    /// Its name in docs and traces (`-` for a register that is not used).
     pub name: &'static str,
+    /// The register.
     pub reg: Reg,
-    pub kind: Kind,
+    /// What it carries.
+    pub kind: ArgKind,
 }
 
 /// How a syscall returns.
@@ -178,22 +207,45 @@ pub enum Returns {
     Never,
 }
 
+impl Returns {
+    /// `yes` or `never`, as the reference and the JSON export write it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Returns::Yes => "yes",
+            Returns::Never => "never",
+        }
+    }
+}
+
+/// `yes` or `never`.
+impl fmt::Display for Returns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// Everything the ABI says about one syscall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SyscallDesc {
+    /// Its number.
     pub number: Syscall,
+    /// Its lower-case name (`reply_recv`).
     pub name: &'static str,
+    /// What it does, for the reference.
     pub summary: &'static str,
+    /// Its argument registers, in order.
     pub args: &'static [Field],
     /// Results besides RAX's success value (which `rax` names).
     pub results: &'static [Field],
+    /// Every error it may return.
     pub errors: &'static [Error],
+    /// Whether it returns.
     pub returns: Returns,
     /// Whether the caller may block (wait for another thread).
     pub blocks: bool,
 }
 
-const fn field(name: &'static str, reg: Reg, kind: Kind) -> Field {
+const fn field(name: &'static str, reg: Reg, kind: ArgKind) -> Field {
     Field { name, reg, kind }
 }
 
@@ -205,12 +257,12 @@ const W: [Reg; 6] = regs::ipc::WORDS;
 
 /// Words of an IPC message, as arguments or results.
 const IPC_WORDS: [Field; 6] = [
-    field("w0", W[0], Kind::Word),
-    field("w1", W[1], Kind::Word),
-    field("w2", W[2], Kind::Word),
-    field("w3", W[3], Kind::Word),
-    field("w4", W[4], Kind::Word),
-    field("w5", W[5], Kind::Word),
+    field("w0", W[0], ArgKind::Word),
+    field("w1", W[1], ArgKind::Word),
+    field("w2", W[2], ArgKind::Word),
+    field("w3", W[3], ArgKind::Word),
+    field("w4", W[4], ArgKind::Word),
+    field("w5", W[5], ArgKind::Word),
 ];
 
 /// The IPC registers: `handle` (or unused), `info`, the buffer (sent from,
@@ -219,27 +271,27 @@ const IPC_WORDS: [Field; 6] = [
 const fn ipc_args(with_handle: bool, receives: bool) -> [Field; 10] {
     [
         if with_handle {
-            field("handle", regs::ipc::HANDLE, Kind::Handle)
+            field("handle", regs::ipc::HANDLE, ArgKind::Handle)
         } else {
-            field("-", regs::ipc::HANDLE, Kind::Unused)
+            field("-", regs::ipc::HANDLE, ArgKind::Unused)
         },
-        field("info", regs::ipc::INFO, Kind::MsgInfo),
+        field("info", regs::ipc::INFO, ArgKind::MsgInfo),
         if receives {
             field(
                 "buf",
                 regs::ipc::BUFFER,
-                Kind::InOutPtr {
+                ArgKind::InOutPtr {
                     send: LEN_IN_INFO,
                     receive: "cap",
                 },
             )
         } else {
-            field("buf", regs::ipc::BUFFER, Kind::InPtr { len: LEN_IN_INFO })
+            field("buf", regs::ipc::BUFFER, ArgKind::InPtr { len: LEN_IN_INFO })
         },
         if receives {
-            field("cap", regs::ipc::CAPACITY, Kind::Len)
+            field("cap", regs::ipc::CAPACITY, ArgKind::Len)
         } else {
-            field("-", regs::ipc::CAPACITY, Kind::Unused)
+            field("-", regs::ipc::CAPACITY, ArgKind::Unused)
         },
         IPC_WORDS[0],
         IPC_WORDS[1],
@@ -254,14 +306,14 @@ const SEND_ARGS: [Field; 10] = ipc_args(true, false);
 const CALL_ARGS: [Field; 10] = ipc_args(true, true);
 const REPLY_ARGS: [Field; 10] = ipc_args(false, false);
 const RECV_ARGS: [Field; 4] = [
-    field("handle", regs::ipc::HANDLE, Kind::Handle),
-    field("info", regs::ipc::INFO, Kind::MsgInfo),
-    field("buf", regs::ipc::BUFFER, Kind::OutPtr { len: "cap" }),
-    field("cap", regs::ipc::CAPACITY, Kind::Len),
+    field("handle", regs::ipc::HANDLE, ArgKind::Handle),
+    field("info", regs::ipc::INFO, ArgKind::MsgInfo),
+    field("buf", regs::ipc::BUFFER, ArgKind::OutPtr { len: "cap" }),
+    field("cap", regs::ipc::CAPACITY, ArgKind::Len),
 ];
 const RECEIVED: [Field; 8] = [
-    field("badge", regs::ipc::BADGE, Kind::Badge),
-    field("info", regs::ipc::INFO, Kind::MsgInfo),
+    field("badge", regs::ipc::BADGE, ArgKind::Badge),
+    field("info", regs::ipc::INFO, ArgKind::MsgInfo),
     IPC_WORDS[0],
     IPC_WORDS[1],
     IPC_WORDS[2],
@@ -270,7 +322,7 @@ const RECEIVED: [Field; 8] = [
     IPC_WORDS[5],
 ];
 const REPLIED: [Field; 7] = [
-    field("info", regs::ipc::INFO, Kind::MsgInfo),
+    field("info", regs::ipc::INFO, ArgKind::MsgInfo),
     IPC_WORDS[0],
     IPC_WORDS[1],
     IPC_WORDS[2],
@@ -288,7 +340,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         name: "abi_version",
         summary: "Returns the kernel's ABI version (`major << 16 | minor`).",
         args: &[],
-        results: &[field("version", RAX, Kind::Version)],
+        results: &[field("version", RAX, ArgKind::Version)],
         errors: &[],
         returns: Returns::Yes,
         blocks: false,
@@ -301,11 +353,11 @@ pub const SYSCALLS: &[SyscallDesc] = &[
                   (at most `len`). The whole range must lie in user space; at most 4096 bytes are sent. \
                   A console that refuses answers EINVAL; any other error it answers is EPEERGONE.",
         args: &[
-            field("fd", A0, Kind::Int),
-            field("buf", A1, Kind::InPtr { len: "len" }),
-            field("len", A2, Kind::Len),
+            field("fd", A0, ArgKind::Int),
+            field("buf", A1, ArgKind::InPtr { len: "len" }),
+            field("len", A2, ArgKind::Len),
         ],
-        results: &[field("written", RAX, Kind::Len)],
+        results: &[field("written", RAX, ArgKind::Len)],
         errors: &[E::FAULT, E::BADHANDLE, E::NORIGHTS, E::PEERGONE, E::INVAL, E::WRONGKIND],
         returns: Returns::Yes,
         blocks: true,
@@ -314,7 +366,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         number: Syscall::Exit,
         name: "exit",
         summary: "Ends the calling process with `status`; the console server is told.",
-        args: &[field("status", A0, Kind::Status)],
+        args: &[field("status", A0, ArgKind::Status)],
         results: &[],
         errors: &[],
         returns: Returns::Never,
@@ -325,7 +377,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         name: "get_ticks",
         summary: "Returns the number of timer ticks since boot.",
         args: &[],
-        results: &[field("ticks", RAX, Kind::Int)],
+        results: &[field("ticks", RAX, ArgKind::Int)],
         errors: &[],
         returns: Returns::Yes,
         blocks: false,
@@ -449,7 +501,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         name: "endpoint_create",
         summary: "Creates an endpoint and returns a handle to it with all rights and badge 0.",
         args: &[],
-        results: &[field("handle", RAX, Kind::Handle)],
+        results: &[field("handle", RAX, ArgKind::Handle)],
         errors: &[E::TABLEFULL],
         returns: Returns::Yes,
         blocks: false,
@@ -461,11 +513,11 @@ pub const SYSCALLS: &[SyscallDesc] = &[
                   original's) and `badge`; the original needs TRANSFER, and a badged handle \
                   keeps its badge (`badge` must then be 0 or equal).",
         args: &[
-            field("handle", A0, Kind::Handle),
-            field("rights", A1, Kind::Rights),
-            field("badge", A2, Kind::Badge),
+            field("handle", A0, ArgKind::Handle),
+            field("rights", A1, ArgKind::Rights),
+            field("badge", A2, ArgKind::Badge),
         ],
-        results: &[field("new", RAX, Kind::Handle)],
+        results: &[field("new", RAX, ArgKind::Handle)],
         errors: &[E::BADHANDLE, E::NORIGHTS, E::INVAL, E::TABLEFULL],
         returns: Returns::Yes,
         blocks: false,
@@ -474,7 +526,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         number: Syscall::HandleClose,
         name: "handle_close",
         summary: "Closes a handle.",
-        args: &[field("handle", A0, Kind::Handle)],
+        args: &[field("handle", A0, ArgKind::Handle)],
         results: &[],
         errors: &[E::BADHANDLE],
         returns: Returns::Yes,
@@ -487,10 +539,10 @@ pub const SYSCALLS: &[SyscallDesc] = &[
                   and priority the manifest gives it. The caller's manifest entry must list it \
                   in `spawns`.",
         args: &[
-            field("name", A0, Kind::InPtr { len: "len" }),
-            field("len", A1, Kind::Len),
+            field("name", A0, ArgKind::InPtr { len: "len" }),
+            field("len", A1, ArgKind::Len),
         ],
-        results: &[field("pid", RAX, Kind::Pid)],
+        results: &[field("pid", RAX, ArgKind::Pid)],
         errors: &[E::FAULT, E::INVAL, E::NOTFOUND, E::DENIED, E::TABLEFULL, E::NOMEM],
         returns: Returns::Yes,
         blocks: false,
@@ -500,8 +552,8 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         name: "stats",
         summary: "Copies the kernel's resource counters (`abi::stats::Stats`) to `buf`.",
         args: &[
-            field("buf", A0, Kind::OutPtr { len: "len" }),
-            field("len", A1, Kind::Len),
+            field("buf", A0, ArgKind::OutPtr { len: "len" }),
+            field("len", A1, ArgKind::Len),
         ],
         results: &[],
         errors: &[E::FAULT, E::INVAL],
@@ -513,7 +565,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         name: "get_pid",
         summary: "Returns the caller's process id.",
         args: &[],
-        results: &[field("pid", RAX, Kind::Pid)],
+        results: &[field("pid", RAX, ArgKind::Pid)],
         errors: &[],
         returns: Returns::Yes,
         blocks: false,
@@ -529,11 +581,11 @@ pub const SYSCALLS: &[SyscallDesc] = &[
                   WRITE with EXEC); EEXIST when it overlaps a mapping; ENOMEM past the limit or when no \
                   free range fits.",
         args: &[
-            field("addr", A0, Kind::Address),
-            field("len", A1, Kind::Len),
-            field("perms", A2, Kind::Perms),
+            field("addr", A0, ArgKind::Address),
+            field("len", A1, ArgKind::Len),
+            field("perms", A2, ArgKind::Perms),
         ],
-        results: &[field("addr", RAX, Kind::Address)],
+        results: &[field("addr", RAX, ArgKind::Address)],
         errors: &[E::INVAL, E::EXIST, E::NOMEM, E::TABLEFULL],
         returns: Returns::Yes,
         blocks: false,
@@ -545,7 +597,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
                   skipped), splitting the ones it cuts. Private pages go back to the kernel and to the \
                   caller's memory limit; a memory object loses one mapping. The TLB forgets the pages \
                   before the call returns. ETABLEFULL when a split needs a region the table lacks.",
-        args: &[field("addr", A0, Kind::Address), field("len", A1, Kind::Len)],
+        args: &[field("addr", A0, ArgKind::Address), field("len", A1, ArgKind::Len)],
         results: &[],
         errors: &[E::INVAL, E::TABLEFULL],
         returns: Returns::Yes,
@@ -558,9 +610,9 @@ pub const SYSCALLS: &[SyscallDesc] = &[
                   mapped (EINVAL otherwise), `perms` must be valid (EINVAL) and, for a memory object, \
                   within what its handle allowed when it was mapped (ENORIGHTS).",
         args: &[
-            field("addr", A0, Kind::Address),
-            field("len", A1, Kind::Len),
-            field("perms", A2, Kind::Perms),
+            field("addr", A0, ArgKind::Address),
+            field("len", A1, ArgKind::Len),
+            field("perms", A2, ArgKind::Perms),
         ],
         results: &[],
         errors: &[E::INVAL, E::NORIGHTS, E::TABLEFULL],
@@ -575,8 +627,8 @@ pub const SYSCALLS: &[SyscallDesc] = &[
                   handle with MAP_READ, MAP_WRITE and TRANSFER. The object lives until its last handle \
                   and its last mapping are gone; it counts against the memory limit of every process \
                   that holds a handle to it or maps it.",
-        args: &[field("len", A0, Kind::Len)],
-        results: &[field("handle", RAX, Kind::Handle)],
+        args: &[field("len", A0, ArgKind::Len)],
+        results: &[field("handle", RAX, ArgKind::Handle)],
         errors: &[E::INVAL, E::NOMEM, E::TABLEFULL],
         returns: Returns::Yes,
         blocks: false,
@@ -589,11 +641,11 @@ pub const SYSCALLS: &[SyscallDesc] = &[
                   EXEC is refused (EINVAL). The mapping shares the object's pages with every other \
                   mapping of it and keeps them alive after the handle is closed.",
         args: &[
-            field("handle", A0, Kind::Handle),
-            field("addr", A1, Kind::Address),
-            field("perms", A2, Kind::Perms),
+            field("handle", A0, ArgKind::Handle),
+            field("addr", A1, ArgKind::Address),
+            field("perms", A2, ArgKind::Perms),
         ],
-        results: &[field("addr", RAX, Kind::Address)],
+        results: &[field("addr", RAX, ArgKind::Address)],
         errors: &[
             E::BADHANDLE,
             E::WRONGKIND,
@@ -649,12 +701,12 @@ mod tests {
         for desc in SYSCALLS {
             for arg in desc.args {
                 let lengths = match arg.kind {
-                    Kind::InPtr { len } | Kind::OutPtr { len } => [len, len],
-                    Kind::InOutPtr { send, receive } => [send, receive],
+                    ArgKind::InPtr { len } | ArgKind::OutPtr { len } => [len, len],
+                    ArgKind::InOutPtr { send, receive } => [send, receive],
                     _ => continue,
                 };
                 for len in lengths {
-                    let known = len == LEN_IN_INFO || desc.args.iter().any(|a| a.name == len && a.kind == Kind::Len);
+                    let known = len == LEN_IN_INFO || desc.args.iter().any(|a| a.name == len && a.kind == ArgKind::Len);
                     assert!(known, "{}: {} has length {len}", desc.name, arg.name);
                 }
             }
@@ -670,8 +722,32 @@ mod tests {
                 .filter(|a| a.reg == regs::ipc::CAPACITY && desc.args.len() == 10)
             {
                 let receives = matches!(desc.number, Syscall::Call | Syscall::ReplyRecv);
-                assert_eq!(arg.kind == Kind::Len, receives, "{}", desc.name);
+                assert_eq!(arg.kind == ArgKind::Len, receives, "{}", desc.name);
             }
+        }
+    }
+
+    #[test]
+    fn enums_display_their_names() {
+        assert_eq!(std::format!("{}", Syscall::ReplyRecv), "reply_recv");
+        assert_eq!(
+            std::format!(
+                "{}",
+                ArgKind::InOutPtr {
+                    send: "a",
+                    receive: "b"
+                }
+            ),
+            "inout_ptr"
+        );
+        assert_eq!(std::format!("{}", Returns::Never), "never");
+        assert_eq!(
+            std::format!("[{:<7}]", Syscall::Yield),
+            "[yield  ]",
+            "width and alignment apply"
+        );
+        for syscall in Syscall::ALL {
+            assert_eq!(std::format!("{syscall}"), syscall.desc().name);
         }
     }
 

@@ -1,7 +1,8 @@
 //! Host-side fuzzing of the abi parsers that see untrusted bytes: the initrd
 //! (`initrd::Reader`), the boot manifest (`Manifest::parse`), user-supplied
 //! `MsgInfo` registers (`MsgInfo::check`), console notices
-//! (`Notice::decode`) and trace records (`Record::from_bytes`).
+//! (`Notice::decode`), trace records (`Record::from_bytes`) and trace files
+//! (`trace::Reader`).
 //!
 //! Deterministic and dependency-free: a splitmix64 generator drives mutation
 //! of valid seeds and generation of valid-looking inputs, and every input is
@@ -38,7 +39,7 @@ use abi::manifest::{
     ManifestErrorKind, PRIORITIES, Start,
 };
 use abi::message::{MAX_BUFFER, MAX_TIMEOUT, MAX_WORDS, MsgFlags};
-use abi::trace::{self, Kind, RECORD_SIZE, Record};
+use abi::trace::{self, RECORD_SIZE, Record, RecordKind};
 use abi::{Error, MsgInfo, Rights};
 use std::fmt::{self, Write as _};
 
@@ -1483,7 +1484,8 @@ fn notice_words_round_trip() {
 
 fn check_record(input: &Bytes) -> Outcome {
     let bytes: &[u8; RECORD_SIZE] = input.0.as_slice().try_into().expect("a record");
-    let valid = u16::from_le_bytes([bytes[0], bytes[1]]) == trace::MAGIC && (1..=7).contains(&bytes[2]);
+    let valid = u16::from_le_bytes([bytes[0], bytes[1]]) == trace::MAGIC
+        && (1..=RecordKind::ALL.len() as u8).contains(&bytes[2]);
     let Some(record) = Record::from_bytes(bytes) else {
         assert!(!valid, "a valid record was refused");
         return Outcome::Refused("bad magic or kind");
@@ -1503,7 +1505,7 @@ fn check_record(input: &Bytes) -> Outcome {
     copy.set_data(&bytes[..(record.len as usize % 200).min(RECORD_SIZE)]);
     assert_eq!(copy.data(), &bytes[..copy.data().len()]);
     assert!(copy.data().len() <= trace::DATA_BYTES);
-    if kind == Kind::Data {
+    if kind == RecordKind::Data {
         assert!(record.data().len() <= trace::DATA_BYTES);
     }
     Outcome::Accepted
@@ -1527,6 +1529,124 @@ fn trace_record() {
             Bytes(bytes)
         },
         check_record,
+    );
+}
+
+/// Checks the trace reader on one file: it never panics, every byte is
+/// either in a record it returns or in an error it reports, records come
+/// back exactly as their bytes decode, and only a header stops it.
+fn check_trace_file(input: &Bytes) -> Outcome {
+    let bytes = &input.0;
+    let mut reader = trace::Reader::new(bytes);
+    let mut accounted = 0;
+    let mut errors = 0;
+    let mut first = true;
+    let starts_with_header = bytes.len() >= RECORD_SIZE
+        && Record::from_bytes(bytes[..RECORD_SIZE].try_into().unwrap()).and_then(|r| r.kind())
+            == Some(RecordKind::Header);
+    while let Some(item) = reader.next() {
+        if first {
+            assert_eq!(item == Err(trace::ReadError::NoHeader), !starts_with_header, "{item:?}");
+            first = false;
+            if item == Err(trace::ReadError::NoHeader) {
+                errors += 1;
+                continue;
+            }
+        }
+        match item {
+            Ok(record) => {
+                let at = reader.offset() - RECORD_SIZE;
+                assert_eq!(at, accounted, "records are contiguous with what was accounted");
+                assert_eq!(
+                    Some(record),
+                    Record::from_bytes(bytes[at..at + RECORD_SIZE].try_into().unwrap())
+                );
+                accounted += RECORD_SIZE;
+            }
+            Err(trace::ReadError::Garbage { offset, len }) => {
+                assert_eq!(offset, accounted);
+                assert!(len > 0);
+                assert!(
+                    !bytes[offset..].starts_with(&trace::MAGIC.to_le_bytes()),
+                    "garbage starts with a magic"
+                );
+                accounted += len;
+                errors += 1;
+            }
+            Err(trace::ReadError::UnknownKind { offset, kind }) => {
+                assert_eq!(offset, accounted);
+                assert_eq!(RecordKind::from_u8(kind), None);
+                accounted += RECORD_SIZE;
+                errors += 1;
+            }
+            Err(trace::ReadError::Truncated { offset, len }) => {
+                assert_eq!(offset, accounted);
+                assert!(len < RECORD_SIZE && offset + len == bytes.len());
+                accounted += len;
+                errors += 1;
+            }
+            Err(error) => {
+                assert!(error.is_fatal(), "{error:?} after the start");
+                assert_eq!(reader.next(), None, "reading goes on after {error:?}");
+                return Outcome::Refused("header refused");
+            }
+        }
+    }
+    assert_eq!(accounted, bytes.len(), "bytes neither read nor reported");
+    if errors == 0 {
+        assert!(reader.version().is_some());
+        Outcome::Accepted
+    } else {
+        Outcome::Refused("damaged")
+    }
+}
+
+#[test]
+fn trace_reader() {
+    let mut writer = trace::TraceWriter::new();
+    writer
+        .start(3, "hello")
+        .enter(3, abi::Syscall::Write, &[1, 0x2000, 3])
+        .data(3, abi::Syscall::Write, b"hi\n")
+        .exit(3, abi::Syscall::Write, 3, 1, &[])
+        .end_with(3, console::EXIT, 0);
+    let valid = writer.bytes();
+    fuzz(
+        "trace_reader",
+        20_000,
+        |rng| {
+            let mut bytes = valid.clone();
+            for _ in 0..rng.below(4) {
+                let at = rng.below(bytes.len() as u64 + 1) as usize;
+                match rng.below(6) {
+                    // A cut (at the end or anywhere).
+                    0 => bytes.truncate(at),
+                    1 if at < bytes.len() => {
+                        bytes.drain(at..(at + rng.below(200) as usize).min(bytes.len()));
+                    }
+                    // Inserted junk, possibly with a magic in it.
+                    2 => {
+                        let mut junk: Vec<u8> = (0..rng.below(300)).map(|_| rng.byte()).collect();
+                        if rng.one_in(2) && junk.len() > 3 {
+                            let spot = rng.below(junk.len() as u64 - 2) as usize;
+                            junk[spot..spot + 2].copy_from_slice(&trace::MAGIC.to_le_bytes());
+                            junk[spot + 2] = rng.pick(&[1, 5, 8, 9, 0xff]);
+                        }
+                        bytes.splice(at..at, junk);
+                    }
+                    // A damaged kind or header field.
+                    3 if at + 3 <= bytes.len() => bytes[at - at % RECORD_SIZE + 2] = rng.pick(&[0, 8, 9, 0x80]),
+                    4 if bytes.len() >= RECORD_SIZE => {
+                        let field = rng.pick(&[16usize, 24, 32]);
+                        bytes[field] ^= 1 << rng.below(8);
+                    }
+                    _ if at < bytes.len() => bytes[at] = rng.byte(),
+                    _ => {}
+                }
+            }
+            Bytes(bytes)
+        },
+        check_trace_file,
     );
 }
 

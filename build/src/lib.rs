@@ -14,7 +14,7 @@
 //!   outside this repository.
 //! - [`setup`]: makes sure the pinned toolchain has the bare-metal target
 //!   (`rustup target add` when it lacks it); `cargo xtask setup`.
-//! - [`mod@reference`]: the ABI reference generated from the `abi` crate, as
+//! - [`reference`](mod@reference): the ABI reference generated from the `abi` crate, as
 //!   Markdown (`docs/abi.md`) and JSON.
 //! - [`trace`]: decodes the kernel's syscall trace into strace-style lines
 //!   and Chrome trace / Perfetto timelines.
@@ -24,7 +24,7 @@
 //!   output to functions and source lines.
 //! - [`fuzz`]: `cargo xtask fuzz`: boots the ring-3 syscall fuzzer with a
 //!   seed and a number of calls, and judges the run.
-//! - [`mod@bench`]: `cargo xtask bench`: boots the benchmark image under icount
+//! - [`bench`](mod@bench): `cargo xtask bench`: boots the benchmark image under icount
 //!   and without, compares with seL4 and the Linux peer, and breaks down an
 //!   IPC round trip per function.
 //!

@@ -215,7 +215,7 @@ impl Server for Squares {{
             return Reply::label(UNKNOWN);
         }}
         self.served += 1;
-        let number = request.words[0];
+        let number = request.word(0).unwrap_or(0);
         Reply::with_words(SQUARE, &[number.wrapping_mul(number)])
     }}
 }}
@@ -261,7 +261,7 @@ fn main() -> i32 {{
     match ipc::call_words(SERVER, &Msg::with_words(SQUARE, &[number])) {{
         Ok(reply) if reply.label == SQUARE => {{
             libsys::println!("question={{number}}");
-            libsys::println!("answer={{}}", reply.words[0]);
+            libsys::println!("answer={{}}", reply.word(0).unwrap_or(0));
             0
         }}
         Ok(reply) => {{

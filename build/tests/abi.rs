@@ -4,7 +4,7 @@
 
 use abi::Error;
 use abi::regs::Reg;
-use abi::syscall::{Field, Kind, Returns, SYSCALLS, Syscall, SyscallDesc};
+use abi::syscall::{ArgKind, Field, Returns, SYSCALLS, Syscall, SyscallDesc};
 use serde_json::Value;
 use xtask::reference;
 
@@ -82,25 +82,25 @@ fn field_from_json(value: &Value) -> Field {
     let reg = Reg::from_name(text(value, "register")).expect("a known register");
     let length = || leak(text(value, "length"));
     let kind = match text(value, "kind") {
-        "int" => Kind::Int,
-        "handle" => Kind::Handle,
-        "in_ptr" => Kind::InPtr { len: length() },
-        "out_ptr" => Kind::OutPtr { len: length() },
-        "inout_ptr" => Kind::InOutPtr {
+        "int" => ArgKind::Int,
+        "handle" => ArgKind::Handle,
+        "in_ptr" => ArgKind::InPtr { len: length() },
+        "out_ptr" => ArgKind::OutPtr { len: length() },
+        "inout_ptr" => ArgKind::InOutPtr {
             send: leak(text(value, "send_length")),
             receive: leak(text(value, "receive_length")),
         },
-        "unused" => Kind::Unused,
-        "version" => Kind::Version,
-        "len" => Kind::Len,
-        "msginfo" => Kind::MsgInfo,
-        "word" => Kind::Word,
-        "rights" => Kind::Rights,
-        "badge" => Kind::Badge,
-        "status" => Kind::Status,
-        "pid" => Kind::Pid,
-        "address" => Kind::Address,
-        "perms" => Kind::Perms,
+        "unused" => ArgKind::Unused,
+        "version" => ArgKind::Version,
+        "len" => ArgKind::Len,
+        "msginfo" => ArgKind::MsgInfo,
+        "word" => ArgKind::Word,
+        "rights" => ArgKind::Rights,
+        "badge" => ArgKind::Badge,
+        "status" => ArgKind::Status,
+        "pid" => ArgKind::Pid,
+        "address" => ArgKind::Address,
+        "perms" => ArgKind::Perms,
         other => panic!("unknown kind {other}"),
     };
     Field {

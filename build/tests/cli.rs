@@ -200,25 +200,25 @@ fn abi_prints_the_generated_reference() {
 
 /// A small trace: hello writes a line and exits, with one record lost.
 fn synthetic_trace() -> Vec<u8> {
-    use abi::trace::{Kind, Record};
+    use abi::trace::{Record, RecordKind};
     let text = b"hi there\n";
     let mut records = Vec::new();
-    let mut start = Record::new(Kind::Start, 3);
+    let mut start = Record::new(RecordKind::Start, 3);
     [start.regs[0], start.regs[1]] = abi::console::pack_name("hello");
     records.push(start);
-    let mut enter = Record::new(Kind::Enter, 3);
+    let mut enter = Record::new(RecordKind::Enter, 3);
     enter.number = abi::Syscall::Write as u64;
     enter.regs[..3].copy_from_slice(&[1, 0x2000, text.len() as u64]);
     records.push(enter);
-    let mut data = Record::new(Kind::Data, 3);
+    let mut data = Record::new(RecordKind::Data, 3);
     data.number = abi::Syscall::Write as u64;
     data.set_data(text);
     records.push(data);
-    let mut exit = Record::new(Kind::Exit, 3);
+    let mut exit = Record::new(RecordKind::Exit, 3);
     exit.number = abi::Syscall::Write as u64;
     exit.result = text.len() as u64;
     records.push(exit);
-    let mut end = Record::new(Kind::End, 3);
+    let mut end = Record::new(RecordKind::End, 3);
     end.result = 0;
     records.push(end);
     let mut bytes = Vec::new();

@@ -17,6 +17,7 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// A writer to `fd` (1: output, 2: errors), with nothing buffered.
     pub const fn new(fd: u64) -> Writer {
         Writer {
             fd,

@@ -2,24 +2,34 @@
 //!
 //! Raw `syscall` wrappers ([`raw`]), safe wrappers for every syscall
 //! ([`sys`], [`ipc`]), the program entry point and panic handler ([`rt`]),
-//! `print!`/`println!` ([`io`]) and a server loop ([`server`]). A program is
-//! one short file:
+//! `print!`/`println!` ([`io`]), a server loop ([`server`]) and typed IPC
+//! interfaces ([`interface!`]). A program is one short file that starts with
+//! `#![no_std]` and `#![no_main]` (left out here, where the example is
+//! compiled for the host):
 //!
-//! ```ignore
-//! #![no_std]
-//! #![no_main]
+//! ```no_run
 //! libsys::entry!(main);
+//!
 //! fn main() {
 //!     libsys::println!("Hello from ring 3");
 //! }
 //! ```
 //!
-//! Everything here is safe to call: the `unsafe` lives in [`raw`] and [`rt`].
-//! The crate also builds on the host (for its tests); there the raw layer
-//! cannot reach a kernel and panics if called.
+//! `main` may also return an exit status (`i32`) or a `Result`
+//! ([`rt::Termination`]). A server implements [`server::Server`] and calls
+//! [`server::serve`], or declares its protocol with [`interface!`] and
+//! implements the generated `Server` trait; its clients use the generated
+//! `Client`.
+//!
+//! Everything here is safe to call: the `unsafe` lives in [`raw`], [`rt`]
+//! and [`port`]. The crate also builds on the host (for its tests and doc
+//! examples); there the raw layer cannot reach a kernel and panics if
+//! called, so examples that would make a syscall are compiled, not run.
 
 #![cfg_attr(not(test), no_std)]
+#![warn(missing_docs)]
 
+pub mod interface;
 pub mod io;
 pub mod ipc;
 pub mod port;

@@ -2,7 +2,7 @@
 //!
 //! `syscall` destroys RCX and R11 (return RIP and RFLAGS); every asm block
 //! lists them as clobbered and lets the compiler assume memory is read and
-//! written. [`int80`] reaches the same dispatcher through `int 0x80`.
+//! written. [`int80_syscall3`] reaches the same dispatcher through `int 0x80`.
 
 use abi::message::MAX_WORDS;
 

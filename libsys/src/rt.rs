@@ -28,8 +28,10 @@ pub const PANIC_STATUS: i32 = 101;
 /// Exit status of a program refused because the kernel's ABI is incompatible.
 pub const ABI_MISMATCH_STATUS: i32 = 126;
 
-/// What `main` may return.
+/// What `main` may return: `()`, an exit status (`i32`), or a `Result`
+/// whose error is printed (exit status 1).
 pub trait Termination {
+    /// The exit status.
     fn report(self) -> i32;
 }
 

@@ -5,7 +5,7 @@
 //! host without a kernel.
 
 use abi::regs::{self, Reg};
-use abi::syscall::{Kind, SYSCALLS, SyscallDesc};
+use abi::syscall::{ArgKind, SYSCALLS, SyscallDesc};
 use std::collections::BTreeMap;
 
 fn source(file: &str) -> String {
@@ -43,7 +43,11 @@ fn wrapper_name(entry: &SyscallDesc) -> String {
 
 /// Whether the syscall moves a message (its table entry has a MsgInfo).
 fn is_ipc(entry: &SyscallDesc) -> bool {
-    entry.args.iter().chain(entry.results).any(|f| f.kind == Kind::MsgInfo)
+    entry
+        .args
+        .iter()
+        .chain(entry.results)
+        .any(|f| f.kind == ArgKind::MsgInfo)
 }
 
 /// The names of the functions `source` defines.

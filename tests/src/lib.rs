@@ -228,6 +228,36 @@ pub fn assert_line_order(outcome: &RunOutcome, earlier: &[&str], later: &[&str])
     }
 }
 
+/// The `key=value` lines `program` printed (`program[pid]: key=value`), by
+/// key: how guests report results for tests to read. A key printed twice
+/// keeps its last value.
+pub fn values(outcome: &RunOutcome, program: &str) -> std::collections::BTreeMap<String, String> {
+    let prefix = format!("{program}[");
+    outcome
+        .serial
+        .lines()
+        .filter_map(|line| line.strip_prefix(&prefix)?.split_once("]: "))
+        .filter_map(|(_, text)| text.split_once('='))
+        .filter(|(key, _)| !key.is_empty() && !key.contains(' '))
+        .map(|(key, value)| (key.to_string(), value.trim().to_string()))
+        .collect()
+}
+
+/// Asserts `program` printed `key=value` for each pair (see [`values`]).
+#[track_caller]
+pub fn assert_values(outcome: &RunOutcome, program: &str, expected: &[(&str, &str)]) {
+    let values = values(outcome, program);
+    for (key, value) in expected {
+        if values.get(*key).map(String::as_str) != Some(*value) {
+            panic!(
+                "{program} printed {key}={:?}, expected {value:?}; all its values: {values:?}\n{}",
+                values.get(*key),
+                report(outcome)
+            );
+        }
+    }
+}
+
 /// Asserts the console reported `name` exiting with `status`: the line
 /// `[console] name[pid] exited with status N`. Returns the pid.
 #[track_caller]

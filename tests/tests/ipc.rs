@@ -1,6 +1,7 @@
 //! System tests of IPC: errors instead of hangs when a handle or a peer is
-//! missing, badges, passing handles, refused messages and buffers, and the
-//! scheduler's promises (preemption within a priority, strict priorities).
+//! missing, typed calls and requests that fit no operation, badges, passing
+//! handles, refused messages and buffers, and the scheduler's promises
+//! (preemption within a priority, strict priorities).
 
 use systests::*;
 
@@ -39,7 +40,7 @@ fn write_without_a_console_handle_fails() {
 }
 
 #[test]
-fn call_to_a_dead_server_is_peergone() {
+fn typed_calls_mismatches_and_a_dead_server() {
     let programs = [
         endpoint("echo"),
         program(
@@ -59,19 +60,41 @@ fn call_to_a_dead_server_is_peergone() {
         hello(1),
     ]
     .concat();
-    let outcome = boot("call_to_a_dead_server_is_peergone", &scenario(&programs), "");
+    let outcome = boot("typed_calls_mismatches_and_a_dead_server", &scenario(&programs), "");
     assert_kernel_alive(&outcome);
-    assert_line_with_all(&outcome, &["echo-client[", "]: first call: ok, label 7 words [41, 42]"]);
-    assert_line_with_all(&outcome, &["echo[", "]: stopping after 1 requests"]);
+    assert_values(
+        &outcome,
+        "echo-client",
+        &[
+            ("ping", "41"),
+            // Messages that fit no operation: the documented error for
+            // the client...
+            ("unknown_operation", "ENOSYS"),
+            ("wrong_shape", "EINVAL"),
+            ("echo", "intact"),
+            ("served", "2"),
+            // The server died while the call waited for its reply.
+            ("stop", "EPEERGONE"),
+            ("after_stop", "EPEERGONE"),
+        ],
+    );
+    // ...and the same for the server, which serves on.
+    assert_values(
+        &outcome,
+        "echo",
+        &[
+            ("mismatch.1", "ENOSYS"),
+            ("mismatch.2", "EINVAL"),
+            ("stopping.served", "2"),
+        ],
+    );
     assert_exited(&outcome, "echo", 0);
-    // The server died while the call waited for its reply: the call ends
-    // with EPEERGONE, after the server's exit.
+    // The call with `stop` ends with EPEERGONE after the server's exit.
     assert_line_order(
         &outcome,
         &["[console] echo[", "exited with status 0"],
-        &["echo-client[", "]: call with STOP: EPEERGONE"],
+        &["echo-client[", "]: stop=EPEERGONE"],
     );
-    assert_line_with_all(&outcome, &["echo-client[", "]: call after the server died: EPEERGONE"]);
     assert_exited(&outcome, "echo-client", 0);
 }
 
@@ -166,14 +189,14 @@ fn handles_can_be_passed() {
 #[test]
 fn message_too_long_and_buffer_faults() {
     let programs = [
-        endpoint("echo"),
+        endpoint("mirror"),
         endpoint("long"),
         program(
-            "echo",
-            "echo",
-            "echo",
+            "mirror",
+            "testprogs",
+            "mirror",
             4,
-            &[r#"{ endpoint = "echo", rights = ["recv"] }"#],
+            &[r#"{ endpoint = "mirror", rights = ["recv"] }"#],
         ),
         program(
             "long-reply",
@@ -188,7 +211,7 @@ fn message_too_long_and_buffer_faults() {
             "msg-faults",
             2,
             &[
-                r#"{ endpoint = "echo", rights = ["send"] }"#,
+                r#"{ endpoint = "mirror", rights = ["send"] }"#,
                 r#"{ endpoint = "long", rights = ["send"] }"#,
             ],
         ),
@@ -205,7 +228,10 @@ fn message_too_long_and_buffer_faults() {
         ("call with a read-only reply buffer", "EFAULT"),
         ("recv into read-only memory", "EFAULT"),
         ("reply with no caller", "ENOREPLY"),
-        ("call to echo with 64 bytes and room for 64", "ok, 64 bytes back intact"),
+        (
+            "call to mirror with 64 bytes and room for 64",
+            "ok, 64 bytes back intact",
+        ),
         ("call to long-reply with room for 64", "ETOOLONG"),
     ] {
         assert_serial_contains(&outcome, &format!("msg-faults[{pid}]: {what}: {answer}"));

@@ -1,5 +1,6 @@
-//! System tests of the syscall trace: a traced boot, decoded with the
-//! syscall table, shows `write` forwarded to the console server as IPC.
+//! System tests of the syscall trace: a traced boot starts with the header
+//! naming the ABI version, and, decoded with the syscall table, shows
+//! `write` forwarded to the console server as IPC.
 
 use systests::*;
 use xtask::trace::Filter;
@@ -21,14 +22,17 @@ handles = [{ endpoint = "console", rights = ["send"], badge = 1 }]
 fn traced_boot_shows_write_forwarded_as_ipc() {
     let (outcome, trace) = boot_traced("traced_boot", &traced_hello(), "");
     assert_exit(&outcome, abi::machine::EXIT_SUCCESS);
+    // The kernel starts the trace with its header: no warning says one is
+    // missing, and the header names the ABI the kernel was built for.
     assert!(trace.warnings.is_empty(), "{:?}\n{}", trace.warnings, report(&outcome));
+    assert_eq!(trace.version, Some(abi::ABI_VERSION), "{}", report(&outcome));
     let pid = trace
         .names
         .iter()
         .find(|(_, name)| *name == "hello")
         .map(|(pid, _)| *pid)
         .unwrap_or_else(|| panic!("no Start record names hello: {:?}\n{}", trace.names, report(&outcome)));
-    let lines = trace.lines(&Filter::default());
+    let lines = trace.lines();
     let hello = format!("hello[{pid}]");
 
     // hello's write, with its string and its result: all of it written.
@@ -70,7 +74,7 @@ fn traced_boot_shows_write_forwarded_as_ipc() {
     );
 
     // A filter keeps hello's lines only.
-    let only_hello = trace.lines(&Filter::parse("hello,syscall=write").unwrap());
+    let only_hello = Filter::parse("hello,syscall=write").unwrap().lines(&trace);
     assert!(
         only_hello.iter().all(|line| line.contains(&hello)),
         "{}",

@@ -8,19 +8,23 @@
 
 use super::layout;
 use abi::regs::{self, Reg};
-use abi::syscall::{Field, Kind, Returns, SYSCALLS, SyscallDesc};
+use abi::syscall::{ArgKind, Field, SYSCALLS, SyscallDesc};
 use abi::{Error, message};
 use serde_json::{Value, json};
 
-/// Version of the document's shape.
-pub const SCHEMA_VERSION: u32 = 2;
-/// The schema's `$id`; ends with the schema version.
-pub const SCHEMA_ID: &str = "urn:microkernel:abi-export:schema:2";
+/// Defines [`SCHEMA_VERSION`] and [`SCHEMA_ID`] from one number, so they
+/// cannot differ; docs/abi.md's reference is generated from them, and a
+/// test checks docs/abi.schema.json against them.
+macro_rules! schema_version {
+    ($version:literal) => {
+        /// Version of the document's shape (`schema_version` in the export).
+        pub const SCHEMA_VERSION: u32 = $version;
+        /// The schema's `$id`; ends with the schema version.
+        pub const SCHEMA_ID: &str = concat!("urn:microkernel:abi-export:schema:", $version);
+    };
+}
 
-const _: () = assert!(
-    SCHEMA_VERSION == 2,
-    "update SCHEMA_ID and docs/abi.schema.json with the version"
-);
+schema_version!(2);
 
 fn names(registers: &[Reg]) -> Value {
     registers.iter().map(|reg| reg.name()).collect()
@@ -36,8 +40,8 @@ pub fn field(field: &Field) -> Value {
         "kind": field.kind.name(),
     });
     match field.kind {
-        Kind::InPtr { len } | Kind::OutPtr { len } => value["length"] = json!(len),
-        Kind::InOutPtr { send, receive } => {
+        ArgKind::InPtr { len } | ArgKind::OutPtr { len } => value["length"] = json!(len),
+        ArgKind::InOutPtr { send, receive } => {
             value["send_length"] = json!(send);
             value["receive_length"] = json!(receive);
         }
@@ -56,10 +60,7 @@ pub fn syscall(entry: &SyscallDesc) -> Value {
         "args": entry.args.iter().map(field).collect::<Vec<_>>(),
         "results": entry.results.iter().map(field).collect::<Vec<_>>(),
         "errors": entry.errors.iter().map(|e| e.name()).collect::<Vec<_>>(),
-        "returns": match entry.returns {
-            Returns::Yes => "yes",
-            Returns::Never => "never",
-        },
+        "returns": entry.returns.name(),
         "blocks": entry.blocks,
     })
 }
@@ -185,6 +186,66 @@ pub fn json_text() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every "schema version N" (any case) and `"schema_version": { "const": N }`
+    /// in `text`.
+    fn versions_mentioned(text: &str) -> Vec<u64> {
+        let lower = text.to_lowercase();
+        let mut found = Vec::new();
+        for pattern in ["schema version ", "\"schema_version\": { \"const\": ", "schema:"] {
+            for (at, _) in lower.match_indices(pattern) {
+                let digits: String = lower[at + pattern.len()..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                if let Ok(version) = digits.parse() {
+                    found.push(version);
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn the_documents_name_one_schema_version() {
+        let read = |name: &str| {
+            let path = crate::workspace_root().join("docs").join(name);
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+        };
+        let schema = read("abi.schema.json");
+        let schema_mentions = versions_mentioned(&schema);
+        // The $id and the const at least.
+        assert!(schema_mentions.len() >= 2, "{schema_mentions:?}");
+        let document = read("abi.md");
+        let document_mentions = versions_mentioned(&document);
+        assert!(!document_mentions.is_empty(), "docs/abi.md names no schema version");
+        // The prose leaves the number to the generated reference: a
+        // hand-written one (once "`schema_version` in the export, now 1")
+        // goes stale.
+        let prose = &document[..document
+            .find(super::super::BEGIN_MARKER)
+            .expect("the generated section")];
+        for line in prose.lines() {
+            let lower = line.to_lowercase();
+            if lower.contains("schema_version") || lower.contains("schema version") {
+                assert!(
+                    !line.chars().any(|c| c.is_ascii_digit()),
+                    "docs/abi.md writes a schema version by hand: {line:?}"
+                );
+            }
+        }
+        for version in schema_mentions.iter().chain(&document_mentions) {
+            assert_eq!(
+                *version,
+                u64::from(SCHEMA_VERSION),
+                "docs/abi.md or docs/abi.schema.json names schema version {version}, the export {SCHEMA_VERSION}"
+            );
+        }
+        assert_eq!(
+            versions_mentioned("Schema version 1; \"schema_version\": { \"const\": 2 }"),
+            [1, 2]
+        );
+    }
 
     #[test]
     fn id_carries_the_schema_version() {

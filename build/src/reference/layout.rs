@@ -11,14 +11,14 @@
 use abi::MsgInfo;
 use abi::message::MsgFlags;
 use abi::stats::Stats;
-use abi::syscall::Kind;
+use abi::syscall::ArgKind;
 use abi::trace::Record;
 
 /// The ABI's source files, for their doc comments.
 pub mod source {
     pub const MESSAGE: &str = include_str!("../../../abi/src/message.rs");
     pub const STATS: &str = include_str!("../../../abi/src/stats.rs");
-    pub const TRACE: &str = include_str!("../../../abi/src/trace.rs");
+    pub const TRACE: &str = include_str!("../../../abi/src/trace/record.rs");
     pub const SYSCALL: &str = include_str!("../../../abi/src/syscall.rs");
     pub const CONSOLE: &str = include_str!("../../../abi/src/console.rs");
     pub const MACHINE: &str = include_str!("../../../abi/src/machine.rs");
@@ -230,16 +230,6 @@ pub fn msg_flags() -> Vec<Flag> {
         .collect()
 }
 
-/// How `MsgInfo` flags print in traces and docs: `HANDLE|KERNEL`.
-pub fn flag_names(flags: MsgFlags) -> String {
-    let mut names: Vec<String> = flags.iter_names().map(|(name, _)| name.to_string()).collect();
-    let unknown = flags.bits() & !MsgFlags::all().bits();
-    if unknown != 0 {
-        names.push(format!("{unknown:#x}"));
-    }
-    names.join("|")
-}
-
 /// A field of a `repr(C)` struct of the ABI.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldLayout {
@@ -346,37 +336,37 @@ pub fn source_constants(source: &str, prefix: &str, type_name: &str) -> Vec<Stri
 
 /// Every argument kind of the syscall table, with a placeholder length name
 /// for the pointer kinds.
-pub const ARGUMENT_KINDS: [Kind; 16] = [
-    Kind::Int,
-    Kind::Handle,
-    Kind::InPtr { len: "" },
-    Kind::OutPtr { len: "" },
-    Kind::InOutPtr { send: "", receive: "" },
-    Kind::Unused,
-    Kind::Version,
-    Kind::Len,
-    Kind::MsgInfo,
-    Kind::Word,
-    Kind::Rights,
-    Kind::Badge,
-    Kind::Status,
-    Kind::Pid,
-    Kind::Address,
-    Kind::Perms,
+pub const ARGUMENT_KINDS: [ArgKind; 16] = [
+    ArgKind::Int,
+    ArgKind::Handle,
+    ArgKind::InPtr { len: "" },
+    ArgKind::OutPtr { len: "" },
+    ArgKind::InOutPtr { send: "", receive: "" },
+    ArgKind::Unused,
+    ArgKind::Version,
+    ArgKind::Len,
+    ArgKind::MsgInfo,
+    ArgKind::Word,
+    ArgKind::Rights,
+    ArgKind::Badge,
+    ArgKind::Status,
+    ArgKind::Pid,
+    ArgKind::Address,
+    ArgKind::Perms,
 ];
 
 /// The variant name of an argument kind (its `Debug` name without fields).
-pub fn kind_variant(kind: Kind) -> String {
+pub fn kind_variant(kind: ArgKind) -> String {
     let debug = format!("{kind:?}");
     debug.split([' ', '{']).next().unwrap_or_default().to_string()
 }
 
 /// What an argument kind means (its doc comment in `abi/src/syscall.rs`).
-pub fn kind_description(kind: Kind) -> String {
+pub fn kind_description(kind: ArgKind) -> String {
     let variant = kind_variant(kind);
     [format!("{variant},"), format!("{variant} {{")]
         .iter()
-        .map(|item| doc_comment(source::SYSCALL, "pub enum Kind", item))
+        .map(|item| doc_comment(source::SYSCALL, "pub enum ArgKind", item))
         .find(|doc| !doc.is_empty())
         .unwrap_or_default()
 }
@@ -413,25 +403,25 @@ pub fn source_enum_variants(source: &str, name: &str) -> Vec<String> {
 
 /// A record kind of the trace, with its value and meaning.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RecordKind {
-    pub kind: abi::trace::Kind,
+pub struct RecordKindRow {
+    pub kind: abi::trace::RecordKind,
     pub value: u8,
     /// Lower-case (`enter`).
     pub name: String,
     pub description: String,
 }
 
-/// Every record kind `abi::trace::Kind::from_u8` knows.
-pub fn record_kinds() -> Vec<RecordKind> {
+/// Every record kind `abi::trace::RecordKind::from_u8` knows.
+pub fn record_kinds() -> Vec<RecordKindRow> {
     (0..=u8::MAX)
-        .filter_map(|value| abi::trace::Kind::from_u8(value).map(|kind| (value, kind)))
+        .filter_map(|value| abi::trace::RecordKind::from_u8(value).map(|kind| (value, kind)))
         .map(|(value, kind)| {
             let variant = format!("{kind:?}");
-            RecordKind {
+            RecordKindRow {
                 kind,
                 value,
-                name: variant.to_lowercase(),
-                description: doc_comment(source::TRACE, "pub enum Kind", &format!("{variant} =")),
+                name: kind.name().to_string(),
+                description: doc_comment(source::TRACE, "pub enum RecordKind", &format!("{variant} =")),
             }
         })
         .collect()
@@ -530,8 +520,40 @@ mod tests {
         for flag in &flags {
             assert!(!flag.description.is_empty(), "{} has no doc comment", flag.name);
         }
-        assert_eq!(flag_names(MsgFlags::HANDLE | MsgFlags::KERNEL), "HANDLE|KERNEL");
-        assert_eq!(flag_names(MsgFlags::empty()), "");
+    }
+
+    #[test]
+    fn msginfo_display_shows_every_field() {
+        // The name `MsgInfo`'s Display (the traces' format) gives each field
+        // of the layout table.
+        let shown = |name: &str| {
+            match name {
+                "length" => "len",
+                other => other,
+            }
+            .to_string()
+        };
+        for field in msginfo_fields() {
+            assert_ne!(
+                field.name, RESERVED,
+                "bits {}-{} are read by no accessor",
+                field.low, field.high
+            );
+            let info = MsgInfo(1 << field.low);
+            let text = info.to_string();
+            assert!(
+                text.contains(&format!(" {}=", shown(field.name)))
+                    || text.contains(&format!("{{{}=", shown(field.name))),
+                "{}: {text}",
+                field.name
+            );
+        }
+        assert_eq!(
+            MsgInfo::new(1, 2, 3)
+                .with_flags(MsgFlags::HANDLE | MsgFlags::KERNEL)
+                .to_string(),
+            "{label=1 words=2 len=3 flags=HANDLE|KERNEL}"
+        );
     }
 
     fn check_struct(fields: &[FieldLayout], size: usize, source: &str, name: &str) {
@@ -563,7 +585,7 @@ mod tests {
     #[test]
     fn argument_kinds_are_all_listed() {
         let variants: Vec<String> = ARGUMENT_KINDS.iter().map(|k| kind_variant(*k)).collect();
-        assert_eq!(variants, source_enum_variants(source::SYSCALL, "Kind"));
+        assert_eq!(variants, source_enum_variants(source::SYSCALL, "ArgKind"));
         for kind in ARGUMENT_KINDS {
             assert!(!kind_description(kind).is_empty(), "{kind:?}");
         }
@@ -579,7 +601,7 @@ mod tests {
     fn record_kinds_are_all_known() {
         let kinds = record_kinds();
         let names: Vec<String> = kinds.iter().map(|k| format!("{:?}", k.kind)).collect();
-        assert_eq!(names, source_enum_variants(source::TRACE, "Kind"));
+        assert_eq!(names, source_enum_variants(source::TRACE, "RecordKind"));
         assert!(kinds.iter().all(|k| !k.description.is_empty()));
     }
 

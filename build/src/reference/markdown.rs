@@ -2,7 +2,7 @@
 //! generated part of `docs/abi.md`.
 
 use super::layout::{self, BitField};
-use abi::syscall::{Field, Kind, Returns, SYSCALLS, SyscallDesc};
+use abi::syscall::{ArgKind, Field, Returns, SYSCALLS, SyscallDesc};
 use abi::{Error, regs};
 
 /// The generated reference: every table of the ABI, from the `abi` crate.
@@ -14,9 +14,11 @@ pub fn markdown() -> String {
     line(
         &mut out,
         &format!(
-            "ABI version {major}.{minor} (`abi::ABI_VERSION` = {:#x}). Everything below is generated from \
-             the `abi` crate; edit the crate, then run `cargo xtask abi --markdown --write`.",
-            abi::ABI_VERSION
+            "ABI version {major}.{minor} (`abi::ABI_VERSION` = {:#x}); JSON export schema version {} \
+             (`schema_version`). Everything below is generated from the `abi` crate; edit the crate, then \
+             run `cargo xtask abi --markdown --write`.",
+            abi::ABI_VERSION,
+            super::SCHEMA_VERSION,
         ),
     );
     line(&mut out, "");
@@ -105,26 +107,19 @@ fn syscall_index(out: &mut String) {
                 (entry.number as u64).to_string(),
                 code(entry.name),
                 yes_no(entry.blocks).into(),
-                returns(entry.returns).into(),
+                entry.returns.name().into(),
             ]
         })
         .collect();
     table(out, &["number", "name", "blocks", "returns"], &rows);
 }
 
-fn returns(returns: Returns) -> &'static str {
-    match returns {
-        Returns::Yes => "yes",
-        Returns::Never => "never",
-    }
-}
-
 /// `in_ptr (length in `len`)`.
-pub fn kind_text(kind: Kind) -> String {
+pub fn kind_text(kind: ArgKind) -> String {
     match kind {
-        Kind::InPtr { len } => format!("{} (length in `{len}`)", kind.name()),
-        Kind::OutPtr { len } => format!("{} (capacity in `{len}`)", kind.name()),
-        Kind::InOutPtr { send, receive } => {
+        ArgKind::InPtr { len } => format!("{} (length in `{len}`)", kind.name()),
+        ArgKind::OutPtr { len } => format!("{} (capacity in `{len}`)", kind.name()),
+        ArgKind::InOutPtr { send, receive } => {
             format!("{} (sends `{send}` bytes, receives up to `{receive}`)", kind.name())
         }
         _ => kind.name().to_string(),
@@ -152,7 +147,7 @@ fn syscall(out: &mut String, entry: &SyscallDesc) {
     line(out, "");
     line(
         out,
-        &format!("Blocks: {}. Returns: {}.", yes_no(entry.blocks), returns(entry.returns)),
+        &format!("Blocks: {}. Returns: {}.", yes_no(entry.blocks), entry.returns),
     );
     line(out, "");
     if entry.args.is_empty() {

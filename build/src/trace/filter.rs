@@ -10,7 +10,7 @@
 //! selected). Process events (start, fault, end) ignore the syscall list;
 //! warnings about lost records are always shown.
 
-use super::{Event, EventKind};
+use super::{Event, EventKind, Trace};
 use abi::syscall::{SYSCALLS, Syscall};
 
 /// A trace filter; the default shows everything.
@@ -94,6 +94,25 @@ impl Filter {
         };
         program && syscall
     }
+
+    /// The strace-style lines of the events of `trace` this filter shows.
+    pub fn lines(&self, trace: &Trace) -> Vec<String> {
+        trace.lines_where(|event| self.matches(event))
+    }
+
+    /// Programs this filter names that never appear in `trace`.
+    pub fn unseen_programs(&self, trace: &Trace) -> Vec<String> {
+        self.programs
+            .iter()
+            .filter(|program| {
+                !trace
+                    .names
+                    .iter()
+                    .any(|(pid, name)| name == *program || pid.to_string() == **program)
+            })
+            .cloned()
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -131,7 +150,7 @@ mod tests {
     #[test]
     fn programs_and_syscalls_select_lines() {
         let trace = scenario().trace();
-        let lines = trace.lines(&Filter::parse("hello").unwrap());
+        let lines = Filter::parse("hello").unwrap().lines(&trace);
         assert!(
             lines
                 .iter()
@@ -139,20 +158,20 @@ mod tests {
             "{lines:#?}"
         );
         assert_eq!(lines.len(), 5, "{lines:#?}"); // start, write, exit, end, and the gap warning
-        let lines = trace.lines(&Filter::parse("syscall=call,recv").unwrap());
+        let lines = Filter::parse("syscall=call,recv").unwrap().lines(&trace);
         let calls: Vec<&String> = lines.iter().filter(|l| l.contains(") = ")).collect();
         assert_eq!(calls.len(), 2, "{lines:#?}");
         assert!(calls[0].starts_with("echo[2] recv(") && calls[1].starts_with("pingpong[6] call("));
         // Process events pass a syscall filter.
         assert!(lines.iter().any(|l| l == "+++ faulty[7] killed by page fault +++"));
-        let lines = trace.lines(&Filter::parse("6,syscall=handle_close").unwrap());
+        let lines = Filter::parse("6,syscall=handle_close").unwrap().lines(&trace);
         assert!(
             lines.iter().any(|l| l.starts_with("pingpong[6] handle_close(")),
             "{lines:#?}"
         );
         assert!(!lines.iter().any(|l| l.starts_with("pingpong[6] call(")));
         assert_eq!(
-            trace.unseen_programs(&Filter::parse("hello,ghost,7").unwrap()),
+            Filter::parse("hello,ghost,7").unwrap().unseen_programs(&trace),
             ["ghost"]
         );
     }

@@ -25,9 +25,9 @@
 //! TSC is taken to run at 1 GHz. Under `--icount` (`-icount shift=0`) one
 //! count is one instruction, so 1 µs on the timeline is 1000 instructions.
 
-use super::format::{call_text, fault_text};
 use super::{Ending, EventKind, Filter, Trace, Unfinished};
 use abi::Syscall;
+use abi::trace::format::{call_text, fault_text};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -327,7 +327,7 @@ mod tests {
     fn notices_flow_from_exit_but_not_from_older_syscalls() {
         let notice = abi::MsgInfo::new(abi::console::EXIT, 6, 0).0;
         let fault = abi::MsgInfo::new(abi::console::FAULT, 6, 0).0;
-        let mut builder = super::super::tests::Builder::default();
+        let mut builder = abi::trace::TraceWriter::new();
         builder
             .start(1, "console")
             .start(3, "hello")

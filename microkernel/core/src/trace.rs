@@ -10,16 +10,18 @@ use crate::ipc::message::Outgoing;
 use crate::kernel::Kernel;
 use crate::machine::Machine;
 use crate::umem::UserSlice;
-use abi::syscall::{Kind as ArgKind, LEN_IN_INFO, Syscall};
-use abi::trace::{DATA_BYTES, Kind, REGS, Record};
+use abi::syscall::{ArgKind, LEN_IN_INFO, Syscall};
+use abi::trace::{DATA_BYTES, REGS, Record, RecordKind as Kind};
 use abi::{MsgInfo, console};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
-/// Turns tracing on (at boot, from the command line).
+/// Turns tracing on (at boot, from the command line) and writes the trace's
+/// header, which names the ABI version: the first record of every trace.
 pub fn enable<M: Machine>(k: &mut Kernel<M>) {
     k.machine.published().tracing.store(true, Ordering::Relaxed);
+    emit(k, Record::header());
 }
 
 fn emit<M: Machine>(k: &mut Kernel<M>, mut record: Record) {

@@ -123,18 +123,17 @@ mod heapless_line {
 
 impl Server for Console {
     fn handle(&mut self, request: &Request, buffer: &mut [u8]) -> Reply {
-        let name_words = [
-            request.words[console::WORD_NAME[0]],
-            request.words[console::WORD_NAME[1]],
-        ];
-        match request.label {
-            console::WRITE if request.from_kernel => {
+        // The kernel's messages have all six words.
+        let kernel_words: Option<&[u64; 6]> = request.words().try_into().ok().filter(|_| request.from_kernel);
+        match (request.label, kernel_words) {
+            (console::WRITE, Some(words)) => {
+                let name_words = [words[console::WORD_NAME[0]], words[console::WORD_NAME[1]]];
                 let (name, len) = console::unpack_name(name_words);
-                self.print_lines(&name[..len], request.words[1], &buffer[..request.len]);
+                self.print_lines(&name[..len], words[1], &buffer[..request.len]);
                 Reply::with_words(0, &[request.len as u64])
             }
-            console::EXIT | console::FAULT | console::LIMIT if request.from_kernel => {
-                if let Some(notice) = Notice::decode(request.label, &request.words) {
+            (console::EXIT | console::FAULT | console::LIMIT, Some(words)) => {
+                if let Some(notice) = Notice::decode(request.label, words) {
                     self.print_notice(&notice);
                 }
                 Reply::label(0)

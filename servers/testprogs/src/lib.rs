@@ -76,3 +76,20 @@ impl fmt::Write for Line {
         Ok(())
     }
 }
+
+/// The protocol of `refusing-server`: each label asks for a reply that
+/// cannot be delivered in another way.
+pub mod refusals {
+    /// Replies with 128 bytes (the client offers room for fewer).
+    pub const TOO_LONG_FOR_CLIENT: u32 = 1;
+    /// Replies passing a handle without the TRANSFER right (ENORIGHTS).
+    pub const HANDLE_WITHOUT_TRANSFER: u32 = 2;
+    /// Replies with more bytes than the server's buffer holds.
+    pub const BEYOND_THE_BUFFER: u32 = 3;
+    /// Replies with word 0 = 42.
+    pub const FINE: u32 = 4;
+    /// Replies with word 0 = how many replies were refused so far.
+    pub const REFUSED_COUNT: u32 = 5;
+    /// Bytes the client offers room for.
+    pub const CLIENT_ROOM: usize = 64;
+}

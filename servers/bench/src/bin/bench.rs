@@ -56,7 +56,7 @@ fn main() {
 
     // Helpers measure their own loops; they reply with the median.
     let write = ipc::call_words(WRITER, &Msg::new(label::RUN)).expect("write benchmark");
-    report("write_64_bytes", write.words[0]);
+    report("write_64_bytes", write.word(0).expect("the median"));
     let yields = ipc::call_words(YIELDER, &Msg::new(label::RUN)).expect("yield partner");
     let mine = measure(1_000, libsys::yield_now);
     // Each of our iterations is two switches: to the partner and back.

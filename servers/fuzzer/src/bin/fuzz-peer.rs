@@ -80,8 +80,12 @@ fn main() -> i32 {
         let request = match received {
             Ok(message) => Request {
                 label: message.label,
-                words: message.words,
-                word_count: message.word_count.min(MAX_WORDS),
+                words: {
+                    let mut words = [0; MAX_WORDS];
+                    words[..message.words().len()].copy_from_slice(message.words());
+                    words
+                },
+                word_count: message.words().len(),
                 len: message.data.len(),
                 handle: message.handle,
                 from_kernel: message.from_kernel,

@@ -11,9 +11,9 @@
 #![forbid(unsafe_code)]
 
 use fuzzer::{Random, number_arg, pattern};
-use libsys::abi::message::{MAX_BUFFER, MAX_WORDS};
-use libsys::ipc::{self, Msg};
-use libsys::{Error, Handle};
+use libsys::abi::message::{MAX_BUFFER, MAX_WORDS, MsgFlags};
+use libsys::ipc::{self, Exchange, Msg};
+use libsys::{Error, Handle, MsgInfo};
 
 libsys::entry!(main);
 
@@ -40,7 +40,6 @@ fn main() -> i32 {
             0 => random.between(1, 3) as u32,
             _ => 0,
         };
-        let msg = Msg::with_words(label, &words[..count]).with_timeout(timeout);
         let capacity = match random.below(6) {
             0 => 0,
             1 => 16,
@@ -51,10 +50,15 @@ fn main() -> i32 {
         for (index, byte) in buffer[..send_len].iter_mut().enumerate() {
             *byte = pattern::byte(label, index);
         }
-        match ipc::call(INBOX, &msg, &mut buffer[..capacity], send_len) {
-            Ok(reply) => {
-                if let Some(handle) = reply.handle {
-                    let _ = libsys::handle_close(handle);
+        // The exchange, not `ipc::call`: the fuzzer's replies are random, so
+        // some have the error reply's label; they are replies all the same.
+        let mut exchange = Exchange::new(&mut buffer[..capacity]);
+        exchange.set_info(MsgInfo::new(label, count, send_len).with_timeout(timeout));
+        *exchange.words_mut() = words;
+        match exchange.call(INBOX) {
+            Ok(()) => {
+                if exchange.info().flags().contains(MsgFlags::HANDLE) {
+                    let _ = libsys::handle_close(exchange.words()[0]);
                 }
             }
             // The fuzzer received the call and then dropped it, or is gone.

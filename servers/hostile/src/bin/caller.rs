@@ -28,7 +28,7 @@ fn main() {
         match reply {
             Ok(reply) => libsys::println!(
                 "caller: call {call}: ok, reply word {} after {ticks} ticks",
-                reply.words[0]
+                reply.word(0).unwrap_or(0)
             ),
             Err(error) => libsys::println!("caller: call {call}: {} after {ticks} ticks", error.name()),
         }

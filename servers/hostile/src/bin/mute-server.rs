@@ -22,7 +22,7 @@ fn main() -> i32 {
     }
     libsys::println!("mute-server: received call 1; receiving again without replying");
     let word = match ipc::recv(ENDPOINT, &mut []) {
-        Ok(message) => message.words[0],
+        Ok(message) => message.word(0).unwrap_or(0),
         Err(error) => {
             libsys::println!("mute-server: recv: {}", error.name());
             return 1;

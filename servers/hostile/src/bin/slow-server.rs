@@ -26,7 +26,7 @@ fn main() -> i32 {
     let delay = number_arg("delay", 20);
     for request in 1..=requests {
         let (word, badge) = match ipc::recv(ENDPOINT, &mut []) {
-            Ok(message) => (message.words[0], message.badge),
+            Ok(message) => (message.word(0).unwrap_or(0), message.badge),
             Err(error) => {
                 libsys::println!("slow-server: recv: {}", error.name());
                 return 1;

@@ -14,10 +14,16 @@ const SERVER: libsys::Handle = 1;
 
 fn main() -> i32 {
     match ipc::call_words(SERVER, &Msg::new(1)) {
-        Ok(reply) => {
-            libsys::println!("the server saw badge {}", reply.words[0]);
-            0
-        }
+        Ok(reply) => match reply.word(0) {
+            Some(badge) => {
+                libsys::println!("the server saw badge {badge}");
+                0
+            }
+            None => {
+                libsys::println!("the reply has no word");
+                1
+            }
+        },
         Err(error) => {
             libsys::println!("call failed: {}", error.name());
             1

@@ -1,8 +1,8 @@
 //! msg-faults: IPC with messages and buffers the kernel must refuse: a
 //! length over 4096 (ETOOLONG), the KERNEL flag (EINVAL), a buffer in kernel
 //! space (EFAULT), reply and receive buffers in read-only memory (EFAULT), a reply
-//! with no caller (ENOREPLY). Then calls that must work: 64 bytes to echo
-//! (handle 1) with room for 64, and a call to the long-reply server
+//! with no caller (ENOREPLY). Then calls that must work: 64 bytes to the
+//! mirror server (handle 1) with room for 64, and a call to the long-reply server
 //! (handle 2), whose 128-byte reply does not fit and which then replies with
 //! 32 bytes. Exit status 0 if every answer was right.
 
@@ -18,8 +18,8 @@ use testprogs::{Outcome, result_name};
 
 libsys::entry!(main);
 
-/// Handle 1: SEND to echo. Handle 2: SEND to the long-reply server.
-const ECHO: libsys::Handle = 1;
+/// Handle 1: SEND to mirror. Handle 2: SEND to the long-reply server.
+const MIRROR: libsys::Handle = 1;
 const LONG_REPLY: libsys::Handle = 2;
 const KERNEL_ADDRESS: u64 = 0xffff_8000_0000_0000;
 
@@ -56,22 +56,30 @@ fn main() -> i32 {
     let buffer = [0u8; 64];
 
     // SAFETY: the length 4097 is refused before the kernel reads anything.
-    let outcome = unsafe { raw_ipc(Syscall::Send, ECHO, MsgInfo::new(1, 0, 4097), buffer.as_ptr() as u64, 0) };
+    let outcome = unsafe {
+        raw_ipc(
+            Syscall::Send,
+            MIRROR,
+            MsgInfo::new(1, 0, 4097),
+            buffer.as_ptr() as u64,
+            0,
+        )
+    };
     check("send with info.len 4097", outcome, Error::TOOLONG, &mut wrong);
 
     let kernel_flag = MsgInfo::new(1, 0, 0).with_flags(MsgFlags::KERNEL);
     // SAFETY: no buffer; the flag is refused.
-    let outcome = unsafe { raw_ipc(Syscall::Send, ECHO, kernel_flag, 0, 0) };
+    let outcome = unsafe { raw_ipc(Syscall::Send, MIRROR, kernel_flag, 0, 0) };
     check("send with the KERNEL flag", outcome, Error::INVAL, &mut wrong);
 
     // SAFETY: a kernel address must be refused, never read or written.
-    let outcome = unsafe { raw_ipc(Syscall::Call, ECHO, MsgInfo::new(1, 0, 16), KERNEL_ADDRESS, 16) };
+    let outcome = unsafe { raw_ipc(Syscall::Call, MIRROR, MsgInfo::new(1, 0, 16), KERNEL_ADDRESS, 16) };
     check("call with a kernel buffer", outcome, Error::FAULT, &mut wrong);
 
     let read_only = READ_ONLY.as_ptr() as u64;
     // SAFETY: nothing is sent; the read-only reply buffer must be refused
     // before the call goes out.
-    let outcome = unsafe { raw_ipc(Syscall::Call, ECHO, MsgInfo::new(1, 0, 0), read_only, 64) };
+    let outcome = unsafe { raw_ipc(Syscall::Call, MIRROR, MsgInfo::new(1, 0, 0), read_only, 64) };
     check("call with a read-only reply buffer", outcome, Error::FAULT, &mut wrong);
 
     match libsys::endpoint_create() {
@@ -102,16 +110,16 @@ fn main() -> i32 {
     for (i, byte) in data.iter_mut().enumerate() {
         *byte = i as u8;
     }
-    match ipc::call(ECHO, &Msg::new(3), &mut data, 64) {
+    match ipc::call(MIRROR, &Msg::new(3), &mut data, 64) {
         Ok(reply) if reply.data.len() == 64 && reply.data.iter().enumerate().all(|(i, &b)| b == i as u8) => {
-            libsys::println!("call to echo with 64 bytes and room for 64: ok, 64 bytes back intact");
+            libsys::println!("call to mirror with 64 bytes and room for 64: ok, 64 bytes back intact");
         }
         Ok(reply) => {
-            libsys::println!("call to echo: reply of {} bytes differs", reply.data.len());
+            libsys::println!("call to mirror: reply of {} bytes differs", reply.data.len());
             wrong += 1;
         }
         Err(error) => {
-            libsys::println!("call to echo: {}", error.name());
+            libsys::println!("call to mirror: {}", error.name());
             wrong += 1;
         }
     }

@@ -28,7 +28,7 @@ const SETTLE_TRIES: u32 = 1000;
 /// Waits for the child `pid` to announce itself and then to die.
 fn reap(pid: u32) -> Result<(), &'static str> {
     let message = ipc::recv(REAPER, &mut []).map_err(|error| error.name())?;
-    if message.words[1] != pid as u64 {
+    if message.word(1) != Some(pid as u64) {
         return Err("a message from an unexpected child");
     }
     let lifeline = message.handle.ok_or("the child sent no handle")?;

@@ -11,7 +11,7 @@ use crate::model::{Held, Target};
 use abi::message::{MAX_BUFFER, MsgFlags};
 use abi::regs::{Reg, ipc};
 use abi::stats::Stats;
-use abi::syscall::{Kind, SYSCALLS};
+use abi::syscall::{ArgKind, SYSCALLS};
 use abi::{Error, MsgInfo, Rights, Syscall};
 use fuzzer::{badges, pattern};
 
@@ -60,7 +60,7 @@ fn unchanged(before: &Regs, after: &Regs, allowed: &[Reg]) -> Option<&'static st
 /// carries must keep their earlier values (docs/abi.md: nothing of the
 /// sender's other registers reaches the receiver).
 fn words_beyond_count(desc: &abi::syscall::SyscallDesc, before: &Regs, after: &Regs) -> Option<&'static str> {
-    let info = desc.results.iter().find(|result| result.kind == Kind::MsgInfo)?;
+    let info = desc.results.iter().find(|result| result.kind == ArgKind::MsgInfo)?;
     let count = MsgInfo(after.get(info.reg)).words();
     let beyond = ipc::WORDS.iter().skip(count);
     beyond
@@ -126,7 +126,7 @@ impl Fuzzer {
         let primary = desc
             .args
             .iter()
-            .find(|arg| arg.kind == Kind::Handle)
+            .find(|arg| arg.kind == ArgKind::Handle)
             .map(|arg| plan.regs.get(arg.reg));
         let sends = crate::generate::sends_message(syscall);
         let info = MsgInfo(plan.regs.rsi);

@@ -14,7 +14,7 @@ use crate::layout::{SCRATCH_SIZE, STACK_PAGES};
 use crate::model::{Guard, Held, NEVER_A_HANDLE};
 use abi::handle::MAX_HANDLES;
 use abi::message::{MAX_BUFFER, MAX_TIMEOUT, MAX_WORDS, MsgFlags};
-use abi::syscall::{Kind, SYSCALLS, SyscallDesc};
+use abi::syscall::{ArgKind, SYSCALLS, SyscallDesc};
 use abi::{MsgInfo, PAGE_SIZE, Rights, Syscall, USER_BASE, USER_END};
 
 /// One syscall to make.
@@ -237,13 +237,13 @@ impl Fuzzer {
         // passed in word 0 needs its HANDLE flag.
         for arg in desc.args {
             let value = match arg.kind {
-                Kind::Int | Kind::Status | Kind::Pid => self.integer(),
-                Kind::Handle => self.handle(Rights::empty()),
-                Kind::MsgInfo => self.msginfo(),
-                Kind::Len => self.length(),
-                Kind::Rights => self.rights(),
-                Kind::Badge => self.badge(),
-                Kind::InPtr { .. } | Kind::OutPtr { .. } | Kind::InOutPtr { .. } => continue,
+                ArgKind::Int | ArgKind::Status | ArgKind::Pid => self.integer(),
+                ArgKind::Handle => self.handle(Rights::empty()),
+                ArgKind::MsgInfo => self.msginfo(),
+                ArgKind::Len => self.length(),
+                ArgKind::Rights => self.rights(),
+                ArgKind::Badge => self.badge(),
+                ArgKind::InPtr { .. } | ArgKind::OutPtr { .. } | ArgKind::InOutPtr { .. } => continue,
                 // Words, unused registers, and kinds this fuzzer does not
                 // know yet.
                 _ => self.noise(),
@@ -262,20 +262,20 @@ impl Fuzzer {
             match arg.kind {
                 // The kernel writes there: the capacity comes with the
                 // address, and the pair is checked.
-                Kind::OutPtr { len: capacity } | Kind::InOutPtr { receive: capacity, .. } => {
+                ArgKind::OutPtr { len: capacity } | ArgKind::InOutPtr { receive: capacity, .. } => {
                     let (address, room) = self.out_pair();
                     plan.regs.set(arg.reg, address);
                     if let Some(capacity) = arg_named(capacity) {
                         plan.regs.set(capacity.reg, room);
                     }
-                    if let Kind::InOutPtr { send, .. } = arg.kind
+                    if let ArgKind::InOutPtr { send, .. } = arg.kind
                         && let Some(send) = arg_named(send)
                     {
                         let length = self.length();
                         plan.regs.set(send.reg, length);
                     }
                 }
-                Kind::InPtr { len } => match arg_named(len) {
+                ArgKind::InPtr { len } => match arg_named(len) {
                     Some(len_arg) => {
                         let (address, length) = self.in_pair();
                         plan.regs.set(arg.reg, address);

@@ -14,13 +14,12 @@
 //! escaped string (`...` after it when the buffer was longer). Message words
 //! are printed only as far as the `MsgInfo` says they are valid.
 
-use super::{Call, Ending, Event, EventKind, Unfinished};
-use crate::reference::layout;
-use abi::fault::{PageFaultCode, vector_name};
-use abi::regs::Reg;
-use abi::syscall::{Field, Kind, SyscallDesc};
-use abi::trace::{REGS, Record};
-use abi::{Error, MsgInfo, Rights};
+use super::events::{Call, Ending, Event, EventKind, Unfinished};
+use super::record::{REGS, Record};
+use crate::fault::{PageFaultCode, vector_name};
+use crate::regs::Reg;
+use crate::syscall::{ArgKind, Field, SyscallDesc};
+use crate::{Error, MsgInfo, Rights};
 use std::fmt::Write as _;
 
 /// The line for an event; `None` for events that print nothing (`Switch`).
@@ -93,20 +92,20 @@ pub fn call_text(call: &Call) -> String {
     let Some(exit) = call.exit else {
         text.push('?');
         match call.unfinished {
-            Unfinished::ProcessEnded if entry.returns == abi::syscall::Returns::Never => {}
+            Unfinished::ProcessEnded if entry.returns == crate::syscall::Returns::Never => {}
             Unfinished::ProcessEnded => text.push_str(" <unfinished: the process ended>"),
             Unfinished::TraceEnded => text.push_str(" <unfinished: still waiting when the trace ended>"),
             Unfinished::ExitLost => text.push_str(" <its exit record was lost>"),
         }
         return text;
     };
-    let rax = entry.results.iter().find(|f| f.reg == abi::regs::RESULT);
+    let rax = entry.results.iter().find(|f| f.reg == crate::regs::RESULT);
     text.push_str(&result_text(rax, exit.result));
     if Error::decode(exit.result).is_err() {
         return text;
     }
-    let receives = entry.results.iter().any(|f| f.kind == Kind::MsgInfo);
-    let sends = entry.args.iter().any(|f| f.kind == Kind::MsgInfo);
+    let receives = entry.results.iter().any(|f| f.kind == ArgKind::MsgInfo);
+    let sends = entry.args.iter().any(|f| f.kind == ArgKind::MsgInfo);
     let peer = (exit.peer != 0).then(|| format!("{}[{}]", call.peer_name, exit.peer));
     if receives {
         text.push_str(" <-");
@@ -125,11 +124,11 @@ fn arguments(entry: &SyscallDesc, enter: &Record, data: &[Vec<u8>]) -> String {
     let info = entry
         .args
         .iter()
-        .find(|f| f.kind == Kind::MsgInfo)
+        .find(|f| f.kind == ArgKind::MsgInfo)
         .and_then(|f| register(enter, f.reg))
         .map(MsgInfo);
     let value_of = |name: &str| -> Option<u64> {
-        if name == abi::syscall::LEN_IN_INFO {
+        if name == crate::syscall::LEN_IN_INFO {
             return info.map(|i| i.len() as u64);
         }
         let field = entry.args.iter().find(|f| f.name == name)?;
@@ -138,14 +137,14 @@ fn arguments(entry: &SyscallDesc, enter: &Record, data: &[Vec<u8>]) -> String {
     let mut data = data.iter();
     let mut parts = Vec::new();
     for field in entry.args {
-        if field.kind == Kind::Unused || !word_is_valid(field, entry.args, info) {
+        if field.kind == ArgKind::Unused || !word_is_valid(field, entry.args, info) {
             continue;
         }
         let Some(value) = register(enter, field.reg) else {
             continue;
         };
         let mut part = format!("{}={}", field.name, value_text(field.kind, value));
-        if let Kind::InPtr { len } | Kind::InOutPtr { send: len, .. } = field.kind {
+        if let ArgKind::InPtr { len } | ArgKind::InOutPtr { send: len, .. } = field.kind {
             let length = value_of(len).unwrap_or(0);
             if length > 0
                 && let Some(bytes) = data.next()
@@ -162,12 +161,12 @@ fn arguments(entry: &SyscallDesc, enter: &Record, data: &[Vec<u8>]) -> String {
 /// Whether a message-word field is among the words `info` says are valid
 /// (fields that are not words always are).
 fn word_is_valid(field: &Field, fields: &[Field], info: Option<MsgInfo>) -> bool {
-    if field.kind != Kind::Word {
+    if field.kind != ArgKind::Word {
         return true;
     }
     let index = fields
         .iter()
-        .filter(|f| f.kind == Kind::Word)
+        .filter(|f| f.kind == ArgKind::Word)
         .position(|f| f.name == field.name)
         .unwrap_or(0);
     info.is_some_and(|info| index < info.words())
@@ -180,10 +179,10 @@ fn received(entry: &SyscallDesc, exit: &Record) -> String {
     let info = entry
         .results
         .iter()
-        .find(|f| f.kind == Kind::MsgInfo)
+        .find(|f| f.kind == ArgKind::MsgInfo)
         .and_then(|f| register(exit, f.reg))
         .map(MsgInfo);
-    if let Some(badge) = entry.results.iter().find(|f| f.kind == Kind::Badge)
+    if let Some(badge) = entry.results.iter().find(|f| f.kind == ArgKind::Badge)
         && let Some(value) = register(exit, badge.reg)
     {
         let _ = write!(text, " badge={value}");
@@ -194,7 +193,7 @@ fn received(entry: &SyscallDesc, exit: &Record) -> String {
     let words: Vec<String> = entry
         .results
         .iter()
-        .filter(|f| f.kind == Kind::Word && word_is_valid(f, entry.results, info))
+        .filter(|f| f.kind == ArgKind::Word && word_is_valid(f, entry.results, info))
         .filter_map(|f| register(exit, f.reg))
         .map(|w| format!("{w:#x}"))
         .collect();
@@ -219,23 +218,29 @@ pub fn result_text(field: Option<&Field>, rax: u64) -> String {
 }
 
 /// A register value by its kind.
-pub fn value_text(kind: Kind, value: u64) -> String {
+pub fn value_text(kind: ArgKind, value: u64) -> String {
     match kind {
-        Kind::Int | Kind::Handle | Kind::Len | Kind::Badge | Kind::Pid | Kind::Unused => value.to_string(),
-        Kind::Status => (value as i64).to_string(),
-        Kind::Version => format!("{}.{}", value >> 16, value & 0xffff),
-        Kind::InPtr { .. } | Kind::OutPtr { .. } | Kind::InOutPtr { .. } | Kind::Word | Kind::Address => {
+        ArgKind::Int | ArgKind::Handle | ArgKind::Len | ArgKind::Badge | ArgKind::Pid | ArgKind::Unused => {
+            value.to_string()
+        }
+        ArgKind::Status => (value as i64).to_string(),
+        ArgKind::Version => format!("{}.{}", value >> 16, value & 0xffff),
+        ArgKind::InPtr { .. }
+        | ArgKind::OutPtr { .. }
+        | ArgKind::InOutPtr { .. }
+        | ArgKind::Word
+        | ArgKind::Address => {
             format!("{value:#x}")
         }
-        Kind::MsgInfo => msginfo_text(MsgInfo(value)),
-        Kind::Rights => rights_text(value),
-        Kind::Perms => perms_text(value),
+        ArgKind::MsgInfo => msginfo_text(MsgInfo(value)),
+        ArgKind::Rights => rights_text(value),
+        ArgKind::Perms => perms_text(value),
     }
 }
 
 /// `read|write`, with unknown bits in hex.
 pub fn perms_text(value: u64) -> String {
-    use abi::memory::Perms;
+    use crate::memory::Perms;
     let mut names: Vec<String> = [("read", Perms::READ), ("write", Perms::WRITE), ("exec", Perms::EXEC)]
         .iter()
         .filter(|(_, perm)| value & perm.bits() != 0)
@@ -251,38 +256,15 @@ pub fn perms_text(value: u64) -> String {
     names.join("|")
 }
 
-/// `send|transfer`, with unknown bits in hex.
+/// `send|transfer`, with unknown bits in hex (`Rights`' `Display`).
 pub fn rights_text(value: u64) -> String {
-    let mut names: Vec<String> = Rights::NAMES
-        .iter()
-        .filter(|(_, right)| value & right.bits() != 0)
-        .map(|(name, _)| name.to_string())
-        .collect();
-    let unknown = value & !Rights::all().bits();
-    if unknown != 0 || names.is_empty() {
-        names.push(format!("{unknown:#x}"));
-    }
-    names.join("|")
+    Rights::from_bits_retain(value).to_string()
 }
 
-/// `{label=7 words=6 len=64 flags=KERNEL}`; other fields of the layout
-/// (a timeout, reserved bits) appear when they are not zero.
+/// `{label=7 words=6 len=64 flags=KERNEL}`; a timeout appears when it is
+/// not zero (`MsgInfo`'s `Display`).
 pub fn msginfo_text(info: MsgInfo) -> String {
-    let mut text = format!("{{label={} words={} len={}", info.label(), info.words(), info.len());
-    if !info.flags().is_empty() {
-        let _ = write!(text, " flags={}", layout::flag_names(info.flags()));
-    }
-    for field in layout::msginfo_fields() {
-        if matches!(field.name, "label" | "words" | "length" | "flags") {
-            continue;
-        }
-        let value = (info.0 >> field.low) & (u64::MAX >> (64 - field.width()));
-        if value != 0 {
-            let _ = write!(text, " {}={value}", field.name);
-        }
-    }
-    text.push('}');
-    text
+    info.to_string()
 }
 
 /// Bytes as a double-quoted string with C escapes, `...` after it when cut.
@@ -310,13 +292,13 @@ pub fn quoted(bytes: &[u8], cut: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Filter;
-    use super::super::tests::{Builder, scenario};
+    use super::super::TraceWriter;
+    use super::super::writer::tests::scenario;
     use super::*;
-    use abi::Syscall;
+    use crate::Syscall;
 
     fn lines() -> Vec<String> {
-        scenario().trace().lines(&Filter::default())
+        scenario().trace().lines()
     }
 
     fn find<'a>(lines: &'a [String], start: &str) -> &'a str {
@@ -376,7 +358,7 @@ mod tests {
         assert!(lines.contains(&"+++ faulty[7] killed by page fault +++".to_string()));
         assert!(lines.contains(&"+++ pingpong[6] started +++".to_string()));
         assert!(
-            lines.contains(&"warning: 2 trace records lost (sequence 22 to 23)".to_string()),
+            lines.contains(&"warning: 2 trace records lost (sequence 23 to 24)".to_string()),
             "{lines:#?}"
         );
         assert!(find(&lines, "echo[2] reply_recv").ends_with("= ? <unfinished: still waiting when the trace ended>"));
@@ -389,13 +371,13 @@ mod tests {
     #[test]
     fn long_buffers_are_cut_and_escaped() {
         let long = [b'x'; 100];
-        let mut builder = Builder::default();
+        let mut builder = TraceWriter::new();
         builder
             .start(3, "hello")
             .enter(3, Syscall::Write, &[1, 0x1000, 100])
             .data(3, Syscall::Write, &long)
             .exit(3, Syscall::Write, 100, 0, &[]);
-        let lines = builder.trace().lines(&Filter::default());
+        let lines = builder.trace().lines();
         let expected = format!(
             "hello[3] write(fd=1, buf=0x1000 \"{}\"..., len=100) = 100",
             "x".repeat(80)
@@ -406,24 +388,24 @@ mod tests {
 
     #[test]
     fn a_lost_exit_record_is_said_so() {
-        let mut builder = Builder::default();
+        let mut builder = TraceWriter::new();
         builder
             .start(3, "hello")
             .enter(3, Syscall::GetPid, &[])
             .enter(3, Syscall::Yield, &[])
             .exit(3, Syscall::Yield, 0, 0, &[]);
-        let lines = builder.trace().lines(&Filter::default());
+        let lines = builder.trace().lines();
         assert_eq!(lines[1], "hello[3] get_pid() = ? <its exit record was lost>");
         assert_eq!(lines[2], "hello[3] yield() = 0");
     }
 
     #[test]
     fn kinds_print_by_the_table() {
-        assert_eq!(value_text(Kind::Rights, 0b101), "send|transfer");
-        assert_eq!(value_text(Kind::Rights, 0), "0x0");
-        assert_eq!(value_text(Kind::Status, u64::MAX), "-1");
+        assert_eq!(value_text(ArgKind::Rights, 0b101), "send|transfer");
+        assert_eq!(value_text(ArgKind::Rights, 0), "0x0");
+        assert_eq!(value_text(ArgKind::Status, u64::MAX), "-1");
         assert_eq!(result_text(None, 4094u64.wrapping_neg()), "-4094 (unknown error)");
-        let info = MsgInfo::new(3, 1, 2).with_flags(abi::message::MsgFlags::HANDLE);
+        let info = MsgInfo::new(3, 1, 2).with_flags(crate::message::MsgFlags::HANDLE);
         assert_eq!(msginfo_text(info), "{label=3 words=1 len=2 flags=HANDLE}");
         assert_eq!(
             msginfo_text(info.with_timeout(5)),

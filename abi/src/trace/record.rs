@@ -1,14 +1,5 @@
-//! The syscall trace: fixed-size binary records the kernel writes to a
-//! channel separate from the console (QEMU's `isa-debugcon` at
-//! [`TRACE_PORT`]) when booted with `trace` on its command line, and that host
-//! tools decode with this module and the syscall table.
-//!
-//! A syscall produces an `Enter` record when it starts (arguments), possibly
-//! a `Data` record (the first bytes of the buffer it sends), and an `Exit`
-//! record when its thread next returns to user mode (result and output
-//! registers) — for a blocking call that may be much later, after other
-//! threads' records. `Fault`, `Start` and `End` records mark process events;
-//! `Switch` records mark the CPU changing threads.
+//! The trace record: its layout, its kinds and the header that starts a
+//! trace.
 
 /// I/O port of the trace channel (`-device isa-debugcon,iobase=0xe9,chardev=…`).
 pub const TRACE_PORT: u16 = 0xe9;
@@ -24,11 +15,14 @@ pub const REGS: [crate::regs::Reg; 10] = {
 };
 /// Bytes of buffer a `Data` record carries.
 pub const DATA_BYTES: usize = 80;
+/// `regs[0]` of a `Header` record: the bytes `uktrace` and a zero, so a
+/// file that starts with a header says what it is.
+pub const HEADER_MAGIC: u64 = u64::from_le_bytes(*b"uktrace\0");
 
 /// What a record describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
-pub enum Kind {
+pub enum RecordKind {
     /// A syscall started: `number`, `regs` are its arguments.
     Enter = 1,
     /// The syscall of `pid` returns: `result` is RAX, `regs` the registers
@@ -46,20 +40,49 @@ pub enum Kind {
     End = 6,
     /// The CPU now runs `pid`; `peer` ran before (0: nobody).
     Switch = 7,
+    /// The first record of a trace: `number` is the ABI version of the
+    /// kernel that wrote it (`major << 16 | minor`), `regs[0]` is
+    /// `HEADER_MAGIC` and `regs[1]` the record size.
+    Header = 8,
 }
 
-impl Kind {
-    pub fn from_u8(value: u8) -> Option<Kind> {
-        Some(match value {
-            1 => Kind::Enter,
-            2 => Kind::Exit,
-            3 => Kind::Data,
-            4 => Kind::Fault,
-            5 => Kind::Start,
-            6 => Kind::End,
-            7 => Kind::Switch,
-            _ => return None,
-        })
+impl RecordKind {
+    /// Every kind, in the order of their values.
+    pub const ALL: [RecordKind; 8] = [
+        RecordKind::Enter,
+        RecordKind::Exit,
+        RecordKind::Data,
+        RecordKind::Fault,
+        RecordKind::Start,
+        RecordKind::End,
+        RecordKind::Switch,
+        RecordKind::Header,
+    ];
+
+    /// The kind whose value is `value`, if there is one.
+    pub fn from_u8(value: u8) -> Option<RecordKind> {
+        RecordKind::ALL.into_iter().find(|kind| *kind as u8 == value)
+    }
+
+    /// The lower-case name the reference and the decoders use (`enter`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            RecordKind::Enter => "enter",
+            RecordKind::Exit => "exit",
+            RecordKind::Data => "data",
+            RecordKind::Fault => "fault",
+            RecordKind::Start => "start",
+            RecordKind::End => "end",
+            RecordKind::Switch => "switch",
+            RecordKind::Header => "header",
+        }
+    }
+}
+
+/// The lower-case name: `enter`.
+impl core::fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.pad(self.name())
     }
 }
 
@@ -69,7 +92,7 @@ impl Kind {
 pub struct Record {
     /// [`MAGIC`].
     pub magic: u16,
-    /// A [`Kind`].
+    /// A [`RecordKind`].
     pub kind: u8,
     /// The CPU that wrote the record.
     pub cpu: u8,
@@ -98,7 +121,7 @@ const _: () = assert!(core::mem::size_of::<Record>() == RECORD_SIZE);
 
 impl Record {
     /// An empty record of `kind`.
-    pub const fn new(kind: Kind, pid: u32) -> Record {
+    pub const fn new(kind: RecordKind, pid: u32) -> Record {
         Record {
             magic: MAGIC,
             kind: kind as u8,
@@ -112,6 +135,16 @@ impl Record {
             len: 0,
             sequence: 0,
         }
+    }
+
+    /// The header that starts a trace, for the ABI version this crate
+    /// defines ([`crate::ABI_VERSION`]).
+    pub const fn header() -> Record {
+        let mut record = Record::new(RecordKind::Header, 0);
+        record.number = crate::ABI_VERSION as u64;
+        record.regs[0] = HEADER_MAGIC;
+        record.regs[1] = RECORD_SIZE as u64;
+        record
     }
 
     /// The record's bytes.
@@ -141,7 +174,7 @@ impl Record {
         if magic != MAGIC {
             return None;
         }
-        Kind::from_u8(bytes[2])?;
+        RecordKind::from_u8(bytes[2])?;
         let mut regs = [0u64; 10];
         for (i, reg) in regs.iter_mut().enumerate() {
             *reg = u64_at(24 + i * 8);
@@ -161,8 +194,9 @@ impl Record {
         })
     }
 
-    pub fn kind(&self) -> Option<Kind> {
-        Kind::from_u8(self.kind)
+    /// Its kind, if it is one this crate knows.
+    pub fn kind(&self) -> Option<RecordKind> {
+        RecordKind::from_u8(self.kind)
     }
 
     /// The bytes of a `Data` record.
@@ -205,7 +239,7 @@ mod tests {
 
     #[test]
     fn bytes_round_trip_and_match_the_memory_layout() {
-        let mut record = Record::new(Kind::Exit, 7);
+        let mut record = Record::new(RecordKind::Exit, 7);
         record.timestamp = 0x1122_3344_5566_7788;
         record.number = 5;
         record.regs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -230,8 +264,18 @@ mod tests {
     }
 
     #[test]
+    fn kinds_round_trip_and_display() {
+        for kind in RecordKind::ALL {
+            assert_eq!(RecordKind::from_u8(kind as u8), Some(kind));
+            assert_eq!(std::format!("{kind}"), std::format!("{kind:?}").to_lowercase());
+        }
+        assert_eq!(RecordKind::from_u8(0), None);
+        assert_eq!(RecordKind::from_u8(RecordKind::ALL.len() as u8 + 1), None);
+    }
+
+    #[test]
     fn data_payload() {
-        let mut record = Record::new(Kind::Data, 1);
+        let mut record = Record::new(RecordKind::Data, 1);
         record.set_data(b"Hello, world\n");
         assert_eq!(record.data(), b"Hello, world\n");
         record.set_data(&[7u8; 200]);
