@@ -931,7 +931,9 @@ cpu_limit = 300
         let parsed = Manifest::from_toml_str(text, std::path::Path::new("/")).unwrap();
         assert_eq!(parsed.programs[0].memory_pages, Some(768));
         let text = text.replace("3 MiB", "3 MB");
-        let message = Manifest::from_toml_str(&text, std::path::Path::new("/")).unwrap_err().to_string();
+        let message = Manifest::from_toml_str(&text, std::path::Path::new("/"))
+            .unwrap_err()
+            .to_string();
         assert!(message.contains("memory must be a size"), "{message}");
     }
 

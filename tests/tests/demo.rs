@@ -89,7 +89,11 @@ fn demo_runs_to_completion() {
     let kv = values(&outcome, "kv-client");
     let checks: Vec<_> = kv.iter().filter(|(key, _)| key.starts_with("check.")).collect();
     assert!(checks.len() >= 8, "{kv:?}\n{}", report(&outcome));
-    assert!(checks.iter().all(|(_, value)| *value == "pass"), "{kv:?}\n{}", report(&outcome));
+    assert!(
+        checks.iter().all(|(_, value)| *value == "pass"),
+        "{kv:?}\n{}",
+        report(&outcome)
+    );
     // What `cargo xtask run --strict` checks: faulty is expected to fault,
     // everything else to exit with 0 or to keep serving.
     assert_eq!(

@@ -91,7 +91,11 @@ fn a_program_that_unmaps_its_stack_dies_alone() {
     );
     assert_survived(&outcome);
     // The first touch of the stack after the unmap (a pop or a push).
-    assert_killed(&outcome, "mem-unmap-stack", &["page fault", " of 0x7fffffff", "not present"]);
+    assert_killed(
+        &outcome,
+        "mem-unmap-stack",
+        &["page fault", " of 0x7fffffff", "not present"],
+    );
     assert!(values(&outcome, "mem-unmap-stack").contains_key("unmapping_stack"));
 }
 

@@ -32,13 +32,19 @@ fn image_page() -> u64 {
 
 fn main() -> i32 {
     let mut ok = true;
-    ok &= check("kernel_half", mem_map(0xffff_8000_0000_0000, PAGE, R) == Err(Error::INVAL));
+    ok &= check(
+        "kernel_half",
+        mem_map(0xffff_8000_0000_0000, PAGE, R) == Err(Error::INVAL),
+    );
     ok &= check("null_pages", mem_map(0x1000, PAGE, R) == Err(Error::INVAL));
     ok &= check("over_the_image", mem_map(image_page(), PAGE, R) == Err(Error::EXIST));
     ok &= check("guard_page", mem_map(MAP_END, PAGE, R) == Err(Error::INVAL));
     let stack = USER_END - STACK_PAGES * PAGE_SIZE;
     ok &= check("over_the_stack", mem_map(stack, PAGE, R) == Err(Error::INVAL));
-    ok &= check("write_and_execute", mem_map(0, PAGE, RW | Perms::EXEC) == Err(Error::INVAL));
+    ok &= check(
+        "write_and_execute",
+        mem_map(0, PAGE, RW | Perms::EXEC) == Err(Error::INVAL),
+    );
     ok &= check("no_read", mem_map(0, PAGE, Perms::WRITE) == Err(Error::INVAL));
     ok &= check("past_the_limit", mem_map(0, 64 << 20, RW) == Err(Error::NOMEM));
     ok &= check("huge_object", mem_create(1 << 30) == Err(Error::INVAL));
@@ -49,13 +55,19 @@ fn main() -> i32 {
     let protected = unsafe { libsys::mem_protect(page, PAGE, R) };
     ok &= check("protect", page != 0 && protected.is_ok());
     ok &= check("kernel_does_not_write_read_only", stats_to(page) == Err(Error::FAULT));
-    ok &= check("protect_w_x", unsafe_protect(page, RW | Perms::EXEC) == Err(Error::INVAL));
+    ok &= check(
+        "protect_w_x",
+        unsafe_protect(page, RW | Perms::EXEC) == Err(Error::INVAL),
+    );
     // SAFETY: nothing refers into the page.
     ok &= check("unmap", unsafe { libsys::mem_unmap(page, PAGE) }.is_ok());
     ok &= check("unmapped_is_gone", stats_to(page) == Err(Error::FAULT));
 
     // An endpoint is not a memory object.
-    ok &= check("endpoint_is_wrong_kind", mem_map_object(0, 0, R) == Err(Error::WRONGKIND));
+    ok &= check(
+        "endpoint_is_wrong_kind",
+        mem_map_object(0, 0, R) == Err(Error::WRONGKIND),
+    );
 
     // One object, mapped until the region table is full.
     let object = mem_create(PAGE);
