@@ -5,6 +5,7 @@
 use super::idt::{SPURIOUS_VECTOR, TIMER_VECTOR};
 use super::paging::phys_to_virt;
 use x86_64::instructions::port::Port;
+use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::registers::model_specific::Msr;
 
 /// Timer interrupts per second.
@@ -16,6 +17,9 @@ const APIC_GLOBAL_ENABLE: u64 = 1 << 11;
 const REG_EOI: u64 = 0xb0;
 const REG_SPURIOUS: u64 = 0xf0;
 const REG_LVT_TIMER: u64 = 0x320;
+const REG_LVT_LINT1: u64 = 0x360;
+/// LVT delivery mode NMI (edge-triggered, unmasked).
+const LVT_DELIVERY_NMI: u32 = 0b100 << 8;
 const REG_INITIAL_COUNT: u64 = 0x380;
 const REG_CURRENT_COUNT: u64 = 0x390;
 const REG_DIVIDE: u64 = 0x3e0;
@@ -29,17 +33,23 @@ const PIT_COMMAND: u16 = 0x43;
 /// Calibration window: 10 ms of PIT counts.
 const CALIBRATION_COUNT: u16 = (PIT_HZ / 100) as u16;
 
-static mut APIC_BASE: u64 = 0;
+/// The direct-map address of the local APIC's registers (every CPU's is at
+/// the same address), set once at boot by [`init`] before any use.
+static APIC_BASE: AtomicU64 = AtomicU64::new(0);
 
 fn apic_read(register: u64) -> u32 {
-    // SAFETY: APIC_BASE is the direct-map address of this CPU's local APIC
-    // page (uncached in the boot tables), set before the timer is used.
-    unsafe { core::ptr::read_volatile((APIC_BASE + register) as *const u32) }
+    let base = APIC_BASE.load(Ordering::Relaxed);
+    debug_assert_ne!(base, 0, "the local APIC is used before init");
+    // SAFETY: the base is the direct-map address of the local APIC page
+    // (uncached in the kernel's tables), set before the timer is used.
+    unsafe { core::ptr::read_volatile((base + register) as *const u32) }
 }
 
 fn apic_write(register: u64, value: u32) {
+    let base = APIC_BASE.load(Ordering::Relaxed);
+    debug_assert_ne!(base, 0, "the local APIC is used before init");
     // SAFETY: as for `apic_read`; these registers only affect the local APIC.
-    unsafe { core::ptr::write_volatile((APIC_BASE + register) as *mut u32, value) }
+    unsafe { core::ptr::write_volatile((base + register) as *mut u32, value) }
 }
 
 fn pit_out8(port: u16, value: u8) {
@@ -99,10 +109,12 @@ pub fn init() -> (u32, bool) {
         msr.write(value);
         value & 0x000f_ffff_ffff_f000
     };
-    // SAFETY: set once at boot, before any reader.
-    unsafe { APIC_BASE = phys_to_virt(base) };
+    APIC_BASE.store(phys_to_virt(base), Ordering::Relaxed);
     mask_legacy_pic();
     apic_write(REG_SPURIOUS, 0x100 | SPURIOUS_VECTOR as u32);
+    // LINT1 delivers an NMI: QEMU's monitor raises it when the host asks a
+    // run that timed out for its threads (the kernel prints them and stops).
+    apic_write(REG_LVT_LINT1, LVT_DELIVERY_NMI);
     let (per_10ms, calibrated) = match calibrate() {
         Some(count) => (count, true),
         // QEMU's APIC runs at 1 GHz: 10 ms is 10^7 cycles, 625,000 after /16.
