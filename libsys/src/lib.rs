@@ -39,13 +39,16 @@ pub mod interface;
 pub mod io;
 pub mod ipc;
 pub mod port;
+pub mod process;
 pub mod raw;
 pub mod rt;
 pub mod server;
 pub mod sys;
+pub mod time;
 
 pub use abi::{self, Error, Handle, MsgInfo, Rights};
 pub use ipc::{Msg, Received};
+pub use process::{Child, Notification};
 pub use rt::{arg, args};
 pub use sys::*;
 

@@ -10,6 +10,7 @@ use crate::kernel::Kernel;
 use crate::machine::Machine;
 use crate::objects;
 use crate::process;
+use crate::signals;
 use crate::trace;
 use crate::umem::UserSlice;
 use crate::vm;
@@ -126,6 +127,16 @@ fn serve<M: Machine>(k: &mut Kernel<M>, thread: usize, syscall: Syscall) -> Resu
         }
         Syscall::MemCreate => vm::create_object(k, thread, frame.arg(0))?,
         Syscall::MemMapObject => vm::map_object(k, thread, frame.arg(0), frame.arg(1), frame.arg(2))?,
+        Syscall::NotifyCreate => signals::notify_create(k, thread)?,
+        Syscall::Notify => signals::notify(k, thread)?,
+        Syscall::NotifyWait => return signals::notify_wait(k, thread),
+        Syscall::NotifyBind => signals::notify_bind(k, thread)?,
+        Syscall::IrqBind => signals::irq_bind(k, thread)?,
+        Syscall::IrqAck => signals::irq_ack(k, thread)?,
+        Syscall::ProcessWait => return process::wait(k, thread),
+        Syscall::ProcessKill => return process::kill(k, thread),
+        Syscall::ProcessWatch => process::watch(k, thread)?,
+        Syscall::ProcessInfo => process::info_syscall(k, thread)?,
     };
     k.frame_mut(thread).set_result(Ok(value));
     Ok(())
@@ -159,7 +170,7 @@ fn spawn<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64, Error> {
     if !caller.spawns.contains(&target) {
         return Err(Error::DENIED);
     }
-    process::spawn(k, target).map(u64::from)
+    process::spawn_child(k, thread, target)
 }
 
 /// The resource counters.

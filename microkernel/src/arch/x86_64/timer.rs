@@ -74,14 +74,21 @@ fn mask_legacy_pic() {
     }
 }
 
-/// Counts APIC timer ticks (divide by 16) across 10 ms of PIT time; `None`
-/// if the PIT never reported its terminal count.
-fn calibrate() -> Option<u32> {
+/// Reads the time-stamp counter.
+fn rdtsc() -> u64 {
+    // SAFETY: `rdtsc` reads a counter; CR4.TSD is clear, so it is allowed.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// Counts APIC timer ticks (divide by 16) and TSC counts across 10 ms of
+/// PIT time; `None` if the PIT never reported its terminal count.
+fn calibrate() -> Option<(u32, u64)> {
     // Channel 0, lobyte/hibyte, mode 0 (interrupt on terminal count).
     pit_out8(PIT_COMMAND, 0b0011_0000);
     apic_write(REG_DIVIDE, DIVIDE_BY_16);
     apic_write(REG_LVT_TIMER, LVT_MASKED);
     apic_write(REG_INITIAL_COUNT, u32::MAX);
+    let tsc_start = rdtsc();
     pit_out8(PIT_CHANNEL0, CALIBRATION_COUNT as u8);
     pit_out8(PIT_CHANNEL0, (CALIBRATION_COUNT >> 8) as u8);
     for _ in 0..50_000_000u64 {
@@ -90,17 +97,30 @@ fn calibrate() -> Option<u32> {
         pit_out8(PIT_COMMAND, 0b1110_0010);
         if pit_in8(PIT_CHANNEL0) & 0x80 != 0 {
             let elapsed = u32::MAX - apic_read(REG_CURRENT_COUNT);
+            let tsc = rdtsc() - tsc_start;
             apic_write(REG_INITIAL_COUNT, 0);
-            return (elapsed > 0).then_some(elapsed);
+            return (elapsed > 0).then_some((elapsed, tsc));
         }
     }
     apic_write(REG_INITIAL_COUNT, 0);
     None
 }
 
-/// Enables the local APIC and starts the periodic timer at [`HZ`]. Returns
-/// the APIC timer count per tick and whether it came from calibration.
-pub fn init() -> (u32, bool) {
+/// What [`init`] measured.
+#[derive(Clone, Copy, Debug)]
+pub struct Calibration {
+    /// APIC timer counts per tick.
+    pub per_tick: u32,
+    /// Whether the counts came from calibration (else 1 GHz is assumed).
+    pub calibrated: bool,
+    /// TSC counts per second; 0 when the PIT gave no reference.
+    pub tsc_hz: u64,
+    /// The TSC when the periodic timer started: tick 0.
+    pub tsc_at_start: u64,
+}
+
+/// Enables the local APIC and starts the periodic timer at [`HZ`].
+pub fn init() -> Calibration {
     // SAFETY: IA32_APIC_BASE exists on every x86_64 CPU; setting the global
     // enable bit keeps the APIC at its current address.
     let base = unsafe {
@@ -115,16 +135,22 @@ pub fn init() -> (u32, bool) {
     // LINT1 delivers an NMI: QEMU's monitor raises it when the host asks a
     // run that timed out for its threads (the kernel prints them and stops).
     apic_write(REG_LVT_LINT1, LVT_DELIVERY_NMI);
-    let (per_10ms, calibrated) = match calibrate() {
-        Some(count) => (count, true),
+    let (per_10ms, calibrated, tsc_per_10ms) = match calibrate() {
+        Some((count, tsc)) => (count, true, tsc),
         // QEMU's APIC runs at 1 GHz: 10 ms is 10^7 cycles, 625,000 after /16.
-        None => (625_000, false),
+        None => (625_000, false, 0),
     };
     let per_tick = (per_10ms as u64 * 100 / HZ) as u32;
     apic_write(REG_DIVIDE, DIVIDE_BY_16);
     apic_write(REG_LVT_TIMER, LVT_PERIODIC | TIMER_VECTOR as u32);
+    let tsc_at_start = rdtsc();
     apic_write(REG_INITIAL_COUNT, per_tick.max(1));
-    (per_tick, calibrated)
+    Calibration {
+        per_tick,
+        calibrated,
+        tsc_hz: tsc_per_10ms * 100,
+        tsc_at_start,
+    }
 }
 
 /// Signals end of interrupt to the local APIC.
