@@ -578,11 +578,15 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         name: "spawn",
         summary: "Starts a new process running the boot-image program `name`, with the handles, \
                   interrupt lines and priority the manifest gives it, and returns a process handle \
-                  to it (WAIT, KILL and TRANSFER) and its pid. The caller's manifest entry must list \
-                  it in `spawns`; ETABLEFULL when the caller has no room for the handle.",
+                  to it (WAIT, KILL and TRANSFER) and its pid. Its arguments are `args` (UTF-8, at \
+                  most `abi::manifest::MAX_ARGS` bytes, else EINVAL), or the manifest's when \
+                  `args_len` is 0. The caller's manifest entry must list it in `spawns`; ETABLEFULL \
+                  when the caller has no room for the handle.",
         args: &[
             field("name", A0, ArgKind::InPtr { len: "len" }),
             field("len", A1, ArgKind::Len),
+            field("args", A2, ArgKind::InPtr { len: "args_len" }),
+            field("args_len", regs::ARGS[3], ArgKind::Len),
         ],
         results: &[field("handle", RAX, ArgKind::Handle), field("pid", RDX, ArgKind::Pid)],
         errors: &[E::FAULT, E::INVAL, E::NOTFOUND, E::DENIED, E::TABLEFULL, E::NOMEM],

@@ -68,6 +68,8 @@ pub struct Program {
     /// Pages of memory it may use (`memory = "4 MiB"`); `None`: the
     /// kernel's default (`abi::memory::DEFAULT_MEMORY_PAGES`).
     pub memory_pages: Option<u32>,
+    /// Interrupt lines it is granted (`irqs = [4]`), in increasing order.
+    pub irqs: Vec<u32>,
     /// Its argument string (`libsys::args()`).
     pub args: String,
     /// How `cargo xtask run --strict` expects it to end; `None`: an exit
@@ -155,6 +157,8 @@ struct ProgramToml {
     spawns: Vec<Spanned<String>>,
     cpu_limit: Option<Spanned<i64>>,
     memory: Option<Spanned<String>>,
+    #[serde(default)]
+    irqs: Vec<Spanned<i64>>,
     #[serde(default)]
     handles: Vec<Spanned<HandleToml>>,
     expect: Option<Spanned<String>>,
@@ -388,6 +392,29 @@ impl Manifest {
                     }
                 },
             };
+            let mut irqs = Vec::new();
+            for irq in &program.irqs {
+                let line = u32::try_from(*irq.get_ref())
+                    .ok()
+                    .filter(|line| (1..abi::manifest::IRQ_LINES).contains(line) && !irqs.contains(line));
+                let Some(line) = line else {
+                    return Err(cx.error(
+                        irq,
+                        format!(
+                            "program `{name}`: irqs are interrupt lines 1 to {}, each once",
+                            abi::manifest::IRQ_LINES - 1
+                        ),
+                    ));
+                };
+                if let Some(other) = programs.iter().find(|p: &&Program| p.irqs.contains(&line)) {
+                    return Err(cx.error(
+                        irq,
+                        format!("program `{name}`: interrupt line {line} is granted to `{}` already", other.name),
+                    ));
+                }
+                irqs.push(line);
+            }
+            irqs.sort_unstable();
             let expect = match (&program.expect, &program.expect_exit) {
                 (None, None) => None,
                 (None, Some(status)) => Some(Expect::Exit(*status.get_ref())),
@@ -468,6 +495,7 @@ impl Manifest {
                 spawns: program.spawns.iter().map(|s| s.get_ref().clone()).collect(),
                 cpu_limit,
                 memory_pages,
+                irqs,
                 args,
                 expect,
                 handles,
@@ -578,6 +606,10 @@ impl Manifest {
             }
             if let Some(pages) = program.memory_pages {
                 let _ = write!(text, " memory={pages}");
+            }
+            if !program.irqs.is_empty() {
+                let lines: Vec<String> = program.irqs.iter().map(u32::to_string).collect();
+                let _ = write!(text, " irqs={}", lines.join(","));
             }
             text.push('\n');
             origins.push(program.line);

@@ -63,13 +63,27 @@ pub fn get_pid() -> u32 {
     unsafe { raw::syscall0(nr(Syscall::GetPid)) as u32 }
 }
 
-/// Starts the boot-image program `name` (the manifest must allow it) and
-/// returns the child: its pid and a process handle, which closes when the
-/// [`Child`] is dropped (the child runs on).
+/// Starts the boot-image program `name` (the manifest must allow it) with
+/// the arguments its manifest entry gives, and returns the child: its pid
+/// and a process handle, which closes when the [`Child`] is dropped (the
+/// child runs on).
 pub fn spawn(name: &str) -> Result<Child> {
-    // SAFETY: the kernel only reads `name`; RDX is free to carry the pid
-    // back (spawn takes two arguments).
-    let (rax, pid) = unsafe { raw::syscall3_2(nr(Syscall::Spawn), name.as_ptr() as u64, name.len() as u64, 0) };
+    spawn_with_args(name, "")
+}
+
+/// [`spawn`] with the argument string `args` (`libsys::args()` in the
+/// child; empty: the manifest's).
+pub fn spawn_with_args(name: &str, args: &str) -> Result<Child> {
+    // SAFETY: the kernel only reads `name` and `args`.
+    let (rax, pid) = unsafe {
+        raw::syscall4_2(
+            nr(Syscall::Spawn),
+            name.as_ptr() as u64,
+            name.len() as u64,
+            args.as_ptr() as u64,
+            args.len() as u64,
+        )
+    };
     let handle = decode(rax)?;
     Ok(Child::from_raw(handle, pid as u32))
 }

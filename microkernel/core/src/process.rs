@@ -41,8 +41,9 @@ pub struct Started {
     pub slot: usize,
 }
 
-/// Starts program `program` of the boot manifest.
-pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize) -> Result<Started, Error> {
+/// Starts program `program` of the boot manifest, with `args` (or, if
+/// `None`, the manifest's arguments).
+pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize, args: Option<&str>) -> Result<Started, Error> {
     let image = k.image.as_ref().ok_or(Error::NOTFOUND)?;
     let decl = image.manifest.programs.get(program).ok_or(Error::NOTFOUND)?;
     let Some(bytes) = image.files[program] else {
@@ -57,7 +58,8 @@ pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize) -> Result<Started, E
     let thread = k.sched.free_slot().ok_or(Error::TABLEFULL)?;
     let space = M::Space::new(&mut k.frames).map_err(|_| Error::NOMEM)?;
 
-    let (name, io_serial, priority, args) = (decl.name, decl.io_serial, decl.priority, decl.args);
+    let (name, io_serial, priority) = (decl.name, decl.io_serial, decl.priority);
+    let args = args.unwrap_or(decl.args);
     let limit = decl.memory_pages.map_or(DEFAULT_MEMORY_PAGES, u64::from);
     let cpu_limit = decl.cpu_limit.map_or(0, u64::from);
     let pid = k.next_pid;
@@ -270,12 +272,17 @@ pub fn fault_notice<M: Machine>(k: &Kernel<M>, thread: usize, vector: u8, error_
 /// `spawn(name, len)` for the caller `thread`, once the name is checked:
 /// starts `program` and gives the caller a process handle (WAIT, KILL and
 /// TRANSFER). Returns the handle, with the pid in the second result.
-pub fn spawn_child<M: Machine>(k: &mut Kernel<M>, thread: usize, program: usize) -> Result<u64, Error> {
+pub fn spawn_child<M: Machine>(
+    k: &mut Kernel<M>,
+    thread: usize,
+    program: usize,
+    args: Option<&str>,
+) -> Result<u64, Error> {
     let parent = k.thread(thread).process;
     if !k.processes[parent].handles.has_room() || !k.records.has_room() {
         return Err(Error::TABLEFULL);
     }
-    let Started { pid, slot } = spawn(k, program)?;
+    let Started { pid, slot } = spawn(k, program, args)?;
     let record = k.records.create(pid, slot).expect("room was checked");
     k.processes[slot].record = Some(record);
     let entry = HandleEntry {

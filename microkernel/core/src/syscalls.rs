@@ -14,7 +14,7 @@ use crate::signals;
 use crate::trace;
 use crate::umem::UserSlice;
 use crate::vm;
-use abi::manifest::MAX_NAME;
+use abi::manifest::{MAX_ARGS, MAX_NAME};
 use abi::stats::Stats;
 use abi::{Error, Rights, Syscall};
 use core::sync::atomic::Ordering;
@@ -156,21 +156,25 @@ fn endpoint_create<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64, 
 
 fn spawn<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64, Error> {
     let frame = k.frame(thread);
-    let len = frame.arg(1) as usize;
+    let (len, args_len) = (frame.arg(1) as usize, frame.arg(3) as usize);
     let name_slice = UserSlice::new(frame.arg(0), len)?;
-    if len == 0 || len > MAX_NAME {
+    let args_slice = UserSlice::new(frame.arg(2), args_len)?;
+    if len == 0 || len > MAX_NAME || args_len > MAX_ARGS {
         return Err(Error::INVAL);
     }
     let mut buffer = [0u8; MAX_NAME];
     vm::read_user(k, thread, name_slice, &mut buffer[..len])?;
+    let mut args_buffer = [0u8; MAX_ARGS];
+    vm::read_user(k, thread, args_slice, &mut args_buffer[..args_len])?;
     let name = core::str::from_utf8(&buffer[..len]).map_err(|_| Error::INVAL)?;
+    let args = core::str::from_utf8(&args_buffer[..args_len]).map_err(|_| Error::INVAL)?;
     let image = k.image.as_ref().ok_or(Error::NOTFOUND)?;
     let target = image.manifest.program(name).ok_or(Error::NOTFOUND)?;
     let caller = &image.manifest.programs[k.process_of(thread).program];
     if !caller.spawns.contains(&target) {
         return Err(Error::DENIED);
     }
-    process::spawn_child(k, thread, target)
+    process::spawn_child(k, thread, target, (args_len > 0).then_some(args))
 }
 
 /// The resource counters.

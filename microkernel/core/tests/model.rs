@@ -238,6 +238,10 @@ fn random_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> Trap
             POKES.with(|p| p.borrow_mut().push((address, bytes)));
             frame.set(regs::ARGS[0], address);
             frame.set(regs::ARGS[1], if rng.one_in(10) { 40 } else { name.len() as u64 });
+            // Arguments: mostly the manifest's, sometimes the name's bytes,
+            // sometimes too many.
+            frame.set(regs::ARGS[2], address);
+            frame.set(regs::ARGS[3], rng.pick(&[0, 0, 0, 4, 200]));
         }
         Syscall::Stats => {
             frame.set(regs::ARGS[0], buffer);
