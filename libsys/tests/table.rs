@@ -113,7 +113,7 @@ fn every_syscall_has_a_wrapper_using_its_number() {
             // returns it.
             let second = entry.results.iter().any(|r| r.reg == regs::SECOND_RESULT);
             let raw_second = format!("raw::syscall{}_2(", entry.args.len());
-            if !text.contains(&raw) && !(second && text.contains(&raw_second)) {
+            if !(text.contains(&raw) || second && text.contains(&raw_second)) {
                 problems.push(format!(
                     "{}: the table lists {} arguments but `fn {name}` does not call {raw}",
                     entry.name,

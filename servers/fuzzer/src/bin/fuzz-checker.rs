@@ -34,7 +34,7 @@ fn main() -> i32 {
         }
     };
     let pid = match libsys::spawn("fuzzer") {
-        Ok(pid) => pid,
+        Ok(child) => child.pid(),
         Err(error) => {
             libsys::println!("fuzz: cannot spawn the fuzzer: {}", error.name());
             return 1;
