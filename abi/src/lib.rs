@@ -19,6 +19,7 @@ pub mod manifest;
 pub mod memory;
 pub mod message;
 pub mod regs;
+pub mod results;
 pub mod stats;
 pub mod syscall;
 pub mod trace;

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+pub use abi::results::Values;
 pub use xtask::{Accel, GuestStatus, Image, Machine, Manifest, RunOptions, RunOutcome};
 
 /// Hard limit for one boot. A boot that ends normally takes well under a
@@ -228,19 +229,11 @@ pub fn assert_line_order(outcome: &RunOutcome, earlier: &[&str], later: &[&str])
     }
 }
 
-/// The `key=value` lines `program` printed (`program[pid]: key=value`), by
-/// key: how guests report results for tests to read. A key printed twice
-/// keeps its last value.
-pub fn values(outcome: &RunOutcome, program: &str) -> std::collections::BTreeMap<String, String> {
-    let prefix = format!("{program}[");
-    outcome
-        .serial
-        .lines()
-        .filter_map(|line| line.strip_prefix(&prefix)?.split_once("]: "))
-        .filter_map(|(_, text)| text.split_once('='))
-        .filter(|(key, _)| !key.is_empty() && !key.contains(' '))
-        .map(|(key, value)| (key.to_string(), value.trim().to_string()))
-        .collect()
+/// What `program` printed (`program[pid]: key=value`, read by
+/// `abi::results`): how guests report results for tests to read. A key
+/// printed twice keeps its last value ([`Values::get`]).
+pub fn values(outcome: &RunOutcome, program: &str) -> Values {
+    Values::read(&outcome.serial, program)
 }
 
 /// Asserts `program` printed `key=value` for each pair (see [`values`]).
@@ -248,10 +241,10 @@ pub fn values(outcome: &RunOutcome, program: &str) -> std::collections::BTreeMap
 pub fn assert_values(outcome: &RunOutcome, program: &str, expected: &[(&str, &str)]) {
     let values = values(outcome, program);
     for (key, value) in expected {
-        if values.get(*key).map(String::as_str) != Some(*value) {
+        if values.get(key) != Some(*value) {
             panic!(
-                "{program} printed {key}={:?}, expected {value:?}; all its values: {values:?}\n{}",
-                values.get(*key),
+                "{program} printed {key}={:?}, expected {value:?}; all it printed: {values}\n{}",
+                values.get(key),
                 report(outcome)
             );
         }
