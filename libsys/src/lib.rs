@@ -2,8 +2,9 @@
 //!
 //! Raw `syscall` wrappers ([`raw`]), safe wrappers for every syscall
 //! ([`sys`], [`ipc`]), the program entry point and panic handler ([`rt`]),
-//! `print!`/`println!` ([`io`]), a server loop ([`server`]) and typed IPC
-//! interfaces ([`interface!`]). A program is one short file that starts with
+//! `print!`/`println!` ([`io`]), `key=value` results for tests to read
+//! ([`results`]), a server loop ([`server`]) and typed IPC interfaces
+//! ([`interface!`]). A program is one short file that starts with
 //! `#![no_std]` and `#![no_main]` (left out here, where the example is
 //! compiled for the host):
 //!
@@ -34,6 +35,7 @@ pub mod io;
 pub mod ipc;
 pub mod port;
 pub mod raw;
+pub mod results;
 pub mod rt;
 pub mod server;
 pub mod sys;
