@@ -251,21 +251,203 @@ pub fn assert_values(outcome: &RunOutcome, program: &str, expected: &[(&str, &st
     }
 }
 
-/// Asserts the console reported `name` exiting with `status`: the line
-/// `[console] name[pid] exited with status N`. Returns the pid.
+/// The value of `key` in `values`; fails with the run's report if it is
+/// missing.
 #[track_caller]
-pub fn assert_exited(outcome: &RunOutcome, name: &str, status: i64) -> u64 {
-    let suffix = format!("] exited with status {status}");
-    let prefix = format!("[console] {name}[");
-    for line in outcome.serial.lines() {
-        if let Some(rest) = line.strip_prefix(&prefix)
-            && let Some(pid) = rest.strip_suffix(&suffix)
-            && let Ok(pid) = pid.parse()
-        {
-            return pid;
+pub fn value<'a>(outcome: &RunOutcome, values: &'a Values, key: &str) -> &'a str {
+    values
+        .get(key)
+        .unwrap_or_else(|| panic!("no {key}= from {values}\n{}", report(outcome)))
+}
+
+/// The value of `key` in `values` as a number (decimal or `0x` hex); fails
+/// with the run's report if it is missing or not a number.
+#[track_caller]
+pub fn number(outcome: &RunOutcome, values: &Values, key: &str) -> u64 {
+    values
+        .number(key)
+        .unwrap_or_else(|| panic!("no number {key}= from {values}\n{}", report(outcome)))
+}
+
+/// The serial line index of `key` as `program` printed it (for the order of
+/// events); fails if it did not print it.
+#[track_caller]
+pub fn line_of(outcome: &RunOutcome, program: &str, key: &str) -> usize {
+    let values = values(outcome, program);
+    values
+        .line(key)
+        .unwrap_or_else(|| panic!("no {key}= from {values}\n{}", report(outcome)))
+}
+
+/// Asserts that `program` printed `check.NAME=pass` for each of `names`,
+/// and no check of its own failed. Returns all it printed.
+#[track_caller]
+pub fn assert_checks(outcome: &RunOutcome, program: &str, names: &[&str]) -> Values {
+    let values = values(outcome, program);
+    let checks = values.checks();
+    for name in names {
+        if checks.get(name) != Some(&abi::results::PASS) {
+            panic!("{program}: check.{name} did not pass: {values}\n{}", report(outcome));
         }
     }
-    panic!("no line `{prefix}N{suffix}`\n{}", report(outcome));
+    if let Some((name, _)) = checks.iter().find(|(_, verdict)| **verdict != abi::results::PASS) {
+        panic!("{program}: check.{name} failed: {values}\n{}", report(outcome));
+    }
+    values
+}
+
+/// Asserts that `program` printed exactly the keys `keys` (each once or
+/// more) and no line that is not `key=value`: for a program that must die
+/// after announcing what it does, the proof that it never got further
+/// (whatever it would have printed then).
+#[track_caller]
+pub fn assert_only_keys(outcome: &RunOutcome, program: &str, keys: &[&str]) {
+    let values = values(outcome, program);
+    let mut expected = keys.to_vec();
+    expected.sort_unstable();
+    expected.dedup();
+    if values.keys() != expected || values.other_lines().next().is_some() {
+        panic!(
+            "{program} printed other than exactly {expected:?}: {values}\n{}",
+            report(outcome)
+        );
+    }
+}
+
+/// Asserts that `program` printed nothing at all (no serial line carries
+/// its name): it never ran.
+#[track_caller]
+pub fn assert_silent(outcome: &RunOutcome, program: &str) {
+    let values = values(outcome, program);
+    if !values.is_empty() {
+        panic!("{program} printed something: {values}\n{}", report(outcome));
+    }
+}
+
+pub use abi::fault::vector;
+pub use xtask::endings::{Access, Cause, Ended, Ending, FaultDetail, PageFault, Reporter};
+
+/// Every program end the run reports (`xtask::endings`: the console's
+/// notices, or the kernel's when no one receives them), with the index of
+/// its serial line.
+pub fn endings(outcome: &RunOutcome) -> Vec<(usize, Ended)> {
+    xtask::endings::find_with_lines(&outcome.serial)
+}
+
+/// The ends of the programs named `name`.
+pub fn endings_of(outcome: &RunOutcome, name: &str) -> Vec<(usize, Ended)> {
+    endings(outcome)
+        .into_iter()
+        .filter(|(_, ended)| ended.name == name)
+        .collect()
+}
+
+/// The one reported end of `name`, with its line index; fails if there is
+/// none or more than one.
+#[track_caller]
+pub fn ending(outcome: &RunOutcome, name: &str) -> (usize, Ended) {
+    let mut found = endings_of(outcome, name);
+    match found.len() {
+        1 => found.remove(0),
+        count => panic!("{count} reported ends of {name}, not one\n{}", report(outcome)),
+    }
+}
+
+/// Asserts that nothing reported an end of `name` (it never ran, or still
+/// runs).
+#[track_caller]
+pub fn assert_never_ended(outcome: &RunOutcome, name: &str) {
+    let found = endings_of(outcome, name);
+    if let Some((_, ended)) = found.first() {
+        panic!("{name} ended: {}\n{}", ended.text, report(outcome));
+    }
+}
+
+/// Asserts the console reported `name` exiting with `status`. Returns the
+/// pid.
+#[track_caller]
+pub fn assert_exited(outcome: &RunOutcome, name: &str, status: i64) -> u64 {
+    let (_, ended) = ending(outcome, name);
+    if ended.how != Ending::Exited(status) || ended.by != Reporter::Console {
+        panic!(
+            "expected the console to report {name} exiting with status {status}: {ended:?}\n{}",
+            report(outcome)
+        );
+    }
+    ended.pid
+}
+
+/// How a program was killed for a CPU exception.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub pid: u64,
+    /// The serial line index of the notice.
+    pub line: usize,
+    pub vector: u8,
+    /// The instruction that faulted.
+    pub rip: u64,
+    pub detail: FaultDetail,
+}
+
+/// How the console reported `name` killed for a fault; fails if it was
+/// not.
+#[track_caller]
+pub fn fault(outcome: &RunOutcome, name: &str) -> Fault {
+    let (line, ended) = ending(outcome, name);
+    match ended.how {
+        Ending::Faulted { vector, rip, detail } if ended.by == Reporter::Console => Fault {
+            pid: ended.pid,
+            line,
+            vector,
+            rip,
+            detail,
+        },
+        _ => panic!(
+            "expected the console to report {name} killed by a fault: {}\n{}",
+            ended.text,
+            report(outcome)
+        ),
+    }
+}
+
+/// Asserts `name` was killed for exception `vector` with `detail`. Returns
+/// the fault (its `rip` is where).
+#[track_caller]
+pub fn assert_fault(outcome: &RunOutcome, name: &str, vector: u8, detail: FaultDetail) -> Fault {
+    let fault = fault(outcome, name);
+    if (fault.vector, fault.detail) != (vector, detail) {
+        panic!(
+            "expected {name} killed by {} ({detail:?}), got {} ({:?})\n{}",
+            abi::fault::vector_name(vector),
+            abi::fault::vector_name(fault.vector),
+            fault.detail,
+            report(outcome)
+        );
+    }
+    fault
+}
+
+/// Asserts `name` was killed by a page fault: `access` of `address`, for
+/// `cause`. Returns the fault.
+#[track_caller]
+pub fn assert_page_fault(outcome: &RunOutcome, name: &str, access: Access, address: u64, cause: Cause) -> Fault {
+    let detail = FaultDetail::Page(PageFault { access, cause, address });
+    assert_fault(outcome, name, vector::PAGE_FAULT, detail)
+}
+
+/// Asserts `name` was killed for using up its CPU limit of `ticks`.
+/// Returns the line index of the notice.
+#[track_caller]
+pub fn assert_over_limit(outcome: &RunOutcome, name: &str, ticks: u64) -> usize {
+    let (line, ended) = ending(outcome, name);
+    match ended.how {
+        Ending::OverLimit { ticks: limit, .. } if limit == ticks && ended.by == Reporter::Console => line,
+        _ => panic!(
+            "expected {name} killed at its CPU limit of {ticks} ticks: {}\n{}",
+            ended.text,
+            report(outcome)
+        ),
+    }
 }
 
 /// Asserts the console reported `name` killed by a fault and the line
@@ -285,14 +467,33 @@ pub fn assert_killed<'a>(outcome: &'a RunOutcome, name: &str, pieces: &[&str]) -
     }
 }
 
-/// Asserts the run ended with exit value 0 and the bystander `hello`
-/// printed its greeting and exited with status 0: the kernel stayed alive.
+/// The greeting the bystander `hello` (servers/hello) prints as process
+/// `pid`.
+pub fn hello_greeting(pid: u64) -> String {
+    format!("Hello from ring 3! I am process {pid}.")
+}
+
+/// Asserts `hello` printed its greeting, whole and alone, and the console
+/// reported it exiting with status 0. Returns its pid.
+#[track_caller]
+pub fn assert_hello_greeted(outcome: &RunOutcome) -> u64 {
+    let pid = assert_exited(outcome, "hello", 0);
+    let hello = values(outcome, "hello");
+    let lines: Vec<&str> = hello.other_lines().collect();
+    if lines != [hello_greeting(pid)] || !hello.keys().is_empty() {
+        panic!("hello printed {lines:?}, not its greeting\n{}", report(outcome));
+    }
+    pid
+}
+
+/// Asserts the run ended with exit value 0 (which also rules out a kernel
+/// panic: the panic handler stops the machine with `EXIT_KERNEL_PANIC`) and
+/// the bystander `hello` greeted and exited with status 0: the kernel
+/// stayed alive.
 #[track_caller]
 pub fn assert_kernel_alive(outcome: &RunOutcome) {
     assert_exit(outcome, abi::machine::EXIT_SUCCESS);
-    assert_serial_contains(outcome, "Hello from ring 3!");
-    assert_exited(outcome, "hello", 0);
-    assert_serial_lacks(outcome, "PANIC");
+    assert_hello_greeted(outcome);
 }
 
 /// Builds and boots a scenario with the kernel's syscall trace on (written
