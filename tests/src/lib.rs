@@ -616,24 +616,28 @@ handles = [{{ endpoint = "console", rights = ["send"] }}]
     ))
 }
 
-/// Asserts the supervisor found every resource counter back at its start
-/// value (`accounting: counters back to start: available frames A = A, ...`) and
-/// exited with 0. Returns the accounting line.
+/// Asserts `program` found every counter of `testspec::counters` back at
+/// its start value: `check.counters_back=pass`, and each `before.NAME`
+/// equal to its `after.NAME`. Returns all it printed.
 #[track_caller]
-pub fn assert_accounting(outcome: &RunOutcome) -> &str {
-    let line = find_line(outcome, &["supervisor[", "]: accounting: counters back to start: "]);
-    let counters = line.split("counters back to start: ").nth(1).unwrap_or("");
-    for name in ["available frames", "processes", "threads", "endpoints", "handles"] {
-        let part = counters.split(", ").find(|part| part.starts_with(name)).unwrap_or("");
-        let numbers: Vec<&str> = part[name.len().min(part.len())..].split_whitespace().collect();
-        assert!(
-            numbers.len() == 3 && numbers[1] == "=" && numbers[0] == numbers[2],
-            "{name}: {part:?}\n{}",
-            report(outcome)
-        );
+pub fn assert_counters_back(outcome: &RunOutcome, program: &str) -> Values {
+    use testspec::counters::{COUNTERS, COUNTERS_BACK};
+    let values = assert_checks(outcome, program, &[COUNTERS_BACK]);
+    for (counter, _) in COUNTERS {
+        let before = number(outcome, &values, &format!("before.{counter}"));
+        let after = number(outcome, &values, &format!("after.{counter}"));
+        assert_eq!(before, after, "{program}: {counter}\n{}", report(outcome));
     }
+    values
+}
+
+/// Asserts the supervisor found every resource counter back at its start
+/// value and exited with 0. Returns all it printed.
+#[track_caller]
+pub fn assert_accounting(outcome: &RunOutcome) -> Values {
+    let values = assert_counters_back(outcome, "supervisor");
     assert_exited(outcome, "supervisor", 0);
-    line
+    values
 }
 
 /// Asserts the kernel stayed alive (exit value 0, no panic, `hello` greeted
@@ -642,14 +646,9 @@ pub fn assert_accounting(outcome: &RunOutcome) -> &str {
 #[track_caller]
 pub fn assert_survived(outcome: &RunOutcome) {
     assert_kernel_alive(outcome);
-    assert_line_with_all(
-        outcome,
-        &[
-            "worker[",
-            "]: worker: finished ",
-            " IPC round trips with echo, all intact",
-        ],
-    );
+    let rounds = testspec::WORKER_ROUNDS.to_string();
+    assert_values(outcome, "worker", &[("rounds", &rounds)]);
+    assert_checks(outcome, "worker", &["replies_intact"]);
     assert_exited(outcome, "worker", 0);
     assert_accounting(outcome);
 }

@@ -3,7 +3,6 @@
 //! started: no frame, process, thread, endpoint or handle leaks.
 
 use systests::*;
-use testspec::counters::{COUNTERS, COUNTERS_BACK};
 
 const SPAWNER: &str = r#"
 [[endpoint]]
@@ -43,12 +42,7 @@ fn five_hundred_processes_come_and_go() {
         &[("cycles", "500"), ("exits", "250"), ("faults", "250")],
     );
     // Every counter is back where it started.
-    let spawner = assert_checks(&outcome, "spawner", &[COUNTERS_BACK]);
-    for (counter, _) in COUNTERS {
-        let before = number(&outcome, &spawner, &format!("before.{counter}"));
-        let after = number(&outcome, &spawner, &format!("after.{counter}"));
-        assert_eq!(before, after, "{counter}\n{}", report(&outcome));
-    }
+    assert_counters_back(&outcome, "spawner");
     // Half the children exited, half read address 0.
     let children = endings_of(&outcome, "child");
     let exits = children
