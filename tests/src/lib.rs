@@ -126,17 +126,31 @@ pub fn assert_serial_lacks(outcome: &RunOutcome, needle: &str) {
     }
 }
 
-/// Asserts the run stopped by itself well before the hard timeout.
+/// The kernel's log lines (`[kernel] LEVEL  text`) as (level, text), in
+/// order. The kernel's log is prose meant for people; tests read from it
+/// only what no program can ask the kernel (its banner, its command line,
+/// why it refused an image, its own faults).
+pub fn kernel_log(outcome: &RunOutcome) -> Vec<(&str, &str)> {
+    outcome
+        .serial
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("[kernel] ")?;
+            let (level, text) = rest.split_once(' ')?;
+            Some((level, text.trim()))
+        })
+        .collect()
+}
+
+/// The text of the first kernel log line at `level` that starts with
+/// `prefix`; fails if there is none.
 #[track_caller]
-pub fn assert_quick(outcome: &RunOutcome, limit: Duration) {
-    if outcome.wall > limit {
-        panic!(
-            "the run took {:.2} s, more than {:.0} s\n{}",
-            outcome.wall.as_secs_f64(),
-            limit.as_secs_f64(),
-            report(outcome)
-        );
-    }
+pub fn kernel_line<'a>(outcome: &'a RunOutcome, level: &str, prefix: &str) -> &'a str {
+    kernel_log(outcome)
+        .into_iter()
+        .find(|(at, text)| *at == level && text.starts_with(prefix))
+        .map(|(_, text)| text)
+        .unwrap_or_else(|| panic!("no kernel {level} line starting with {prefix:?}\n{}", report(outcome)))
 }
 
 /// Whether `program` is on PATH (for tests that use optional host tools).
@@ -445,23 +459,6 @@ pub fn assert_over_limit(outcome: &RunOutcome, name: &str, ticks: u64) -> usize 
         _ => panic!(
             "expected {name} killed at its CPU limit of {ticks} ticks: {}\n{}",
             ended.text,
-            report(outcome)
-        ),
-    }
-}
-
-/// Asserts the console reported `name` killed by a fault and the line
-/// contains every one of `pieces`. Returns the line.
-#[track_caller]
-pub fn assert_killed<'a>(outcome: &'a RunOutcome, name: &str, pieces: &[&str]) -> &'a str {
-    let prefix = format!("[console] {name}[");
-    let found = outcome.serial.lines().find(|line| {
-        line.starts_with(&prefix) && line.contains("] killed: ") && pieces.iter().all(|p| line.contains(p))
-    });
-    match found {
-        Some(line) => line,
-        None => panic!(
-            "no line `{prefix}N] killed: ...` with all of {pieces:?}\n{}",
             report(outcome)
         ),
     }
