@@ -25,7 +25,8 @@
 //! Everything here is safe to call: the `unsafe` lives in [`raw`], [`rt`]
 //! and [`port`]. The crate also builds on the host (for its tests and doc
 //! examples); there the raw layer cannot reach a kernel and panics if
-//! called, so examples that would make a syscall are compiled, not run.
+//! called (unless a test installed a hook, [`raw::host`]), so examples that
+//! would make a syscall are compiled, not run.
 
 #![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]
