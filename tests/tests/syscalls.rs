@@ -321,3 +321,69 @@ fn programs_refuse_an_incompatible_kernel() {
     assert_exit(&outcome, EXIT_SUCCESS);
     assert_hello_greeted(&outcome);
 }
+
+#[test]
+fn raw_layer_binds_the_abi_registers() {
+    // raw-registers calls each raw function with a number of its own that
+    // the kernel does not know and a value of its own in every argument;
+    // the kernel's trace records the registers each call entered with.
+    use abi::regs::{self, Reg};
+    use testspec::raw_layer::{FUNCTIONS, Function};
+    let toml = scenario(&format!("{}{}", test_program("raw-registers", 2), hello(1)));
+    let (outcome, trace) = boot_traced("raw_layer_binds_the_abi_registers", &toml, "");
+    assert_kernel_alive(&outcome);
+    assert_exited(&outcome, "raw-registers", 0);
+    let refused: Vec<(&str, &str)> = FUNCTIONS.iter().map(|function| (function.key(), "ENOSYS")).collect();
+    assert_values(&outcome, "raw-registers", &refused);
+    // The IPC registers came back as they went (inputs and outputs alike).
+    assert_checks(&outcome, "raw-registers", &["ipc_registers_kept"]);
+
+    let pid = trace
+        .names
+        .iter()
+        .find(|(_, name)| *name == "raw-registers")
+        .map(|(pid, _)| *pid)
+        .unwrap_or_else(|| panic!("no Start record names raw-registers\n{}", report(&outcome)));
+    for function in FUNCTIONS {
+        let call = trace
+            .events
+            .iter()
+            .filter(|event| event.pid == pid)
+            .find_map(|event| match &event.kind {
+                xtask::trace::EventKind::Syscall(call) if call.number == function.number() => Some(call),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{}: not in the trace\n{}", function.key(), report(&outcome)));
+        let enter = call.enter.expect("the trace has the syscall's entry");
+        let register = |reg: Reg| {
+            let slot = abi::trace::REGS.iter().position(|traced| *traced == reg);
+            enter.regs[slot.expect("the trace records every argument register")]
+        };
+        // Where the ABI puts each argument: the argument registers in
+        // order, or the IPC registers.
+        let expected: Vec<Reg> = match function {
+            Function::Syscall(count) => regs::ARGS[..count].to_vec(),
+            Function::Int80 => regs::ARGS[..3].to_vec(),
+            Function::Ipc => [
+                regs::ipc::HANDLE,
+                regs::ipc::INFO,
+                regs::ipc::BUFFER,
+                regs::ipc::CAPACITY,
+            ]
+            .into_iter()
+            .chain(regs::ipc::WORDS)
+            .collect(),
+        };
+        for (index, reg) in expected.into_iter().enumerate() {
+            assert_eq!(
+                register(reg),
+                function.value(index),
+                "{}: argument {index} is not in {reg}\n{}",
+                function.key(),
+                report(&outcome)
+            );
+        }
+        let exit = call.exit.expect("the syscall returned");
+        assert_eq!(exit.result, abi::Error::NOSYS.to_return(), "{}", function.key());
+    }
+}

@@ -154,6 +154,66 @@ pub mod pass {
 /// `high-spinner`: timer ticks it keeps the CPU for (ten time slices).
 pub const HIGH_SPINNER_TICKS: u64 = 20;
 
+/// `raw-registers`: calls each function of libsys's raw layer with a
+/// syscall number the kernel does not know and an argument value of its
+/// own in every argument, so that the kernel's syscall trace shows which
+/// register each argument reached.
+pub mod raw_layer {
+    /// What is called.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Function {
+        /// `raw::syscallN`.
+        Syscall(usize),
+        /// `raw::ipc`.
+        Ipc,
+        /// `raw::int80_syscall3`.
+        Int80,
+    }
+
+    /// Every function, in the order the program calls them.
+    pub const FUNCTIONS: [Function; 9] = [
+        Function::Syscall(0),
+        Function::Syscall(1),
+        Function::Syscall(2),
+        Function::Syscall(3),
+        Function::Syscall(4),
+        Function::Syscall(5),
+        Function::Syscall(6),
+        Function::Ipc,
+        Function::Int80,
+    ];
+
+    impl Function {
+        /// The syscall number it is called with: unknown to the kernel,
+        /// and its own.
+        pub const fn number(self) -> u64 {
+            0x7e57_0000
+                + match self {
+                    Function::Syscall(count) => count as u64,
+                    Function::Ipc => 7,
+                    Function::Int80 => 8,
+                }
+        }
+
+        /// The value of its argument `index` (for `raw::ipc`: handle, info,
+        /// buffer, capacity, then the six words).
+        pub const fn value(self, index: usize) -> u64 {
+            0x5eed_0000_0000_0000 | self.number() << 8 | index as u64
+        }
+
+        /// Its key in the program's report (`syscall3`, `ipc`, `int80`).
+        pub fn key(self) -> &'static str {
+            match self {
+                Function::Syscall(count) => [
+                    "syscall0", "syscall1", "syscall2", "syscall3", "syscall4", "syscall5", "syscall6",
+                ][count],
+                Function::Ipc => "ipc",
+                Function::Int80 => "int80",
+            }
+        }
+    }
+}
+
 /// `privileged`: the privileged instructions ring 3 tries, one per boot.
 /// The program runs the case its `case=` argument names; the test of each
 /// case (`tests/tests/hostile.rs`) boots it with the I/O right the case
