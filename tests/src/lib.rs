@@ -1,12 +1,21 @@
 //! Helpers for the system tests in `tests/tests/`: build a scenario's image
-//! from inline TOML, boot it under TCG with a hard timeout, and assert on the
-//! guest's exit value and serial output. Every failed assertion prints the
-//! whole serial log, QEMU's stderr and the QEMU command.
+//! from inline TOML, boot it under TCG with a hard timeout, and judge it by
+//! structure, not prose: the guest's exit value, how each program ended
+//! (the console's notices read by `xtask::endings`: [`ending`],
+//! [`assert_exited`], [`assert_fault`]) and the `key=value` results the
+//! programs report (read by `abi::results`: [`values`], [`assert_values`],
+//! [`assert_checks`], [`assert_only_keys`]). What the programs and the tests
+//! agree on (addresses, tables of cases) is in the `testspec` crate. The
+//! kernel's own log is read only for what no program can ask the kernel
+//! ([`kernel_line`]). Every failed assertion prints the whole serial log,
+//! QEMU's stderr and the QEMU command.
 
 use std::path::Path;
 use std::time::Duration;
 
+pub use abi::fault::vector;
 pub use abi::results::Values;
+pub use xtask::endings::{Access, Cause, Ended, Ending, FaultDetail, PageFault, Reporter};
 pub use xtask::{Accel, GuestStatus, Image, Machine, Manifest, RunOptions, RunOutcome};
 
 /// Hard limit for one boot. A boot that ends normally takes well under a
@@ -98,15 +107,8 @@ pub fn assert_exit(outcome: &RunOutcome, value: u32) {
     }
 }
 
-/// Asserts some serial line contains `needle`.
-#[track_caller]
-pub fn assert_serial_contains(outcome: &RunOutcome, needle: &str) {
-    if !outcome.serial.lines().any(|line| line.contains(needle)) {
-        panic!("no serial line contains {needle:?}\n{}", report(outcome));
-    }
-}
-
-/// Asserts one serial line contains every one of `pieces`.
+/// Asserts one serial line contains every one of `pieces` (for the
+/// kernel's log and the build tool's output; programs report values).
 #[track_caller]
 pub fn assert_line_with_all(outcome: &RunOutcome, pieces: &[&str]) {
     if !outcome
@@ -115,14 +117,6 @@ pub fn assert_line_with_all(outcome: &RunOutcome, pieces: &[&str]) {
         .any(|line| pieces.iter().all(|piece| line.contains(piece)))
     {
         panic!("no serial line contains all of {pieces:?}\n{}", report(outcome));
-    }
-}
-
-/// Asserts no serial line contains `needle`.
-#[track_caller]
-pub fn assert_serial_lacks(outcome: &RunOutcome, needle: &str) {
-    if let Some(line) = outcome.serial.lines().find(|line| line.contains(needle)) {
-        panic!("unexpected serial line {line:?}\n{}", report(outcome));
     }
 }
 
@@ -151,11 +145,6 @@ pub fn kernel_line<'a>(outcome: &'a RunOutcome, level: &str, prefix: &str) -> &'
         .find(|(at, text)| *at == level && text.starts_with(prefix))
         .map(|(_, text)| text)
         .unwrap_or_else(|| panic!("no kernel {level} line starting with {prefix:?}\n{}", report(outcome)))
-}
-
-/// Whether `program` is on PATH (for tests that use optional host tools).
-pub fn have_program(program: &str) -> bool {
-    xtask::install::find_on_path(program).is_some()
 }
 
 /// Reads a file of a built image.
@@ -199,48 +188,6 @@ pub fn test_program(name: &str, priority: u8) -> String {
         "\n[[program]]\nname = \"{name}\"\ncrate = \"testprogs\"\npriority = {priority}\n\
          handles = [{{ endpoint = \"console\", rights = [\"send\"] }}]\n"
     )
-}
-
-/// Index of the first serial line containing every one of `pieces`.
-pub fn line_index(outcome: &RunOutcome, pieces: &[&str]) -> Option<usize> {
-    outcome
-        .serial
-        .lines()
-        .position(|line| pieces.iter().all(|piece| line.contains(piece)))
-}
-
-/// Serial lines containing every one of `pieces`.
-pub fn lines_with_all<'a>(outcome: &'a RunOutcome, pieces: &[&str]) -> Vec<&'a str> {
-    outcome
-        .serial
-        .lines()
-        .filter(|line| pieces.iter().all(|piece| line.contains(piece)))
-        .collect()
-}
-
-/// The first serial line containing every one of `pieces`; fails the test
-/// if there is none.
-#[track_caller]
-pub fn find_line<'a>(outcome: &'a RunOutcome, pieces: &[&str]) -> &'a str {
-    match lines_with_all(outcome, pieces).first() {
-        Some(line) => line,
-        None => panic!("no serial line contains all of {pieces:?}\n{}", report(outcome)),
-    }
-}
-
-/// Asserts the first line with all of `earlier` comes before the first line
-/// with all of `later` (both must exist).
-#[track_caller]
-pub fn assert_line_order(outcome: &RunOutcome, earlier: &[&str], later: &[&str]) {
-    let first = line_index(outcome, earlier);
-    let second = line_index(outcome, later);
-    match (first, second) {
-        (Some(first), Some(second)) if first < second => {}
-        _ => panic!(
-            "expected a line with {earlier:?} (line {first:?}) before a line with {later:?} (line {second:?})\n{}",
-            report(outcome)
-        ),
-    }
 }
 
 /// What `program` printed (`program[pid]: key=value`, read by
@@ -337,9 +284,6 @@ pub fn assert_silent(outcome: &RunOutcome, program: &str) {
         panic!("{program} printed something: {values}\n{}", report(outcome));
     }
 }
-
-pub use abi::fault::vector;
-pub use xtask::endings::{Access, Cause, Ended, Ending, FaultDetail, PageFault, Reporter};
 
 /// Every program end the run reports (`xtask::endings`: the console's
 /// notices, or the kernel's when no one receives them), with the index of

@@ -127,11 +127,8 @@ fn unknown_syscall_is_enosys() {
     let toml = scenario(&format!("{}{}", test_program("enosys", 2), hello(1)));
     let outcome = boot("unknown_syscall_is_enosys", &toml, "");
     assert_kernel_alive(&outcome);
-    // Just past the table, a small number, one above 32 bits, all ones.
-    assert_eq!(
-        testspec::UNKNOWN_SYSCALLS,
-        [abi::syscall::SYSCALLS.len() as u64, 0x3e7, 0x1_0000_0000, u64::MAX]
-    );
+    // Each number of testspec::UNKNOWN_SYSCALLS (just past the table, a
+    // small number, one above 32 bits, all ones) was refused.
     let keys: Vec<String> = testspec::UNKNOWN_SYSCALLS
         .iter()
         .map(|number| format!("syscall.{number:#x}"))
