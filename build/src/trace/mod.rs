@@ -171,10 +171,8 @@ pub(crate) mod tests {
         bytes.extend_from_slice(&scenario().bytes()[abi::trace::RECORD_SIZE..]);
         write_file(&file, &bytes).unwrap();
         let error = read_file(&file).unwrap_err().to_string();
-        assert!(
-            error.contains("cannot decode trace") && error.contains("ABI 2."),
-            "{error}"
-        );
+        let foreign = format!("ABI {}.", (abi::ABI_VERSION >> 16) + 1);
+        assert!(error.contains("cannot decode trace") && error.contains(&foreign), "{error}");
         // Without a header it is read, with a warning.
         write_file(&file, &scenario().bytes()[abi::trace::RECORD_SIZE..]).unwrap();
         let trace = read_file(&file).unwrap();
