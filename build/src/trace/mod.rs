@@ -172,7 +172,10 @@ pub(crate) mod tests {
         write_file(&file, &bytes).unwrap();
         let error = read_file(&file).unwrap_err().to_string();
         let foreign = format!("ABI {}.", (abi::ABI_VERSION >> 16) + 1);
-        assert!(error.contains("cannot decode trace") && error.contains(&foreign), "{error}");
+        assert!(
+            error.contains("cannot decode trace") && error.contains(&foreign),
+            "{error}"
+        );
         // Without a header it is read, with a warning.
         write_file(&file, &scenario().bytes()[abi::trace::RECORD_SIZE..]).unwrap();
         let trace = read_file(&file).unwrap();
