@@ -6,6 +6,10 @@
 //! (`tests/tests/hostile.rs`): most misbehave on purpose and must be killed
 //! or refused, `worker` is a well-behaved bystander, and `supervisor` starts
 //! a scenario and checks that the kernel's resource counters come back.
+//! The tests of notifications, interrupt lines, process handles and the
+//! time page (`tests/tests/signals.rs`) use the same supervisor; their
+//! programs (`notify-flood`, `bad-signals`, `irq-heir`, `kill-parent`, ...)
+//! print `key=value` results ([`report`]).
 
 #![no_std]
 
