@@ -44,8 +44,9 @@ pub use syscall::Syscall;
 /// RDX, and added notifications (`notify_create`, `notify`, `notify_wait`,
 /// `notify_bind`), interrupts for drivers (`irq_bind`, `irq_ack`), process
 /// handles (`process_wait`, `process_kill`, `process_watch`,
-/// `process_info`), the SIGNAL, WAIT and KILL rights, the time page
-/// ([`time`]) and the console's KILLED notice.
+/// `process_info`), threads (`thread_create`, `thread_exit`), the SIGNAL,
+/// WAIT and KILL rights, the time page ([`time`]) and the console's KILLED
+/// notice.
 pub const ABI_VERSION: u32 = 2 << 16;
 
 /// Whether a program built for `program` may run on a kernel that reports

@@ -14,6 +14,7 @@
 //! # memory=N: at most N pages of memory (default: abi::memory::DEFAULT_MEMORY_PAGES)
 //! # irqs=4,3: interrupt lines granted (handles after the `handle` lines)
 //! # cpus=0,1: the CPUs its threads may run on (default: any)
+//! # threads=N: at most N threads at once (default: DEFAULT_THREADS)
 //! handle console rights=recv
 //! program hello file=bin/hello priority=2
 //! handle console rights=send badge=1
@@ -47,6 +48,10 @@ pub const MAX_START_HANDLES: usize = 8;
 pub const MAX_SPAWNS: usize = 8;
 /// Longest argument string of a program, in bytes.
 pub const MAX_ARGS: usize = 128;
+/// Threads a process may have at once unless its entry says `threads`.
+pub const DEFAULT_THREADS: u8 = 8;
+/// The most threads a manifest may allow one process.
+pub const MAX_THREADS_PER_PROCESS: u8 = 32;
 /// CPUs a manifest may name in `cpus` (0 to `MAX_CPUS - 1`).
 pub const MAX_CPUS: u32 = 8;
 /// Interrupt lines (GSIs of the first I/O APIC) a manifest may grant:
@@ -127,6 +132,9 @@ pub struct ProgramDecl<'a> {
     pub irqs: u32,
     /// The CPUs its threads may run on, one bit each; 0: any.
     pub cpus: u8,
+    /// Threads it may have at once (`threads=`; default
+    /// [`DEFAULT_THREADS`]).
+    pub threads: u8,
     /// The endpoint handles it starts with, in order: handle `i` is
     /// `handles[i]`.
     pub handles: Vec<HandleDecl, MAX_START_HANDLES>,
@@ -318,6 +326,7 @@ impl<'a> Manifest<'a> {
                     args: "",
                     irqs: 0,
                     cpus: 0,
+                    threads: DEFAULT_THREADS,
                     handles: Vec::new(),
                     spawns: Vec::new(),
                 };
@@ -347,6 +356,13 @@ impl<'a> Manifest<'a> {
                             program.memory_pages = Some(pages.ok_or(fail(ManifestErrorKind::BadValue("memory")))?);
                         }
                         "io" => return Err(fail(ManifestErrorKind::BadValue("io"))),
+                        "threads" => {
+                            program.threads = value
+                                .parse::<u8>()
+                                .ok()
+                                .filter(|n| (1..=MAX_THREADS_PER_PROCESS).contains(n))
+                                .ok_or(fail(ManifestErrorKind::BadValue("threads")))?;
+                        }
                         "cpus" => {
                             for cpu in value.split(',') {
                                 let cpu = cpu
@@ -617,8 +633,15 @@ args seed=7  calls=1000
                 "cpus={bad}"
             );
         }
-        let m = Manifest::parse(b"manifest 1\nprogram a file=x priority=1 cpus=1,3\n").unwrap();
+        let m = Manifest::parse(b"manifest 1\nprogram a file=x priority=1 cpus=1,3 threads=4\n").unwrap();
         assert_eq!(m.programs[0].cpus, 0b1010);
+        assert_eq!(m.programs[0].threads, 4);
+        for bad in ["0", "33", "x"] {
+            assert_eq!(
+                error(&std::format!("manifest 1\nprogram a file=x priority=1 threads={bad}\n")).kind,
+                BadValue("threads"),
+            );
+        }
         for bad in ["0", "24", "4,4", "x", ""] {
             assert_eq!(
                 error(&std::format!("manifest 1\nprogram a file=x priority=1 irqs={bad}\n")).kind,

@@ -100,6 +100,10 @@ syscalls! {
     ProcessWatch = 29,
     /// Copies a line per live process (`ps`) to a buffer.
     ProcessInfo = 30,
+    /// Starts a thread in the caller's process.
+    ThreadCreate = 31,
+    /// Ends the calling thread.
+    ThreadExit = 32,
 }
 
 impl Syscall {
@@ -853,6 +857,42 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         results: &[field("count", RAX, ArgKind::Count)],
         errors: &[E::FAULT],
         returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::ThreadCreate,
+        name: "thread_create",
+        summary: "Starts a thread in the caller's process at `entry` with its stack pointer at `stack` \
+                  and `arg` in RDI (the stack is the caller's to provide; `entry` runs as if called, \
+                  so `stack + 8` should be 16-byte aligned). It has the process's priority and CPUs \
+                  and shares its handles and memory. Returns its thread id. ETABLEFULL past the \
+                  manifest's `threads` limit or when the kernel has no thread slot; EINVAL when \
+                  `entry` or `stack` is not a user address.",
+        args: &[
+            field("entry", A0, ArgKind::Address),
+            field("stack", A1, ArgKind::Address),
+            field("arg", A2, ArgKind::Word),
+        ],
+        results: &[field("thread", RAX, ArgKind::Int)],
+        errors: &[E::INVAL, E::TABLEFULL],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::ThreadExit,
+        name: "thread_exit",
+        summary: "Ends the calling thread. Once it is gone (its stack no longer in use) the kernel \
+                  signals `bits` on the notification `notification` names, if that is a handle \
+                  with SIGNAL (anything else: no signal): how a joiner learns it may free the \
+                  stack. When it is the process's last thread, the process ends as if it called \
+                  `exit(0)`. Callers waiting for its reply get EPEERGONE.",
+        args: &[
+            field("notification", A0, ArgKind::Handle),
+            field("bits", A1, ArgKind::Bits),
+        ],
+        results: &[],
+        errors: &[],
+        returns: Returns::Never,
         blocks: false,
     },
 ];

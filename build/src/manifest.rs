@@ -76,6 +76,9 @@ pub struct Program {
     /// The CPUs its threads may run on (`cpus = [1]`), in increasing
     /// order; empty: any.
     pub cpus: Vec<u32>,
+    /// Threads it may have at once (`threads = 4`); `None`: the kernel's
+    /// default (`abi::manifest::DEFAULT_THREADS`).
+    pub threads: Option<u8>,
     /// Its argument string (`libsys::args()`).
     pub args: String,
     /// How `cargo xtask run --strict` expects it to end; `None`: an exit
@@ -168,6 +171,7 @@ struct ProgramToml {
     irqs: Vec<Spanned<i64>>,
     #[serde(default)]
     cpus: Vec<Spanned<i64>>,
+    threads: Option<Spanned<i64>>,
     #[serde(default)]
     handles: Vec<Spanned<HandleToml>>,
     expect: Option<Spanned<String>>,
@@ -444,6 +448,21 @@ impl Manifest {
                 cpus.push(index);
             }
             cpus.sort_unstable();
+            let threads = match &program.threads {
+                None => None,
+                Some(threads) => match u8::try_from(*threads.get_ref()) {
+                    Ok(n) if (1..=abi::manifest::MAX_THREADS_PER_PROCESS).contains(&n) => Some(n),
+                    _ => {
+                        return Err(cx.error(
+                            threads,
+                            format!(
+                                "program `{name}`: threads must be 1 to {}",
+                                abi::manifest::MAX_THREADS_PER_PROCESS
+                            ),
+                        ));
+                    }
+                },
+            };
             let expect = match (&program.expect, &program.expect_exit) {
                 (None, None) => None,
                 (None, Some(status)) => Some(Expect::Exit(*status.get_ref())),
@@ -526,6 +545,7 @@ impl Manifest {
                 memory_pages,
                 irqs,
                 cpus,
+                threads,
                 args,
                 expect,
                 handles,
@@ -654,6 +674,9 @@ impl Manifest {
             if !program.cpus.is_empty() {
                 let cpus: Vec<String> = program.cpus.iter().map(u32::to_string).collect();
                 let _ = write!(text, " cpus={}", cpus.join(","));
+            }
+            if let Some(threads) = program.threads {
+                let _ = write!(text, " threads={threads}");
             }
             text.push('\n');
             origins.push(program.line);

@@ -46,7 +46,10 @@ pub mod raw;
 pub mod results;
 pub mod rt;
 pub mod server;
+pub mod sync;
 pub mod sys;
+#[cfg(feature = "alloc")]
+pub mod thread;
 pub mod time;
 
 pub use abi::{self, Error, Handle, MsgInfo, Rights};

@@ -245,3 +245,25 @@ pub fn process_info(out: &mut [Info]) -> Result<usize> {
     }
     Ok(count)
 }
+
+/// Starts a thread of this process at `entry` with its stack pointer at
+/// `stack` and `arg` in its first argument register; returns its thread
+/// id. [`crate::thread::spawn`] (with the `alloc` feature) is the safe way.
+///
+/// # Safety
+/// `entry` must be a function `extern "C" fn(u64) -> !` of this program,
+/// and `[stack - size, stack)` a stack no one else uses for as long as the
+/// thread runs, with `stack + 8` 16-byte aligned.
+pub unsafe fn thread_create(entry: u64, stack: u64, arg: u64) -> Result<u64> {
+    // SAFETY: the caller vouches for the entry point and the stack.
+    decode(unsafe { raw::syscall3(nr(Syscall::ThreadCreate), entry, stack, arg) })
+}
+
+/// Ends the calling thread; once it is gone the kernel signals `bits` on
+/// `notification` (a handle with SIGNAL; `u64::MAX`: none). The last
+/// thread's exit ends the process with status 0.
+pub fn thread_exit(notification: Handle, bits: u64) -> ! {
+    // SAFETY: integers only; the syscall does not return.
+    unsafe { raw::syscall2(nr(Syscall::ThreadExit), notification, bits) };
+    unreachable!("thread_exit returned")
+}

@@ -264,6 +264,22 @@ fn call_wrapper(syscall: Syscall) -> Given {
                 ("bits", Some(0x10)),
             ]
         }
+        Syscall::ThreadCreate => {
+            // SAFETY: on the host this reaches only the hook.
+            let _ = unsafe { libsys::thread_create(0x20_1000, 0x7000_0000, 5) };
+            vec![
+                ("entry", Some(0x20_1000)),
+                ("stack", Some(0x7000_0000)),
+                ("arg", Some(5)),
+            ]
+        }
+        Syscall::ThreadExit => {
+            // Returns on the host (the hook answers), where the wrapper
+            // says it cannot.
+            let exited = std::panic::catch_unwind(|| libsys::thread_exit(handle, 0x8));
+            assert!(exited.is_err(), "thread_exit returned");
+            vec![("notification", Some(handle)), ("bits", Some(0x8))]
+        }
         Syscall::ProcessInfo => {
             let mut out = [libsys::abi::process::Info::from_bytes(&[0; 64]).unwrap(); 2];
             let _ = libsys::process_info(&mut out);

@@ -375,11 +375,7 @@ fn bad_input_to_the_new_syscalls_is_refused() {
     // Nothing untested slipped in: every case printed is listed above.
     let listed: Vec<&str> = expected.iter().map(|(key, _)| *key).collect();
     for key in printed.keys() {
-        assert!(
-            listed.contains(&key),
-            "{key} is not checked\n{}",
-            report(&outcome)
-        );
+        assert!(listed.contains(&key), "{key} is not checked\n{}", report(&outcome));
     }
     // The child killed while it waited, and the one with the longest
     // arguments, which it got whole.
@@ -589,7 +585,11 @@ fn a_process_killed_in_a_call_is_reported_to_its_parent() {
     assert_kill_reported(&outcome, "kill-victim", Some(victim), parent);
     assert_kill_reported(&outcome, "sleepy", None, parent);
     // The victim died in its call: it never reported the call's end.
-    assert!(values(&outcome, "kill-victim").get("call.1").is_none(), "{}", report(&outcome));
+    assert!(
+        values(&outcome, "kill-victim").get("call.1").is_none(),
+        "{}",
+        report(&outcome)
+    );
     assert_exited(&outcome, "held-call", 0);
 }
 
@@ -660,7 +660,12 @@ handles = [{{ endpoint = "console", rights = ["send"] }}]
         .lines()
         .filter(|line| line.starts_with("hello[") && line.contains("]: Hello from ring 3!"))
         .count();
-    assert_eq!(greetings, 1, "only the hello with a console was heard\n{}", report(&outcome));
+    assert_eq!(
+        greetings,
+        1,
+        "only the hello with a console was heard\n{}",
+        report(&outcome)
+    );
     assert!(
         !outcome.serial.contains("nobody should see this"),
         "a write without a console was seen\n{}",
@@ -842,5 +847,9 @@ fn the_time_page_cannot_be_changed() {
         abi::time::TIME_PAGE,
         Cause::ProtectionViolation,
     );
-    assert!(values(&outcome, "time-writer").get("wrote").is_none(), "{}", report(&outcome));
+    assert!(
+        values(&outcome, "time-writer").get("wrote").is_none(),
+        "{}",
+        report(&outcome)
+    );
 }

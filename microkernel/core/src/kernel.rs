@@ -70,7 +70,7 @@ impl<M: Machine> Thread<M> {
     };
 }
 
-/// A process: an address space, a handle table, and one thread.
+/// A process: an address space, a handle table, and its threads.
 pub struct Process<M: Machine> {
     /// 0 when the slot is free.
     pub pid: u32,
@@ -94,8 +94,13 @@ pub struct Process<M: Machine> {
     pub resident: u64,
     /// May use the I/O ports the manifest grants (the serial port).
     pub io_serial: bool,
-    /// Its thread.
+    /// Its first thread (after it ends, another of its threads): the one
+    /// that carries the exit notice.
     pub thread: usize,
+    /// Threads it has now (a zombie's: 1).
+    pub threads: u32,
+    /// Threads it may have at once (the manifest's `threads`).
+    pub thread_limit: u32,
     /// Clock time charged to its threads that are gone (see
     /// [`crate::process::cpu_time`] for the whole).
     pub cpu_retired: u64,
@@ -119,6 +124,8 @@ impl<M: Machine> Process<M> {
         resident: 0,
         io_serial: false,
         thread: 0,
+        threads: 0,
+        thread_limit: 0,
         cpu_retired: 0,
         cpu_limit: 0,
         record: None,
@@ -377,8 +384,8 @@ impl<M: Machine> Kernel<M> {
                 continue;
             }
             let process = &self.processes[thread.process];
-            if !process.is_live() || process.thread != index {
-                return Err("a thread in use belongs to a live process that names it");
+            if !process.is_live() {
+                return Err("a thread in use belongs to a live process");
             }
             let ipc = self.ipc.state(index);
             match run {
@@ -389,6 +396,9 @@ impl<M: Machine> Kernel<M> {
                 RunState::Zombie => {
                     if process.space.is_some() || !process.handles.is_empty() {
                         return Err("a zombie holds no memory and no handles");
+                    }
+                    if process.thread != index || process.threads != 1 {
+                        return Err("a zombie is its process's one thread");
                     }
                     let notice = self.notices.map(|endpoint| IpcState::Sending { endpoint, call: false });
                     if Some(ipc) != notice {
@@ -402,6 +412,20 @@ impl<M: Machine> Kernel<M> {
         for (index, process) in self.processes.iter().enumerate() {
             if process.is_live() && self.sched.state(process.thread) == RunState::Free {
                 return Err("a live process has a thread");
+            }
+            if process.is_live() {
+                let threads = self
+                    .threads
+                    .iter()
+                    .enumerate()
+                    .filter(|(t, thread)| thread.process == index && self.sched.state(*t) != RunState::Free)
+                    .count();
+                if threads as u32 != process.threads || process.threads > process.thread_limit.max(1) {
+                    return Err("a process counts its threads, within its limit");
+                }
+                if self.threads[process.thread].process != index {
+                    return Err("a process's notice thread is one of its threads");
+                }
             }
             if !process.is_live()
                 && self

@@ -59,6 +59,7 @@ pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize, args: Option<&str>) 
     let space = M::Space::new(&mut k.frames).map_err(|_| Error::NOMEM)?;
 
     let (name, io_serial, priority, affinity) = (decl.name, decl.io_serial, decl.priority, decl.cpus);
+    let thread_limit = decl.threads;
     let args = args.unwrap_or(decl.args);
     let limit = decl.memory_pages.map_or(DEFAULT_MEMORY_PAGES, u64::from);
     let cpu_limit = decl.cpu_limit.map_or(0, u64::from);
@@ -76,6 +77,8 @@ pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize, args: Option<&str>) 
     process.resident = 0;
     process.io_serial = io_serial;
     process.thread = thread;
+    process.threads = 1;
+    process.thread_limit = u32::from(thread_limit);
     process.cpu_retired = 0;
     process.cpu_limit = cpu_limit;
     process.record = None;
@@ -202,13 +205,22 @@ pub fn terminate<M: Machine>(k: &mut Kernel<M>, thread: usize, notice: Outgoing)
     if k.tracing() {
         trace::end(k, thread, &notice);
     }
+    let slot = k.thread(thread).process;
+    // Its other threads end first, wherever they are; `thread` carries the
+    // notice.
+    let others: heapless::Vec<usize, { crate::config::MAX_THREADS }> = (0..k.threads.len())
+        .filter(|&t| t != thread && k.thread(t).process == slot && k.sched.state(t) != RunState::Free)
+        .collect();
+    for other in others {
+        retire_thread(k, other);
+    }
+    k.processes[slot].thread = thread;
     if k.sched.end(thread) {
         k.machine.switch_to_kernel();
     }
     for waiter in k.ipc.cancel(thread) {
         wake::fail(k, waiter, Error::PEERGONE);
     }
-    let slot = k.thread(thread).process;
     if let Some(record) = k.processes[slot].record.take() {
         let (ending, detail) = notice.ending().expect("a process ends with a notice");
         if let Some((notification, bits)) = k.records.end(record, (ending, detail)) {
@@ -247,6 +259,90 @@ pub fn terminate<M: Machine>(k: &mut Kernel<M>, thread: usize, notice: Outgoing)
             }
         },
         Err(_) => log_and_reap(k, thread),
+    }
+}
+
+/// Ends one thread of a process that goes on (or is being taken apart):
+/// it leaves every queue, callers waiting for its reply get EPEERGONE, its
+/// time goes to the process, and its slot is freed at once.
+fn retire_thread<M: Machine>(k: &mut Kernel<M>, thread: usize) {
+    if k.sched.end(thread) {
+        k.machine.switch_to_kernel();
+    }
+    for waiter in k.ipc.cancel(thread) {
+        wake::fail(k, waiter, Error::PEERGONE);
+    }
+    let slot = k.thread(thread).process;
+    let process = &mut k.processes[slot];
+    process.cpu_retired += k.sched.used(thread);
+    process.threads -= 1;
+    k.sched.free(thread);
+    k.thread_mut(thread).outgoing = Outgoing::Message;
+}
+
+/// `thread_create(entry, stack, arg)`: a new thread of the caller's
+/// process, ready at the process's priority on its CPUs.
+pub fn thread_create<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64, Error> {
+    let frame = k.frame(thread);
+    let (entry, stack, arg) = (frame.arg(0), frame.arg(1), frame.arg(2));
+    let user = abi::USER_BASE..abi::USER_END;
+    if !user.contains(&entry) || !(abi::USER_BASE..=abi::USER_END).contains(&stack) {
+        return Err(Error::INVAL);
+    }
+    let slot = k.thread(thread).process;
+    let process = &k.processes[slot];
+    if process.threads >= process.thread_limit {
+        return Err(Error::TABLEFULL);
+    }
+    let new = k.sched.free_slot().ok_or(Error::TABLEFULL)?;
+    let program = process.program;
+    let affinity = k
+        .image
+        .as_ref()
+        .and_then(|image| image.manifest.programs.get(program))
+        .map_or(0, |decl| decl.cpus);
+    let priority = k.sched.priority(thread);
+    let mut frame = k.machine.user_frame(entry, stack);
+    frame.rdi = arg;
+    let switch = k.thread(thread).switch;
+    let t = k.thread_mut(new);
+    t.frame = frame;
+    t.process = slot;
+    t.outgoing = Outgoing::Message;
+    t.badge = 0;
+    t.checked_buffer = (0, 0);
+    t.switch = switch;
+    t.traced_syscall = None;
+    t.traced_peer = 0;
+    k.sched.start(new, priority, affinity);
+    k.processes[slot].threads += 1;
+    Ok(new as u64)
+}
+
+/// `thread_exit(notification, bits)`: the calling thread ends (and
+/// signals the notification once it is gone); with it the process, if it
+/// was the last.
+pub fn thread_exit<M: Machine>(k: &mut Kernel<M>, thread: usize) {
+    let slot = k.thread(thread).process;
+    let frame = k.frame(thread);
+    let (handle, bits) = (frame.arg(0), frame.arg(1));
+    let joiner = k.processes[slot]
+        .handles
+        .require(handle, Rights::SIGNAL)
+        .and_then(|entry| entry.notification());
+    if k.processes[slot].threads <= 1 {
+        let notice = exit_notice(k, thread, 0);
+        return terminate(k, thread, notice);
+    }
+    retire_thread(k, thread);
+    if k.processes[slot].thread == thread {
+        let next = (0..k.threads.len())
+            .find(|&t| t != thread && k.thread(t).process == slot && k.sched.state(t) != RunState::Free)
+            .expect("a process with threads left has one");
+        k.processes[slot].thread = next;
+    }
+    if let Ok(notification) = joiner {
+        signals::signal(k, notification, bits);
     }
 }
 

@@ -137,6 +137,11 @@ fn serve<M: Machine>(k: &mut Kernel<M>, thread: usize, syscall: Syscall) -> Resu
         Syscall::ProcessKill => return process::kill(k, thread),
         Syscall::ProcessWatch => process::watch(k, thread)?,
         Syscall::ProcessInfo => process::info_syscall(k, thread)?,
+        Syscall::ThreadCreate => process::thread_create(k, thread)?,
+        Syscall::ThreadExit => {
+            process::thread_exit(k, thread);
+            return Ok(());
+        }
     };
     k.frame_mut(thread).set_result(Ok(value));
     Ok(())

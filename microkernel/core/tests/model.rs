@@ -130,7 +130,7 @@ fn random_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> Trap
         return frame;
     }
     let mut frame = *k.frame(thread);
-    let number = match rng.below(126) {
+    let number = match rng.below(130) {
         0..=11 => Syscall::Call,
         12..=23 => Syscall::ReplyRecv,
         24..=33 => Syscall::Recv,
@@ -162,6 +162,8 @@ fn random_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> Trap
         119..=120 => Syscall::ProcessKill,
         121..=122 => Syscall::ProcessWatch,
         123..=124 => Syscall::ProcessInfo,
+        126..=128 => Syscall::ThreadCreate,
+        129 => Syscall::ThreadExit,
         _ => Syscall::Call,
     };
     let handles: Vec<u64> = k.process_of(thread).handles.iter().map(|(h, _)| h).collect();
@@ -299,6 +301,11 @@ fn random_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> Trap
         Syscall::ProcessInfo => {
             frame.set(regs::ARGS[0], buffer);
             frame.set(regs::ARGS[1], rng.pick(&[0, 64, 200, 4096]));
+        }
+        Syscall::ThreadCreate => {
+            frame.set(regs::ARGS[0], rng.pick(&[TEXT, TEXT, 0, abi::USER_END]));
+            frame.set(regs::ARGS[1], stack_low + rng.below(16) * PAGE_SIZE);
+            frame.set(regs::ARGS[2], rng.u64());
         }
         _ => {}
     }

@@ -177,8 +177,8 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     }
 
     /// Counts a closed handle. When the last RECEIVE handle goes, every
-    /// queued sender is woken (PEERGONE); when the last handle goes, the
-    /// endpoint is freed. Returns the threads to wake with PEERGONE.
+    /// queued sender and waiting receiver is woken (PEERGONE); when the
+    /// last handle goes, the endpoint is freed. Returns the threads to wake with PEERGONE.
     pub fn handle_closed(&mut self, endpoint: usize, rights: Rights) -> Wakeups<T> {
         let mut woken = Wakeups::new();
         let e = &mut self.endpoints[endpoint];
@@ -194,12 +194,14 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
                 self.states[sender] = IpcState::Idle;
                 let _ = woken.push(sender);
             }
-        }
-        if freed {
+            // A receiver whose handle another thread of its process closed
+            // waits for nothing any more.
             while let Some(receiver) = self.endpoints[endpoint].receivers.pop_front(&mut self.links) {
                 self.states[receiver] = IpcState::Idle;
                 let _ = woken.push(receiver);
             }
+        }
+        if freed {
             if let Some(notification) = self.endpoints[endpoint].bound {
                 self.notifications[notification].bound = None;
             }

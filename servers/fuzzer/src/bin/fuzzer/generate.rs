@@ -104,6 +104,8 @@ fn weight(syscall: Syscall) -> u32 {
         | Syscall::ProcessKill
         | Syscall::ProcessWatch
         | Syscall::ProcessInfo => 0,
+        // Threads would share the fuzzer's model of its own process.
+        Syscall::ThreadCreate | Syscall::ThreadExit => 0,
     }
 }
 

@@ -1,0 +1,151 @@
+//! Several CPUs: every CPU comes up and reads its own id through GS;
+//! threads of one process share memory behind a mutex; message pairs
+//! across CPUs lose nothing; a TLB shootdown stops a write on another CPU
+//! before `mem_protect` returns; a fault on one CPU leaves the others
+//! running. Each boots with the CPUs it names (`[kernel] cpus`), under
+//! single-threaded TCG (see `xtask::RunOptions::parallel`).
+
+use systests::*;
+
+/// A program of the `smp` crate: `extra` TOML lines, the console handle
+/// first, then `handles`.
+fn smp_program(name: &str, bin: &str, priority: u8, handles: &[&str], extra: &str) -> String {
+    let mut list = vec![r#"{ endpoint = "console", rights = ["send"] }"#.to_string()];
+    list.extend(handles.iter().map(|handle| handle.to_string()));
+    format!(
+        "\n[[program]]\nname = \"{name}\"\ncrate = \"smp\"\nbin = \"{bin}\"\npriority = {priority}\n{extra}\n\
+         handles = [{}]\n",
+        list.join(", ")
+    )
+}
+
+/// The scenario with `cpus` CPUs.
+fn on_cpus(cpus: usize, programs: &str) -> String {
+    format!("[kernel]\ncpus = {cpus}\n{}", scenario(programs))
+}
+
+#[test]
+fn every_cpu_comes_up_and_reads_its_id_through_gs() {
+    let outcome = boot("smp_four_cpus", &on_cpus(4, &hello(1)), "");
+    assert_kernel_alive(&outcome);
+    for cpu in 1..4 {
+        let line = kernel_line(&outcome, "INFO", &format!("cpu {cpu}: up;"));
+        assert!(
+            line.contains(&format!("GS reads cpu {cpu},")),
+            "{line}\n{}",
+            report(&outcome)
+        );
+    }
+    let line = kernel_line(&outcome, "INFO", "smp:");
+    assert!(line.contains("4 CPUs run threads"), "{line}\n{}", report(&outcome));
+    assert_hello_greeted(&outcome);
+}
+
+#[test]
+fn threads_share_a_counter_behind_a_mutex() {
+    let programs = smp_program(
+        "threads",
+        "threads",
+        2,
+        &[],
+        "threads = 5\nargs = \"threads=4 rounds=2000\"",
+    ) + &hello(1);
+    let outcome = boot("smp_threads", &on_cpus(2, &programs), "");
+    assert_kernel_alive(&outcome);
+    let values = assert_checks(&outcome, "threads", &["counter", "joined", "limit"]);
+    assert_eq!(value(&outcome, &values, "counter"), "8000");
+    assert_exited(&outcome, "threads", 0);
+}
+
+#[test]
+fn eight_pairs_of_threads_exchange_a_million_messages_across_cpus() {
+    // The client's eight threads run on CPU 0, the server's on CPU 1: every
+    // call crosses. The supervisor checks every counter comes back.
+    let programs = format!(
+        "\n[[endpoint]]\nname = \"pairs\"\n{}{}",
+        smp_program(
+            "pair-server",
+            "pair-server",
+            3,
+            &[r#"{ endpoint = "pairs", rights = ["recv"] }"#],
+            "start = \"spawn\"\ncpus = [1]\nthreads = 8\nargs = \"threads=8\"",
+        ),
+        smp_program(
+            "pair-client",
+            "pair-client",
+            3,
+            &[r#"{ endpoint = "pairs", rights = ["send"] }"#],
+            "start = \"spawn\"\ncpus = [0]\nthreads = 8\nargs = \"threads=8 messages=1000000\"",
+        ),
+    );
+    let toml = format!(
+        "[kernel]\ncpus = 2\n{}",
+        supervised(&["pair-server", "pair-client", "hello", "worker"], &programs)
+    );
+    let outcome = boot("smp_pairs", &toml, "");
+    assert_survived(&outcome);
+    assert_values(
+        &outcome,
+        "pair-client",
+        &[("messages", "1000000"), ("bad", "0"), ("check.all_answered", "pass")],
+    );
+    assert_values(
+        &outcome,
+        "pair-server",
+        &[("served", "1000000"), ("check.stopped", "pass")],
+    );
+    assert_exited(&outcome, "pair-client", 0);
+    assert_exited(&outcome, "pair-server", 0);
+}
+
+#[test]
+fn a_shootdown_stops_a_write_on_the_other_cpu_before_protect_returns() {
+    let programs = format!(
+        "\n[[endpoint]]\nname = \"tlb\"\n{}{}",
+        smp_program(
+            "tlb-observer",
+            "tlb-observer",
+            3,
+            &[r#"{ endpoint = "tlb", rights = ["recv"] }"#],
+            "",
+        ),
+        smp_program(
+            "tlb-writer",
+            "tlb-writer",
+            2,
+            &[r#"{ endpoint = "tlb", rights = ["send"] }"#],
+            "threads = 2",
+        ),
+    );
+    let outcome = boot("smp_shootdown", &on_cpus(2, &(programs + &hello(1))), "");
+    assert_kernel_alive(&outcome);
+    assert_checks(&outcome, "tlb-observer", &["counter_stopped"]);
+    assert_exited(&outcome, "tlb-observer", 0);
+    let writer = values(&outcome, "tlb-writer");
+    let page = writer.number("page").expect("the writer reports its page");
+    // If the main thread lived to look, the counter had stopped already.
+    assert_ne!(writer.get("moved_after_protect"), Some("yes"), "{}", report(&outcome));
+    assert_page_fault(&outcome, "tlb-writer", Access::Write, page, Cause::ProtectionViolation);
+}
+
+#[test]
+fn a_fault_on_one_cpu_kills_only_its_process() {
+    let programs = format!(
+        "{}\n[[program]]\nname = \"faulty\"\ncrate = \"demo\"\nbin = \"faulty\"\npriority = 3\ncpus = [0]\n\
+         handles = [{{ endpoint = \"console\", rights = [\"send\"] }}]\n",
+        smp_program("counter", "pinned-counter", 3, &[], "cpus = [1]\nargs = \"ticks=30\""),
+    ) + &hello(1);
+    let outcome = boot("smp_fault_isolation", &on_cpus(2, &programs), "");
+    assert_kernel_alive(&outcome);
+    let fault = fault(&outcome, "faulty");
+    assert_eq!(fault.vector, vector::PAGE_FAULT, "{}", report(&outcome));
+    let counter = values(&outcome, "counter");
+    assert!(counter.number("ticks").is_some_and(|t| t >= 30), "{}", report(&outcome));
+    let (counter_end, _) = ending(&outcome, "counter");
+    assert!(
+        fault.line < counter_end,
+        "the counter ran on after the fault\n{}",
+        report(&outcome)
+    );
+    assert_exited(&outcome, "counter", 0);
+}
