@@ -74,6 +74,14 @@ impl Fuzzer {
     /// `after`; `preserved` says whether `int 0x80` kept RCX and R11) and
     /// brings the model up to date. Returns the first problem found.
     pub fn check(&mut self, plan: &Plan, after: &Regs, preserved: bool) -> Option<&'static str> {
+        // A memory object passed in a reply may stay with the pinger or a
+        // victim (the sink and the mirror close theirs at once).
+        if matches!(plan.syscall, Some(Syscall::Reply | Syscall::ReplyRecv))
+            && plan.passed.is_some_and(|held| matches!(held.target, Target::Memory(_)))
+            && MsgInfo(plan.regs.rsi).flags().contains(MsgFlags::HANDLE)
+        {
+            self.memory.given_away += 1;
+        }
         let problem = self.judge(plan, after);
         problem.or((!preserved).then_some("int 0x80 changed RCX or R11"))
     }
@@ -159,6 +167,16 @@ impl Fuzzer {
             (Syscall::Reply | Syscall::ReplyRecv, Error::TOOLONG | Error::FAULT) if self.owed_reply != Some(false) => {
                 self.owed_reply = None
             }
+            // So does a memory object the caller's limit cannot take; any
+            // other ENOMEM (no frame left for the buffer) may come first.
+            (Syscall::Reply | Syscall::ReplyRecv, Error::NOMEM) if self.owed_reply != Some(false) => {
+                let memory = plan.passed.is_some_and(|held| matches!(held.target, Target::Memory(_)));
+                self.owed_reply = if memory { Some(false) } else { None };
+            }
+            (
+                Syscall::MemMap | Syscall::MemUnmap | Syscall::MemProtect | Syscall::MemCreate | Syscall::MemMapObject,
+                _,
+            ) => return self.memory_failed(plan, error),
             // (endpoint_create may find the endpoint table full: other
             // processes create endpoints too.)
             (Syscall::HandleDup, Error::TABLEFULL) if !self.model.is_full() => {
@@ -192,7 +210,7 @@ impl Fuzzer {
                 (value != sent).then_some("did not return the count the sink answered")
             }
             Syscall::Spawn => self.spawned(plan, value),
-            Syscall::Stats => self.stats_written(regs.rdi),
+            Syscall::Stats => self.stats_written(regs.rdi, regs.rsi),
             Syscall::EndpointCreate => {
                 let full = self.model.is_full();
                 let complaint = self.model.add(Held {
@@ -207,9 +225,15 @@ impl Fuzzer {
             }
             Syscall::HandleDup => self.duplicated(plan, value),
             Syscall::HandleClose => match self.model.remove(regs.rdi) {
-                Some(_) => None,
+                Some(_) => {
+                    self.forget_unreferred();
+                    None
+                }
                 None => Some("closed a handle that is not open"),
             },
+            Syscall::MemMap | Syscall::MemUnmap | Syscall::MemProtect | Syscall::MemCreate | Syscall::MemMapObject => {
+                self.memory_succeeded(plan, value)
+            }
             Syscall::Send | Syscall::Call | Syscall::Recv | Syscall::ReplyRecv | Syscall::Reply => {
                 self.messaged(plan, syscall, after)
             }
@@ -232,11 +256,20 @@ impl Fuzzer {
     }
 
     /// `stats` reported success: the counters must be in the scratch pages
-    /// (the only writable memory the fuzzer hands out) and make sense.
-    fn stats_written(&mut self, address: u64) -> Option<&'static str> {
-        let Some(bytes) = self.layout.read_scratch::<{ Stats::SIZE }>(address) else {
-            return Some("reported writing the counters outside the scratch pages");
-        };
+    /// or a writable mapping of the fuzzer's (the only writable memory it
+    /// hands out) and make sense.
+    fn stats_written(&mut self, address: u64, len: u64) -> Option<&'static str> {
+        if len < Stats::MIN_SIZE as u64 {
+            return Some("wrote the counters into a buffer shorter than Stats::MIN_SIZE");
+        }
+        let written = len.min(Stats::SIZE as u64);
+        if !self.writable(address, written) {
+            return Some("reported writing the counters outside the scratch pages and writable mappings");
+        }
+        let mut bytes = [0u8; Stats::SIZE];
+        for (index, byte) in bytes.iter_mut().enumerate().take(written as usize) {
+            *byte = self.read_byte(address + index as u64)?;
+        }
         let field = |index: usize| {
             let mut word = [0u8; 8];
             word.copy_from_slice(&bytes[index * 8..index * 8 + 8]);
@@ -314,8 +347,8 @@ impl Fuzzer {
         if info.len() as u64 > capacity {
             return Some("delivered more bytes than the buffer holds");
         }
-        if !info.is_empty() && !self.layout.in_scratch(regs.rdx, info.len() as u64) {
-            return Some("reported writing a message outside the scratch pages");
+        if !info.is_empty() && !self.writable(regs.rdx, info.len() as u64) {
+            return Some("reported writing a message outside the scratch pages and writable mappings");
         }
         if info.words() > abi::message::MAX_WORDS {
             return Some("delivered a message with more than six words");
@@ -369,7 +402,7 @@ impl Fuzzer {
             }
         }
         for index in 0..info.len() {
-            let byte = self.layout.read_scratch::<1>(buffer + index as u64).map(|[byte]| byte);
+            let byte = self.read_byte(buffer + index as u64);
             if byte != Some(pattern::byte(label, index)) {
                 return Some("delivered message bytes other than the ones sent");
             }
@@ -412,10 +445,7 @@ impl Fuzzer {
         }
         if let Some(sent) = self.sent.filter(|sent| *sent == request.len()) {
             for index in 0..sent {
-                let byte = self
-                    .layout
-                    .read_scratch::<1>(regs.rdx + index as u64)
-                    .map(|[byte]| byte);
+                let byte = self.read_byte(regs.rdx + index as u64);
                 if byte != Some(fuzzer::mirror::byte(self.sent_bytes[index], index)) {
                     return Some("the mirror's answer arrived with other bytes");
                 }

@@ -13,6 +13,10 @@
 //! there), 1 the mirror, 2 the inbox the pinger calls it on, 3 the printer
 //! (its report), 4 the lifeline (the checker waits on it). It starts the
 //! `pinger` itself and may spawn `victim`s.
+//!
+//! Before fuzzing it measures what the ABI leaves to the kernel about its
+//! memory (`Fuzzer::calibrate`); before its report it unmaps everything it
+//! mapped and closes every memory handle (`Fuzzer::release_memory`).
 
 #![no_std]
 #![no_main]
@@ -21,12 +25,16 @@ mod check;
 mod generate;
 mod invoke;
 mod layout;
+mod memcheck;
+mod memgen;
+mod memory;
 mod model;
 mod report;
 
 use crate::generate::Plan;
 use crate::invoke::{Entry, Regs, invoke};
 use crate::layout::Layout;
+use crate::memory::Memory;
 use crate::model::Model;
 use crate::report::Counts;
 use abi::syscall::SYSCALLS;
@@ -51,6 +59,8 @@ pub struct Fuzzer {
     pub random: Random,
     pub layout: Layout,
     pub model: Model,
+    /// Its mappings, its memory objects and its memory limit.
+    pub memory: Memory,
     pub weights: [u32; SYSCALLS.len() + 1],
     pub seed: u64,
     pub pid: u64,
@@ -81,10 +91,15 @@ fn main() -> i32 {
     let calls = number_arg("calls", 10_000);
     let log_from = number_arg("log", u64::MAX);
     let log_until = log_from.saturating_add(number_arg("log_calls", 64));
+    let layout = Layout::new();
     let mut fuzzer = Fuzzer {
         random: Random::new(seed),
-        layout: Layout::new(),
+        layout,
         model: Model::new(),
+        memory: Memory::new(
+            abi::memory::DEFAULT_MEMORY_PAGES,
+            layout.image_pages() + abi::memory::STACK_PAGES,
+        ),
         weights: generate::weights(),
         seed,
         pid: libsys::get_pid() as u64,
@@ -105,10 +120,24 @@ fn main() -> i32 {
         fuzzer.say(format_args!("fuzz: cannot run: {problem}"));
         return 3;
     }
-    let layout = fuzzer.layout;
     fuzzer.say(format_args!(
         "fuzz: seed {seed} calls {calls}: scratch {:#x}-{:#x} (last in the image: {}), read-only {:#x}-{:#x}",
         layout.scratch.0, layout.scratch.1, layout.scratch_is_last, layout.read_only.0, layout.read_only.1
+    ));
+    if let Err(problem) = fuzzer.calibrate() {
+        fuzzer.say(format_args!("fuzz: cannot run: {problem}"));
+        return 3;
+    }
+    let memory = &fuzzer.memory;
+    let (limit, image, regions, objects) = (
+        memory.limit,
+        layout.image_pages(),
+        memory.region_room,
+        memory.object_room,
+    );
+    fuzzer.say(format_args!(
+        "fuzz: memory: limit {limit} pages (image {image}, stack {}), room for {regions} mappings and {objects} memory objects",
+        abi::memory::STACK_PAGES
     ));
     if let Err(error) = libsys::spawn("pinger") {
         fuzzer.say(format_args!("fuzz: cannot start the pinger: {}", error.name()));
@@ -155,6 +184,7 @@ fn main() -> i32 {
             ));
         }
     }
+    fuzzer.release_memory();
     fuzzer.audit();
     let ticks = libsys::get_ticks() - start;
     fuzzer.summary(ticks);
@@ -179,8 +209,8 @@ impl Fuzzer {
             return;
         }
         for index in 0..len {
-            match self.layout.read_scratch::<1>(plan.regs.rdx + index as u64) {
-                Some([byte]) => self.sent_bytes[index] = byte,
+            match self.read_byte(plan.regs.rdx.wrapping_add(index as u64)) {
+                Some(byte) => self.sent_bytes[index] = byte,
                 None => return,
             }
         }
@@ -190,8 +220,10 @@ impl Fuzzer {
     /// Checks the model against the kernel without changing anything:
     /// `handle_dup` with an invalid rights bit fails with EBADHANDLE for a
     /// handle that is not open, ENORIGHTS for one without TRANSFER, and
-    /// EINVAL for any other, creating nothing.
+    /// EINVAL for any other, creating nothing; and the memory limit leaves
+    /// exactly the room the model says (`Fuzzer::check_limit`).
     fn audit(&mut self) {
+        self.check_limit();
         let probe = |value: u64| Plan {
             number: Syscall::HandleDup as u64,
             syscall: Some(Syscall::HandleDup),

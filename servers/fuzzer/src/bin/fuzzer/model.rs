@@ -1,5 +1,6 @@
 //! What the fuzzer knows about its own handle table: every handle it holds,
-//! the endpoint behind it and its rights, and handles it closed (stale).
+//! the object behind it (an endpoint, or one of its memory objects) and its
+//! rights, and handles it closed (stale).
 //!
 //! The model follows every syscall that creates or closes a handle, so it
 //! can tell which calls may wait for a peer (and must be bounded), which
@@ -11,7 +12,7 @@ use abi::handle::MAX_HANDLES;
 use fuzzer::handles;
 use libsys::Handle;
 
-/// The endpoint a handle names, as far as the fuzzer can tell.
+/// The object a handle names, as far as the fuzzer can tell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
     /// The sink server (always answers).
@@ -26,8 +27,12 @@ pub enum Target {
     Lifeline,
     /// An endpoint the fuzzer created; nobody else ever receives on it.
     Own,
-    /// A handle that arrived in a message.
+    /// A handle that arrived in a message, naming the fuzzer knows not
+    /// what.
     Foreign,
+    /// A memory object: the id of its record in the fuzzer's memory model
+    /// (`crate::memory::Objects`), the same for every handle to it.
+    Memory(u8),
 }
 
 /// How a handle may be used by random syscalls.
@@ -117,6 +122,11 @@ impl Model {
         self.held.iter().flatten().count()
     }
 
+    /// Every held handle, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = Held> + '_ {
+        self.held.iter().flatten().copied()
+    }
+
     /// The `n`-th held handle (in slot order), `n < count()`.
     pub fn nth(&self, n: usize) -> Option<Held> {
         self.held.iter().flatten().nth(n).copied()
@@ -154,6 +164,15 @@ impl Model {
     /// Every remembered closed handle.
     pub fn stale_values(&self) -> impl Iterator<Item = Handle> + '_ {
         self.stale[..self.stale_count].iter().copied()
+    }
+
+    /// How many held handles name memory object `id`.
+    pub fn handles_to(&self, id: u8) -> usize {
+        self.held
+            .iter()
+            .flatten()
+            .filter(|held| held.target == Target::Memory(id))
+            .count()
     }
 
     /// Whether every handle slot is taken.

@@ -27,6 +27,13 @@ pub struct Counts {
     pub int80: u64,
     /// Extra calls made to audit the handle model.
     pub audits: u64,
+    /// Extra calls made to check memory (`stats` into pages that must be
+    /// refused, the memory limit, the measurements at start, the release
+    /// at the end).
+    pub probes: u64,
+    /// `mem_unmap` and `mem_protect` ranges replaced because they held a
+    /// page of the fuzzer's own.
+    pub confined: u64,
 }
 
 impl Counts {
@@ -36,6 +43,8 @@ impl Counts {
             redirected: 0,
             int80: 0,
             audits: 0,
+            probes: 0,
+            confined: 0,
         }
     }
 
@@ -172,8 +181,14 @@ impl Fuzzer {
         let _ = write!(
             line,
             " (never returns, or waits in a way the fuzzer cannot bound); {} calls via int 0x80, {} out-pointers \
-             moved into scratch, {} audit calls, {} victims spawned",
-            self.counts.int80, self.counts.redirected, self.counts.audits, self.victims
+             moved into scratch, {} unmap/protect ranges confined, {} audit calls, {} memory probes, {} victims \
+             spawned",
+            self.counts.int80,
+            self.counts.redirected,
+            self.counts.confined,
+            self.counts.audits,
+            self.counts.probes,
+            self.victims
         );
         self.say(format_args!("{}", core::str::from_utf8(line.as_bytes()).unwrap_or("?")));
         let (seed, calls, violations) = (self.seed, self.index, self.violations);
