@@ -173,10 +173,7 @@ impl Fuzzer {
                 let memory = plan.passed.is_some_and(|held| matches!(held.target, Target::Memory(_)));
                 self.owed_reply = if memory { Some(false) } else { None };
             }
-            (
-                Syscall::MemMap | Syscall::MemUnmap | Syscall::MemProtect | Syscall::MemCreate | Syscall::MemMapObject,
-                _,
-            ) => return self.memory_failed(plan, error),
+            (syscall, _) if crate::generate::is_memory(syscall) => return self.memory_failed(plan, error),
             // (endpoint_create may find the endpoint table full: other
             // processes create endpoints too.)
             (Syscall::HandleDup, Error::TABLEFULL) if !self.model.is_full() => {
@@ -231,9 +228,7 @@ impl Fuzzer {
                 }
                 None => Some("closed a handle that is not open"),
             },
-            Syscall::MemMap | Syscall::MemUnmap | Syscall::MemProtect | Syscall::MemCreate | Syscall::MemMapObject => {
-                self.memory_succeeded(plan, value)
-            }
+            syscall if crate::generate::is_memory(syscall) => self.memory_succeeded(plan, value),
             Syscall::Send | Syscall::Call | Syscall::Recv | Syscall::ReplyRecv | Syscall::Reply => {
                 self.messaged(plan, syscall, after)
             }

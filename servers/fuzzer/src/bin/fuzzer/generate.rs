@@ -3,15 +3,26 @@
 //! around page sizes and wrapping; stale, forged and out-of-range handles;
 //! every MsgInfo flag), driven by the argument kinds of `abi::SYSCALLS`.
 //!
-//! Two rules keep the fuzzer alive: a buffer the kernel may write always
-//! comes through [`Layout::out_window_safe`] (so only scratch pages can be
-//! written), and an IPC call that could wait for a peer that never comes is
-//! made non-blocking or given a timeout of 1 to 3 ticks ([`Fuzzer::bound`]).
+//! Three rules keep the fuzzer alive: a buffer the kernel may write always
+//! comes through [`Layout::out_window_safe`] (so only scratch pages and the
+//! fuzzer's own mappings can be written, never its live data), an IPC call
+//! that could wait for a peer that never comes is made non-blocking or
+//! given a timeout of 1 to 3 ticks ([`Fuzzer::bound`]), and `mem_unmap` and
+//! `mem_protect` never touch a page the fuzzer relies on: their range comes
+//! through [`Fuzzer::range_is_safe`], so it is one the fuzzer mapped itself
+//! (its model knows it), or holds none of its own pages (its image with the
+//! scratch pages, its stack and the guard page below it: parts of the map
+//! arena, the holes between its segments, the null pages), or lies in the
+//! kernel half, or is one the ABI refuses whatever it holds (misaligned or
+//! empty: EINVAL). Anything else is replaced by one of its mappings
+//! ([`Fuzzer::own_range`]). `mem_map` and `mem_map_object` may be aimed
+//! anywhere, the image and the stack included: the ABI never maps over a
+//! mapping (EEXIST) or the stack (EINVAL).
 
 use crate::Fuzzer;
 use crate::invoke::{Entry, Regs};
 use crate::layout::{SCRATCH_SIZE, STACK_PAGES};
-use crate::model::{Guard, Held, NEVER_A_HANDLE};
+use crate::model::{Guard, Held, NEVER_A_HANDLE, Target};
 use abi::handle::MAX_HANDLES;
 use abi::message::{MAX_BUFFER, MAX_TIMEOUT, MAX_WORDS, MsgFlags};
 use abi::syscall::{ArgKind, SYSCALLS, SyscallDesc};
@@ -91,8 +102,9 @@ fn weight(syscall: Syscall) -> u32 {
         Syscall::EndpointCreate | Syscall::Stats => 5,
         Syscall::HandleDup | Syscall::HandleClose => 6,
         Syscall::Spawn => 3,
-        // Not in the model yet: they could unmap the fuzzer's own memory.
-        Syscall::MemMap | Syscall::MemUnmap | Syscall::MemProtect | Syscall::MemCreate | Syscall::MemMapObject => 0,
+        Syscall::MemMap => 5,
+        Syscall::MemUnmap | Syscall::MemProtect | Syscall::MemMapObject => 4,
+        Syscall::MemCreate => 3,
     }
 }
 
@@ -106,6 +118,14 @@ pub fn fuzzable(desc: &SyscallDesc) -> bool {
         Syscall::Write | Syscall::Send | Syscall::Recv | Syscall::Call | Syscall::ReplyRecv
     );
     desc.returns == abi::syscall::Returns::Yes && (!desc.blocks || known_blocking) && weight(desc.number) > 0
+}
+
+/// Whether `syscall` is one of the memory syscalls.
+pub fn is_memory(syscall: Syscall) -> bool {
+    matches!(
+        syscall,
+        Syscall::MemMap | Syscall::MemUnmap | Syscall::MemProtect | Syscall::MemCreate | Syscall::MemMapObject
+    )
 }
 
 /// Whether `syscall` sends a message (whose HANDLE flag passes a handle).
@@ -184,6 +204,28 @@ impl Fuzzer {
                 plan.regs.rdi |= NEVER_A_HANDLE;
             }
             Syscall::Send | Syscall::Recv | Syscall::Call | Syscall::ReplyRecv => self.bound(&mut plan),
+            // The rule that keeps the fuzzer's own pages.
+            Syscall::MemUnmap | Syscall::MemProtect => {
+                let (address, len) = self.own_range();
+                plan.regs.rdi = address;
+                plan.regs.rsi = len;
+            }
+            // Mostly one of its memory handles; never one whose object the
+            // fuzzer does not know.
+            Syscall::MemMapObject => {
+                let mut handle = match self.memory_handle() {
+                    Some(handle) if self.random.chance(1, 2) => handle,
+                    _ => self.handle(Rights::MAP_READ),
+                };
+                if self
+                    .model
+                    .get(handle)
+                    .is_some_and(|held| held.target == Target::Foreign)
+                {
+                    handle |= NEVER_A_HANDLE;
+                }
+                plan.regs.rdi = handle;
+            }
             _ => {}
         }
         plan
@@ -240,7 +282,11 @@ impl Fuzzer {
                 ArgKind::Int | ArgKind::Status | ArgKind::Pid => self.integer(),
                 ArgKind::Handle => self.handle(Rights::empty()),
                 ArgKind::MsgInfo => self.msginfo(),
+                ArgKind::Len if desc.number == Syscall::MemCreate => self.object_length(),
+                ArgKind::Len if is_memory(desc.number) => self.map_length(),
                 ArgKind::Len => self.length(),
+                ArgKind::Address => self.map_address(),
+                ArgKind::Perms => self.perms(),
                 ArgKind::Rights => self.rights(),
                 ArgKind::Badge => self.badge(),
                 ArgKind::InPtr { .. } | ArgKind::OutPtr { .. } | ArgKind::InOutPtr { .. } => continue,
@@ -343,12 +389,16 @@ impl Fuzzer {
         }
     }
 
+    /// Rights bits: endpoint rights, memory rights (MAP_READ, MAP_WRITE,
+    /// with and without TRANSFER), both kinds mixed, unknown bits.
     fn rights(&mut self) -> u64 {
-        match self.random.below(8) {
+        match self.random.below(10) {
             0 => 0,
-            1 => 8,
+            1 => 1 << 5,
             2 => self.random.bits(),
             3 => u64::MAX,
+            4 | 5 => self.random.pick(&[0x08, 0x10, 0x18, 0x0c, 0x14, 0x1c]),
+            6 => self.random.below(32),
             _ => self.random.below(8),
         }
     }
@@ -385,6 +435,14 @@ impl Fuzzer {
             Some(held) if held.guard() == Guard::NoUse => value | NEVER_A_HANDLE,
             _ => value,
         }
+    }
+
+    /// One of the memory handles the fuzzer holds, if any.
+    fn memory_handle(&mut self) -> Option<u64> {
+        let memory = |held: &Held| matches!(held.target, Target::Memory(_));
+        let count = self.model.iter().filter(memory).count();
+        let choice = self.random.below(count as u64) as usize;
+        self.model.iter().filter(memory).nth(choice).map(|held| held.value)
     }
 
     fn held_handle(&mut self, wanted: Rights) -> u64 {
@@ -515,11 +573,23 @@ impl Fuzzer {
 
     /// An address and capacity for a buffer the kernel writes. Whatever the
     /// class, the window the kernel may write is checked: unless it touches
-    /// only scratch or pages the fuzzer cannot write, the address is moved
-    /// into the scratch pages.
+    /// only scratch, the fuzzer's own mappings (which hold no live data) or
+    /// pages the fuzzer cannot write, the address is moved into the scratch
+    /// pages.
     pub fn out_pair(&mut self) -> (u64, u64) {
         let layout = self.layout;
-        let (address, capacity) = match self.random.below(20) {
+        let (address, capacity) = match self.random.below(21) {
+            // One of its own mappings: pages not made yet, read-only ones,
+            // memory objects (never live data).
+            20 if !self.memory.mappings.as_slice().is_empty() => {
+                let address = self.mapping_address().unwrap_or(layout.scratch.0);
+                let capacity = if self.random.chance(3, 4) {
+                    self.random.below(MAX_BUFFER as u64 + 1)
+                } else {
+                    self.length()
+                };
+                (address, capacity)
+            }
             0..=8 => {
                 let address = self.scratch_address();
                 let capacity = if self.random.chance(3, 4) {
@@ -594,7 +664,8 @@ impl Fuzzer {
     }
 
     /// An address for a buffer the kernel reads `len` bytes of: anywhere at
-    /// all, the fuzzer's live data included (reading changes nothing).
+    /// all, the fuzzer's live data and its mappings included (reading
+    /// changes nothing).
     fn in_address(&mut self, len: u64) -> u64 {
         let layout = self.layout;
         let back = if len == 0 {
@@ -602,7 +673,8 @@ impl Fuzzer {
         } else {
             self.random.between(1, len.min(64))
         };
-        match self.random.below(20) {
+        match self.random.below(21) {
+            20 => self.mapping_address().unwrap_or(layout.scratch.0),
             0..=7 => self.scratch_address(),
             8 => layout.scratch.1 - back,
             9 => layout.scratch.0 - back,
