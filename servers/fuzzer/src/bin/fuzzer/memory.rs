@@ -332,15 +332,6 @@ impl Objects {
     pub fn pages(&self) -> u64 {
         self.list.iter().flatten().map(|o| o.pages).sum()
     }
-
-    /// The ids of live records.
-    pub fn ids(&self) -> impl Iterator<Item = u8> + '_ {
-        self.list
-            .iter()
-            .enumerate()
-            .filter(|(_, slot)| slot.is_some())
-            .map(|(id, _)| id as u8)
-    }
 }
 
 /// Everything the fuzzer knows about its memory.
