@@ -20,8 +20,28 @@ pub const FAULT: u32 = 3;
 /// Words: `[pid, limit in ticks, rip, 0, name0, name1]`.
 pub const LIMIT: u32 = 4;
 
-/// Word indices of the packed process name in all three messages.
+/// A process was ended by `process_kill`. Words:
+/// `[pid, killer's pid, rip, 0, name0, name1]`.
+pub const KILLED: u32 = 5;
+
+/// Word indices of the packed process name in every notice and write.
 pub const WORD_NAME: [usize; 2] = [4, 5];
+
+/// Console input: a client attaches to take the input. Word 0 carries a
+/// handle (HANDLE flag) to a notification with SIGNAL, which the console
+/// signals with [`INPUT_READY`] when a line is ready and [`INTERRUPT`] on
+/// Ctrl-C. The previous holder is detached. Reply: no words.
+pub const ATTACH: u32 = 16;
+/// Console input: reads up to the reply capacity of complete lines (each
+/// ending in `\n`) into the reply buffer. Only the process that attached may
+/// read (else ENORIGHTS as an error reply). An empty reply means no line is
+/// ready yet: wait for [`INPUT_READY`]. Reply word 0: input bytes dropped
+/// since the last read because nobody took them.
+pub const READ: u32 = 17;
+/// Notification bit: a complete line waits to be read.
+pub const INPUT_READY: u64 = 1 << 0;
+/// Notification bit: Ctrl-C was typed.
+pub const INTERRUPT: u64 = 1 << 1;
 
 use crate::fault::{PageFaultCode, vector_name};
 use core::fmt;
@@ -58,6 +78,13 @@ pub enum NoticeKind {
         /// CR2 for a page fault: the address it touched.
         address: u64,
     },
+    /// Ended by `process_kill` from process `by` ([`KILLED`]).
+    KilledBy {
+        /// The pid of the process that killed it.
+        by: u64,
+        /// Where it was.
+        rip: u64,
+    },
     /// Killed for using up its CPU time limit of `ticks` ([`LIMIT`]).
     OverLimit {
         /// The limit, in timer ticks.
@@ -86,7 +113,14 @@ impl Notice {
         [pid, ticks, rip, 0, n0, n1]
     }
 
-    /// Decodes a message with label [`EXIT`], [`FAULT`] or [`LIMIT`].
+    /// The words of a kill notice.
+    pub fn killed_words(pid: u64, name: &str, by: u64, rip: u64) -> [u64; 6] {
+        let [n0, n1] = pack_name(name);
+        [pid, by, rip, 0, n0, n1]
+    }
+
+    /// Decodes a message with label [`EXIT`], [`FAULT`], [`LIMIT`] or
+    /// [`KILLED`].
     pub fn decode(label: u32, words: &[u64; 6]) -> Option<Notice> {
         let (name, name_len) = unpack_name([words[WORD_NAME[0]], words[WORD_NAME[1]]]);
         let kind = match label {
@@ -101,6 +135,10 @@ impl Notice {
             },
             LIMIT => NoticeKind::OverLimit {
                 ticks: words[1],
+                rip: words[2],
+            },
+            KILLED => NoticeKind::KilledBy {
+                by: words[1],
                 rip: words[2],
             },
             _ => return None,
@@ -152,6 +190,7 @@ impl fmt::Display for NoticeKind {
             NoticeKind::OverLimit { ticks, rip } => {
                 write!(f, "killed: CPU time limit of {ticks} ticks used up at {rip:#x}")
             }
+            NoticeKind::KilledBy { by, rip } => write!(f, "killed by process {by} at {rip:#x}"),
         }
     }
 }
@@ -240,6 +279,11 @@ mod tests {
         assert_eq!(
             std::format!("{}", Notice::decode(LIMIT, &words).unwrap()),
             "hog[7] killed: CPU time limit of 50 ticks used up at 0x201000"
+        );
+        let words = Notice::killed_words(8, "spin", 2, 0x20_1004);
+        assert_eq!(
+            std::format!("{}", Notice::decode(KILLED, &words).unwrap()),
+            "spin[8] killed by process 2 at 0x201004"
         );
     }
 

@@ -72,8 +72,9 @@ errors! {
     /// The handle names another kind of object than the operation needs
     /// (a memory object given to `send`, an endpoint to `mem_map_object`).
     WRONGKIND = 14, "handle names another kind of object";
-    /// The address range overlaps a mapping.
-    EXIST = 15, "range overlaps a mapping";
+    /// The address range overlaps a mapping, or the object is bound
+    /// already (`notify_bind`).
+    EXIST = 15, "range overlaps a mapping, or already bound";
 }
 
 impl Error {

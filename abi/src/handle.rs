@@ -2,7 +2,8 @@
 
 use bitflags::bitflags;
 
-/// A process's name for an endpoint: `index | generation << 8`, where `index`
+/// A process's name for a kernel object (endpoint, memory object,
+/// notification, interrupt line, process): `index | generation << 8`, where `index`
 /// is a slot of the process's handle table and `generation` counts how often
 /// that slot was reused. A handle kept after it was closed no longer matches
 /// its slot and is `EBADHANDLE`, not someone else's endpoint.
@@ -38,7 +39,7 @@ pub const MAX_HANDLES: usize = 32;
 pub const CONSOLE: Handle = 0;
 
 bitflags! {
-    /// What a handle allows its holder to do with the endpoint it names.
+    /// What a handle allows its holder to do with the object it names.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
     pub struct Rights: u64 {
         /// `send` and `call` to the endpoint.
@@ -52,17 +53,29 @@ bitflags! {
         const MAP_READ = 1 << 3;
         /// Map the memory object it names writable.
         const MAP_WRITE = 1 << 4;
+        /// Signal the notification it names (`notify`, or as the target of
+        /// `irq_bind` and `process_watch`).
+        const SIGNAL = 1 << 5;
+        /// Wait on what it names: a notification's bits (`notify_wait`,
+        /// `notify_bind`), a process's end (`process_wait`,
+        /// `process_watch`), an interrupt line (`irq_bind`, `irq_ack`).
+        const WAIT = 1 << 6;
+        /// End the process it names (`process_kill`).
+        const KILL = 1 << 7;
     }
 }
 
 impl Rights {
     /// Names used in manifests, docs and traces.
-    pub const NAMES: [(&'static str, Rights); 5] = [
+    pub const NAMES: [(&'static str, Rights); 8] = [
         ("send", Rights::SEND),
         ("recv", Rights::RECEIVE),
         ("transfer", Rights::TRANSFER),
         ("map_read", Rights::MAP_READ),
         ("map_write", Rights::MAP_WRITE),
+        ("signal", Rights::SIGNAL),
+        ("wait", Rights::WAIT),
+        ("kill", Rights::KILL),
     ];
 
     /// Parses a comma-separated list such as `send,transfer`.
@@ -126,7 +139,7 @@ mod tests {
     fn display_names_rights() {
         assert_eq!(std::format!("{}", Rights::SEND | Rights::TRANSFER), "send|transfer");
         assert_eq!(std::format!("{}", Rights::empty()), "0x0");
-        assert_eq!(std::format!("{}", Rights::from_bits_retain(0b10_0010)), "recv|0x20");
+        assert_eq!(std::format!("{}", Rights::from_bits_retain(0b1_0000_0010)), "recv|0x100");
         for (name, right) in Rights::NAMES {
             assert_eq!(Rights::parse_list(&std::format!("{right}")), Some(right), "{name}");
         }

@@ -18,9 +18,12 @@ pub mod machine;
 pub mod manifest;
 pub mod memory;
 pub mod message;
+pub mod notify;
+pub mod process;
 pub mod regs;
 pub mod stats;
 pub mod syscall;
+pub mod time;
 pub mod trace;
 
 pub use error::Error;
@@ -35,7 +38,14 @@ pub use syscall::Syscall;
 /// `mem_map_object`; EWRONGKIND, EEXIST; MAP_READ and MAP_WRITE;
 /// `Stats::promised_frames`), the trace's `Header` record and the error reply
 /// ([`message::ERROR_LABEL`]).
-pub const ABI_VERSION: u32 = 1 << 16 | 1;
+///
+/// 2.0 changed `spawn`, which returns a process handle in RAX and the pid in
+/// RDX, and added notifications (`notify_create`, `notify`, `notify_wait`,
+/// `notify_bind`), interrupts for drivers (`irq_bind`, `irq_ack`), process
+/// handles (`process_wait`, `process_kill`, `process_watch`,
+/// `process_info`), the SIGNAL, WAIT and KILL rights, the time page
+/// ([`time`]) and the console's KILLED notice.
+pub const ABI_VERSION: u32 = 2 << 16;
 
 /// Whether a program built for `program` may run on a kernel that reports
 /// `kernel`.
@@ -62,6 +72,7 @@ mod tests {
     fn compatibility_rule() {
         assert!(is_compatible(ABI_VERSION, ABI_VERSION));
         assert!(is_compatible(0x0001_0003, 0x0001_0002));
+        assert!(!is_compatible(ABI_VERSION, 1 << 16 | 1), "2.0 changed spawn");
         assert!(!is_compatible(0x0001_0002, 0x0001_0003));
         assert!(!is_compatible(0x0002_0000, 0x0001_0000));
     }

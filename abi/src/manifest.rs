@@ -12,6 +12,7 @@
 //! program console file=bin/console priority=6 io=serial
 //! # cpu_limit=N: killed after N timer ticks of CPU time (default: no limit)
 //! # memory=N: at most N pages of memory (default: abi::memory::DEFAULT_MEMORY_PAGES)
+//! # irqs=4,3: interrupt lines granted (handles after the `handle` lines)
 //! handle console rights=recv
 //! program hello file=bin/hello priority=2
 //! handle console rights=send badge=1
@@ -45,6 +46,9 @@ pub const MAX_START_HANDLES: usize = 8;
 pub const MAX_SPAWNS: usize = 8;
 /// Longest argument string of a program, in bytes.
 pub const MAX_ARGS: usize = 128;
+/// Interrupt lines (GSIs of the first I/O APIC) a manifest may grant:
+/// 1 to `IRQ_LINES - 1` (line 0 is the PIT, which the kernel keeps).
+pub const IRQ_LINES: u32 = 24;
 /// Priorities run from 0 (lowest) to `PRIORITIES - 1` (highest).
 pub const PRIORITIES: u8 = 8;
 
@@ -114,7 +118,12 @@ pub struct ProgramDecl<'a> {
     pub memory_pages: Option<u32>,
     /// Its argument string (`libsys::args()`), empty if none.
     pub args: &'a str,
-    /// The handles it starts with, in order: handle `i` is `handles[i]`.
+    /// The interrupt lines it is granted, one bit per line. It starts with
+    /// a handle (WAIT and TRANSFER) to each, after its endpoint handles, in
+    /// line order.
+    pub irqs: u32,
+    /// The endpoint handles it starts with, in order: handle `i` is
+    /// `handles[i]`.
     pub handles: Vec<HandleDecl, MAX_START_HANDLES>,
     /// Indices into [`Manifest::programs`] this program may spawn.
     pub spawns: Vec<usize, MAX_SPAWNS>,
@@ -169,6 +178,8 @@ pub enum ManifestErrorKind {
     TooMany(&'static str),
     /// More than one endpoint has `notices`.
     SeveralNoticeEndpoints,
+    /// Two programs are granted the same interrupt line.
+    IrqGrantedTwice,
 }
 
 /// `manifest line 3: unknown key`.
@@ -197,6 +208,7 @@ impl fmt::Display for ManifestErrorKind {
             HandleOutsideProgram => f.write_str("handle or args before any program"),
             TooMany(what) => write!(f, "too many {what}"),
             SeveralNoticeEndpoints => f.write_str("only one endpoint may receive notices"),
+            IrqGrantedTwice => f.write_str("an interrupt line is granted to two programs"),
         }
     }
 }
@@ -299,6 +311,7 @@ impl<'a> Manifest<'a> {
                     cpu_limit: None,
                     memory_pages: None,
                     args: "",
+                    irqs: 0,
                     handles: Vec::new(),
                     spawns: Vec::new(),
                 };
@@ -328,6 +341,16 @@ impl<'a> Manifest<'a> {
                             program.memory_pages = Some(pages.ok_or(fail(ManifestErrorKind::BadValue("memory")))?);
                         }
                         "io" => return Err(fail(ManifestErrorKind::BadValue("io"))),
+                        "irqs" => {
+                            for line in value.split(',') {
+                                let line = line
+                                    .parse::<u32>()
+                                    .ok()
+                                    .filter(|l| (1..IRQ_LINES).contains(l) && program.irqs & 1 << l == 0)
+                                    .ok_or(fail(ManifestErrorKind::BadValue("irqs")))?;
+                                program.irqs |= 1 << line;
+                            }
+                        }
                         "start" => {
                             program.start = match value {
                                 "boot" => Start::Boot,
@@ -349,6 +372,14 @@ impl<'a> Manifest<'a> {
                 }
                 if program.priority == PRIORITIES {
                     return Err(fail(ManifestErrorKind::MissingKey("priority")));
+                }
+                let irqs = program.irqs;
+                if irqs.count_ones() as usize > MAX_START_HANDLES {
+                    return Err(fail(ManifestErrorKind::TooMany("handles")));
+                }
+                let others = &self.programs[..self.programs.len() - 1];
+                if others.iter().any(|p| p.irqs & irqs != 0) {
+                    return Err(fail(ManifestErrorKind::IrqGrantedTwice));
                 }
             }
             "args" => {
@@ -386,6 +417,9 @@ impl<'a> Manifest<'a> {
                     .programs
                     .last_mut()
                     .ok_or(fail(ManifestErrorKind::HandleOutsideProgram))?;
+                if program.handles.len() + program.irqs.count_ones() as usize >= MAX_START_HANDLES {
+                    return Err(fail(ManifestErrorKind::TooMany("handles")));
+                }
                 program
                     .handles
                     .push(HandleDecl {
@@ -465,7 +499,7 @@ manifest 1
 # comment
 endpoint console notices
 endpoint echo
-program console file=bin/console priority=6 io=serial
+program console file=bin/console priority=6 io=serial irqs=4,3
 handle console rights=recv
 program hello file=bin/hello priority=2 spawns=child
 handle console rights=send badge=0x10   # trailing comment
@@ -483,6 +517,8 @@ args seed=7  calls=1000
         let console = &m.programs[0];
         assert!(console.io_serial);
         assert_eq!(console.priority, 6);
+        assert_eq!(console.irqs, 1 << 4 | 1 << 3);
+        assert_eq!(m.programs[1].irqs, 0);
         assert_eq!(
             console.handles[0],
             HandleDecl {
@@ -557,6 +593,17 @@ args seed=7  calls=1000
             error("manifest 1\nprogram a file=x priority=1 spawns=b\n").kind,
             UnknownProgram
         );
+        for bad in ["0", "24", "4,4", "x", ""] {
+            assert_eq!(
+                error(&std::format!("manifest 1\nprogram a file=x priority=1 irqs={bad}\n")).kind,
+                BadValue("irqs"),
+                "irqs={bad}"
+            );
+        }
+        assert_eq!(
+            error("manifest 1\nprogram a file=x priority=1 irqs=4\nprogram b file=x priority=1 irqs=3,4\n").kind,
+            IrqGrantedTwice
+        );
         assert_eq!(error("manifest 1\n\u{0}\u{ff}").kind, UnknownDirective);
         assert_eq!(Manifest::parse(&[b'm', 0xff]).unwrap_err().kind, NotUtf8);
     }
@@ -567,6 +614,13 @@ args seed=7  calls=1000
         for _ in 0..=MAX_START_HANDLES {
             text.push_str("handle e rights=send\n");
         }
+        assert_eq!(error(&text).kind, ManifestErrorKind::TooMany("handles"));
+        let mut text = std::string::String::from("manifest 1\nendpoint e\nprogram a file=x priority=1 irqs=1,2\n");
+        for _ in 0..MAX_START_HANDLES - 2 {
+            text.push_str("handle e rights=send\n");
+        }
+        Manifest::parse(text.as_bytes()).unwrap();
+        text.push_str("handle e rights=send\n");
         assert_eq!(error(&text).kind, ManifestErrorKind::TooMany("handles"));
     }
 }

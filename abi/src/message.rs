@@ -40,6 +40,10 @@ pub const MAX_TIMEOUT: u32 = TIMEOUT_MASK as u32;
 /// protocol may use this label for anything else.
 pub const ERROR_LABEL: u32 = u32::MAX;
 
+/// The label of the message a receiver gets for the bits of a notification
+/// bound to its endpoint (`notify_bind`); see [`crate::notify`].
+pub const NOTIFICATION_LABEL: u32 = u32::MAX - 1;
+
 /// The `MsgInfo` and word 0 of an error reply carrying `error`.
 pub const fn error_reply(error: Error) -> (MsgInfo, u64) {
     (MsgInfo::new(ERROR_LABEL, 1, 0), error.to_return())

@@ -106,6 +106,9 @@ impl core::fmt::Display for Reg {
 pub const NUMBER: Reg = Reg::Rax;
 /// Carries the result (or `-error`) on return.
 pub const RESULT: Reg = Reg::Rax;
+/// Carries a second result for the syscalls that have one (`spawn`'s pid,
+/// `notify_wait`'s bits, `process_wait`'s detail).
+pub const SECOND_RESULT: Reg = Reg::Rdx;
 /// Argument registers, in argument order.
 pub const ARGS: [Reg; 6] = [Reg::Rdi, Reg::Rsi, Reg::Rdx, Reg::R10, Reg::R8, Reg::R9];
 /// Registers the `syscall` instruction path destroys (return RIP, RFLAGS).

@@ -80,6 +80,26 @@ syscalls! {
     MemCreate = 19,
     /// Maps a memory object into the caller.
     MemMapObject = 20,
+    /// Creates a notification and returns a handle to it.
+    NotifyCreate = 21,
+    /// ORs bits into a notification; never blocks.
+    Notify = 22,
+    /// Waits until a notification has bits, then returns and clears them.
+    NotifyWait = 23,
+    /// Binds a notification to an endpoint: its receivers wake for signals too.
+    NotifyBind = 24,
+    /// Routes an interrupt line to a notification.
+    IrqBind = 25,
+    /// Unmasks an interrupt line after its interrupt was handled.
+    IrqAck = 26,
+    /// Waits until a process has ended and returns how it ended.
+    ProcessWait = 27,
+    /// Ends a process.
+    ProcessKill = 28,
+    /// Signals a notification when a process ends.
+    ProcessWatch = 29,
+    /// Copies a line per live process (`ps`) to a buffer.
+    ProcessInfo = 30,
 }
 
 impl Syscall {
@@ -150,6 +170,18 @@ pub enum ArgKind {
     Address,
     /// [`crate::memory::Perms`] bits.
     Perms,
+    /// Notification bits.
+    Bits,
+    /// A number of timer ticks; 0 means no limit.
+    Ticks,
+    /// Flag bits the syscall documents.
+    Flags,
+    /// An interrupt line's handle.
+    Irq,
+    /// How a process ended ([`crate::process::Ending`]).
+    Ending,
+    /// A number of entries.
+    Count,
 }
 
 impl ArgKind {
@@ -172,6 +204,12 @@ impl ArgKind {
             ArgKind::Pid => "pid",
             ArgKind::Address => "address",
             ArgKind::Perms => "perms",
+            ArgKind::Bits => "bits",
+            ArgKind::Ticks => "ticks",
+            ArgKind::Flags => "flags",
+            ArgKind::Irq => "irq",
+            ArgKind::Ending => "ending",
+            ArgKind::Count => "count",
         }
     }
 }
@@ -252,6 +290,9 @@ const fn field(name: &'static str, reg: Reg, kind: ArgKind) -> Field {
 const A0: Reg = regs::ARGS[0];
 const A1: Reg = regs::ARGS[1];
 const A2: Reg = regs::ARGS[2];
+/// The second result register (`spawn`'s pid, `notify_wait`'s bits,
+/// `process_wait`'s detail).
+const RDX: Reg = regs::SECOND_RESULT;
 const RAX: Reg = regs::RESULT;
 const W: [Reg; 6] = regs::ipc::WORDS;
 
@@ -535,14 +576,19 @@ pub const SYSCALLS: &[SyscallDesc] = &[
     SyscallDesc {
         number: Syscall::Spawn,
         name: "spawn",
-        summary: "Starts a new process running the boot-image program `name`, with the handles \
-                  and priority the manifest gives it. The caller's manifest entry must list it \
-                  in `spawns`.",
+        summary: "Starts a new process running the boot-image program `name`, with the handles, \
+                  interrupt lines and priority the manifest gives it, and returns a process handle \
+                  to it (WAIT, KILL and TRANSFER) and its pid. Its arguments are `args` (UTF-8, at \
+                  most `abi::manifest::MAX_ARGS` bytes, else EINVAL), or the manifest's when \
+                  `args_len` is 0. The caller's manifest entry must list it in `spawns`; ETABLEFULL \
+                  when the caller has no room for the handle.",
         args: &[
             field("name", A0, ArgKind::InPtr { len: "len" }),
             field("len", A1, ArgKind::Len),
+            field("args", A2, ArgKind::InPtr { len: "args_len" }),
+            field("args_len", regs::ARGS[3], ArgKind::Len),
         ],
-        results: &[field("pid", RAX, ArgKind::Pid)],
+        results: &[field("handle", RAX, ArgKind::Handle), field("pid", RDX, ArgKind::Pid)],
         errors: &[E::FAULT, E::INVAL, E::NOTFOUND, E::DENIED, E::TABLEFULL, E::NOMEM],
         returns: Returns::Yes,
         blocks: false,
@@ -655,6 +701,154 @@ pub const SYSCALLS: &[SyscallDesc] = &[
             E::NOMEM,
             E::TABLEFULL,
         ],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::NotifyCreate,
+        name: "notify_create",
+        summary: "Creates a notification (a word of bits, all clear) and returns a handle to it with \
+                  SIGNAL, WAIT and TRANSFER and badge 0.",
+        args: &[],
+        results: &[field("handle", RAX, ArgKind::Handle)],
+        errors: &[E::TABLEFULL],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::Notify,
+        name: "notify",
+        summary: "ORs `bits`, and the handle's badge, into the notification `handle` names (SIGNAL). \
+                  Never blocks. A thread waiting on it wakes with the bits; else, when it is bound to \
+                  an endpoint, a thread waiting to receive there gets them as a notification message; \
+                  else they stay until someone waits.",
+        args: &[field("handle", A0, ArgKind::Handle), field("bits", A1, ArgKind::Bits)],
+        results: &[],
+        errors: &[E::BADHANDLE, E::WRONGKIND, E::NORIGHTS],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::NotifyWait,
+        name: "notify_wait",
+        summary: "Returns and clears the bits of the notification `handle` names (WAIT), waiting while \
+                  they are all clear: at most `timeout` ticks (0: no limit), or not at all with \
+                  `abi::notify::NONBLOCK` in `flags` (ETIMEDOUT). Other flag bits are EINVAL. Waiters \
+                  are served in the order they came.",
+        args: &[
+            field("handle", A0, ArgKind::Handle),
+            field("timeout", A1, ArgKind::Ticks),
+            field("flags", A2, ArgKind::Flags),
+        ],
+        results: &[field("bits", RDX, ArgKind::Bits)],
+        errors: &[E::BADHANDLE, E::WRONGKIND, E::NORIGHTS, E::INVAL, E::TIMEDOUT],
+        returns: Returns::Yes,
+        blocks: true,
+    },
+    SyscallDesc {
+        number: Syscall::NotifyBind,
+        name: "notify_bind",
+        summary: "Binds the notification `handle` names (WAIT) to the endpoint `endpoint` names \
+                  (RECEIVE): a `recv` or `reply_recv` there then also returns for its bits, as a \
+                  message with label `abi::message::NOTIFICATION_LABEL`, the KERNEL flag, badge 0 and \
+                  the bits in word 0 (pending bits come before queued senders). EEXIST when either is \
+                  bound already. The binding lasts as long as both objects do.",
+        args: &[
+            field("handle", A0, ArgKind::Handle),
+            field("endpoint", A1, ArgKind::Handle),
+        ],
+        results: &[],
+        errors: &[E::BADHANDLE, E::WRONGKIND, E::NORIGHTS, E::EXIST],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::IrqBind,
+        name: "irq_bind",
+        summary: "Routes the interrupt line `irq` names (WAIT; the manifest's `irqs` grant it) to the \
+                  notification `notification` names (SIGNAL) and unmasks it. When the line fires, the \
+                  kernel masks it and signals `bits` (non-zero, else EINVAL); `irq_ack` unmasks it. \
+                  A new binding replaces the old. When the last handle to the line closes, it is \
+                  masked again.",
+        args: &[
+            field("irq", A0, ArgKind::Irq),
+            field("notification", A1, ArgKind::Handle),
+            field("bits", A2, ArgKind::Bits),
+        ],
+        results: &[],
+        errors: &[E::BADHANDLE, E::WRONGKIND, E::NORIGHTS, E::INVAL],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::IrqAck,
+        name: "irq_ack",
+        summary: "Unmasks the interrupt line `irq` names (WAIT) after its driver handled an interrupt. \
+                  EINVAL when the line is bound to no notification.",
+        args: &[field("irq", A0, ArgKind::Irq)],
+        results: &[],
+        errors: &[E::BADHANDLE, E::WRONGKIND, E::NORIGHTS, E::INVAL],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::ProcessWait,
+        name: "process_wait",
+        summary: "Waits until the process `handle` names (WAIT) has ended, at most `timeout` ticks \
+                  (0: no limit; `abi::notify::NONBLOCK` in `flags`: not at all, ETIMEDOUT), and \
+                  returns how (`abi::process::Ending`) with its detail: the exit status, the fault's \
+                  `vector | error_code << 8`, the CPU limit, or the killer's pid. Any holder of such a \
+                  handle may wait, as often as it likes.",
+        args: &[
+            field("handle", A0, ArgKind::Handle),
+            field("timeout", A1, ArgKind::Ticks),
+            field("flags", A2, ArgKind::Flags),
+        ],
+        results: &[field("ending", RAX, ArgKind::Ending), field("detail", RDX, ArgKind::Int)],
+        errors: &[E::BADHANDLE, E::WRONGKIND, E::NORIGHTS, E::INVAL, E::TIMEDOUT],
+        returns: Returns::Yes,
+        blocks: true,
+    },
+    SyscallDesc {
+        number: Syscall::ProcessKill,
+        name: "process_kill",
+        summary: "Ends the process `handle` names (KILL) at once, wherever it is (running, waiting in \
+                  a call, queued): the same teardown as a fault, and a KILLED notice to the console. \
+                  EPEERGONE when it has already ended. A process may kill itself.",
+        args: &[field("handle", A0, ArgKind::Handle)],
+        results: &[],
+        errors: &[E::BADHANDLE, E::WRONGKIND, E::NORIGHTS, E::PEERGONE],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::ProcessWatch,
+        name: "process_watch",
+        summary: "Signals `bits` (non-zero, else EINVAL) on the notification `notification` names \
+                  (SIGNAL) when the process `handle` names (WAIT) ends, or at once if it has: one \
+                  wait then covers a child and other events. A new watch replaces the old.",
+        args: &[
+            field("handle", A0, ArgKind::Handle),
+            field("notification", A1, ArgKind::Handle),
+            field("bits", A2, ArgKind::Bits),
+        ],
+        results: &[],
+        errors: &[E::BADHANDLE, E::WRONGKIND, E::NORIGHTS, E::INVAL],
+        returns: Returns::Yes,
+        blocks: false,
+    },
+    SyscallDesc {
+        number: Syscall::ProcessInfo,
+        name: "process_info",
+        summary: "Copies an `abi::process::Info` record per live process, in pid order, to `buf` (as \
+                  many as `len` holds) and returns how many live processes there are. A `len` of 0 \
+                  only counts them.",
+        args: &[
+            field("buf", A0, ArgKind::OutPtr { len: "len" }),
+            field("len", A1, ArgKind::Len),
+        ],
+        results: &[field("count", RAX, ArgKind::Count)],
+        errors: &[E::FAULT],
         returns: Returns::Yes,
         blocks: false,
     },

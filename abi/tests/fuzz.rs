@@ -756,6 +756,7 @@ fn manifest_error_name(kind: ManifestErrorKind) -> &'static str {
         HandleOutsideProgram => "HandleOutsideProgram",
         TooMany(_) => "TooMany",
         SeveralNoticeEndpoints => "SeveralNoticeEndpoints",
+        IrqGrantedTwice => "IrqGrantedTwice",
     }
 }
 
@@ -1363,7 +1364,7 @@ impl Input for Notified {
 
 fn check_notice(input: &Notified) -> Outcome {
     let Some(notice) = Notice::decode(input.label, &input.words) else {
-        assert!(![console::EXIT, console::FAULT, console::LIMIT].contains(&input.label));
+        assert!(![console::EXIT, console::FAULT, console::LIMIT, console::KILLED].contains(&input.label));
         return Outcome::Refused("not a notice");
     };
     assert_eq!(notice.pid, input.words[0]);
@@ -1390,6 +1391,7 @@ fn check_notice(input: &Notified) -> Outcome {
             assert_eq!((rip, address), (input.words[2], input.words[3]));
         }
         NoticeKind::OverLimit { ticks, rip } => assert_eq!((ticks, rip), (input.words[1], input.words[2])),
+        NoticeKind::KilledBy { by, rip } => assert_eq!((by, rip), (input.words[1], input.words[2])),
     }
     Outcome::Accepted
 }
@@ -1403,7 +1405,7 @@ fn notice_decode() {
             let label = if rng.one_in(8) {
                 rng.u64() as u32
             } else {
-                rng.pick(&[console::WRITE, console::EXIT, console::FAULT, console::LIMIT])
+                rng.pick(&[console::WRITE, console::EXIT, console::FAULT, console::LIMIT, console::KILLED])
             };
             let mut words: [u64; 6] = std::array::from_fn(|_| rng.u64());
             if rng.one_in(2) {

@@ -65,6 +65,11 @@ pub struct Program {
     pub spawns: Vec<String>,
     /// Timer ticks of CPU time before the kernel kills it.
     pub cpu_limit: Option<u32>,
+    /// Pages of memory it may use (`memory = "4 MiB"`); `None`: the
+    /// kernel's default (`abi::memory::DEFAULT_MEMORY_PAGES`).
+    pub memory_pages: Option<u32>,
+    /// Interrupt lines it is granted (`irqs = [4]`), in increasing order.
+    pub irqs: Vec<u32>,
     /// Its argument string (`libsys::args()`).
     pub args: String,
     /// How `cargo xtask run --strict` expects it to end; `None`: an exit
@@ -151,6 +156,9 @@ struct ProgramToml {
     #[serde(default)]
     spawns: Vec<Spanned<String>>,
     cpu_limit: Option<Spanned<i64>>,
+    memory: Option<Spanned<String>>,
+    #[serde(default)]
+    irqs: Vec<Spanned<i64>>,
     #[serde(default)]
     handles: Vec<Spanned<HandleToml>>,
     expect: Option<Spanned<String>>,
@@ -369,6 +377,44 @@ impl Manifest {
                     }
                 },
             };
+            let memory_pages = match &program.memory {
+                None => None,
+                Some(memory) => match parse_memory(memory.get_ref()) {
+                    Some(pages) => Some(pages),
+                    None => {
+                        return Err(cx.error(
+                            memory,
+                            format!(
+                                "program `{name}`: memory must be a size like \"4 MiB\", \"512 KiB\" or \"1 GiB\" \
+                                 (a whole number of 4 KiB pages, at least one)"
+                            ),
+                        ));
+                    }
+                },
+            };
+            let mut irqs = Vec::new();
+            for irq in &program.irqs {
+                let line = u32::try_from(*irq.get_ref())
+                    .ok()
+                    .filter(|line| (1..abi::manifest::IRQ_LINES).contains(line) && !irqs.contains(line));
+                let Some(line) = line else {
+                    return Err(cx.error(
+                        irq,
+                        format!(
+                            "program `{name}`: irqs are interrupt lines 1 to {}, each once",
+                            abi::manifest::IRQ_LINES - 1
+                        ),
+                    ));
+                };
+                if let Some(other) = programs.iter().find(|p: &&Program| p.irqs.contains(&line)) {
+                    return Err(cx.error(
+                        irq,
+                        format!("program `{name}`: interrupt line {line} is granted to `{}` already", other.name),
+                    ));
+                }
+                irqs.push(line);
+            }
+            irqs.sort_unstable();
             let expect = match (&program.expect, &program.expect_exit) {
                 (None, None) => None,
                 (None, Some(status)) => Some(Expect::Exit(*status.get_ref())),
@@ -448,6 +494,8 @@ impl Manifest {
                 start,
                 spawns: program.spawns.iter().map(|s| s.get_ref().clone()).collect(),
                 cpu_limit,
+                memory_pages,
+                irqs,
                 args,
                 expect,
                 handles,
@@ -556,6 +604,13 @@ impl Manifest {
             if let Some(ticks) = program.cpu_limit {
                 let _ = write!(text, " cpu_limit={ticks}");
             }
+            if let Some(pages) = program.memory_pages {
+                let _ = write!(text, " memory={pages}");
+            }
+            if !program.irqs.is_empty() {
+                let lines: Vec<String> = program.irqs.iter().map(u32::to_string).collect();
+                let _ = write!(text, " irqs={}", lines.join(","));
+            }
             text.push('\n');
             origins.push(program.line);
             if !program.args.is_empty() {
@@ -656,6 +711,29 @@ pub fn available_manifests() -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
+}
+
+/// A memory size (`"4 MiB"`, `"512 KiB"`, `"1 GiB"`, or bytes: `"65536"`)
+/// as a number of 4 KiB pages: `None` unless it is a whole, positive number
+/// of pages that fits the kernel-format manifest.
+pub fn parse_memory(text: &str) -> Option<u32> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => (&text[..at], text[at..].trim()),
+        None => (text, ""),
+    };
+    let scale: u64 = match unit {
+        "" | "B" => 1,
+        "KiB" | "K" => 1 << 10,
+        "MiB" | "M" => 1 << 20,
+        "GiB" | "G" => 1 << 30,
+        _ => return None,
+    };
+    let bytes = number.parse::<u64>().ok()?.checked_mul(scale)?;
+    if bytes == 0 || !bytes.is_multiple_of(abi::PAGE_SIZE) {
+        return None;
+    }
+    u32::try_from(bytes / abi::PAGE_SIZE).ok()
 }
 
 #[cfg(test)]
@@ -870,6 +948,25 @@ cpu_limit = 300
         }
         let both = "[[program]]\nname = \"a\"\ncrate = \"a\"\nelf = \"x\"\npriority = 1\n";
         assert!(parse(both).unwrap_err().to_string().contains("not several"));
+    }
+
+    #[test]
+    fn memory_sizes_are_pages() {
+        assert_eq!(parse_memory("4 MiB"), Some(1024));
+        assert_eq!(parse_memory("512KiB"), Some(128));
+        assert_eq!(parse_memory("1 GiB"), Some(262_144));
+        assert_eq!(parse_memory("8192"), Some(2));
+        for bad in ["0 MiB", "1000", "4 MB", "", "-1 MiB", "x", "99999999999 GiB"] {
+            assert_eq!(parse_memory(bad), None, "{bad}");
+        }
+        let text = "[[program]]\nname = \"a\"\ncrate = \"a\"\npriority = 1\nmemory = \"3 MiB\"\n";
+        let parsed = Manifest::from_toml_str(text, std::path::Path::new("/")).unwrap();
+        assert_eq!(parsed.programs[0].memory_pages, Some(768));
+        let text = text.replace("3 MiB", "3 MB");
+        let message = Manifest::from_toml_str(&text, std::path::Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("memory must be a size"), "{message}");
     }
 
     #[test]

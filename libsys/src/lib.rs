@@ -21,25 +21,34 @@
 //! implements the generated `Server` trait; its clients use the generated
 //! `Client`.
 //!
-//! Everything here is safe to call: the `unsafe` lives in [`raw`], [`rt`]
-//! and [`port`]. The crate also builds on the host (for its tests and doc
+//! With the `alloc` feature a program also gets a heap (`heap`, on the
+//! kernel's `mem_map`): `extern crate alloc;` and `alloc`'s collections work.
+//!
+//! Everything here is safe to call but the two calls that take memory away
+//! from under a program (`mem_unmap`, `mem_protect`): the rest of the
+//! `unsafe` lives in [`raw`], [`rt`] and [`port`]. The crate also builds on the host (for its tests and doc
 //! examples); there the raw layer cannot reach a kernel and panics if
 //! called, so examples that would make a syscall are compiled, not run.
 
 #![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]
 
+#[cfg(all(feature = "alloc", target_os = "none"))]
+pub mod heap;
 pub mod interface;
 pub mod io;
 pub mod ipc;
 pub mod port;
+pub mod process;
 pub mod raw;
 pub mod rt;
 pub mod server;
 pub mod sys;
+pub mod time;
 
 pub use abi::{self, Error, Handle, MsgInfo, Rights};
 pub use ipc::{Msg, Received};
+pub use process::{Child, Notification};
 pub use rt::{arg, args};
 pub use sys::*;
 

@@ -62,6 +62,42 @@ mod imp {
     syscall!(syscall5(a0 => "rdi", a1 => "rsi", a2 => "rdx", a3 => "r10", a4 => "r8"));
     syscall!(syscall6(a0 => "rdi", a1 => "rsi", a2 => "rdx", a3 => "r10", a4 => "r8", a5 => "r9"));
 
+    /// `syscall4` for the syscalls with a second result (in RDX): returns
+    /// RAX and RDX.
+    ///
+    /// # Safety
+    /// As for [`syscall6`].
+    #[inline(always)]
+    pub unsafe fn syscall4_2(number: u64, a0: u64, a1: u64, a2: u64, a3: u64) -> (u64, u64) {
+        let (ret, second);
+        // SAFETY: as for the other syscalls; RDX carries an argument in and
+        // the second result out.
+        unsafe {
+            asm!(
+                "syscall",
+                inlateout("rax") number => ret,
+                in("rdi") a0,
+                in("rsi") a1,
+                inlateout("rdx") a2 => second,
+                in("r10") a3,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            );
+        }
+        (ret, second)
+    }
+
+    /// `syscall3` for the syscalls with a second result (in RDX).
+    ///
+    /// # Safety
+    /// As for [`syscall6`].
+    #[inline(always)]
+    pub unsafe fn syscall3_2(number: u64, a0: u64, a1: u64, a2: u64) -> (u64, u64) {
+        // SAFETY: the caller vouches for the arguments; R10 carries 0.
+        unsafe { syscall4_2(number, a0, a1, a2, 0) }
+    }
+
     /// # Safety
     /// As for [`syscall6`]; `regs.buffer` must be valid for `regs.capacity`
     /// bytes of writes and for the length in `regs.info` of reads.
@@ -133,6 +169,18 @@ mod imp {
 
     /// # Safety
     /// Never returns on the host.
+    pub unsafe fn syscall3_2(number: u64, _: u64, _: u64, _: u64) -> (u64, u64) {
+        panic!("{HOST}: syscall {number}")
+    }
+
+    /// # Safety
+    /// Never returns on the host.
+    pub unsafe fn syscall4_2(number: u64, _: u64, _: u64, _: u64, _: u64) -> (u64, u64) {
+        panic!("{HOST}: syscall {number}")
+    }
+
+    /// # Safety
+    /// Never returns on the host.
     pub unsafe fn ipc(_: u64, _: &mut IpcRegs) -> u64 {
         panic!("{HOST}")
     }
@@ -144,4 +192,4 @@ mod imp {
     }
 }
 
-pub use imp::{int80_syscall3, ipc, syscall0, syscall1, syscall2, syscall3, syscall4, syscall5, syscall6};
+pub use imp::{int80_syscall3, ipc, syscall0, syscall1, syscall2, syscall3, syscall3_2, syscall4, syscall4_2, syscall5, syscall6};

@@ -1,8 +1,10 @@
 //! Safe wrappers for the syscalls that are not IPC.
 
+use crate::process::Child;
 use crate::raw;
 use crate::{Result, decode};
 use abi::memory::Perms;
+use abi::process::{Ending, Info};
 use abi::stats::Stats;
 use abi::{Handle, Rights, Syscall};
 
@@ -61,10 +63,29 @@ pub fn get_pid() -> u32 {
     unsafe { raw::syscall0(nr(Syscall::GetPid)) as u32 }
 }
 
-/// Starts the boot-image program `name` (the manifest must allow it).
-pub fn spawn(name: &str) -> Result<u32> {
-    // SAFETY: the kernel only reads `name`.
-    decode(unsafe { raw::syscall2(nr(Syscall::Spawn), name.as_ptr() as u64, name.len() as u64) }).map(|p| p as u32)
+/// Starts the boot-image program `name` (the manifest must allow it) with
+/// the arguments its manifest entry gives, and returns the child: its pid
+/// and a process handle, which closes when the [`Child`] is dropped (the
+/// child runs on).
+pub fn spawn(name: &str) -> Result<Child> {
+    spawn_with_args(name, "")
+}
+
+/// [`spawn`] with the argument string `args` (`libsys::args()` in the
+/// child; empty: the manifest's).
+pub fn spawn_with_args(name: &str, args: &str) -> Result<Child> {
+    // SAFETY: the kernel only reads `name` and `args`.
+    let (rax, pid) = unsafe {
+        raw::syscall4_2(
+            nr(Syscall::Spawn),
+            name.as_ptr() as u64,
+            name.len() as u64,
+            args.as_ptr() as u64,
+            args.len() as u64,
+        )
+    };
+    let handle = decode(rax)?;
+    Ok(Child::from_raw(handle, pid as u32))
 }
 
 /// The kernel's resource counters.
@@ -138,4 +159,89 @@ pub fn mem_create(len: usize) -> Result<Handle> {
 pub fn mem_map_object(handle: Handle, addr: u64, perms: Perms) -> Result<u64> {
     // SAFETY: integers only; as for `mem_map`.
     decode(unsafe { raw::syscall3(nr(Syscall::MemMapObject), handle, addr, perms.bits()) })
+}
+
+/// Creates a notification (all bits clear); the handle has SIGNAL, WAIT and
+/// TRANSFER.
+pub fn notify_create() -> Result<Handle> {
+    // SAFETY: takes no arguments.
+    decode(unsafe { raw::syscall0(nr(Syscall::NotifyCreate)) })
+}
+
+/// ORs `bits` (and the handle's badge) into the notification `handle`.
+pub fn notify(handle: Handle, bits: u64) -> Result<()> {
+    // SAFETY: integers only.
+    decode(unsafe { raw::syscall2(nr(Syscall::Notify), handle, bits) }).map(drop)
+}
+
+/// Takes the bits of the notification `handle`, waiting while they are
+/// clear: at most `timeout` ticks (0: no limit; `abi::notify::NONBLOCK` in
+/// `flags`: not at all). ETIMEDOUT when none came.
+pub fn notify_wait(handle: Handle, timeout: u64, flags: u64) -> Result<u64> {
+    // SAFETY: integers only.
+    let (rax, bits) = unsafe { raw::syscall3_2(nr(Syscall::NotifyWait), handle, timeout, flags) };
+    decode(rax).map(|_| bits)
+}
+
+/// Binds the notification `handle` to `endpoint`: receiving there also
+/// returns its bits, as a message with `abi::notify::NOTIFICATION_LABEL`.
+pub fn notify_bind(handle: Handle, endpoint: Handle) -> Result<()> {
+    // SAFETY: integers only.
+    decode(unsafe { raw::syscall2(nr(Syscall::NotifyBind), handle, endpoint) }).map(drop)
+}
+
+/// Routes the interrupt line `irq` to `notification`, signalling `bits`,
+/// and unmasks it.
+pub fn irq_bind(irq: Handle, notification: Handle, bits: u64) -> Result<()> {
+    // SAFETY: integers only.
+    decode(unsafe { raw::syscall3(nr(Syscall::IrqBind), irq, notification, bits) }).map(drop)
+}
+
+/// Unmasks the line `irq` after its interrupt was handled.
+pub fn irq_ack(irq: Handle) -> Result<()> {
+    // SAFETY: integers only.
+    decode(unsafe { raw::syscall1(nr(Syscall::IrqAck), irq) }).map(drop)
+}
+
+/// Waits until the process `handle` names has ended (at most `timeout`
+/// ticks, 0: no limit; `abi::notify::NONBLOCK`: not at all) and returns how,
+/// with the detail (`abi::process::Ending`).
+pub fn process_wait(handle: Handle, timeout: u64, flags: u64) -> Result<(Ending, u64)> {
+    // SAFETY: integers only.
+    let (rax, detail) = unsafe { raw::syscall3_2(nr(Syscall::ProcessWait), handle, timeout, flags) };
+    let code = decode(rax)?;
+    Ok((Ending::from_code(code).ok_or(abi::Error::INVAL)?, detail))
+}
+
+/// Ends the process `handle` names.
+pub fn process_kill(handle: Handle) -> Result<()> {
+    // SAFETY: integers only.
+    decode(unsafe { raw::syscall1(nr(Syscall::ProcessKill), handle) }).map(drop)
+}
+
+/// Signals `bits` on `notification` when the process `handle` names ends.
+pub fn process_watch(handle: Handle, notification: Handle, bits: u64) -> Result<()> {
+    // SAFETY: integers only.
+    decode(unsafe { raw::syscall3(nr(Syscall::ProcessWatch), handle, notification, bits) }).map(drop)
+}
+
+/// Fills `out` with a record per live process, in pid order (as many as
+/// fit), and returns how many processes live.
+pub fn process_info(out: &mut [Info]) -> Result<usize> {
+    const BATCH: usize = 16;
+    let mut bytes = [0u8; BATCH * Info::SIZE];
+    let room = out.len().min(BATCH);
+    // SAFETY: the kernel writes at most `room * Info::SIZE` bytes into
+    // `bytes`, which is that long at least.
+    let count = decode(unsafe {
+        raw::syscall2(
+            nr(Syscall::ProcessInfo),
+            bytes.as_mut_ptr() as u64,
+            (room * Info::SIZE) as u64,
+        )
+    })? as usize;
+    for (slot, chunk) in out.iter_mut().zip(bytes.chunks(Info::SIZE)).take(count.min(room)) {
+        *slot = Info::from_bytes(chunk).ok_or(abi::Error::INVAL)?;
+    }
+    Ok(count)
 }

@@ -7,7 +7,7 @@ use core::sync::atomic::Ordering;
 use kernel_core::kernel::Options;
 use kernel_core::machine::Machine;
 use kernel_core::memmap::{self, RegionKind};
-use kernel_core::{cmdline, image, trace};
+use kernel_core::{clock, cmdline, image, trace};
 
 unsafe extern "C" {
     static __kernel_phys_start: u8;
@@ -48,17 +48,30 @@ fn kernel_main(boot: BootInfo) -> ! {
             panic!("cannot build the kernel page tables: {error:?}");
         }
     });
-    let (per_tick, calibrated) = arch::init_timer();
+    let timer = arch::init_timer();
     kernel_core::info!(
-        "timer: {} Hz, {} APIC counts per tick ({})",
+        "timer: {} Hz, {} APIC counts per tick ({}), TSC {} Hz",
         arch::TIMER_HZ,
-        per_tick,
-        if calibrated {
+        timer.per_tick,
+        if timer.calibrated {
             "calibrated on PIT channel 0"
         } else {
             "PIT silent: assumed 1 GHz"
-        }
+        },
+        timer.tsc_hz
     );
+    match arch::init_ioapic() {
+        Some(lines) => kernel_core::info!("irq: I/O APIC with {lines} lines, all masked"),
+        None => kernel_core::warn!("irq: no I/O APIC; interrupt lines cannot be granted"),
+    }
+    let rates = clock::Rates {
+        tick_hz: arch::TIMER_HZ,
+        tsc_hz: timer.tsc_hz,
+        tsc_at_boot: timer.tsc_at_start,
+    };
+    if let Err(error) = state::with(|k| clock::make_time_page(k, rates)) {
+        panic!("no frame for the time page: {error}");
+    }
     inject_fault(&boot.cmdline);
     let Some((start, end)) = boot.initrd else {
         kernel_core::info!("boot: no initrd, nothing to run");

@@ -99,11 +99,11 @@ extern "C" fn kernel_event(event: Event) -> *mut TrapFrame {
     })
 }
 
-/// Upcall: a timer tick while the CPU idled.
+/// Upcall: a timer tick or a device interrupt while the CPU idled.
 #[unsafe(no_mangle)]
-extern "C" fn kernel_idle_tick() -> *mut TrapFrame {
+extern "C" fn kernel_idle_event(event: Event) -> *mut TrapFrame {
     with(|k| {
-        let resume = events::idle_tick(k);
+        let resume = events::idle_event(k, event);
         frame_of(k, resume)
     })
 }

@@ -84,6 +84,16 @@ fn demo_runs_to_completion() {
         );
     }
     assert_exited(&outcome, "spin", 0);
+    // The key-value client found what it stored on the server's heap.
+    assert_exited(&outcome, "kv-client", 0);
+    let kv = values(&outcome, "kv-client");
+    let checks: Vec<_> = kv.iter().filter(|(key, _)| key.starts_with("check.")).collect();
+    assert!(checks.len() >= 8, "{kv:?}\n{}", report(&outcome));
+    assert!(
+        checks.iter().all(|(_, value)| *value == "pass"),
+        "{kv:?}\n{}",
+        report(&outcome)
+    );
     // What `cargo xtask run --strict` checks: faulty is expected to fault,
     // everything else to exit with 0 or to keep serving.
     assert_eq!(

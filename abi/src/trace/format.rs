@@ -220,9 +220,20 @@ pub fn result_text(field: Option<&Field>, rax: u64) -> String {
 /// A register value by its kind.
 pub fn value_text(kind: ArgKind, value: u64) -> String {
     match kind {
-        ArgKind::Int | ArgKind::Handle | ArgKind::Len | ArgKind::Badge | ArgKind::Pid | ArgKind::Unused => {
-            value.to_string()
-        }
+        ArgKind::Int
+        | ArgKind::Handle
+        | ArgKind::Irq
+        | ArgKind::Len
+        | ArgKind::Badge
+        | ArgKind::Pid
+        | ArgKind::Ticks
+        | ArgKind::Count
+        | ArgKind::Unused => value.to_string(),
+        ArgKind::Bits | ArgKind::Flags => format!("{value:#x}"),
+        ArgKind::Ending => match crate::process::Ending::from_code(value) {
+            Some(ending) => ending.to_string(),
+            None => value.to_string(),
+        },
         ArgKind::Status => (value as i64).to_string(),
         ArgKind::Version => format!("{}.{}", value >> 16, value & 0xffff),
         ArgKind::InPtr { .. }

@@ -26,6 +26,10 @@ pub const BENCHMARKS: &[&str] = &[
     "write_64_bytes",
     "yield_switch",
     "spawn_exit",
+    "mem_map_touch_unmap.pages_1",
+    "mem_map_touch_unmap.pages_64",
+    "bulk_1mib.messages",
+    "bulk_1mib.shared",
 ];
 
 /// The coordinator's first and last lines.

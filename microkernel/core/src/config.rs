@@ -11,6 +11,11 @@ const _: () = assert!(MAX_THREADS.is_power_of_two() && MAX_PROCESSES.is_power_of
 pub const MAX_PROCESSES: usize = 64;
 /// Endpoints.
 pub const MAX_ENDPOINTS: usize = 64;
+/// Notifications.
+pub const MAX_NOTIFICATIONS: usize = 64;
+/// Process records: what a process handle names, kept until the last
+/// handle to an ended process closes.
+pub const MAX_PROCESS_RECORDS: usize = 64;
 /// Memory objects.
 pub const MAX_MEMORY_OBJECTS: usize = 64;
 /// Memory objects one process may refer to (by handles or mappings) at once.

@@ -12,6 +12,7 @@ use crate::kernel::Kernel;
 use crate::machine::Machine;
 use crate::process;
 use crate::sched::{Pick, RunState};
+use crate::signals;
 use crate::syscalls;
 use crate::trace;
 use crate::vm;
@@ -32,6 +33,11 @@ pub enum Event {
     Syscall,
     /// The timer fired.
     Timer,
+    /// Interrupt line `line` (a GSI of the I/O APIC) fired.
+    Interrupt {
+        /// The line.
+        line: u8,
+    },
     /// The thread faulted: it is killed.
     Fault {
         /// The exception vector.
@@ -72,6 +78,7 @@ pub fn enter<M: Machine>(k: &mut Kernel<M>, event: Event) -> Resume {
     match event {
         Event::Syscall => syscalls::dispatch(k, current),
         Event::Timer => tick(k),
+        Event::Interrupt { line } => signals::interrupt(k, line as usize),
         Event::Fault {
             vector: PAGE_FAULT,
             error_code,
@@ -118,17 +125,29 @@ pub fn ipc<M: Machine>(k: &mut Kernel<M>) -> Resume {
     }
 }
 
-/// A timer tick that arrived while the CPU idled: a timed wait may have run
-/// out.
-pub fn idle_tick<M: Machine>(k: &mut Kernel<M>) -> Resume {
-    tick(k);
+/// A timer tick or an interrupt that arrived while the CPU idled: a timed
+/// wait may have run out, or a driver may have work.
+pub fn idle_event<M: Machine>(k: &mut Kernel<M>, event: Event) -> Resume {
+    match event {
+        Event::Timer => tick(k),
+        Event::Interrupt { line } => signals::interrupt(k, line as usize),
+        Event::Syscall | Event::Fault { .. } => unreachable!("{event:?} while idle"),
+    }
     schedule(k)
+}
+
+/// A timer tick while the CPU idled.
+pub fn idle_tick<M: Machine>(k: &mut Kernel<M>) -> Resume {
+    idle_event(k, Event::Timer)
 }
 
 /// A timer tick: advances the clock, charges the running process, wakes
 /// threads whose IPC timeout ran out, and charges the time slice.
 pub fn tick<M: Machine>(k: &mut Kernel<M>) {
     let now = k.machine.published().ticks.fetch_add(1, Ordering::Relaxed) + 1;
+    if let Some(page) = k.time_page {
+        k.machine.store_word(page, abi::time::offset::TICKS, now);
+    }
     if let Some(current) = k.sched.current().filter(|&t| k.sched.state(t) == RunState::Running) {
         let process = k.process_of_mut(current);
         process.cpu_used += 1;
@@ -169,7 +188,15 @@ pub fn schedule<M: Machine>(k: &mut Kernel<M>) -> Resume {
             }
             return Resume::Idle;
         }
-        Pick::Quiescent => return Resume::Finished(quiesce(k)),
+        Pick::Quiescent { released } => {
+            if released.is_some() {
+                k.machine.switch_to_kernel();
+            }
+            if awaits_interrupt(k) {
+                return Resume::Idle;
+            }
+            return Resume::Finished(quiesce(k));
+        }
     };
     if k.tracing() {
         trace::exit(k, next);
@@ -177,8 +204,21 @@ pub fn schedule<M: Machine>(k: &mut Kernel<M>) -> Resume {
     Resume::Thread(next)
 }
 
-/// Nothing can run, and with no timed waits nothing ever will: the system
-/// has finished. Success if every remaining thread waits to receive (servers
+/// Whether an idle system may still be woken by an interrupt that someone
+/// waits for: a line is bound and unmasked, and some thread waits for more
+/// than work to arrive on an endpoint (a reply, a signal, a child). With
+/// only servers waiting, the system has finished even if a driver listens
+/// (the console for input nobody asked for).
+fn awaits_interrupt<M: Machine>(k: &Kernel<M>) -> bool {
+    k.irqs.armed()
+        && (0..k.threads.len()).any(|thread| {
+            k.sched.state(thread) == RunState::Blocked
+                && !matches!(k.ipc.state(thread), IpcState::Receiving { .. })
+        })
+}
+
+/// Nothing can run, and with no timed waits or interrupts awaited nothing
+/// ever will: the system has finished. Success if every remaining thread waits to receive (servers
 /// waiting for work), a deadlock otherwise (each stuck thread is logged).
 #[cold]
 #[inline(never)]

@@ -1,7 +1,7 @@
 //! Per-process handle tables.
 //!
-//! A handle names a kernel object (an endpoint or a memory object) with
-//! rights and a badge. Its value is a slot index plus the slot's generation
+//! A handle names a kernel object (an endpoint, a memory object, a
+//! notification, an interrupt line or a process) with rights and a badge. Its value is a slot index plus the slot's generation
 //! (`index | generation << 8`): after a handle is closed and its slot reused,
 //! the old value no longer matches, so a stale handle is `EBADHANDLE` rather
 //! than a name for someone else's object. The first handle of a fresh table
@@ -19,6 +19,12 @@ pub enum Object {
     Endpoint(usize),
     /// A memory object: its slot in the memory-object table.
     Memory(usize),
+    /// A notification: its slot in the notification table.
+    Notification(usize),
+    /// An interrupt line.
+    Irq(usize),
+    /// A process: its slot in the process-record table.
+    Process(usize),
 }
 
 /// What a handle names: an object, the rights its holder has and the badge
@@ -31,7 +37,8 @@ pub struct HandleEntry {
     /// What the holder may do with it.
     pub rights: Rights,
     /// Delivered to the receiver with every message sent through this
-    /// handle (endpoints only). 0 means unbadged: [`HandleTable::duplicate`]
+    /// handle (endpoints), or ORed into every signal sent through it
+    /// (notifications). 0 means unbadged: [`HandleTable::duplicate`]
     /// may give a copy a badge, but a non-zero badge is never changed.
     pub badge: u64,
 }
@@ -66,6 +73,30 @@ impl HandleEntry {
     pub fn memory(&self) -> Result<usize, Error> {
         match self.object {
             Object::Memory(object) => Ok(object),
+            _ => Err(Error::WRONGKIND),
+        }
+    }
+
+    /// The notification it names; EWRONGKIND for another kind of object.
+    pub fn notification(&self) -> Result<usize, Error> {
+        match self.object {
+            Object::Notification(notification) => Ok(notification),
+            _ => Err(Error::WRONGKIND),
+        }
+    }
+
+    /// The interrupt line it names; EWRONGKIND for another kind of object.
+    pub fn irq(&self) -> Result<usize, Error> {
+        match self.object {
+            Object::Irq(line) => Ok(line),
+            _ => Err(Error::WRONGKIND),
+        }
+    }
+
+    /// The process record it names; EWRONGKIND for another kind of object.
+    pub fn process(&self) -> Result<usize, Error> {
+        match self.object {
+            Object::Process(record) => Ok(record),
             _ => Err(Error::WRONGKIND),
         }
     }

@@ -77,7 +77,7 @@ pub fn start<M: Machine>(k: &mut Kernel<M>, initrd: &'static [u8]) -> Result<usi
         .collect();
     let mut started = 0;
     for program in boot_programs {
-        match process::spawn(k, program) {
+        match process::spawn(k, program, None) {
             Ok(_) => started += 1,
             Err(error) => {
                 let name = k

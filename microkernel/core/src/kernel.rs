@@ -9,14 +9,18 @@
 //! and the kernel reaches any frame through [`Kernel::frame`] and
 //! [`Kernel::frame_mut`], or two at once through [`Kernel::frames_mut`].
 
-use crate::config::{FRAME_WORDS, MAX_ENDPOINTS, MAX_MEMORY_OBJECTS, MAX_PROCESSES, MAX_THREADS};
+use crate::config::{
+    FRAME_WORDS, MAX_ENDPOINTS, MAX_MEMORY_OBJECTS, MAX_NOTIFICATIONS, MAX_PROCESS_RECORDS, MAX_PROCESSES, MAX_THREADS,
+};
 use crate::handles::{HandleTable, Object};
 use crate::ipc::message::{Outgoing, Sender};
 use crate::ipc::state::{Ipc, IpcState};
+use crate::irq::IrqLines;
 use crate::machine::Machine;
 use crate::memory::MemoryObjects;
-use crate::physmem::FrameAllocator;
+use crate::physmem::{Frame, FrameAllocator};
 use crate::quota::Quota;
+use crate::records::Records;
 use crate::regions::{Backing, Regions};
 use crate::sched::{RunState, Scheduler};
 use crate::trapframe::TrapFrame;
@@ -92,6 +96,8 @@ pub struct Process<M: Machine> {
     pub cpu_used: u64,
     /// Ticks after which the kernel kills it; 0: no limit.
     pub cpu_limit: u64,
+    /// The record its process handles name, if any handle does.
+    pub record: Option<usize>,
 }
 
 impl<M: Machine> Process<M> {
@@ -110,6 +116,7 @@ impl<M: Machine> Process<M> {
         thread: 0,
         cpu_used: 0,
         cpu_limit: 0,
+        record: None,
     };
 
     /// Whether the slot holds a process (running, or a zombie whose notice
@@ -182,8 +189,15 @@ pub struct Kernel<M: Machine> {
     pub processes: [Process<M>; MAX_PROCESSES],
     /// Run states and ready queues.
     pub sched: Scheduler<MAX_THREADS>,
-    /// Endpoints and each thread's IPC state.
-    pub ipc: Ipc<MAX_THREADS, MAX_ENDPOINTS>,
+    /// Endpoints, notifications and each thread's IPC state.
+    pub ipc: Ipc<MAX_THREADS, MAX_ENDPOINTS, MAX_NOTIFICATIONS>,
+    /// What process handles name.
+    pub records: Records<MAX_PROCESS_RECORDS>,
+    /// Interrupt lines.
+    pub irqs: IrqLines,
+    /// The frame of the time page (`abi::time`), mapped read-only into
+    /// every process; `None` until boot makes it.
+    pub time_page: Option<Frame>,
     /// Memory objects.
     pub memory: MemoryObjects<MAX_MEMORY_OBJECTS>,
     /// Physical memory.
@@ -235,6 +249,8 @@ where
             processes: self.processes.clone(),
             sched: self.sched.clone(),
             ipc: self.ipc.clone(),
+            records: self.records.clone(),
+            irqs: self.irqs.clone(),
             memory: self.memory.clone(),
             frames: self.frames.clone(),
             image: self.image.clone(),
@@ -252,6 +268,9 @@ impl<M: Machine> Kernel<M> {
             processes: [const { Process::FREE }; MAX_PROCESSES],
             sched: Scheduler::new(),
             ipc: Ipc::new(),
+            records: Records::new(),
+            irqs: IrqLines::new(),
+            time_page: None,
             memory: MemoryObjects::new(),
             frames: FrameAllocator::new(),
             next_pid: 1,
@@ -386,8 +405,12 @@ impl<M: Machine> Kernel<M> {
                 return Err("a free process slot has no thread");
             }
         }
+        self.irqs.check()?;
         let mut counts = [(0u32, 0u32); MAX_ENDPOINTS];
         let mut object_counts = [(0u32, 0u32); MAX_MEMORY_OBJECTS];
+        let mut notification_counts = [0u32; MAX_NOTIFICATIONS];
+        let mut record_counts = [0u32; MAX_PROCESS_RECORDS];
+        let mut line_counts = [0u32; crate::irq::LINES];
         if let Some(image) = &self.image {
             for &endpoint in &image.endpoints[..image.manifest.endpoints.len()] {
                 counts[endpoint].1 += 1;
@@ -403,6 +426,9 @@ impl<M: Machine> Kernel<M> {
                         count.1 += 1;
                     }
                     Object::Memory(object) => object_counts[object].0 += 1,
+                    Object::Notification(notification) => notification_counts[notification] += 1,
+                    Object::Process(record) => record_counts[record] += 1,
+                    Object::Irq(line) => line_counts[line] += 1,
                 }
             }
             for region in process.regions.iter() {
@@ -440,6 +466,39 @@ impl<M: Machine> Kernel<M> {
             let live = self.ipc.is_live(endpoint);
             if (live && self.ipc.handle_counts(endpoint) != count) || (!live && count != (0, 0)) {
                 return Err("an endpoint counts exactly the handles that name it");
+            }
+        }
+        for (notification, &count) in notification_counts.iter().enumerate() {
+            let live = self.ipc.is_notification_live(notification);
+            if (live && self.ipc.notification_handles(notification) != count) || (!live && count != 0) {
+                return Err("a notification counts exactly the handles that name it");
+            }
+        }
+        for (line, &count) in line_counts.iter().enumerate() {
+            if self.irqs.get(line).handles != count {
+                return Err("an interrupt line counts exactly the handles that name it");
+            }
+        }
+        for (index, &count) in record_counts.iter().enumerate() {
+            let record = self.records.get(index);
+            if (record.live && record.handles != count) || (!record.live && count != 0) {
+                return Err("a process record counts exactly the handles that name it");
+            }
+            if record.live && record.ending.is_some() == record.process.is_some() {
+                return Err("a record names its process until it has ended");
+            }
+            if let Some(process) = record.process {
+                let p = &self.processes[process];
+                if !p.is_live() || p.pid != record.pid || p.record != Some(index) {
+                    return Err("a record names a live process that names it back");
+                }
+            }
+        }
+        for (index, process) in self.processes.iter().enumerate().filter(|(_, p)| p.is_live()) {
+            if let Some(record) = process.record
+                && self.records.get(record).process != Some(index)
+            {
+                return Err("a process names a record that names it back");
             }
         }
         for (object, &count) in object_counts.iter().enumerate() {

@@ -20,12 +20,14 @@
 #![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]
 
+pub mod clock;
 pub mod cmdline;
 pub mod config;
 pub mod elf;
 pub mod events;
 pub mod handles;
 pub mod image;
+pub mod irq;
 pub mod ipc;
 pub mod kernel;
 pub mod list;
@@ -37,9 +39,11 @@ pub mod objects;
 pub mod physmem;
 pub mod process;
 pub mod quota;
+pub mod records;
 pub mod regions;
 pub mod runqueue;
 pub mod sched;
+pub mod signals;
 pub mod space;
 pub mod syscalls;
 pub mod trace;

@@ -123,6 +123,15 @@ pub trait Machine {
         len: usize,
     ) -> Result<(), Error>;
 
+    /// Stores `value` at byte `offset` (8-aligned) of `frame` in one
+    /// aligned write: the time page, which user space reads while the
+    /// kernel writes it.
+    fn store_word(&mut self, frame: Frame, offset: usize, value: u64);
+
+    /// Masks (`true`) or unmasks interrupt line `line` at the interrupt
+    /// controller.
+    fn irq_mask(&mut self, line: usize, masked: bool);
+
     /// A counter that only grows (the TSC; guest instructions under QEMU's
     /// icount), for trace timestamps.
     fn timestamp(&self) -> u64;

@@ -1,10 +1,13 @@
 //! Handles opened and closed, whatever they name: each kind of object
 //! counts the handles that name it (an endpoint, to know when no one can
 //! receive any more and when it can go; a memory object, to know when its
-//! pages can go), and a memory object counts against the memory limit of
-//! each process that holds a handle to it.
+//! pages can go; a notification, a process record or an interrupt line, to
+//! know when it is no longer needed), and a memory object counts against
+//! the memory limit of each process that holds a handle to it.
 
 use crate::handles::{HandleEntry, Object};
+use crate::irq;
+use crate::signals;
 use crate::kernel::Kernel;
 use crate::machine::Machine;
 use crate::wake;
@@ -14,7 +17,7 @@ use abi::Error;
 /// must fit its memory limit). Checked before the handle is inserted.
 pub fn can_open<M: Machine>(k: &Kernel<M>, process: usize, entry: HandleEntry) -> Result<(), Error> {
     match entry.object {
-        Object::Endpoint(_) => Ok(()),
+        Object::Endpoint(_) | Object::Notification(_) | Object::Irq(_) | Object::Process(_) => Ok(()),
         Object::Memory(object) => {
             let (_, pages) = k.memory.frames(object);
             k.processes[process].memory.can_refer(object, pages as u64)
@@ -31,6 +34,9 @@ pub fn opened<M: Machine>(k: &mut Kernel<M>, process: usize, entry: HandleEntry)
             k.processes[process].memory.refer(object, pages as u64)?;
             k.memory.handle_opened(object);
         }
+        Object::Notification(notification) => k.ipc.notification_opened(notification),
+        Object::Irq(line) => k.irqs.opened(line),
+        Object::Process(record) => k.records.opened(record),
     }
     Ok(())
 }
@@ -52,6 +58,29 @@ pub fn closed<M: Machine>(k: &mut Kernel<M>, process: usize, entry: HandleEntry)
                 k.frames
                     .free_run(released.base, released.pages)
                     .expect("a memory object's frames are allocated");
+            }
+        }
+        Object::Notification(notification) => {
+            let (freed, waiters) = k.ipc.notification_closed(notification);
+            for waiter in waiters {
+                wake::fail(k, waiter, Error::PEERGONE);
+            }
+            if freed {
+                k.records.forget_notification(notification);
+                let mut lines = heapless::Vec::<usize, { irq::LINES }>::new();
+                lines.extend(k.irqs.forget_notification(notification));
+                for line in lines {
+                    k.machine.irq_mask(line, true);
+                }
+            }
+        }
+        Object::Irq(line) => {
+            let mask = k.irqs.closed(line);
+            signals::apply(k, line, mask);
+        }
+        Object::Process(record) => {
+            if let Some(process) = k.records.closed(record) {
+                k.processes[process].record = None;
             }
         }
     }

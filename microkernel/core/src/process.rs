@@ -10,7 +10,7 @@
 
 use crate::config::{USER_IMAGE_END, USER_STACK_PAGES, USER_STACK_TOP};
 use crate::elf::{self, LoadPlan};
-use crate::handles::HandleEntry;
+use crate::handles::{HandleEntry, Object};
 use crate::ipc::message::Outgoing;
 use crate::ipc::state::SendOutcome;
 use crate::ipc::transfer;
@@ -19,17 +19,31 @@ use crate::machine::Machine;
 use crate::objects;
 use crate::physmem::PAGE_SIZE;
 use crate::quota::Quota;
+use crate::sched::RunState;
+use crate::signals;
+use crate::umem::{Access, UserSlice};
 use crate::space::AddressSpace;
 use crate::trace;
 use crate::vm;
 use crate::wake::{self, log_and_reap};
-use abi::Error;
 use abi::memory::{DEFAULT_MEMORY_PAGES, Perms};
+use abi::process::{Info, State};
+use abi::{Error, Rights};
 
 const _: () = assert!(abi::manifest::MAX_ARGS < PAGE_SIZE as usize);
 
-/// Starts program `program` of the boot manifest. Returns the new pid.
-pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize) -> Result<u32, Error> {
+/// A process that [`spawn`] started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Started {
+    /// Its pid.
+    pub pid: u32,
+    /// Its process slot.
+    pub slot: usize,
+}
+
+/// Starts program `program` of the boot manifest, with `args` (or, if
+/// `None`, the manifest's arguments).
+pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize, args: Option<&str>) -> Result<Started, Error> {
     let image = k.image.as_ref().ok_or(Error::NOTFOUND)?;
     let decl = image.manifest.programs.get(program).ok_or(Error::NOTFOUND)?;
     let Some(bytes) = image.files[program] else {
@@ -44,7 +58,8 @@ pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize) -> Result<u32, Error
     let thread = k.sched.free_slot().ok_or(Error::TABLEFULL)?;
     let space = M::Space::new(&mut k.frames).map_err(|_| Error::NOMEM)?;
 
-    let (name, io_serial, priority, args) = (decl.name, decl.io_serial, decl.priority, decl.args);
+    let (name, io_serial, priority) = (decl.name, decl.io_serial, decl.priority);
+    let args = args.unwrap_or(decl.args);
     let limit = decl.memory_pages.map_or(DEFAULT_MEMORY_PAGES, u64::from);
     let cpu_limit = decl.cpu_limit.map_or(0, u64::from);
     let pid = k.next_pid;
@@ -63,6 +78,7 @@ pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize) -> Result<u32, Error
     process.thread = thread;
     process.cpu_used = 0;
     process.cpu_limit = cpu_limit;
+    process.record = None;
     let stack_top = match load(k, slot, bytes, &plan, args) {
         Ok(top) => top,
         Err(error) => {
@@ -82,6 +98,19 @@ pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize) -> Result<u32, Error
             .expect("the manifest allows fewer handles than a table holds");
         k.ipc
             .handle_opened(entry.endpoint().expect("an endpoint handle"), entry.rights);
+    }
+    let irqs = image.manifest.programs[program].irqs;
+    for line in (0..crate::irq::LINES).filter(|line| irqs & 1 << line != 0) {
+        let entry = HandleEntry {
+            object: Object::Irq(line),
+            rights: Rights::WAIT | Rights::TRANSFER,
+            badge: 0,
+        };
+        k.processes[slot]
+            .handles
+            .insert(entry)
+            .expect("the manifest allows fewer handles than a table holds");
+        k.irqs.opened(line);
     }
 
     // The program starts with RSP under its arguments, RDI pointing at
@@ -108,7 +137,7 @@ pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize) -> Result<u32, Error
         "started {name}[{pid}] (thread {thread}, priority {priority}, entry {:#x})",
         plan.entry
     );
-    Ok(pid)
+    Ok(Started { pid, slot })
 }
 
 /// Maps the program's segments (their pages filled from the image now) and
@@ -122,6 +151,7 @@ fn load<M: Machine>(
     plan: &LoadPlan,
     args: &str,
 ) -> Result<u64, Error> {
+    vm::map_time_page(k, process)?;
     for segment in &plan.segments {
         let mut perms = Perms::READ;
         if segment.writable {
@@ -179,6 +209,18 @@ pub fn terminate<M: Machine>(k: &mut Kernel<M>, thread: usize, notice: Outgoing)
         wake::fail(k, waiter, Error::PEERGONE);
     }
     let slot = k.thread(thread).process;
+    if let Some(record) = k.processes[slot].record.take() {
+        let (ending, detail) = notice.ending().expect("a process ends with a notice");
+        if let Some((notification, bits)) = k.records.end(record, (ending, detail)) {
+            signals::signal(k, notification, bits);
+        }
+        for joiner in k.ipc.release_joiners(record) {
+            let frame = k.frame_mut(joiner);
+            frame.set(abi::regs::SECOND_RESULT, detail);
+            frame.set_result(Ok(ending as u64));
+            k.sched.wake(joiner);
+        }
+    }
     let entries: heapless::Vec<HandleEntry, { abi::handle::MAX_HANDLES }> = k.processes[slot].handles.drain().collect();
     for entry in entries {
         objects::closed(k, slot, entry);
@@ -225,4 +267,144 @@ pub fn fault_notice<M: Machine>(k: &Kernel<M>, thread: usize, vector: u8, error_
     let process = k.process_of(thread);
     let rip = k.frame(thread).rip;
     Outgoing::fault_notice(process.pid, &process.name, vector, error_code, rip, address)
+}
+
+/// `spawn(name, len)` for the caller `thread`, once the name is checked:
+/// starts `program` and gives the caller a process handle (WAIT, KILL and
+/// TRANSFER). Returns the handle, with the pid in the second result.
+pub fn spawn_child<M: Machine>(
+    k: &mut Kernel<M>,
+    thread: usize,
+    program: usize,
+    args: Option<&str>,
+) -> Result<u64, Error> {
+    let parent = k.thread(thread).process;
+    if !k.processes[parent].handles.has_room() || !k.records.has_room() {
+        return Err(Error::TABLEFULL);
+    }
+    let Started { pid, slot } = spawn(k, program, args)?;
+    let record = k.records.create(pid, slot).expect("room was checked");
+    k.processes[slot].record = Some(record);
+    let entry = HandleEntry {
+        object: Object::Process(record),
+        rights: Rights::WAIT | Rights::KILL | Rights::TRANSFER,
+        badge: 0,
+    };
+    let handle = k.processes[parent].handles.insert(entry).expect("room was checked");
+    k.records.opened(record);
+    k.frame_mut(thread).set(abi::regs::SECOND_RESULT, pid as u64);
+    Ok(handle)
+}
+
+/// The process record `handle` of `thread`'s process names, with `rights`.
+fn record_of<M: Machine>(k: &Kernel<M>, thread: usize, handle: u64, rights: Rights) -> Result<usize, Error> {
+    k.process_of(thread).handles.require(handle, rights)?.process()
+}
+
+/// `process_wait(handle, timeout, flags)`: returns at once if the process
+/// has ended, else blocks until it does (or the timeout).
+pub fn wait<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<(), Error> {
+    let frame = k.frame(thread);
+    let (handle, timeout, flags) = (frame.arg(0), frame.arg(1), frame.arg(2));
+    let record = record_of(k, thread, handle, Rights::WAIT)?;
+    let (nonblocking, deadline) = signals::wait_arguments(k, timeout, flags)?;
+    if let Some((ending, detail)) = k.records.get(record).ending {
+        let frame = k.frame_mut(thread);
+        frame.set(abi::regs::SECOND_RESULT, detail);
+        frame.set_result(Ok(ending as u64));
+        return Ok(());
+    }
+    if nonblocking {
+        return Err(Error::TIMEDOUT);
+    }
+    k.ipc.join(thread, record);
+    k.sched.block(thread, deadline);
+    Ok(())
+}
+
+/// `process_kill(handle)`: ends the process wherever it is. Sets the
+/// caller's result itself, unless the caller killed itself.
+pub fn kill<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<(), Error> {
+    let handle = k.frame(thread).arg(0);
+    let record = record_of(k, thread, handle, Rights::KILL)?;
+    let slot = k.records.get(record).process.ok_or(Error::PEERGONE)?;
+    let target = k.processes[slot].thread;
+    let killer = k.process_of(thread).pid;
+    let process = &k.processes[slot];
+    let notice = Outgoing::killed_notice(process.pid, &process.name, killer, k.frame(target).rip);
+    crate::debug!("{} killed by pid {killer}", k.describe(target));
+    terminate(k, target, notice);
+    if target != thread {
+        k.frame_mut(thread).set_result(Ok(0));
+    }
+    Ok(())
+}
+
+/// `process_watch(handle, notification, bits)`.
+pub fn watch<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64, Error> {
+    let frame = k.frame(thread);
+    let (handle, notification, bits) = (frame.arg(0), frame.arg(1), frame.arg(2));
+    let record = record_of(k, thread, handle, Rights::WAIT)?;
+    let notification = k
+        .process_of(thread)
+        .handles
+        .require(notification, Rights::SIGNAL)?
+        .notification()?;
+    if bits == 0 {
+        return Err(Error::INVAL);
+    }
+    if let Some((notification, bits)) = k.records.watch(record, notification, bits) {
+        signals::signal(k, notification, bits);
+    }
+    Ok(0)
+}
+
+/// The `process_info` record of the process in `slot`.
+pub fn info<M: Machine>(k: &Kernel<M>, slot: usize) -> Info {
+    let process = &k.processes[slot];
+    let state = match k.sched.state(process.thread) {
+        RunState::Running => State::Running,
+        RunState::Ready => State::Ready,
+        RunState::Blocked => State::Blocked,
+        RunState::Zombie | RunState::Free => State::Ending,
+    };
+    let mut name = [0u8; abi::manifest::MAX_NAME];
+    let len = process.name.len().min(name.len());
+    name[..len].copy_from_slice(&process.name.as_bytes()[..len]);
+    let unmade = process.private_pages() - process.resident;
+    Info {
+        pid: process.pid,
+        state: state as u8,
+        priority: k.sched.priority(process.thread),
+        name_len: len as u8,
+        name,
+        cpu_ticks: process.cpu_used,
+        handles: process.handles.len() as u32,
+        frames: process.memory.used - unmade,
+        memory_limit: process.memory.limit,
+    }
+}
+
+/// `process_info(buf, len)`: a record per live process, in pid order, as
+/// many as fit; returns how many processes live.
+pub fn info_syscall<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64, Error> {
+    let frame = k.frame(thread);
+    let out = UserSlice::new(frame.arg(0), frame.arg(1) as usize)?;
+    let mut live: heapless::Vec<(u32, usize), { crate::config::MAX_PROCESSES }> = k
+        .processes
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.is_live())
+        .map(|(slot, p)| (p.pid, slot))
+        .collect();
+    live.sort_unstable();
+    let room = out.len() / Info::SIZE;
+    let written = room.min(live.len()) * Info::SIZE;
+    vm::prepare(k, thread, UserSlice::new(out.address(), written)?, Access::Write)?;
+    for (index, &(_, slot)) in live.iter().take(room).enumerate() {
+        let bytes = info(k, slot).to_bytes();
+        let at = UserSlice::new(out.address() + (index * Info::SIZE) as u64, Info::SIZE)?;
+        vm::write_user(k, thread, at, &bytes)?;
+    }
+    Ok(live.len() as u64)
 }

@@ -73,9 +73,13 @@ pub enum Pick {
         /// The thread that was current until now, if any.
         released: Option<usize>,
     },
-    /// Nothing can run and nothing will ever wake: the system is done (and
-    /// no thread is current).
-    Quiescent,
+    /// Nothing can run and no timed wait will end: unless an interrupt may
+    /// still wake someone, the system is done. No thread is current;
+    /// `released` was, until now.
+    Quiescent {
+        /// The thread that was current until now, if any.
+        released: Option<usize>,
+    },
 }
 
 /// The run state of `N` thread slots and the ready queues.
@@ -297,7 +301,7 @@ impl<const N: usize> Scheduler<N> {
         if self.has_timed_waits() {
             Pick::Idle { released }
         } else {
-            Pick::Quiescent
+            Pick::Quiescent { released }
         }
     }
 
@@ -414,7 +418,7 @@ mod tests {
         assert_eq!(sched.deadline(4), 0);
         assert_eq!(sched.pick(), Pick::Switch { from: None, to: 4 });
         sched.block(4, 0);
-        assert_eq!(sched.pick(), Pick::Quiescent);
+        assert_eq!(sched.pick(), Pick::Quiescent { released: Some(4) });
         sched.check().unwrap();
     }
 
@@ -427,7 +431,7 @@ mod tests {
         assert!(sched.end(0));
         assert!(!sched.end(1));
         assert_eq!(sched.current(), None);
-        assert_eq!(sched.pick(), Pick::Quiescent);
+        assert_eq!(sched.pick(), Pick::Quiescent { released: None });
         sched.free(0);
         assert_eq!(sched.free_slot(), Some(0));
         assert_eq!(sched.live_count(), 1);

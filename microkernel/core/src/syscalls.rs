@@ -10,10 +10,11 @@ use crate::kernel::Kernel;
 use crate::machine::Machine;
 use crate::objects;
 use crate::process;
+use crate::signals;
 use crate::trace;
 use crate::umem::UserSlice;
 use crate::vm;
-use abi::manifest::MAX_NAME;
+use abi::manifest::{MAX_ARGS, MAX_NAME};
 use abi::stats::Stats;
 use abi::{Error, Rights, Syscall};
 use core::sync::atomic::Ordering;
@@ -126,6 +127,16 @@ fn serve<M: Machine>(k: &mut Kernel<M>, thread: usize, syscall: Syscall) -> Resu
         }
         Syscall::MemCreate => vm::create_object(k, thread, frame.arg(0))?,
         Syscall::MemMapObject => vm::map_object(k, thread, frame.arg(0), frame.arg(1), frame.arg(2))?,
+        Syscall::NotifyCreate => signals::notify_create(k, thread)?,
+        Syscall::Notify => signals::notify(k, thread)?,
+        Syscall::NotifyWait => return signals::notify_wait(k, thread),
+        Syscall::NotifyBind => signals::notify_bind(k, thread)?,
+        Syscall::IrqBind => signals::irq_bind(k, thread)?,
+        Syscall::IrqAck => signals::irq_ack(k, thread)?,
+        Syscall::ProcessWait => return process::wait(k, thread),
+        Syscall::ProcessKill => return process::kill(k, thread),
+        Syscall::ProcessWatch => process::watch(k, thread)?,
+        Syscall::ProcessInfo => process::info_syscall(k, thread)?,
     };
     k.frame_mut(thread).set_result(Ok(value));
     Ok(())
@@ -145,21 +156,25 @@ fn endpoint_create<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64, 
 
 fn spawn<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64, Error> {
     let frame = k.frame(thread);
-    let len = frame.arg(1) as usize;
+    let (len, args_len) = (frame.arg(1) as usize, frame.arg(3) as usize);
     let name_slice = UserSlice::new(frame.arg(0), len)?;
-    if len == 0 || len > MAX_NAME {
+    let args_slice = UserSlice::new(frame.arg(2), args_len)?;
+    if len == 0 || len > MAX_NAME || args_len > MAX_ARGS {
         return Err(Error::INVAL);
     }
     let mut buffer = [0u8; MAX_NAME];
     vm::read_user(k, thread, name_slice, &mut buffer[..len])?;
+    let mut args_buffer = [0u8; MAX_ARGS];
+    vm::read_user(k, thread, args_slice, &mut args_buffer[..args_len])?;
     let name = core::str::from_utf8(&buffer[..len]).map_err(|_| Error::INVAL)?;
+    let args = core::str::from_utf8(&args_buffer[..args_len]).map_err(|_| Error::INVAL)?;
     let image = k.image.as_ref().ok_or(Error::NOTFOUND)?;
     let target = image.manifest.program(name).ok_or(Error::NOTFOUND)?;
     let caller = &image.manifest.programs[k.process_of(thread).program];
     if !caller.spawns.contains(&target) {
         return Err(Error::DENIED);
     }
-    process::spawn(k, target).map(u64::from)
+    process::spawn_child(k, thread, target, (args_len > 0).then_some(args))
 }
 
 /// The resource counters.

@@ -472,7 +472,31 @@ pub fn teardown<M: Machine>(k: &mut Kernel<M>, process: usize) {
     k.processes[process].regions.clear();
     recount_objects(k, process, &before);
     let p = &mut k.processes[process];
-    if let Some(space) = p.space.take() {
+    if let Some(mut space) = p.space.take() {
+        // The time page is the kernel's: it is only unmapped.
+        let _ = space.unmap(abi::time::TIME_PAGE);
         space.destroy(&mut k.frames);
     }
+}
+
+/// Maps the time page (`abi::time`) read-only into `process`, if the
+/// kernel has one. It is not a region: `mem_map` never hands its address
+/// out (it lies below `USER_BASE`), and syscalls do not take it as a
+/// buffer.
+pub fn map_time_page<M: Machine>(k: &mut Kernel<M>, process: usize) -> Result<(), Error> {
+    let Some(frame) = k.time_page else {
+        return Ok(());
+    };
+    let flags = PageFlags {
+        writable: false,
+        executable: false,
+        user: true,
+    };
+    let space = k.processes[process]
+        .space
+        .as_mut()
+        .expect("a process being loaded has an address space");
+    space
+        .map(abi::time::TIME_PAGE, frame, flags, &mut k.frames)
+        .map_err(|_| Error::NOMEM)
 }

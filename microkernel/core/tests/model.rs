@@ -52,7 +52,7 @@ program c1 file=bin/p priority=2
 handle console rights=send badge=4
 handle alpha rights=send,transfer badge=5
 handle beta rights=send,transfer badge=6
-program c2 file=bin/p priority=2
+program c2 file=bin/p priority=2 irqs=4
 handle console rights=send badge=7
 handle beta rights=send,transfer badge=8
 program c3 file=bin/p priority=1 cpu_limit=40
@@ -130,7 +130,7 @@ fn random_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> Trap
         return frame;
     }
     let mut frame = *k.frame(thread);
-    let number = match rng.below(100) {
+    let number = match rng.below(126) {
         0..=11 => Syscall::Call,
         12..=23 => Syscall::ReplyRecv,
         24..=33 => Syscall::Recv,
@@ -152,6 +152,16 @@ fn random_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> Trap
         91..=92 => Syscall::MemProtect,
         93..=95 => Syscall::MemCreate,
         96..=98 => Syscall::MemMapObject,
+        99..=102 => Syscall::NotifyCreate,
+        103..=106 => Syscall::Notify,
+        107..=110 => Syscall::NotifyWait,
+        111..=112 => Syscall::NotifyBind,
+        113..=114 => Syscall::IrqBind,
+        115 => Syscall::IrqAck,
+        116..=118 => Syscall::ProcessWait,
+        119..=120 => Syscall::ProcessKill,
+        121..=122 => Syscall::ProcessWatch,
+        123..=124 => Syscall::ProcessInfo,
         _ => Syscall::Call,
     };
     let handles: Vec<u64> = k.process_of(thread).handles.iter().map(|(h, _)| h).collect();
@@ -228,6 +238,10 @@ fn random_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> Trap
             POKES.with(|p| p.borrow_mut().push((address, bytes)));
             frame.set(regs::ARGS[0], address);
             frame.set(regs::ARGS[1], if rng.one_in(10) { 40 } else { name.len() as u64 });
+            // Arguments: mostly the manifest's, sometimes the name's bytes,
+            // sometimes too many.
+            frame.set(regs::ARGS[2], address);
+            frame.set(regs::ARGS[3], rng.pick(&[0, 0, 0, 4, 200]));
         }
         Syscall::Stats => {
             frame.set(regs::ARGS[0], buffer);
@@ -270,6 +284,22 @@ fn random_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> Trap
             frame.set(regs::ARGS[1], if rng.one_in(4) { abi::memory::MAP_ARENA } else { 0 });
             frame.set(regs::ARGS[2], rng.pick(&[1, 3, 5, 2]));
         }
+        Syscall::Notify | Syscall::IrqBind | Syscall::ProcessWatch | Syscall::NotifyBind => {
+            let bits = rng.pick(&[0, 1, 2, 1 << 63, u64::MAX]);
+            frame.set(regs::ARGS[0], a);
+            frame.set(regs::ARGS[1], if number == Syscall::Notify { bits } else { b });
+            frame.set(regs::ARGS[2], bits);
+        }
+        Syscall::NotifyWait | Syscall::ProcessWait => {
+            frame.set(regs::ARGS[0], a);
+            frame.set(regs::ARGS[1], rng.pick(&[0, 0, 1, 3]));
+            frame.set(regs::ARGS[2], rng.pick(&[0, 0, abi::notify::NONBLOCK, 2]));
+        }
+        Syscall::IrqAck | Syscall::ProcessKill => frame.set(regs::ARGS[0], a),
+        Syscall::ProcessInfo => {
+            frame.set(regs::ARGS[0], buffer);
+            frame.set(regs::ARGS[1], rng.pick(&[0, 64, 200, 4096]));
+        }
         _ => {}
     }
     frame
@@ -286,7 +316,7 @@ thread_local! {
 #[derive(Debug, PartialEq)]
 struct Snapshot {
     sched: Scheduler<{ config::MAX_THREADS }>,
-    ipc: kernel_core::ipc::state::Ipc<{ config::MAX_THREADS }, { config::MAX_ENDPOINTS }>,
+    ipc: kernel_core::ipc::state::Ipc<{ config::MAX_THREADS }, { config::MAX_ENDPOINTS }, { config::MAX_NOTIFICATIONS }>,
     frames: Vec<TrapFrame>,
     threads: Vec<(usize, Outgoing, u64, (u64, u64))>,
     handles: Vec<kernel_core::handles::HandleTable>,
@@ -432,6 +462,8 @@ struct Totals {
     faults: u64,
     touches: u64,
     memory_calls_ok: u64,
+    signal_calls_ok: u64,
+    interrupts: u64,
     finished: u64,
     deadlocks: u64,
 }
@@ -501,6 +533,11 @@ fn run_system(seed: u64, steps: u64, rng: &mut Rng, totals: &mut Totals) -> u64 
                     )
                 }
             }
+            9 if rng.one_in(2) => {
+                totals.interrupts += 1;
+                let line = rng.pick(&[4, 4, 4, 3, 200]);
+                events::enter(&mut k, Event::Interrupt { line })
+            }
             5 if rng.one_in(3) => {
                 totals.faults += 1;
                 events::enter(
@@ -542,9 +579,14 @@ fn run_system(seed: u64, steps: u64, rng: &mut Rng, totals: &mut Totals) -> u64 
                     events::ipc(&mut k)
                 } else {
                     let resume = events::syscall(&mut k);
-                    let memory = number >= Syscall::MemMap as u64;
-                    if memory && abi::Error::decode(k.frame(current).get(regs::RESULT)).is_ok() {
+                    let memory = (Syscall::MemMap as u64..=Syscall::MemMapObject as u64).contains(&number);
+                    let signals = number >= Syscall::NotifyCreate as u64;
+                    let ok = abi::Error::decode(k.frame(current).get(regs::RESULT)).is_ok();
+                    if memory && ok {
                         totals.memory_calls_ok += 1;
+                    }
+                    if signals && ok && k.sched.state(current) == RunState::Running {
+                        totals.signal_calls_ok += 1;
                     }
                     resume
                 }
@@ -575,7 +617,11 @@ fn run_system(seed: u64, steps: u64, rng: &mut Rng, totals: &mut Totals) -> u64 
         }
         check(&k);
     }
-    assert_eq!(k.frames.free_count(), total_frames, "seed {seed}: frames leaked");
+    // Only the time page stays.
+    assert_eq!(k.frames.free_count() + 1, total_frames, "seed {seed}: frames leaked");
+    assert!(k.records.iter().next().is_none(), "seed {seed}: process records leaked");
+    assert_eq!(k.ipc.notification_count(), 0, "seed {seed}: notifications leaked");
+    assert!(!k.irqs.armed(), "seed {seed}: a line nobody holds is armed");
     assert_eq!(k.ipc.endpoint_count(), 3, "seed {seed}: endpoints leaked");
     assert!(k.processes.iter().all(|p| !p.is_live()));
     taken.max(1)
@@ -598,6 +644,10 @@ fn random_syscalls_keep_every_invariant_and_fast_equals_slow() {
         assert!(
             totals.memory_calls_ok > 100,
             "the memory syscalls hardly ever succeeded: {totals:?}"
+        );
+        assert!(
+            totals.signal_calls_ok > 100 && totals.interrupts > 0,
+            "the notification and process syscalls hardly ever succeeded: {totals:?}"
         );
     });
 }

@@ -16,6 +16,13 @@ pub mod label {
     pub const RUN: u32 = 1;
     /// Coordinator to the IPC server: echo (reply with the same message).
     pub const ECHO: u32 = 2;
+    /// Coordinator to the bulk server: take these bytes (empty reply).
+    pub const TAKE: u32 = 3;
+    /// Coordinator to the bulk server: map the memory object passed.
+    pub const SHARE: u32 = 4;
+    /// Coordinator to the bulk server: words `[offset, len]` of the shared
+    /// object are ready; read them.
+    pub const NOTIFY: u32 = 5;
 }
 
 /// Reads the time-stamp counter, ordered against surrounding instructions.

@@ -12,6 +12,7 @@ use crate::trapframe::TrapFrame;
 use crate::umem::UserSlice;
 use abi::console::{self, Notice};
 use abi::message::{MAX_WORDS, MsgFlags};
+use abi::process::Ending;
 use abi::regs::ipc as regs;
 use abi::{Error, MsgInfo};
 
@@ -31,7 +32,7 @@ pub enum Outgoing {
     },
     /// An exit, fault or limit notice the kernel composed.
     Notice {
-        /// `console::EXIT`, `FAULT` or `LIMIT`.
+        /// `console::EXIT`, `FAULT`, `LIMIT` or `KILLED`.
         label: u32,
         /// The notice's words (`abi::console::Notice`).
         words: [u64; MAX_WORDS],
@@ -83,6 +84,30 @@ impl Outgoing {
             label: console::LIMIT,
             words: Notice::limit_words(pid as u64, name, limit, rip),
         }
+    }
+
+    /// The notice for a process ended by `process_kill` from process `by`.
+    pub fn killed_notice(pid: u32, name: &str, by: u32, rip: u64) -> Outgoing {
+        Outgoing::Notice {
+            label: console::KILLED,
+            words: Notice::killed_words(pid as u64, name, by as u64, rip),
+        }
+    }
+
+    /// How the process a notice is about ended, with `process_wait`'s
+    /// detail: word 1 of every notice.
+    pub fn ending(&self) -> Option<(Ending, u64)> {
+        let Outgoing::Notice { label, words } = *self else {
+            return None;
+        };
+        let ending = match label {
+            console::EXIT => Ending::Exited,
+            console::FAULT => Ending::Faulted,
+            console::LIMIT => Ending::Limit,
+            console::KILLED => Ending::Killed,
+            _ => return None,
+        };
+        Some((ending, words[1]))
     }
 
     /// The message a receiver gets from a thread whose saved registers are
@@ -194,5 +219,11 @@ mod tests {
         assert_eq!(composed.info.label(), console::EXIT);
         assert!(composed.source.is_empty());
         assert!(notice.notice().is_some());
+        assert_eq!(notice.ending(), Some((Ending::Exited, 0)));
+        let killed = Outgoing::killed_notice(4, "spin", 2, 0x20_1000);
+        assert_eq!(killed.ending(), Some((Ending::Killed, 2)));
+        let fault = Outgoing::fault_notice(4, "x", 14, 6, 0, 0);
+        assert_eq!(fault.ending(), Some((Ending::Faulted, 14 | 6 << 8)));
+        assert_eq!(Outgoing::Message.ending(), None);
     }
 }

@@ -2,6 +2,10 @@
 //! thread's IPC state. Synchronous, L4/seL4 style: a message moves only when
 //! a sender and a receiver meet; whoever comes first waits on the endpoint.
 //!
+//! Notifications live here too ([`notify`]): a thread waiting for bits
+//! queues on the same links as one waiting for a message, and a
+//! notification bound to an endpoint wakes that endpoint's receivers.
+//!
 //! This module decides who meets whom and which state each thread is left
 //! in. It moves no data and schedules nothing: `transfer` copies the message
 //! after a rendezvous (and may refuse it, see [`Ipc::undo_receive`]) and the
@@ -11,6 +15,11 @@
 use crate::list::{Links, List};
 use abi::{Error, Rights};
 use heapless::Vec;
+
+pub mod notify;
+
+pub use notify::Signalled;
+use notify::Notification;
 
 /// What a thread is doing, as far as IPC is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +42,17 @@ pub enum IpcState {
     AwaitingReply {
         /// The thread that owes the reply.
         server: usize,
+    },
+    /// Queued on a notification, waiting for bits (`notify_wait`).
+    Waiting {
+        /// The notification it is queued on.
+        notification: usize,
+    },
+    /// Waiting for a process to end (`process_wait`): not queued, the
+    /// process's end finds it by this state.
+    Joining {
+        /// The process record it waits on.
+        record: usize,
     },
 }
 
@@ -70,6 +90,12 @@ pub enum RecvOutcome {
         /// Whether it waits for a reply.
         call: bool,
     },
+    /// The endpoint's bound notification had bits: the receiver takes them
+    /// (they are now clear) as a notification message, without waiting.
+    Signal {
+        /// The bits.
+        bits: u64,
+    },
     /// Nothing queued: the receiver now waits on the endpoint.
     Blocked,
 }
@@ -87,6 +113,8 @@ struct Endpoint {
     /// Open handles with the RECEIVE right: with none, nobody can ever take
     /// a message, so sends fail with PEERGONE instead of waiting forever.
     receive_handles: u32,
+    /// The notification bound to it (`notify_bind`), if any.
+    bound: Option<usize>,
 }
 
 impl Endpoint {
@@ -96,23 +124,27 @@ impl Endpoint {
         receivers: List::EMPTY,
         handles: 0,
         receive_handles: 0,
+        bound: None,
     };
 }
 
-/// IPC state of `T` thread slots and `E` endpoint slots.
+/// IPC state of `T` thread slots, `E` endpoint slots and `N` notification
+/// slots.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ipc<const T: usize, const E: usize> {
+pub struct Ipc<const T: usize, const E: usize, const N: usize> {
     endpoints: [Endpoint; E],
+    notifications: [Notification; N],
     states: [IpcState; T],
     replies: [ReplySlot; T],
     links: Links<T>,
 }
 
-impl<const T: usize, const E: usize> Ipc<T, E> {
-    /// No endpoints, every thread idle.
+impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
+    /// No endpoints or notifications, every thread idle.
     pub const fn new() -> Self {
         Ipc {
             endpoints: [Endpoint::FREE; E],
+            notifications: [Notification::FREE; N],
             states: [IpcState::Idle; T],
             replies: [ReplySlot::Empty; T],
             links: Links::new(),
@@ -168,6 +200,9 @@ impl<const T: usize, const E: usize> Ipc<T, E> {
                 self.states[receiver] = IpcState::Idle;
                 let _ = woken.push(receiver);
             }
+            if let Some(notification) = self.endpoints[endpoint].bound {
+                self.notifications[notification].bound = None;
+            }
             self.endpoints[endpoint] = Endpoint::FREE;
         }
         woken
@@ -191,9 +226,13 @@ impl<const T: usize, const E: usize> Ipc<T, E> {
         }
     }
 
-    /// `receiver` waits for a message on `endpoint`.
+    /// `receiver` waits for a message on `endpoint`. The bits of a bound
+    /// notification come first, then queued senders.
     pub fn recv(&mut self, receiver: usize, endpoint: usize) -> RecvOutcome {
         debug_assert_eq!(self.states[receiver], IpcState::Idle);
+        if let Some(bits) = self.take_bound_bits(endpoint) {
+            return RecvOutcome::Signal { bits };
+        }
         let e = &mut self.endpoints[endpoint];
         match e.senders.pop_front(&mut self.links) {
             Some(sender) => {
@@ -281,7 +320,10 @@ impl<const T: usize, const E: usize> Ipc<T, E> {
                 debug_assert_eq!(self.replies[server], ReplySlot::Caller(thread));
                 self.replies[server] = ReplySlot::Gone;
             }
-            IpcState::Idle => {}
+            IpcState::Waiting { notification } => {
+                self.notifications[notification].waiters.remove(&mut self.links, thread);
+            }
+            IpcState::Joining { .. } | IpcState::Idle => {}
         }
         self.states[thread] = IpcState::Idle;
     }
@@ -293,7 +335,10 @@ impl<const T: usize, const E: usize> Ipc<T, E> {
         match self.states[thread] {
             IpcState::Sending { endpoint, .. } => self.endpoints[endpoint].senders.remove(&mut self.links, thread),
             IpcState::Receiving { endpoint } => self.endpoints[endpoint].receivers.remove(&mut self.links, thread),
-            IpcState::AwaitingReply { .. } | IpcState::Idle => {}
+            IpcState::Waiting { notification } => {
+                self.notifications[notification].waiters.remove(&mut self.links, thread);
+            }
+            IpcState::AwaitingReply { .. } | IpcState::Joining { .. } | IpcState::Idle => {}
         }
         self.states[thread] = IpcState::Idle;
         self.replies[thread] = ReplySlot::Empty;
@@ -342,10 +387,12 @@ impl<const T: usize, const E: usize> Ipc<T, E> {
         }
     }
 
-    /// Whether a sender waits on `endpoint`.
+    /// Whether a receive on `endpoint` would not wait: a sender is queued,
+    /// or a bound notification has bits.
     #[inline(always)]
     pub fn has_sender(&self, endpoint: usize) -> bool {
-        !self.endpoints[endpoint % E].senders.is_empty()
+        let e = &self.endpoints[endpoint % E];
+        !e.senders.is_empty() || e.bound.is_some_and(|n| self.notifications[n % N].bits != 0)
     }
 
     /// Fast path of `reply_recv` when no sender waits: `server` answers
@@ -356,7 +403,7 @@ impl<const T: usize, const E: usize> Ipc<T, E> {
         let (server, caller, endpoint) = (server % T, caller % T, endpoint % E);
         debug_assert_eq!(self.replies[server], ReplySlot::Caller(caller));
         debug_assert_eq!(self.states[caller], IpcState::AwaitingReply { server });
-        debug_assert!(self.endpoints[endpoint].senders.is_empty());
+        debug_assert!(!self.has_sender(endpoint));
         self.replies[server] = ReplySlot::Empty;
         self.states[caller] = IpcState::Idle;
         self.endpoints[endpoint].receivers.push_back(&mut self.links, server);
@@ -426,10 +473,18 @@ impl<const T: usize, const E: usize> Ipc<T, E> {
                 }
             }
         }
+        for (index, e) in self.endpoints.iter().enumerate().filter(|(_, e)| e.live) {
+            if let Some(n) = e.bound
+                && (!self.notifications[n].live || self.notifications[n].bound != Some(index))
+            {
+                return Err("an endpoint is bound to a live notification bound to it");
+            }
+        }
+        self.check_notifications(&mut queued)?;
         for (thread, &count) in queued.iter().enumerate() {
             let waits_in_queue = matches!(
                 self.states[thread],
-                IpcState::Sending { .. } | IpcState::Receiving { .. }
+                IpcState::Sending { .. } | IpcState::Receiving { .. } | IpcState::Waiting { .. }
             );
             if count != usize::from(waits_in_queue) {
                 return Err("a thread is on a queue exactly when it sends or receives");
@@ -449,7 +504,7 @@ impl<const T: usize, const E: usize> Ipc<T, E> {
     }
 }
 
-impl<const T: usize, const E: usize> Default for Ipc<T, E> {
+impl<const T: usize, const E: usize, const N: usize> Default for Ipc<T, E, N> {
     fn default() -> Self {
         Self::new()
     }
@@ -460,7 +515,7 @@ mod tests {
     use super::*;
     use IpcState::*;
 
-    type Small = Ipc<8, 4>;
+    type Small = Ipc<8, 4, 4>;
 
     /// An endpoint with one server (RECEIVE) and one client (SEND) handle.
     fn setup() -> (Small, usize) {

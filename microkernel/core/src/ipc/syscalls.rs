@@ -194,6 +194,10 @@ fn receive<M: Machine>(k: &mut Kernel<M>, thread: usize, endpoint: usize, wait: 
                 block(k, thread, wait);
                 return Ok(());
             }
+            RecvOutcome::Signal { bits } => {
+                crate::signals::receive_bits(k, thread, bits);
+                return Ok(());
+            }
             RecvOutcome::Rendezvous { sender, call } => match transfer::deliver(k, sender, thread) {
                 Ok(()) => {
                     k.ipc.complete(sender, thread, call);

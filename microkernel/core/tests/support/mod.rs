@@ -100,6 +100,8 @@ pub struct MockMachine {
     pub active: u64,
     /// Trace bytes written.
     pub trace: Vec<u8>,
+    /// Interrupt lines unmasked now.
+    pub unmasked: Vec<usize>,
 }
 
 impl Clone for MockMachine {
@@ -119,6 +121,7 @@ impl Clone for MockMachine {
             switched: self.switched,
             active: self.active,
             trace: self.trace.clone(),
+            unmasked: self.unmasked.clone(),
         }
     }
 }
@@ -132,6 +135,7 @@ impl MockMachine {
             switched: None,
             active: 0,
             trace: Vec::new(),
+            unmasked: Vec::new(),
         }
     }
 
@@ -229,6 +233,20 @@ impl Machine for MockMachine {
 
     unsafe fn zero_frame(&mut self, frame: Frame) {
         self.memory.remove(&frame.address());
+    }
+
+    fn store_word(&mut self, frame: Frame, offset: usize, value: u64) {
+        assert!(offset.is_multiple_of(8) && offset + 8 <= PAGE_SIZE as usize);
+        for (i, &byte) in value.to_le_bytes().iter().enumerate() {
+            self.set_byte(frame.address() + (offset + i) as u64, byte);
+        }
+    }
+
+    fn irq_mask(&mut self, line: usize, masked: bool) {
+        self.unmasked.retain(|&l| l != line);
+        if !masked {
+            self.unmasked.push(line);
+        }
     }
 
     unsafe fn write_frame(&mut self, frame: Frame, offset: usize, bytes: &[u8]) {
@@ -335,6 +353,12 @@ pub fn boot(manifest: &str, mib: u64) -> (Box<Kernel<MockMachine>>, usize) {
         }
     }
     let initrd: &'static [u8] = Box::leak(writer.finish().into_boxed_slice());
+    let rates = kernel_core::clock::Rates {
+        tick_hz: 100,
+        tsc_hz: 0,
+        tsc_at_boot: 0,
+    };
+    kernel_core::clock::make_time_page(&mut k, rates).expect("a frame for the time page");
     let started = kernel_core::image::start(&mut k, initrd).expect("the test image boots");
     (k, started)
 }
@@ -349,13 +373,16 @@ pub fn frames_in_use(k: &Kernel<MockMachine>) -> usize {
         let Some(space) = process.space.as_ref() else { continue };
         used += space.frames_held();
         for (virt, _) in space.pages() {
+            if virt == abi::time::TIME_PAGE {
+                continue;
+            }
             let region = process.regions.find(virt).expect("every mapped page lies in a region");
             if region.backing == Backing::Private {
                 used += 1;
             }
         }
     }
-    used + k.memory.pages()
+    used + k.memory.pages() + usize::from(k.time_page.is_some())
 }
 
 /// Checks the kernel's invariants and the frame accounting: every frame is

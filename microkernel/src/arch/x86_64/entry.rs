@@ -188,6 +188,10 @@ trap_stub_\vector:
     .irp vector, 0,1,3,4,5,6,7,9,15,16,19,20,22,23,24,25,26,27,28,31,32,128,255
     TRAP_NO_ERROR \vector
     .endr
+    /* Device interrupt lines 0 to 23: vectors 48 to 71. */
+    .irp vector, 48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70,71
+    TRAP_NO_ERROR \vector
+    .endr
     .irp vector, 10,11,12,13,14,17,21,29,30
     TRAP_ERROR \vector
     .endr
@@ -214,6 +218,11 @@ trap_stub_\vector:
     .global trap_stub_table
 trap_stub_table:
     .irp vector, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .quad trap_stub_\vector
+    .endr
+    .global irq_stub_table
+irq_stub_table:
+    .irp vector, 48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70,71
     .quad trap_stub_\vector
     .endr
 

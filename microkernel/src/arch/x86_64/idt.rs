@@ -1,11 +1,16 @@
 //! The interrupt descriptor table: the 32 exception vectors, the timer, the
-//! `int 0x80` syscall gate and the spurious-interrupt vector.
+//! device interrupt lines, the `int 0x80` syscall gate and the
+//! spurious-interrupt vector.
 
 use super::gdt::{DescriptorPointer, KERNEL_CODE};
 use super::tss::{IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI};
 
 /// Vector of the timer interrupt.
 pub const TIMER_VECTOR: u8 = 32;
+/// Vector of interrupt line 0; line `n` uses `IRQ_BASE_VECTOR + n`.
+pub const IRQ_BASE_VECTOR: u8 = 48;
+/// Device interrupt lines with a vector.
+pub const IRQ_VECTORS: u8 = kernel_core::irq::LINES as u8;
 /// Vector of the `int 0x80` syscall gate.
 pub const SYSCALL_INT_VECTOR: u8 = 0x80;
 /// Vector the local APIC uses for spurious interrupts.
@@ -53,6 +58,8 @@ static mut IDT: [Gate; 256] = [Gate::MISSING; 256];
 unsafe extern "C" {
     /// Addresses of the stubs for vectors 0 to 31 (entry.rs).
     static trap_stub_table: [u64; 32];
+    /// Addresses of the stubs for the device lines (entry.rs).
+    static irq_stub_table: [u64; IRQ_VECTORS as usize];
     fn trap_stub_32();
     fn trap_stub_128();
     fn trap_stub_255();
@@ -78,6 +85,10 @@ pub fn load() {
             (*idt)[vector as usize] = Gate::interrupt(handler, dpl, ist);
         }
         (*idt)[TIMER_VECTOR as usize] = Gate::interrupt(trap_stub_32 as *const () as u64, 0, 0);
+        for line in 0..IRQ_VECTORS {
+            let vector = (IRQ_BASE_VECTOR + line) as usize;
+            (*idt)[vector] = Gate::interrupt(irq_stub_table[line as usize], 0, 0);
+        }
         (*idt)[SYSCALL_INT_VECTOR as usize] = Gate::interrupt(trap_stub_128 as *const () as u64, 3, 0);
         (*idt)[SPURIOUS_VECTOR as usize] = Gate::interrupt(trap_stub_255 as *const () as u64, 0, 0);
         let pointer = DescriptorPointer {

@@ -75,6 +75,19 @@ impl Machine for X86 {
         TrapFrame::new_user(entry, stack, selectors)
     }
 
+    fn store_word(&mut self, frame: Frame, offset: usize, value: u64) {
+        assert!(offset.is_multiple_of(8) && offset + 8 <= PAGE_SIZE as usize);
+        let address = paging::phys_to_virt(frame.address()) + offset as u64;
+        // SAFETY: the direct map covers every frame the allocator hands out;
+        // the word is 8-aligned, so the store is one `mov` that a reader
+        // sees whole.
+        unsafe { core::ptr::write_volatile(address as *mut u64, value) }
+    }
+
+    fn irq_mask(&mut self, line: usize, masked: bool) {
+        super::ioapic::set_masked(line, masked);
+    }
+
     unsafe fn zero_frame(&mut self, frame: Frame) {
         // SAFETY: the caller owns the frame; the direct map covers it (the
         // allocator manages only memory below 4 GiB).

@@ -19,6 +19,8 @@ mod idt;
 #[cfg(target_os = "none")]
 mod inject;
 #[cfg(target_os = "none")]
+mod ioapic;
+#[cfg(target_os = "none")]
 mod log;
 #[cfg(target_os = "none")]
 mod machine;
@@ -49,6 +51,7 @@ mod usercopy;
 pub use self::{
     entry::resume,
     inject::{InjectedFault, inject_fault},
+    ioapic::init as init_ioapic,
     log::force_unlock_log,
     machine::{X86, idle_frame},
     paging::{init_kernel_space, phys_to_virt},

@@ -5,6 +5,7 @@
 use super::idt::{SPURIOUS_VECTOR, TIMER_VECTOR};
 use super::paging::phys_to_virt;
 use x86_64::instructions::port::Port;
+use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::registers::model_specific::Msr;
 
 /// Timer interrupts per second.
@@ -16,6 +17,9 @@ const APIC_GLOBAL_ENABLE: u64 = 1 << 11;
 const REG_EOI: u64 = 0xb0;
 const REG_SPURIOUS: u64 = 0xf0;
 const REG_LVT_TIMER: u64 = 0x320;
+const REG_LVT_LINT1: u64 = 0x360;
+/// LVT delivery mode NMI (edge-triggered, unmasked).
+const LVT_DELIVERY_NMI: u32 = 0b100 << 8;
 const REG_INITIAL_COUNT: u64 = 0x380;
 const REG_CURRENT_COUNT: u64 = 0x390;
 const REG_DIVIDE: u64 = 0x3e0;
@@ -29,17 +33,23 @@ const PIT_COMMAND: u16 = 0x43;
 /// Calibration window: 10 ms of PIT counts.
 const CALIBRATION_COUNT: u16 = (PIT_HZ / 100) as u16;
 
-static mut APIC_BASE: u64 = 0;
+/// The direct-map address of the local APIC's registers (every CPU's is at
+/// the same address), set once at boot by [`init`] before any use.
+static APIC_BASE: AtomicU64 = AtomicU64::new(0);
 
 fn apic_read(register: u64) -> u32 {
-    // SAFETY: APIC_BASE is the direct-map address of this CPU's local APIC
-    // page (uncached in the boot tables), set before the timer is used.
-    unsafe { core::ptr::read_volatile((APIC_BASE + register) as *const u32) }
+    let base = APIC_BASE.load(Ordering::Relaxed);
+    debug_assert_ne!(base, 0, "the local APIC is used before init");
+    // SAFETY: the base is the direct-map address of the local APIC page
+    // (uncached in the kernel's tables), set before the timer is used.
+    unsafe { core::ptr::read_volatile((base + register) as *const u32) }
 }
 
 fn apic_write(register: u64, value: u32) {
+    let base = APIC_BASE.load(Ordering::Relaxed);
+    debug_assert_ne!(base, 0, "the local APIC is used before init");
     // SAFETY: as for `apic_read`; these registers only affect the local APIC.
-    unsafe { core::ptr::write_volatile((APIC_BASE + register) as *mut u32, value) }
+    unsafe { core::ptr::write_volatile((base + register) as *mut u32, value) }
 }
 
 fn pit_out8(port: u16, value: u8) {
@@ -64,14 +74,21 @@ fn mask_legacy_pic() {
     }
 }
 
-/// Counts APIC timer ticks (divide by 16) across 10 ms of PIT time; `None`
-/// if the PIT never reported its terminal count.
-fn calibrate() -> Option<u32> {
+/// Reads the time-stamp counter.
+fn rdtsc() -> u64 {
+    // SAFETY: `rdtsc` reads a counter; CR4.TSD is clear, so it is allowed.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// Counts APIC timer ticks (divide by 16) and TSC counts across 10 ms of
+/// PIT time; `None` if the PIT never reported its terminal count.
+fn calibrate() -> Option<(u32, u64)> {
     // Channel 0, lobyte/hibyte, mode 0 (interrupt on terminal count).
     pit_out8(PIT_COMMAND, 0b0011_0000);
     apic_write(REG_DIVIDE, DIVIDE_BY_16);
     apic_write(REG_LVT_TIMER, LVT_MASKED);
     apic_write(REG_INITIAL_COUNT, u32::MAX);
+    let tsc_start = rdtsc();
     pit_out8(PIT_CHANNEL0, CALIBRATION_COUNT as u8);
     pit_out8(PIT_CHANNEL0, (CALIBRATION_COUNT >> 8) as u8);
     for _ in 0..50_000_000u64 {
@@ -80,17 +97,30 @@ fn calibrate() -> Option<u32> {
         pit_out8(PIT_COMMAND, 0b1110_0010);
         if pit_in8(PIT_CHANNEL0) & 0x80 != 0 {
             let elapsed = u32::MAX - apic_read(REG_CURRENT_COUNT);
+            let tsc = rdtsc() - tsc_start;
             apic_write(REG_INITIAL_COUNT, 0);
-            return (elapsed > 0).then_some(elapsed);
+            return (elapsed > 0).then_some((elapsed, tsc));
         }
     }
     apic_write(REG_INITIAL_COUNT, 0);
     None
 }
 
-/// Enables the local APIC and starts the periodic timer at [`HZ`]. Returns
-/// the APIC timer count per tick and whether it came from calibration.
-pub fn init() -> (u32, bool) {
+/// What [`init`] measured.
+#[derive(Clone, Copy, Debug)]
+pub struct Calibration {
+    /// APIC timer counts per tick.
+    pub per_tick: u32,
+    /// Whether the counts came from calibration (else 1 GHz is assumed).
+    pub calibrated: bool,
+    /// TSC counts per second; 0 when the PIT gave no reference.
+    pub tsc_hz: u64,
+    /// The TSC when the periodic timer started: tick 0.
+    pub tsc_at_start: u64,
+}
+
+/// Enables the local APIC and starts the periodic timer at [`HZ`].
+pub fn init() -> Calibration {
     // SAFETY: IA32_APIC_BASE exists on every x86_64 CPU; setting the global
     // enable bit keeps the APIC at its current address.
     let base = unsafe {
@@ -99,20 +129,28 @@ pub fn init() -> (u32, bool) {
         msr.write(value);
         value & 0x000f_ffff_ffff_f000
     };
-    // SAFETY: set once at boot, before any reader.
-    unsafe { APIC_BASE = phys_to_virt(base) };
+    APIC_BASE.store(phys_to_virt(base), Ordering::Relaxed);
     mask_legacy_pic();
     apic_write(REG_SPURIOUS, 0x100 | SPURIOUS_VECTOR as u32);
-    let (per_10ms, calibrated) = match calibrate() {
-        Some(count) => (count, true),
+    // LINT1 delivers an NMI: QEMU's monitor raises it when the host asks a
+    // run that timed out for its threads (the kernel prints them and stops).
+    apic_write(REG_LVT_LINT1, LVT_DELIVERY_NMI);
+    let (per_10ms, calibrated, tsc_per_10ms) = match calibrate() {
+        Some((count, tsc)) => (count, true, tsc),
         // QEMU's APIC runs at 1 GHz: 10 ms is 10^7 cycles, 625,000 after /16.
-        None => (625_000, false),
+        None => (625_000, false, 0),
     };
     let per_tick = (per_10ms as u64 * 100 / HZ) as u32;
     apic_write(REG_DIVIDE, DIVIDE_BY_16);
     apic_write(REG_LVT_TIMER, LVT_PERIODIC | TIMER_VECTOR as u32);
+    let tsc_at_start = rdtsc();
     apic_write(REG_INITIAL_COUNT, per_tick.max(1));
-    (per_tick, calibrated)
+    Calibration {
+        per_tick,
+        calibrated,
+        tsc_hz: tsc_per_10ms * 100,
+        tsc_at_start,
+    }
 }
 
 /// Signals end of interrupt to the local APIC.

@@ -2,7 +2,7 @@
 //! into an event for the kernel (through the upcalls), and reporting what
 //! the kernel cannot handle.
 
-use super::idt::{SPURIOUS_VECTOR, SYSCALL_INT_VECTOR, TIMER_VECTOR};
+use super::idt::{IRQ_BASE_VECTOR, IRQ_VECTORS, SPURIOUS_VECTOR, SYSCALL_INT_VECTOR, TIMER_VECTOR};
 use super::machine;
 use super::upcalls;
 use abi::fault::{PageFaultCode, has_error_code, vector_name};
@@ -45,6 +45,12 @@ pub extern "C" fn trap_from_any(frame: *mut TrapFrame) -> *mut TrapFrame {
             super::timer::acknowledge();
             Event::Timer
         }
+        vector if is_device_line(vector) => {
+            super::timer::acknowledge();
+            Event::Interrupt {
+                line: vector - IRQ_BASE_VECTOR,
+            }
+        }
         SYSCALL_INT_VECTOR => Event::Syscall,
         SPURIOUS_VECTOR => return frame,
         _ => Event::Fault {
@@ -58,15 +64,28 @@ pub extern "C" fn trap_from_any(frame: *mut TrapFrame) -> *mut TrapFrame {
     unsafe { upcalls::kernel_event(event) }
 }
 
+/// Whether `vector` is a device interrupt line's.
+fn is_device_line(vector: u8) -> bool {
+    (IRQ_BASE_VECTOR..IRQ_BASE_VECTOR + IRQ_VECTORS).contains(&vector)
+}
+
 /// A trap taken while the kernel (or the idle loop) was running.
 fn kernel_mode_trap(saved: &mut TrapFrame, frame: *mut TrapFrame) -> *mut TrapFrame {
     match saved.vector as u8 {
         TIMER_VECTOR => {
             super::timer::acknowledge();
-            // SAFETY: the kernel defines the upcall; a timer interrupt in
-            // ring 0 arrives only in the idle loop (the kernel runs with
-            // interrupts off), so the kernel state is free.
-            unsafe { upcalls::kernel_idle_tick() }
+            // SAFETY: the kernel defines the upcall; an interrupt in ring 0
+            // arrives only in the idle loop (the kernel runs with interrupts
+            // off), so the kernel state is free.
+            unsafe { upcalls::kernel_idle_event(Event::Timer) }
+        }
+        vector if is_device_line(vector) => {
+            super::timer::acknowledge();
+            let event = Event::Interrupt {
+                line: vector - IRQ_BASE_VECTOR,
+            };
+            // SAFETY: as for the timer above.
+            unsafe { upcalls::kernel_idle_event(event) }
         }
         SPURIOUS_VECTOR => frame,
         // A fault inside a user copy: the copy routine's recovery point turns

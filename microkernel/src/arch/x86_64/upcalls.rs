@@ -28,8 +28,8 @@ unsafe extern "C" {
     pub fn kernel_syscall_ipc() -> *mut TrapFrame;
     /// An interrupt, `int 0x80` or an exception from ring 3.
     pub fn kernel_event(event: Event) -> *mut TrapFrame;
-    /// A timer interrupt that arrived while the CPU idled.
-    pub fn kernel_idle_tick() -> *mut TrapFrame;
+    /// A timer or device interrupt that arrived while the CPU idled.
+    pub fn kernel_idle_event(event: Event) -> *mut TrapFrame;
     /// An NMI: the host asks what every thread is doing (a run that timed
     /// out). Prints it if it can and stops the machine.
     pub fn kernel_dump() -> !;

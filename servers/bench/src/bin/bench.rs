@@ -3,15 +3,15 @@
 //! `cargo xtask bench` collects.
 //!
 //! Handles: 0 console, 1 the IPC server, 2 the write benchmark, 3 the yield
-//! partner, 4 the spawn reaper endpoint (recv).
+//! partner, 4 the spawn reaper endpoint (recv), 5 the bulk server.
 
 #![no_std]
 #![no_main]
-#![forbid(unsafe_code)]
 
 use bench::{label, measure, report, tsc};
 use libsys::MsgInfo;
 use libsys::abi::Syscall;
+use libsys::abi::memory::Perms;
 use libsys::ipc::{self, Exchange, Msg};
 
 libsys::entry!(main);
@@ -20,6 +20,10 @@ const SERVER: libsys::Handle = 1;
 const WRITER: libsys::Handle = 2;
 const YIELDER: libsys::Handle = 3;
 const REAPER: libsys::Handle = 4;
+const BULK: libsys::Handle = 5;
+
+/// Bytes of a bulk transfer: 1 MiB.
+const BULK_BYTES: usize = 1 << 20;
 
 fn main() {
     libsys::println!("bench.status=begin");
@@ -64,6 +68,32 @@ fn main() {
     let _ = yields;
 
     report("spawn_exit", spawn_exit());
+
+    // Memory: map, touch every page, unmap.
+    for pages in [1usize, 64] {
+        let cost = measure(20, || map_touch_unmap(pages));
+        report(&key("mem_map_touch_unmap.pages", pages), cost);
+    }
+    // 1 MiB from us to the bulk server: through 4 KiB messages (the kernel
+    // copies every byte), and through a shared memory object (we write the
+    // bytes where the server reads them; one call says they are there).
+    let mut chunk = [0x5au8; 4096];
+    let take = Msg::new(label::TAKE);
+    let messages = measure(2, || {
+        for _ in 0..BULK_BYTES / chunk.len() {
+            ipc::call(BULK, &take, &mut chunk, 4096).expect("take");
+        }
+    });
+    report("bulk_1mib.messages", messages);
+    let object = libsys::mem_create(BULK_BYTES).expect("mem_create");
+    let shared = libsys::mem_map_object(object, 0, Perms::READ | Perms::WRITE).expect("mem_map_object");
+    fill(shared, BULK_BYTES);
+    ipc::call_words(BULK, &Msg::new(label::SHARE).passing(object)).expect("share");
+    let notify = Msg::with_words(label::NOTIFY, &[0, BULK_BYTES as u64]);
+    let shared_cost = measure(20, || {
+        ipc::call_words(BULK, &notify).expect("notify");
+    });
+    report("bulk_1mib.shared", shared_cost);
     libsys::println!("bench.tsc_per_tick={}", tsc_per_tick());
     libsys::println!("bench.syscall_number_null={}", Syscall::AbiVersion as u64);
     libsys::println!("bench.status=done");
@@ -88,6 +118,29 @@ fn spawn_exit() -> u64 {
             libsys::yield_now();
         }
     })
+}
+
+/// Maps `pages` pages, writes one byte into each (each is made on that
+/// first touch), and unmaps them.
+fn map_touch_unmap(pages: usize) {
+    let len = pages * 4096;
+    let address = libsys::mem_map(0, len, Perms::READ | Perms::WRITE).expect("mem_map");
+    for page in 0..pages {
+        // SAFETY: the page was just mapped writable for us.
+        unsafe { core::ptr::write_volatile((address as usize + page * 4096) as *mut u8, 1) };
+    }
+    // SAFETY: nothing refers into the mapping any more.
+    unsafe { libsys::mem_unmap(address, len) }.expect("mem_unmap");
+}
+
+/// Writes a pattern over `len` bytes at `address` (a fresh mapping of ours).
+fn fill(address: u64, len: usize) {
+    // SAFETY: `address` is a writable mapping of `len` bytes that nothing
+    // else in this program refers to.
+    let words = unsafe { core::slice::from_raw_parts_mut(address as *mut u64, len / 8) };
+    for (i, word) in words.iter_mut().enumerate() {
+        *word = i as u64;
+    }
 }
 
 /// TSC units per timer tick (10 ms): turns TSC counts into time when

@@ -64,9 +64,9 @@ fn main() -> i32 {
         .filter(|name| !name.is_empty())
     {
         match libsys::spawn(name) {
-            Ok(pid) => {
+            Ok(child) => {
                 spawned += 1;
-                libsys::println!("supervisor: started {name}[{pid}]");
+                libsys::println!("supervisor: started {name}[{}]", child.pid());
             }
             Err(error) => libsys::println!("supervisor: spawn {name}: {}", error.name()),
         }

@@ -59,7 +59,7 @@ fn main() -> i32 {
     let (mut exits, mut faults) = (0, 0);
     for cycle in 0..CYCLES {
         let pid = match libsys::spawn("child") {
-            Ok(pid) => pid,
+            Ok(child) => child.pid(),
             Err(error) => {
                 libsys::println!("cycle {cycle}: spawn: {}", error.name());
                 return 1;
