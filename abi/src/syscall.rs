@@ -392,14 +392,25 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         summary: "Writes up to 4096 bytes of `buf` to the console: the kernel forwards them as a `call` \
                   through handle 0 to the console server and returns the count it replies with \
                   (at most `len`). The whole range must lie in user space; at most 4096 bytes are sent. \
-                  A console that refuses answers EINVAL; any other error it answers is EPEERGONE.",
+                  A console that refuses answers EINVAL; any other error it answers is EPEERGONE. \
+                  ETOOLONG when the console receives with a buffer shorter than the bytes sent; \
+                  ENOMEM when a page of `buf` not made yet cannot be made (no free frame).",
         args: &[
             field("fd", A0, ArgKind::Int),
             field("buf", A1, ArgKind::InPtr { len: "len" }),
             field("len", A2, ArgKind::Len),
         ],
         results: &[field("written", RAX, ArgKind::Len)],
-        errors: &[E::FAULT, E::BADHANDLE, E::NORIGHTS, E::PEERGONE, E::INVAL, E::WRONGKIND],
+        errors: &[
+            E::FAULT,
+            E::BADHANDLE,
+            E::NORIGHTS,
+            E::PEERGONE,
+            E::INVAL,
+            E::WRONGKIND,
+            E::TOOLONG,
+            E::NOMEM,
+        ],
         returns: Returns::Yes,
         blocks: true,
     },
@@ -460,10 +471,11 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         name: "recv",
         summary: "Waits for a message on an endpoint. The buffer receives up to `cap` bytes (at most 4096). \
                   Only the NONBLOCK flag and the timeout of `info` are used. A caller this thread still owes \
-                  a reply is released first: its `call` fails with EPEERGONE.",
+                  a reply is released first: its `call` fails with EPEERGONE. ENOMEM when a page of the \
+                  buffer not made yet cannot be made (no free frame).",
         args: &RECV_ARGS,
         results: &RECEIVED,
-        errors: &[E::BADHANDLE, E::NORIGHTS, E::FAULT, E::TIMEDOUT, E::WRONGKIND],
+        errors: &[E::BADHANDLE, E::NORIGHTS, E::FAULT, E::TIMEDOUT, E::WRONGKIND, E::NOMEM],
         returns: Returns::Yes,
         blocks: true,
     },
@@ -508,7 +520,6 @@ pub const SYSCALLS: &[SyscallDesc] = &[
             E::BADHANDLE,
             E::NORIGHTS,
             E::TABLEFULL,
-            E::WRONGKIND,
             E::NOMEM,
         ],
         returns: Returns::Yes,
@@ -596,13 +607,14 @@ pub const SYSCALLS: &[SyscallDesc] = &[
     SyscallDesc {
         number: Syscall::Stats,
         name: "stats",
-        summary: "Copies the kernel's resource counters (`abi::stats::Stats`) to `buf`.",
+        summary: "Copies the kernel's resource counters (`abi::stats::Stats`) to `buf` (EINVAL when \
+                  `len` is below `Stats::MIN_SIZE`; ENOMEM when a page of `buf` not made yet cannot be made).",
         args: &[
             field("buf", A0, ArgKind::OutPtr { len: "len" }),
             field("len", A1, ArgKind::Len),
         ],
         results: &[],
-        errors: &[E::FAULT, E::INVAL],
+        errors: &[E::FAULT, E::INVAL, E::NOMEM],
         returns: Returns::Yes,
         blocks: false,
     },
@@ -842,13 +854,13 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         name: "process_info",
         summary: "Copies an `abi::process::Info` record per live process, in pid order, to `buf` (as \
                   many as `len` holds) and returns how many live processes there are. A `len` of 0 \
-                  only counts them.",
+                  only counts them. ENOMEM when a page of `buf` not made yet cannot be made.",
         args: &[
             field("buf", A0, ArgKind::OutPtr { len: "len" }),
             field("len", A1, ArgKind::Len),
         ],
         results: &[field("count", RAX, ArgKind::Count)],
-        errors: &[E::FAULT],
+        errors: &[E::FAULT, E::NOMEM],
         returns: Returns::Yes,
         blocks: false,
     },
