@@ -334,10 +334,12 @@ fn garbage_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> Tra
             7 => rng.pick(&[TEXT, 0xffff_8000_0000_0000, abi::USER_END - 8, 1 << 47]),
             8 => rng.pick(&[PAGE_SIZE, 64, 4096, 4097, 1 << 32]),
             // A MsgInfo that may pass its checks.
-            9 => MsgInfo::new(rng.below(4) as u32, rng.below(7) as usize, rng.below(300) as usize)
-                .with_flags(MsgFlags::from_bits_truncate(rng.below(8) as u8))
-                .with_timeout(rng.below(3) as u32)
-                .0,
+            9 => {
+                MsgInfo::new(rng.below(4) as u32, rng.below(7) as usize, rng.below(300) as usize)
+                    .with_flags(MsgFlags::from_bits_truncate(rng.below(8) as u8))
+                    .with_timeout(rng.below(3) as u32)
+                    .0
+            }
             _ => rng.below(16),
         };
         frame.set(reg, value);
@@ -388,7 +390,8 @@ thread_local! {
 #[derive(Debug, PartialEq)]
 struct Snapshot {
     sched: Scheduler<{ config::MAX_THREADS }>,
-    ipc: kernel_core::ipc::state::Ipc<{ config::MAX_THREADS }, { config::MAX_ENDPOINTS }, { config::MAX_NOTIFICATIONS }>,
+    ipc:
+        kernel_core::ipc::state::Ipc<{ config::MAX_THREADS }, { config::MAX_ENDPOINTS }, { config::MAX_NOTIFICATIONS }>,
     frames: Vec<TrapFrame>,
     threads: Vec<(usize, Outgoing, u64, (u64, u64))>,
     handles: Vec<kernel_core::handles::HandleTable>,
@@ -851,7 +854,10 @@ fn a_buffer_page_that_cannot_be_made_is_enomem_for_every_syscall_with_a_buffer()
                     break;
                 }
             }
-            assert!(page < big + room * PAGE_SIZE, "the machine has fewer frames than the limit");
+            assert!(
+                page < big + room * PAGE_SIZE,
+                "the machine has fewer frames than the limit"
+            );
         }
         let endpoint = call(&mut k, Syscall::EndpointCreate, &[]).unwrap();
         let info = |len: usize| MsgInfo::new(1, 0, len).0;
