@@ -33,8 +33,9 @@ fn main() -> i32 {
             return 1;
         }
     };
-    let pid = match libsys::spawn("fuzzer") {
-        Ok(pid) => pid,
+    // A process handle: dropped (closed) once the fuzzer is gone.
+    let fuzzer = match libsys::spawn("fuzzer") {
+        Ok(child) => child,
         Err(error) => {
             libsys::println!("fuzz: cannot spawn the fuzzer: {}", error.name());
             return 1;
@@ -47,6 +48,9 @@ fn main() -> i32 {
             return 1;
         }
     }
+    // Its process handle goes before the counters are read again.
+    let pid = fuzzer.pid();
+    drop(fuzzer);
     let started = libsys::get_ticks();
     let settled = |s: &Stats| (s.processes, s.threads) == (before.processes, before.threads);
     let mut after = libsys::stats().unwrap_or_default();

@@ -43,13 +43,18 @@ pub struct Plan {
     pub name: Option<usize>,
 }
 
-/// Unknown syscall numbers worth trying (besides random ones).
-const UNKNOWN: [u64; 11] = [
-    SYSCALLS.len() as u64,
-    SYSCALLS.len() as u64 + 1,
-    31,
-    64,
+/// The first number past the table: every number from here on is unknown.
+const FIRST_UNKNOWN: u64 = SYSCALLS.len() as u64;
+
+/// Unknown syscall numbers worth trying (besides random ones): just past
+/// the table, and powers of two and edges above it.
+const UNKNOWN: [u64; 12] = [
+    FIRST_UNKNOWN,
+    FIRST_UNKNOWN + 1,
+    FIRST_UNKNOWN + 2,
+    FIRST_UNKNOWN.next_power_of_two() * 2,
     255,
+    256,
     1 << 32,
     (1 << 32) | Syscall::Stats as u64,
     // Were the number cut to 32 bits, this would end the fuzzer.
@@ -58,6 +63,13 @@ const UNKNOWN: [u64; 11] = [
     u64::MAX,
     0x8000_0000_0000_0000,
 ];
+const _: () = {
+    let mut index = 0;
+    while index < UNKNOWN.len() {
+        assert!(UNKNOWN[index] >= FIRST_UNKNOWN, "an \"unknown\" number is in the table");
+        index += 1;
+    }
+};
 
 /// Names `spawn` is tried with: only `victim` may be started (and
 /// `pinger`, which the fuzzer starts itself); the others exist but are not
@@ -86,7 +98,7 @@ const NOT_FOUND: usize = 8;
 /// Out of this many IPC calls that could wait, one really waits (1 to 3
 /// timer ticks); the others are made non-blocking. Waits cost wall time
 /// (10 ms ticks) but let the pinger and victims run.
-const WAIT_ONE_IN: u64 = 160;
+pub const WAIT_ONE_IN: u64 = 160;
 
 /// Relative weight of each syscall (unknown numbers: [`UNKNOWN_WEIGHT`]).
 fn weight(syscall: Syscall) -> u32 {
@@ -99,12 +111,21 @@ fn weight(syscall: Syscall) -> u32 {
         Syscall::Send | Syscall::Recv | Syscall::ReplyRecv => 8,
         Syscall::Call => 12,
         Syscall::Reply => 5,
-        Syscall::EndpointCreate | Syscall::Stats => 5,
-        Syscall::HandleDup | Syscall::HandleClose => 6,
+        Syscall::Stats => 5,
+        // Every kind of object takes handles: closing must keep up.
+        Syscall::EndpointCreate => 3,
+        Syscall::HandleDup => 6,
+        Syscall::HandleClose => 9,
         Syscall::Spawn => 3,
         Syscall::MemMap => 5,
         Syscall::MemUnmap | Syscall::MemProtect | Syscall::MemMapObject => 4,
         Syscall::MemCreate => 3,
+        Syscall::NotifyCreate => 3,
+        Syscall::Notify | Syscall::NotifyWait => 4,
+        Syscall::NotifyBind => 2,
+        Syscall::IrqBind | Syscall::IrqAck => 2,
+        Syscall::ProcessWait | Syscall::ProcessKill | Syscall::ProcessWatch => 2,
+        Syscall::ProcessInfo => 2,
     }
 }
 
@@ -115,7 +136,13 @@ const UNKNOWN_WEIGHT: u32 = 3;
 pub fn fuzzable(desc: &SyscallDesc) -> bool {
     let known_blocking = matches!(
         desc.number,
-        Syscall::Write | Syscall::Send | Syscall::Recv | Syscall::Call | Syscall::ReplyRecv
+        Syscall::Write
+            | Syscall::Send
+            | Syscall::Recv
+            | Syscall::Call
+            | Syscall::ReplyRecv
+            | Syscall::NotifyWait
+            | Syscall::ProcessWait
     );
     desc.returns == abi::syscall::Returns::Yes && (!desc.blocks || known_blocking) && weight(desc.number) > 0
 }
@@ -204,6 +231,9 @@ impl Fuzzer {
                 plan.regs.rdi |= NEVER_A_HANDLE;
             }
             Syscall::Send | Syscall::Recv | Syscall::Call | Syscall::ReplyRecv => self.bound(&mut plan),
+            // Bound objects another program may hold keep their last handle.
+            Syscall::HandleClose if self.must_keep(plan.regs.rdi) => plan.regs.rdi |= NEVER_A_HANDLE,
+            syscall if crate::signals::is_signal(syscall) => self.signal_arguments(&mut plan),
             // The rule that keeps the fuzzer's own pages.
             Syscall::MemUnmap | Syscall::MemProtect => {
                 let (address, len) = self.own_range();
@@ -235,15 +265,11 @@ impl Fuzzer {
     fn unknown(&mut self, entry: Entry) -> Plan {
         let number = match self.random.below(4) {
             0 => self.random.bits(),
-            1 => self.random.between(SYSCALLS.len() as u64, 255),
+            1 => self.random.between(FIRST_UNKNOWN, 255),
             _ => self.random.pick(&UNKNOWN),
         };
         // A number the table knows after all (a random one) is not unknown.
-        let number = if number < SYSCALLS.len() as u64 {
-            SYSCALLS.len() as u64
-        } else {
-            number
-        };
+        let number = number.max(FIRST_UNKNOWN);
         let mut regs = Regs {
             rax: number,
             ..Regs::default()
@@ -289,6 +315,10 @@ impl Fuzzer {
                 ArgKind::Perms => self.perms(),
                 ArgKind::Rights => self.rights(),
                 ArgKind::Badge => self.badge(),
+                ArgKind::Bits => self.bits(),
+                ArgKind::Ticks => self.ticks(),
+                ArgKind::Flags => self.wait_flags(),
+                ArgKind::Irq => self.handle(Rights::WAIT),
                 ArgKind::InPtr { .. } | ArgKind::OutPtr { .. } | ArgKind::InOutPtr { .. } => continue,
                 // Words, unused registers, and kinds this fuzzer does not
                 // know yet.
@@ -725,6 +755,17 @@ impl Fuzzer {
         plan.name = Some(index);
         plan.regs.rdi = NAMES[index].as_ptr() as u64;
         plan.regs.rsi = NAMES[index].len() as u64;
+        // Arguments: mostly the manifest's (none), else a string (the
+        // victim ignores it), else what the generic pointers gave.
+        match self.random.below(8) {
+            0..=4 => plan.regs.r10 = 0,
+            5 | 6 => {
+                let args: &[u8] = self.random.pick(&[b"x=1", b"seed=7 calls=9", b" "]);
+                plan.regs.rdx = args.as_ptr() as u64;
+                plan.regs.r10 = args.len() as u64;
+            }
+            _ => {}
+        }
     }
 
     /// Makes an IPC call that could wait for a peer that never comes wait

@@ -11,8 +11,10 @@
 //!
 //! Handles (see `fuzzer::handles`): 0 the sink (its console: `write` goes
 //! there), 1 the mirror, 2 the inbox the pinger calls it on, 3 the printer
-//! (its report), 4 the lifeline (the checker waits on it). It starts the
-//! `pinger` itself and may spawn `victim`s.
+//! (its report), 4 the lifeline (the checker waits on it), 5 the interrupt
+//! line `fuzzer::IRQ_LINE`. It starts the `pinger` itself (and closes its
+//! process handle at once) and may spawn `victim`s, which it may wait for,
+//! watch and kill.
 //!
 //! Before fuzzing it measures what the ABI leaves to the kernel about its
 //! memory (`Fuzzer::calibrate`); before its report it unmaps everything it
@@ -29,7 +31,9 @@ mod memcheck;
 mod memgen;
 mod memory;
 mod model;
+mod peers;
 mod report;
+mod signals;
 
 use crate::generate::Plan;
 use crate::invoke::{Entry, Regs, invoke};
@@ -37,6 +41,7 @@ use crate::layout::Layout;
 use crate::memory::Memory;
 use crate::model::Model;
 use crate::report::Counts;
+use crate::signals::Signals;
 use abi::syscall::SYSCALLS;
 use abi::{Error, Rights, Syscall};
 use fuzzer::{Line, Random, number_arg};
@@ -61,6 +66,11 @@ pub struct Fuzzer {
     pub model: Model,
     /// Its mappings, its memory objects and its memory limit.
     pub memory: Memory,
+    /// Its notifications, children, endpoints' bindings and interrupt line.
+    pub signals: Signals,
+    /// The rooms the sink and the mirror receive with now (`crate::peers`).
+    pub sink_room: usize,
+    pub mirror_room: usize,
     pub weights: [u32; SYSCALLS.len() + 1],
     pub seed: u64,
     pub pid: u64,
@@ -100,6 +110,9 @@ fn main() -> i32 {
             abi::memory::DEFAULT_MEMORY_PAGES,
             layout.image_pages() + abi::memory::STACK_PAGES,
         ),
+        signals: Signals::new(),
+        sink_room: fuzzer::peer::FIRST_ROOM,
+        mirror_room: fuzzer::peer::FIRST_ROOM,
         weights: generate::weights(),
         seed,
         pid: libsys::get_pid() as u64,
@@ -139,6 +152,8 @@ fn main() -> i32 {
         "fuzz: memory: limit {limit} pages (image {image}, stack {}), room for {regions} mappings and {objects} memory objects",
         abi::memory::STACK_PAGES
     ));
+    // Its process handle is closed at once: the pinger is never waited
+    // for nor killed.
     if let Err(error) = libsys::spawn("pinger") {
         fuzzer.say(format_args!("fuzz: cannot start the pinger: {}", error.name()));
         return 4;
@@ -149,6 +164,7 @@ fn main() -> i32 {
         let index = fuzzer.index;
         if (index % BURST_EVERY == BURST_EVERY / 2 || index == calls / 2) && fuzzer.burst == 0 {
             fuzzer.burst = BURST_LENGTH;
+            fuzzer.make_room();
         }
         let plan = fuzzer.plan();
         fuzzer.keep_sent_bytes(&plan);
@@ -169,6 +185,9 @@ fn main() -> i32 {
         fuzzer.counts.record(&plan, after.rax);
         if let Some(reason) = fuzzer.check(&plan, &after, preserved) {
             fuzzer.violation(&plan, &after, reason);
+        }
+        if plan.syscall == Some(Syscall::Spawn) && fuzzer.burst > 0 {
+            fuzzer.drop_child(after.rax);
         }
         if (log_from..log_until).contains(&index) {
             fuzzer.log_call(&plan, &after);
@@ -196,6 +215,47 @@ fn main() -> i32 {
 }
 
 impl Fuzzer {
+    /// In a burst the process table is to fill up, not the handle table:
+    /// the process handle `spawn` returned (if it succeeded) is closed at
+    /// once (a probe, which must succeed).
+    fn drop_child(&mut self, handle: u64) {
+        if !self
+            .model
+            .get(handle)
+            .is_some_and(|held| matches!(held.target, model::Target::Process(_)))
+        {
+            return;
+        }
+        // SAFETY: closing a handle touches no memory.
+        let (plan, after) = unsafe { self.probe(Syscall::HandleClose, handle, 0, 0) };
+        if after.rax != 0 {
+            self.violation(&plan, &after, "closing a new process handle failed");
+        }
+        self.model.remove(handle);
+        self.forget_unheld();
+    }
+
+    /// Closes one handle (a probe, which must succeed) if the handle table
+    /// is full, so a burst's spawns can return their process handles.
+    fn make_room(&mut self) {
+        if !self.model.is_full() {
+            return;
+        }
+        let spare = self
+            .model
+            .iter()
+            .find(|held| held.guard() == model::Guard::Free && !self.must_keep(held.value));
+        let Some(held) = spare else { return };
+        // SAFETY: closing a handle touches no memory.
+        let (plan, after) = unsafe { self.probe(Syscall::HandleClose, held.value, 0, 0) };
+        if after.rax != 0 {
+            self.violation(&plan, &after, "closing a held handle to make room failed");
+        }
+        self.model.remove(held.value);
+        self.forget_unreferred();
+        self.forget_unheld();
+    }
+
     /// Keeps a copy of the bytes a call to the mirror sends from the
     /// scratch pages, which its answer overwrites.
     fn keep_sent_bytes(&mut self, plan: &Plan) {

@@ -212,7 +212,7 @@ impl Fuzzer {
     /// `stats` into a page of one of its mappings, `mem_map` at 0,
     /// `mem_unmap` of a range [`Fuzzer::range_is_safe`] accepts,
     /// `mem_create` and `handle_close` of a memory handle.
-    unsafe fn probe(&mut self, syscall: Syscall, rdi: u64, rsi: u64, rdx: u64) -> (Plan, Regs) {
+    pub unsafe fn probe(&mut self, syscall: Syscall, rdi: u64, rsi: u64, rdx: u64) -> (Plan, Regs) {
         let plan = Plan {
             number: syscall as u64,
             syscall: Some(syscall),
@@ -729,6 +729,7 @@ impl Fuzzer {
             value,
             target: Target::Memory(id),
             rights: Rights::MAP_READ | Rights::MAP_WRITE | Rights::TRANSFER,
+            badge: 0,
         });
         if full {
             return Some("created a handle in a full handle table");
@@ -880,6 +881,7 @@ impl Fuzzer {
                 value: handle,
                 target: Target::Foreign,
                 rights: Rights::empty(),
+                badge: 0,
             });
             self.model.remove(handle);
         }
