@@ -329,7 +329,15 @@ impl Fuzzer {
         let info = MsgInfo(plan.regs.rsi);
         if sends_message(desc.number) && info.flags().contains(MsgFlags::HANDLE) {
             let word0 = abi::regs::ipc::WORDS[0];
-            let value = self.handle(Rights::TRANSFER);
+            let mut value = self.handle(Rights::TRANSFER);
+            // A reply may leave the handle with the pinger or a victim: a
+            // bound object is never passed that way (its binding would last
+            // as long as they keep it, which the fuzzer cannot know).
+            if matches!(desc.number, Syscall::Reply | Syscall::ReplyRecv)
+                && self.model.get(value).is_some_and(|held| self.signals.is_bound(held.target))
+            {
+                value |= NEVER_A_HANDLE;
+            }
             plan.regs.set(word0, value);
             plan.passed = self.model.get(value);
         }
@@ -739,7 +747,7 @@ impl Fuzzer {
         let choice = if bursting {
             Some(VICTIM)
         } else if self.random.chance(2, 3) {
-            let index = if self.random.chance(1, 50) {
+            let index = if self.random.chance(1, 10) {
                 VICTIM
             } else {
                 self.random.between(1, NAMES.len() as u64 - 1) as usize

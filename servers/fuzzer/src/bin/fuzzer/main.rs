@@ -119,7 +119,7 @@ fn main() -> i32 {
         index: 0,
         last_ticks: 0,
         victims: 0,
-        victim_limit: 100 + calls / 1000,
+        victim_limit: 100 + calls / 500,
         burst: 0,
         owed_reply: Some(false),
         counts: Counts::new(),

@@ -34,6 +34,10 @@ pub struct Counts {
     /// `mem_unmap` and `mem_protect` ranges replaced because they held a
     /// page of the fuzzer's own.
     pub confined: u64,
+    /// Victims `process_kill` ended.
+    pub killed: u64,
+    /// Notification messages a receive delivered.
+    pub notified: u64,
 }
 
 impl Counts {
@@ -45,6 +49,8 @@ impl Counts {
             audits: 0,
             probes: 0,
             confined: 0,
+            killed: 0,
+            notified: 0,
         }
     }
 
@@ -182,13 +188,15 @@ impl Fuzzer {
             line,
             " (never returns, or waits in a way the fuzzer cannot bound); {} calls via int 0x80, {} out-pointers \
              moved into scratch, {} unmap/protect ranges confined, {} audit calls, {} memory probes, {} victims \
-             spawned",
+             spawned, {} killed, {} notification messages",
             self.counts.int80,
             self.counts.redirected,
             self.counts.confined,
             self.counts.audits,
             self.counts.probes,
-            self.victims
+            self.victims,
+            self.counts.killed,
+            self.counts.notified
         );
         self.say(format_args!("{}", core::str::from_utf8(line.as_bytes()).unwrap_or("?")));
         let (seed, calls, violations) = (self.seed, self.index, self.violations);

@@ -14,8 +14,11 @@
 //! An object the fuzzer passed to the pinger or a victim in a reply may
 //! outlive the fuzzer's last handle to it (`shared`): its bindings would
 //! then last as long as that program keeps it, which the fuzzer cannot
-//! know. So it never closes its last handle to a shared object that is
-//! bound (`Fuzzer::must_keep`); an unbound one it forgets.
+//! know. So a bound object is never passed in a reply, and a shared one is
+//! never bound (the handle is replaced by one that is none); should one be
+//! both all the same, the fuzzer never closes its last handle to it
+//! (`Fuzzer::must_keep`). A shared object that is not bound it forgets
+//! with its last handle.
 
 use crate::Fuzzer;
 use crate::generate::Plan;
@@ -166,8 +169,32 @@ impl Signals {
         }
     }
 
+    /// Whether the object `target` names is bound: a notification to an
+    /// endpoint or the interrupt line, an endpoint to a notification.
+    pub fn is_bound(&self, target: Target) -> bool {
+        match target {
+            Target::Notification(id) => {
+                self.notifications[id as usize].is_some_and(|n| n.bound.is_some()) || self.irq_bound == Some(id)
+            }
+            Target::Own(id) => self.endpoints[id as usize].is_some_and(|e| e.bound.is_some()),
+            _ => false,
+        }
+    }
+
+    /// Whether the object `target` names was passed to a program that may
+    /// keep it.
+    pub fn is_shared(&self, target: Target) -> bool {
+        match target {
+            Target::Notification(id) => self.notifications[id as usize].is_some_and(|n| n.shared),
+            Target::Own(id) => self.endpoints[id as usize].is_some_and(|e| e.shared),
+            _ => false,
+        }
+    }
+
     /// Whether the object `target` names is passed to another program and
-    /// bound: the fuzzer keeps its last handle to it.
+    /// bound: the fuzzer keeps its last handle to it. (The generator keeps
+    /// this from happening: a bound object is never passed in a reply, a
+    /// shared one never bound.)
     pub fn bound_and_shared(&self, target: Target) -> bool {
         match target {
             Target::Notification(id) => self.notifications[id as usize]
@@ -508,6 +535,7 @@ impl Fuzzer {
                     return None;
                 };
                 let pid = self.pid;
+                self.counts.killed += 1;
                 let child = self.signals.child(id)?;
                 child.ended = Some((Ending::Killed, pid));
                 // Its watch fires now.
@@ -569,6 +597,7 @@ impl Fuzzer {
             return Some(Some("delivered a notification message on an endpoint no notification is bound to"));
         };
         let word = after.get(abi::regs::ipc::WORDS[0]);
+        self.counts.notified += 1;
         Some(
             self.take_bits(id, word)
                 .map(|_| "a notification message carried bits other than those signalled"),
@@ -775,12 +804,12 @@ impl Fuzzer {
             }
             _ => {}
         }
+        let binds = matches!(plan.syscall, Some(Syscall::NotifyBind | Syscall::IrqBind));
         for reg in [&mut regs.rdi, &mut regs.rsi] {
-            if self
-                .model
-                .get(*reg)
-                .is_some_and(|held| held.target == Target::Foreign)
-            {
+            let never = self.model.get(*reg).is_some_and(|held| {
+                held.target == Target::Foreign || (binds && self.signals.is_shared(held.target))
+            });
+            if never {
                 *reg |= crate::model::NEVER_A_HANDLE;
             }
         }
