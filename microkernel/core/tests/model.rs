@@ -824,7 +824,7 @@ fn a_buffer_page_that_cannot_be_made_is_enomem_for_every_syscall_with_a_buffer()
         let _ = first(&mut k);
         let slot = k.processes.iter().position(|p| p.is_live() && p.name == "c1").unwrap();
         let thread = k.processes[slot].thread;
-        let mut call = |k: &mut Kernel<MockMachine>, number: Syscall, args: &[(abi::regs::Reg, u64)]| {
+        let call = |k: &mut Kernel<MockMachine>, number: Syscall, args: &[(abi::regs::Reg, u64)]| {
             let frame = k.frame_mut(thread);
             frame.set(regs::NUMBER, number as u64);
             for reg in regs::ARGS.into_iter().chain(ipc_regs::WORDS) {

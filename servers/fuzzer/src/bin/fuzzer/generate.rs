@@ -334,7 +334,10 @@ impl Fuzzer {
             // bound object is never passed that way (its binding would last
             // as long as they keep it, which the fuzzer cannot know).
             if matches!(desc.number, Syscall::Reply | Syscall::ReplyRecv)
-                && self.model.get(value).is_some_and(|held| self.signals.is_bound(held.target))
+                && self
+                    .model
+                    .get(value)
+                    .is_some_and(|held| self.signals.is_bound(held.target))
             {
                 value |= NEVER_A_HANDLE;
             }

@@ -512,7 +512,6 @@ impl Fuzzer {
                 let Some(Target::Process(id)) = target(regs.rdi) else {
                     return None;
                 };
-                let pid = self.pid;
                 let child = self.signals.child(id)?;
                 let ending = Ending::from_code(value);
                 match (child.ended, ending) {
@@ -524,10 +523,7 @@ impl Fuzzer {
                     }
                     // A victim only ever exits with 0, or is killed by the
                     // fuzzer (which then knows).
-                    (None, _) => {
-                        let _ = pid;
-                        Some("process_wait returned an ending no victim can have")
-                    }
+                    (None, _) => Some("process_wait returned an ending no victim can have"),
                 }
             }
             Syscall::ProcessKill => {
@@ -594,7 +590,9 @@ impl Fuzzer {
             return Some(Some("delivered a kernel message that is no notification message"));
         }
         let Some(id) = endpoint.and_then(|endpoint| self.signals.bound_to(endpoint)) else {
-            return Some(Some("delivered a notification message on an endpoint no notification is bound to"));
+            return Some(Some(
+                "delivered a notification message on an endpoint no notification is bound to",
+            ));
         };
         let word = after.get(abi::regs::ipc::WORDS[0]);
         self.counts.notified += 1;
@@ -616,7 +614,9 @@ impl Fuzzer {
     /// bytes at `address`: they must be well-formed, in pid order, and the
     /// fuzzer's own must say what it knows of itself.
     fn info_written(&mut self, address: u64, len: u64, count: u64) -> Option<&'static str> {
-        if count < 7 || count > 64 {
+        // The console, checker, printer, sink, mirror, fuzzer and pinger
+        // live while the fuzzer does; at most the process table's 64.
+        if !(7..=64).contains(&count) {
             return Some("process_info counted an impossible number of processes");
         }
         let records = (len / Info::SIZE as u64).min(count);
@@ -806,9 +806,10 @@ impl Fuzzer {
         }
         let binds = matches!(plan.syscall, Some(Syscall::NotifyBind | Syscall::IrqBind));
         for reg in [&mut regs.rdi, &mut regs.rsi] {
-            let never = self.model.get(*reg).is_some_and(|held| {
-                held.target == Target::Foreign || (binds && self.signals.is_shared(held.target))
-            });
+            let never = self
+                .model
+                .get(*reg)
+                .is_some_and(|held| held.target == Target::Foreign || (binds && self.signals.is_shared(held.target)));
             if never {
                 *reg |= crate::model::NEVER_A_HANDLE;
             }
