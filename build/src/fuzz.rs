@@ -516,6 +516,14 @@ checker[2]: fuzz: counters unchanged: free frames 9 = 9, processes 6 = 6
             let verdict = judged(&serial, GuestStatus::Exited(0), 5, 100);
             assert!(!verdict.passed(), "{serial}");
         }
+        let killed = GOOD.replace(
+            "[console] victim[9] exited with status 0",
+            "[console] victim[9] killed by process 7 at 0x201000",
+        );
+        assert!(
+            judged(&killed, GuestStatus::Exited(0), 5, 100).passed(),
+            "the fuzzer kills victims on purpose"
+        );
         let table = table(&[verdict]);
         assert!(table.contains("unchanged") && table.contains(" ok"), "{table}");
     }
