@@ -213,10 +213,11 @@ impl Fuzzer {
                 } else {
                     fd
                 };
-                // Now and then the length the sink answers with an error.
+                // Now and then a length the sink answers with an error code
+                // or refuses with an error reply.
                 if self.random.chance(1, 32) {
                     plan.regs.rsi = self.scratch_address();
-                    plan.regs.rdx = fuzzer::SINK_ERROR_LEN as u64;
+                    plan.regs.rdx = self.random.pick(&[fuzzer::SINK_ERROR_LEN, fuzzer::SINK_REFUSE_LEN]) as u64;
                 }
             }
             Syscall::Spawn => self.spawn_name(&mut plan, bursting),
