@@ -2,8 +2,9 @@
 //!
 //! Raw `syscall` wrappers ([`raw`]), safe wrappers for every syscall
 //! ([`sys`], [`ipc`]), the program entry point and panic handler ([`rt`]),
-//! `print!`/`println!` ([`io`]), a server loop ([`server`]) and typed IPC
-//! interfaces ([`interface!`]). A program is one short file that starts with
+//! `print!`/`println!` ([`io`]), `key=value` results for tests to read
+//! ([`results`]), a server loop ([`server`]) and typed IPC interfaces
+//! ([`interface!`]). A program is one short file that starts with
 //! `#![no_std]` and `#![no_main]` (left out here, where the example is
 //! compiled for the host):
 //!
@@ -28,7 +29,8 @@
 //! from under a program (`mem_unmap`, `mem_protect`): the rest of the
 //! `unsafe` lives in [`raw`], [`rt`] and [`port`]. The crate also builds on the host (for its tests and doc
 //! examples); there the raw layer cannot reach a kernel and panics if
-//! called, so examples that would make a syscall are compiled, not run.
+//! called (unless a test installed a hook, [`raw::host`]), so examples that
+//! would make a syscall are compiled, not run.
 
 #![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]
@@ -41,6 +43,7 @@ pub mod ipc;
 pub mod port;
 pub mod process;
 pub mod raw;
+pub mod results;
 pub mod rt;
 pub mod server;
 pub mod sys;

@@ -20,6 +20,7 @@
 #![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]
 
+pub mod acpi;
 pub mod clock;
 pub mod cmdline;
 pub mod config;
@@ -27,8 +28,8 @@ pub mod elf;
 pub mod events;
 pub mod handles;
 pub mod image;
-pub mod irq;
 pub mod ipc;
+pub mod irq;
 pub mod kernel;
 pub mod list;
 pub mod log;

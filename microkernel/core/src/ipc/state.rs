@@ -18,8 +18,8 @@ use heapless::Vec;
 
 pub mod notify;
 
-pub use notify::Signalled;
 use notify::Notification;
+pub use notify::Signalled;
 
 /// What a thread is doing, as far as IPC is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -418,6 +418,16 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     /// Whom `thread` owes a reply.
     pub fn reply_slot(&self, thread: usize) -> ReplySlot {
         self.replies[thread]
+    }
+
+    /// Who pays for `thread`'s running: the caller it owes a reply (a
+    /// server works on its caller's behalf), or itself.
+    #[inline(always)]
+    pub fn payer_of(&self, thread: usize) -> usize {
+        match self.replies[thread % T] {
+            ReplySlot::Caller(caller) => caller,
+            ReplySlot::Empty | ReplySlot::Gone => thread,
+        }
     }
 
     /// Whether `endpoint` has a thread waiting to receive.
