@@ -831,10 +831,12 @@ impl Fuzzer {
                 .is_ok_and(|(_, id)| self.signals.children[id as usize].is_some_and(|c| c.ended.is_none())),
             _ => false,
         };
-        let (timeout, flags) = (regs.rsi, regs.rdx);
-        if !could_wait || flags & !WAIT_FLAGS != 0 || flags & NONBLOCK != 0 || (1..=3).contains(&timeout) {
+        let flags = regs.rdx;
+        if !could_wait || flags & !WAIT_FLAGS != 0 || flags & NONBLOCK != 0 {
             return;
         }
+        // Waits cost wall time (the machine idles): as rare as the IPC
+        // calls' waits, whatever timeout was drawn.
         if self.random.chance(1, crate::generate::WAIT_ONE_IN) {
             plan.regs.rsi = self.random.between(1, 3);
         } else {
