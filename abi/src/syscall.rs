@@ -396,14 +396,25 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         summary: "Writes up to 4096 bytes of `buf` to the console: the kernel forwards them as a `call` \
                   through handle 0 to the console server and returns the count it replies with \
                   (at most `len`). The whole range must lie in user space; at most 4096 bytes are sent. \
-                  A console that refuses answers EINVAL; any other error it answers is EPEERGONE.",
+                  A console that refuses answers EINVAL; any other error it answers is EPEERGONE. \
+                  ETOOLONG when the console receives with a buffer shorter than the bytes sent; \
+                  ENOMEM when a page of `buf` not made yet cannot be made (no free frame).",
         args: &[
             field("fd", A0, ArgKind::Int),
             field("buf", A1, ArgKind::InPtr { len: "len" }),
             field("len", A2, ArgKind::Len),
         ],
         results: &[field("written", RAX, ArgKind::Len)],
-        errors: &[E::FAULT, E::BADHANDLE, E::NORIGHTS, E::PEERGONE, E::INVAL, E::WRONGKIND],
+        errors: &[
+            E::FAULT,
+            E::BADHANDLE,
+            E::NORIGHTS,
+            E::PEERGONE,
+            E::INVAL,
+            E::WRONGKIND,
+            E::TOOLONG,
+            E::NOMEM,
+        ],
         returns: Returns::Yes,
         blocks: true,
     },
@@ -464,10 +475,19 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         name: "recv",
         summary: "Waits for a message on an endpoint. The buffer receives up to `cap` bytes (at most 4096). \
                   Only the NONBLOCK flag and the timeout of `info` are used. A caller this thread still owes \
-                  a reply is released first: its `call` fails with EPEERGONE.",
+                  a reply is released first: its `call` fails with EPEERGONE. ENOMEM when a page of the \
+                  buffer not made yet cannot be made (no free frame).",
         args: &RECV_ARGS,
         results: &RECEIVED,
-        errors: &[E::BADHANDLE, E::NORIGHTS, E::FAULT, E::TIMEDOUT, E::WRONGKIND],
+        errors: &[
+            E::BADHANDLE,
+            E::NORIGHTS,
+            E::FAULT,
+            E::TIMEDOUT,
+            E::WRONGKIND,
+            E::PEERGONE,
+            E::NOMEM,
+        ],
         returns: Returns::Yes,
         blocks: true,
     },
@@ -512,7 +532,6 @@ pub const SYSCALLS: &[SyscallDesc] = &[
             E::BADHANDLE,
             E::NORIGHTS,
             E::TABLEFULL,
-            E::WRONGKIND,
             E::NOMEM,
         ],
         returns: Returns::Yes,
@@ -537,6 +556,7 @@ pub const SYSCALLS: &[SyscallDesc] = &[
             E::TIMEDOUT,
             E::WRONGKIND,
             E::NOMEM,
+            E::PEERGONE,
         ],
         returns: Returns::Yes,
         blocks: true,
@@ -600,13 +620,14 @@ pub const SYSCALLS: &[SyscallDesc] = &[
     SyscallDesc {
         number: Syscall::Stats,
         name: "stats",
-        summary: "Copies the kernel's resource counters (`abi::stats::Stats`) to `buf`.",
+        summary: "Copies the kernel's resource counters (`abi::stats::Stats`) to `buf` (EINVAL when \
+                  `len` is below `Stats::MIN_SIZE`; ENOMEM when a page of `buf` not made yet cannot be made).",
         args: &[
             field("buf", A0, ArgKind::OutPtr { len: "len" }),
             field("len", A1, ArgKind::Len),
         ],
         results: &[],
-        errors: &[E::FAULT, E::INVAL],
+        errors: &[E::FAULT, E::INVAL, E::NOMEM],
         returns: Returns::Yes,
         blocks: false,
     },
@@ -738,14 +759,22 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         summary: "Returns and clears the bits of the notification `handle` names (WAIT), waiting while \
                   they are all clear: at most `timeout` ticks (0: no limit), or not at all with \
                   `abi::notify::NONBLOCK` in `flags` (ETIMEDOUT). Other flag bits are EINVAL. Waiters \
-                  are served in the order they came.",
+                  are served in the order they came. EPEERGONE when another thread closes the last \
+                  handle to the notification while this one waits.",
         args: &[
             field("handle", A0, ArgKind::Handle),
             field("timeout", A1, ArgKind::Ticks),
             field("flags", A2, ArgKind::Flags),
         ],
         results: &[field("bits", RDX, ArgKind::Bits)],
-        errors: &[E::BADHANDLE, E::WRONGKIND, E::NORIGHTS, E::INVAL, E::TIMEDOUT],
+        errors: &[
+            E::BADHANDLE,
+            E::WRONGKIND,
+            E::NORIGHTS,
+            E::INVAL,
+            E::TIMEDOUT,
+            E::PEERGONE,
+        ],
         returns: Returns::Yes,
         blocks: true,
     },
@@ -802,7 +831,8 @@ pub const SYSCALLS: &[SyscallDesc] = &[
                   (0: no limit; `abi::notify::NONBLOCK` in `flags`: not at all, ETIMEDOUT), and \
                   returns how (`abi::process::Ending`) with its detail: the exit status, the fault's \
                   `vector | error_code << 8`, the CPU limit, or the killer's pid. Any holder of such a \
-                  handle may wait, as often as it likes.",
+                  handle may wait, as often as it likes. EPEERGONE when another thread closes the last \
+                  handle to the record while this one waits.",
         args: &[
             field("handle", A0, ArgKind::Handle),
             field("timeout", A1, ArgKind::Ticks),
@@ -849,13 +879,13 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         name: "process_info",
         summary: "Copies an `abi::process::Info` record per live process, in pid order, to `buf` (as \
                   many as `len` holds) and returns how many live processes there are. A `len` of 0 \
-                  only counts them.",
+                  only counts them. ENOMEM when a page of `buf` not made yet cannot be made.",
         args: &[
             field("buf", A0, ArgKind::OutPtr { len: "len" }),
             field("len", A1, ArgKind::Len),
         ],
         results: &[field("count", RAX, ArgKind::Count)],
-        errors: &[E::FAULT],
+        errors: &[E::FAULT, E::NOMEM],
         returns: Returns::Yes,
         blocks: false,
     },

@@ -79,8 +79,15 @@ pub fn closed<M: Machine>(k: &mut Kernel<M>, process: usize, entry: HandleEntry)
             signals::apply(k, line, mask);
         }
         Object::Process(record) => {
-            if let Some(process) = k.records.closed(record) {
-                k.processes[process].record = None;
+            if let Some(running) = k.records.closed(record) {
+                if let Some(process) = running {
+                    k.processes[process].record = None;
+                }
+                // Another thread of a waiter's process closed the handle
+                // it waits on.
+                for joiner in k.ipc.release_joiners(record) {
+                    wake::fail(k, joiner, Error::PEERGONE);
+                }
             }
         }
     }

@@ -86,10 +86,10 @@ impl<const R: usize> Records<R> {
         self.records[record].handles += 1;
     }
 
-    /// Counts a closed handle. With the last the record is freed; returns
-    /// the slot of the process that still runs, which no longer has a
-    /// record.
-    pub fn closed(&mut self, record: usize) -> Option<usize> {
+    /// Counts a closed handle. With the last the record is freed: returns
+    /// `Some` then, with the slot of the process if it still runs (it no
+    /// longer has a record).
+    pub fn closed(&mut self, record: usize) -> Option<Option<usize>> {
         let r = &mut self.records[record];
         debug_assert!(r.live && r.handles > 0);
         r.handles -= 1;
@@ -98,7 +98,7 @@ impl<const R: usize> Records<R> {
         }
         let process = r.process;
         *r = Record::FREE;
-        process
+        Some(process)
     }
 
     /// The process ended: remembers how, and returns the watch to signal.
@@ -159,7 +159,7 @@ mod tests {
         assert_eq!(records.watch(r, 2, 8), Some((2, 8)), "already ended: signal now");
         assert_eq!(records.closed(r), None);
         assert!(records.get(r).live);
-        assert_eq!(records.closed(r), None);
+        assert_eq!(records.closed(r), Some(None));
         assert!(!records.get(r).live);
     }
 
@@ -169,7 +169,7 @@ mod tests {
         let r = records.create(9, 5).unwrap();
         records.opened(r);
         assert_eq!(records.create(10, 6), Err(Error::TABLEFULL));
-        assert_eq!(records.closed(r), Some(5));
+        assert_eq!(records.closed(r), Some(Some(5)));
         assert!(records.has_room());
     }
 

@@ -26,15 +26,65 @@ pub mod handles {
     /// RECV on the lifeline: the checker's send on it ends when the fuzzer
     /// is gone. Never fuzzed.
     pub const LIFELINE: Handle = 4;
+    /// WAIT|TRANSFER on interrupt line [`super::IRQ_LINE`] (`irqs` in the
+    /// manifest come after the endpoints).
+    pub const IRQ: Handle = 5;
 }
+
+/// The interrupt line the fuzzer's manifest grants it: an ISA line no
+/// device of the machine uses, so it never fires.
+pub const IRQ_LINE: u32 = 5;
 
 /// A forwarded `write` of exactly this many bytes the sink answers with
 /// the error code [`SINK_ERROR`] instead of a count: `write` must still fail
 /// only with an error its table entry lists.
 pub const SINK_ERROR_LEN: usize = 4093;
-/// The error the sink answers such a write with (ENOMEM, which `write` does
-/// not list).
+/// The error the sink answers such a write with (ENOMEM, which `write`
+/// passes on as EPEERGONE).
 pub const SINK_ERROR: libsys::Error = libsys::Error::NOMEM;
+/// A forwarded `write` of exactly this many bytes the sink refuses with an
+/// error reply (`abi::message::error_reply`) carrying EINVAL, which `write`
+/// returns.
+pub const SINK_REFUSE_LEN: usize = 4094;
+
+/// How the sink and the mirror receive and refuse, so the fuzzer can tell
+/// what the kernel must do with each message it sends them: each receives
+/// with a room that follows from the last message it took (all of
+/// `MAX_BUFFER` at first), so a message longer than that room is refused by
+/// the kernel (ETOOLONG for the sender); and each answers some labels with
+/// an error reply.
+pub mod peer {
+    use libsys::Error;
+    use libsys::abi::message::MAX_BUFFER;
+
+    /// The room a peer receives with at first.
+    pub const FIRST_ROOM: usize = MAX_BUFFER;
+
+    /// The room a peer receives with after it took a message with `label`
+    /// and `len` bytes: mostly all of `MAX_BUFFER`, one time in four less
+    /// (often under 64 bytes).
+    pub fn room(label: u32, len: usize) -> usize {
+        let mut z = (label as u64) << 16 ^ len as u64 ^ 0x726f_6f6d;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        match z % 8 {
+            0 => (z >> 8) as usize % 65,
+            1 => (z >> 8) as usize % (MAX_BUFFER + 1),
+            _ => MAX_BUFFER,
+        }
+    }
+
+    /// The error a peer answers a (not kernel-composed) message with
+    /// `label` with, instead of its usual answer.
+    pub fn refusal(label: u32) -> Option<Error> {
+        match label % 13 {
+            5 => Some(Error::INVAL),
+            9 => Some(Error::NOSYS),
+            _ => None,
+        }
+    }
+}
 
 /// Badges the fuzzer's inbox handles carry: who called it.
 pub mod badges {

@@ -8,6 +8,12 @@
 //! transformed by `fuzzer::mirror` (the fuzzer checks them), and passes a
 //! handle it was given back when the label is odd.
 //!
+//! Each receives with the room `fuzzer::peer::room` gives for the last
+//! message it took, so the kernel refuses longer messages (the sender gets
+//! ETOOLONG), and answers the labels `fuzzer::peer::refusal` names with an
+//! error reply; the sink also refuses a write of exactly
+//! `fuzzer::SINK_REFUSE_LEN` bytes with EINVAL.
+//!
 //! Both close every handle they receive before waiting again, so nothing
 //! the fuzzer passes them outlives the fuzzer, and neither gives up on a
 //! caller: a refused reply (too long for the caller, no room for the
@@ -19,7 +25,7 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use libsys::abi::message::{MAX_BUFFER, MAX_WORDS};
+use libsys::abi::message::{MAX_BUFFER, MAX_WORDS, error_reply};
 use libsys::ipc::{self, Msg};
 use libsys::{Error, Handle};
 
@@ -42,6 +48,15 @@ struct Request {
 
 /// The answer to `request`; its bytes are the first `len` of the buffer.
 fn answer(mirror: bool, request: &Request, buffer: &mut [u8]) -> (Msg, usize) {
+    let refusal = match request.from_kernel {
+        true if request.len == fuzzer::SINK_REFUSE_LEN => Some(libsys::Error::INVAL),
+        true => None,
+        false => fuzzer::peer::refusal(request.label),
+    };
+    if let Some(error) = refusal {
+        let (info, word) = error_reply(error);
+        return (Msg::with_words(info.label(), &[word]), 0);
+    }
     if !mirror {
         let count = if request.from_kernel && request.len == fuzzer::SINK_ERROR_LEN {
             fuzzer::SINK_ERROR.to_return()
@@ -72,10 +87,19 @@ fn main() -> i32 {
     let mut failures = 0;
     // The reply `reply_recv` sends before it waits, if any.
     let mut pending: Option<(Msg, usize)> = None;
+    // The room the next receive has (`fuzzer::peer::room`).
+    let mut room = fuzzer::peer::FIRST_ROOM;
     loop {
+        // The reply's bytes are the first `len` of the buffer, and the
+        // receive takes exactly `room`: a reply longer than the room goes
+        // out on its own first.
         let received = match pending.take() {
-            Some((reply, len)) => ipc::reply_recv(ENDPOINT, &reply, &mut buffer, len),
-            None => ipc::recv(ENDPOINT, &mut buffer),
+            Some((reply, len)) if len <= room => ipc::reply_recv(ENDPOINT, &reply, &mut buffer[..room], len),
+            Some((reply, len)) => {
+                answer_alone(&reply, &buffer[..len]);
+                ipc::recv(ENDPOINT, &mut buffer[..room])
+            }
+            None => ipc::recv(ENDPOINT, &mut buffer[..room]),
         };
         let request = match received {
             Ok(message) => Request {
@@ -103,18 +127,25 @@ fn main() -> i32 {
             }
         };
         failures = 0;
+        room = fuzzer::peer::room(request.label, request.len);
         let (reply, len) = answer(mirror, &request, &mut buffer);
         let Some(handle) = request.handle else {
             pending = Some((reply, len));
             continue;
         };
-        match ipc::reply(&reply, &buffer[..len]) {
-            // A plain send needs no reply.
-            Ok(()) | Err(Error::NOREPLY) => {}
-            Err(_) => {
-                let _ = ipc::reply(&Msg::new(0), &[]);
-            }
-        }
+        answer_alone(&reply, &buffer[..len]);
         let _ = libsys::handle_close(handle);
+    }
+}
+
+/// Sends `reply` with `reply` (not `reply_recv`); a refused one is replaced
+/// by an empty one, so no caller waits forever.
+fn answer_alone(reply: &Msg, bytes: &[u8]) {
+    match ipc::reply(reply, bytes) {
+        // A plain send needs no reply.
+        Ok(()) | Err(Error::NOREPLY) => {}
+        Err(_) => {
+            let _ = ipc::reply(&Msg::new(0), &[]);
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! fuzzer's `recv`, `reply` and `reply_recv` also meet a real caller. The
 //! fuzzer starts it. Labels, word counts, lengths, timeouts and the room
 //! left for replies are random (`seed=N`); words and bytes follow from the
-//! label (`fuzzer::pattern`), so the fuzzer can check them. It closes any handle a reply brings, and ends
+//! label (`fuzzer::pattern`), so the fuzzer can check them. It closes any handle a reply brings (an
+//! endpoint or a memory object), and ends
 //! when the fuzzer is gone: then a non-blocking send on the lifeline
 //! (handle 2), which only the fuzzer receives on, fails with EPEERGONE.
 
@@ -69,8 +70,10 @@ fn main() -> i32 {
             }
             // The fuzzer's receive refused the message (its buffer was too
             // small): the sender gets the error, as the ABI says. Or the
-            // timeout ran out.
-            Err(Error::TOOLONG | Error::TIMEDOUT) => {}
+            // timeout ran out. Or the fuzzer's reply passed a memory object
+            // this program's memory limit cannot take, which ends the call
+            // with ENOMEM.
+            Err(Error::TOOLONG | Error::TIMEDOUT | Error::NOMEM) => {}
             Err(error) => {
                 libsys::println!("call on the inbox: {}", error.name());
                 return 2;

@@ -5,7 +5,7 @@
 //! says about handles must agree with the fuzzer's model of its table.
 
 use crate::Fuzzer;
-use crate::generate::{NAMES, Plan, VICTIM};
+use crate::generate::{Plan, VICTIM};
 use crate::invoke::{ARGUMENT_REGS, Regs};
 use crate::model::{Held, Target};
 use abi::message::{MAX_BUFFER, MsgFlags};
@@ -74,6 +74,21 @@ impl Fuzzer {
     /// `after`; `preserved` says whether `int 0x80` kept RCX and R11) and
     /// brings the model up to date. Returns the first problem found.
     pub fn check(&mut self, plan: &Plan, after: &Regs, preserved: bool) -> Option<&'static str> {
+        // A memory object passed in a reply may stay with the pinger or a
+        // victim (the sink and the mirror close theirs at once).
+        if matches!(plan.syscall, Some(Syscall::Reply | Syscall::ReplyRecv))
+            && plan.passed.is_some_and(|held| matches!(held.target, Target::Memory(_)))
+            && MsgInfo(plan.regs.rsi).flags().contains(MsgFlags::HANDLE)
+        {
+            self.memory.given_away += 1;
+        }
+        // So may a notification, an endpoint or a process handle.
+        if matches!(plan.syscall, Some(Syscall::Reply | Syscall::ReplyRecv))
+            && MsgInfo(plan.regs.rsi).flags().contains(MsgFlags::HANDLE)
+            && let Some(passed) = plan.passed
+        {
+            self.signals.share(passed.target);
+        }
         let problem = self.judge(plan, after);
         problem.or((!preserved).then_some("int 0x80 changed RCX or R11"))
     }
@@ -116,22 +131,28 @@ impl Fuzzer {
         }
     }
 
-    /// The handles a syscall names: its handle argument, and the handle
-    /// its message passes (HANDLE flag).
-    fn named_handles(plan: &Plan) -> [Option<u64>; 2] {
+    /// The handles a syscall names: its handle arguments (an interrupt
+    /// line's included), and the handle its message passes (HANDLE flag).
+    fn named_handles(plan: &Plan) -> [Option<u64>; 3] {
+        let mut named = [None; 3];
         let Some(syscall) = plan.syscall else {
-            return [None, None];
+            return named;
         };
         let desc = syscall.desc();
-        let primary = desc
+        let arguments = desc
             .args
             .iter()
-            .find(|arg| arg.kind == ArgKind::Handle)
+            .filter(|arg| matches!(arg.kind, ArgKind::Handle | ArgKind::Irq))
             .map(|arg| plan.regs.get(arg.reg));
+        for (slot, value) in named.iter_mut().zip(arguments) {
+            *slot = Some(value);
+        }
         let sends = crate::generate::sends_message(syscall);
         let info = MsgInfo(plan.regs.rsi);
-        let passed = (sends && info.flags().contains(MsgFlags::HANDLE)).then(|| plan.regs.get(ipc::WORDS[0]));
-        [primary, passed]
+        if sends && info.flags().contains(MsgFlags::HANDLE) {
+            named[2] = Some(plan.regs.get(ipc::WORDS[0]));
+        }
+        named
     }
 
     /// Checks a documented error against the model.
@@ -141,7 +162,26 @@ impl Fuzzer {
         if error == Error::BADHANDLE && handles.iter().flatten().all(|value| self.model.get(*value).is_some()) {
             return Some("EBADHANDLE, but every handle it names is open");
         }
+        if let Some(problem) = self.peer_failed(plan, error) {
+            return Some(problem);
+        }
         match (syscall, error) {
+            (syscall, _) if crate::signals::is_signal(syscall) => return self.signal_failed(plan, error),
+            // Its entry point is never a user address.
+            (Syscall::ThreadCreate, error) if error != Error::INVAL => {
+                return Some("a bad entry point is EINVAL, before any other error");
+            }
+            // Bits pending on the notification bound to the endpoint come
+            // before anything else a receive waits for.
+            (Syscall::Recv | Syscall::ReplyRecv, Error::TIMEDOUT)
+                if self
+                    .model
+                    .get(plan.regs.rdi)
+                    .and_then(|held| crate::signals::Endpoint::of(held.target))
+                    .is_some_and(|endpoint| self.bits_pending_on(endpoint)) =>
+            {
+                return Some("timed out though bits of the notification bound to the endpoint were pending");
+            }
             // reply_recv replies before it waits; a recv releases the
             // caller still owed a reply (docs/abi.md, "Calls and replies"),
             // even when it then times out.
@@ -159,6 +199,13 @@ impl Fuzzer {
             (Syscall::Reply | Syscall::ReplyRecv, Error::TOOLONG | Error::FAULT) if self.owed_reply != Some(false) => {
                 self.owed_reply = None
             }
+            // So does a memory object the caller's limit cannot take; any
+            // other ENOMEM (no frame left for the buffer) may come first.
+            (Syscall::Reply | Syscall::ReplyRecv, Error::NOMEM) if self.owed_reply != Some(false) => {
+                let memory = plan.passed.is_some_and(|held| matches!(held.target, Target::Memory(_)));
+                self.owed_reply = if memory { Some(false) } else { None };
+            }
+            (syscall, _) if crate::generate::is_memory(syscall) => return self.memory_failed(plan, error),
             // (endpoint_create may find the endpoint table full: other
             // processes create endpoints too.)
             (Syscall::HandleDup, Error::TABLEFULL) if !self.model.is_full() => {
@@ -187,18 +234,20 @@ impl Fuzzer {
                 (value < earlier).then_some("ticks went backwards")
             }
             // The sink answers with the number of bytes it received.
-            Syscall::Write => {
-                let sent = regs.rdx.min(MAX_BUFFER as u64);
-                (value != sent).then_some("did not return the count the sink answered")
-            }
-            Syscall::Spawn => self.spawned(plan, value),
-            Syscall::Stats => self.stats_written(regs.rdi),
+            Syscall::Write => self.written(plan, value),
+            Syscall::Spawn => self.spawned(plan, value, after.rdx),
+            Syscall::Stats => self.stats_written(regs.rdi, regs.rsi),
+            Syscall::ThreadCreate => Some("started a thread at an entry outside user space"),
             Syscall::EndpointCreate => {
                 let full = self.model.is_full();
+                let Some(id) = self.signals.new_endpoint() else {
+                    return Some("created a handle in a full handle table");
+                };
                 let complaint = self.model.add(Held {
                     value,
-                    target: Target::Own,
+                    target: Target::Own(id),
                     rights: Rights::SEND | Rights::RECEIVE | Rights::TRANSFER,
+                    badge: 0,
                 });
                 if full {
                     return Some("created a handle in a full handle table");
@@ -207,9 +256,15 @@ impl Fuzzer {
             }
             Syscall::HandleDup => self.duplicated(plan, value),
             Syscall::HandleClose => match self.model.remove(regs.rdi) {
-                Some(_) => None,
+                Some(_) => {
+                    self.forget_unreferred();
+                    self.forget_unheld();
+                    None
+                }
                 None => Some("closed a handle that is not open"),
             },
+            syscall if crate::generate::is_memory(syscall) => self.memory_succeeded(plan, value),
+            syscall if crate::signals::is_signal(syscall) => self.signal_succeeded(plan, after, value),
             Syscall::Send | Syscall::Call | Syscall::Recv | Syscall::ReplyRecv | Syscall::Reply => {
                 self.messaged(plan, syscall, after)
             }
@@ -217,26 +272,53 @@ impl Fuzzer {
         }
     }
 
-    fn spawned(&mut self, plan: &Plan, pid: u64) -> Option<&'static str> {
-        if pid == 0 || pid > u32::MAX as u64 {
+    /// `spawn` returned a process handle and the pid: only `victim` may
+    /// be started (or a name the generic pointers gave), and the handle is
+    /// the fuzzer's.
+    fn spawned(&mut self, plan: &Plan, handle: u64, pid: u64) -> Option<&'static str> {
+        if pid == 0 || pid > u32::MAX as u64 || pid == self.pid {
             return Some("returned a pid out of range");
+        }
+        let full = self.model.is_full();
+        let complaint = match self.signals.new_child(pid) {
+            Some(id) => self.model.add(Held {
+                value: handle,
+                target: Target::Process(id),
+                rights: Rights::WAIT | Rights::KILL | Rights::TRANSFER,
+                badge: 0,
+            }),
+            None => Some("returned a process handle in a full handle table"),
+        };
+        if full {
+            return Some("returned a process handle in a full handle table");
+        }
+        if complaint.is_some() {
+            return complaint;
         }
         match plan.name {
             Some(VICTIM) | None => {
                 self.victims += 1;
                 None
             }
-            Some(index) if NAMES[index] == b"pinger" => None,
             Some(_) => Some("started a program the manifest does not let it spawn"),
         }
     }
 
     /// `stats` reported success: the counters must be in the scratch pages
-    /// (the only writable memory the fuzzer hands out) and make sense.
-    fn stats_written(&mut self, address: u64) -> Option<&'static str> {
-        let Some(bytes) = self.layout.read_scratch::<{ Stats::SIZE }>(address) else {
-            return Some("reported writing the counters outside the scratch pages");
-        };
+    /// or a writable mapping of the fuzzer's (the only writable memory it
+    /// hands out) and make sense.
+    fn stats_written(&mut self, address: u64, len: u64) -> Option<&'static str> {
+        if len < Stats::MIN_SIZE as u64 {
+            return Some("wrote the counters into a buffer shorter than Stats::MIN_SIZE");
+        }
+        let written = len.min(Stats::SIZE as u64);
+        if !self.writable(address, written) {
+            return Some("reported writing the counters outside the scratch pages and writable mappings");
+        }
+        let mut bytes = [0u8; Stats::SIZE];
+        for (index, byte) in bytes.iter_mut().enumerate().take(written as usize) {
+            *byte = self.read_byte(address + index as u64)?;
+        }
         let field = |index: usize| {
             let mut word = [0u8; 8];
             word.copy_from_slice(&bytes[index * 8..index * 8 + 8]);
@@ -274,6 +356,7 @@ impl Fuzzer {
             value,
             target: source.target,
             rights,
+            badge: if source.badge == 0 { plan.regs.rdx } else { source.badge },
         });
         if full {
             return Some("created a handle in a full handle table");
@@ -300,6 +383,9 @@ impl Fuzzer {
         {
             return Some("passed a handle without the TRANSFER right");
         }
+        if let Some(problem) = self.peer_took(plan) {
+            return Some(problem);
+        }
         match syscall {
             Syscall::Reply if self.owed_reply == Some(false) => return Some("replied though no caller waits"),
             Syscall::Reply => self.owed_reply = Some(false),
@@ -314,24 +400,38 @@ impl Fuzzer {
         if info.len() as u64 > capacity {
             return Some("delivered more bytes than the buffer holds");
         }
-        if !info.is_empty() && !self.layout.in_scratch(regs.rdx, info.len() as u64) {
-            return Some("reported writing a message outside the scratch pages");
+        if !info.is_empty() && !self.writable(regs.rdx, info.len() as u64) {
+            return Some("reported writing a message outside the scratch pages and writable mappings");
         }
         if info.words() > abi::message::MAX_WORDS {
             return Some("delivered a message with more than six words");
         }
+        if syscall != Syscall::Call {
+            // A notification message, if it is one.
+            let endpoint = handle.and_then(|held| crate::signals::Endpoint::of(held.target));
+            if let Some(verdict) = self.notification_message(endpoint, after) {
+                // A receive released the caller owed a reply; a reply_recv
+                // replied.
+                self.owed_reply = Some(false);
+                return verdict;
+            }
+            if endpoint.is_some_and(|endpoint| self.bits_pending_on(endpoint)) {
+                return Some("delivered a message though bits of the notification bound there were pending");
+            }
+        }
         if info.flags().contains(MsgFlags::HANDLE) {
             let arrived = after.get(ipc::WORDS[0]);
-            let (target, rights) = match (syscall, plan.passed) {
+            let (target, rights, badge) = match (syscall, plan.passed) {
                 // The mirror passes back the handle it was given.
-                (Syscall::Call, Some(passed)) => (passed.target, passed.rights),
-                _ => (Target::Foreign, Rights::all()),
+                (Syscall::Call, Some(passed)) => (passed.target, passed.rights, passed.badge),
+                _ => (Target::Foreign, Rights::all(), 0),
             };
             let full = self.model.is_full();
             let complaint = self.model.add(Held {
                 value: arrived,
                 target,
                 rights,
+                badge,
             });
             if full {
                 return Some("delivered a handle into a full handle table");
@@ -369,7 +469,7 @@ impl Fuzzer {
             }
         }
         for index in 0..info.len() {
-            let byte = self.layout.read_scratch::<1>(buffer + index as u64).map(|[byte]| byte);
+            let byte = self.read_byte(buffer + index as u64);
             if byte != Some(pattern::byte(label, index)) {
                 return Some("delivered message bytes other than the ones sent");
             }
@@ -384,6 +484,11 @@ impl Fuzzer {
         let regs = &plan.regs;
         let request = MsgInfo(regs.rsi);
         let reply = MsgInfo(after.rsi);
+        if let Some(error) = fuzzer::peer::refusal(request.label()) {
+            let (info, word) = abi::message::error_reply(error);
+            let right = reply == info && after.get(abi::regs::ipc::WORDS[0]) == word;
+            return (!right).then_some("a peer's error reply arrived changed");
+        }
         if target == Target::Sink {
             let right =
                 reply.label() == 0 && reply.words() == 1 && reply.is_empty() && after.r8 == request.len() as u64;
@@ -412,10 +517,7 @@ impl Fuzzer {
         }
         if let Some(sent) = self.sent.filter(|sent| *sent == request.len()) {
             for index in 0..sent {
-                let byte = self
-                    .layout
-                    .read_scratch::<1>(regs.rdx + index as u64)
-                    .map(|[byte]| byte);
+                let byte = self.read_byte(regs.rdx + index as u64);
                 if byte != Some(fuzzer::mirror::byte(self.sent_bytes[index], index)) {
                     return Some("the mirror's answer arrived with other bytes");
                 }

@@ -3,15 +3,26 @@
 //! around page sizes and wrapping; stale, forged and out-of-range handles;
 //! every MsgInfo flag), driven by the argument kinds of `abi::SYSCALLS`.
 //!
-//! Two rules keep the fuzzer alive: a buffer the kernel may write always
-//! comes through [`Layout::out_window_safe`] (so only scratch pages can be
-//! written), and an IPC call that could wait for a peer that never comes is
-//! made non-blocking or given a timeout of 1 to 3 ticks ([`Fuzzer::bound`]).
+//! Three rules keep the fuzzer alive: a buffer the kernel may write always
+//! comes through [`Layout::out_window_safe`] (so only scratch pages and the
+//! fuzzer's own mappings can be written, never its live data), an IPC call
+//! that could wait for a peer that never comes is made non-blocking or
+//! given a timeout of 1 to 3 ticks ([`Fuzzer::bound`]), and `mem_unmap` and
+//! `mem_protect` never touch a page the fuzzer relies on: their range comes
+//! through [`Fuzzer::range_is_safe`], so it is one the fuzzer mapped itself
+//! (its model knows it), or holds none of its own pages (its image with the
+//! scratch pages, its stack and the guard page below it: parts of the map
+//! arena, the holes between its segments, the null pages), or lies in the
+//! kernel half, or is one the ABI refuses whatever it holds (misaligned or
+//! empty: EINVAL). Anything else is replaced by one of its mappings
+//! ([`Fuzzer::own_range`]). `mem_map` and `mem_map_object` may be aimed
+//! anywhere, the image and the stack included: the ABI never maps over a
+//! mapping (EEXIST) or the stack (EINVAL).
 
 use crate::Fuzzer;
 use crate::invoke::{Entry, Regs};
 use crate::layout::{SCRATCH_SIZE, STACK_PAGES};
-use crate::model::{Guard, Held, NEVER_A_HANDLE};
+use crate::model::{Guard, Held, NEVER_A_HANDLE, Target};
 use abi::handle::MAX_HANDLES;
 use abi::message::{MAX_BUFFER, MAX_TIMEOUT, MAX_WORDS, MsgFlags};
 use abi::syscall::{ArgKind, SYSCALLS, SyscallDesc};
@@ -32,13 +43,18 @@ pub struct Plan {
     pub name: Option<usize>,
 }
 
-/// Unknown syscall numbers worth trying (besides random ones).
-const UNKNOWN: [u64; 11] = [
-    SYSCALLS.len() as u64,
-    SYSCALLS.len() as u64 + 1,
-    31,
-    64,
+/// The first number past the table: every number from here on is unknown.
+const FIRST_UNKNOWN: u64 = SYSCALLS.len() as u64;
+
+/// Unknown syscall numbers worth trying (besides random ones): just past
+/// the table, and powers of two and edges above it.
+const UNKNOWN: [u64; 12] = [
+    FIRST_UNKNOWN,
+    FIRST_UNKNOWN + 1,
+    FIRST_UNKNOWN + 2,
+    FIRST_UNKNOWN.next_power_of_two() * 2,
     255,
+    256,
     1 << 32,
     (1 << 32) | Syscall::Stats as u64,
     // Were the number cut to 32 bits, this would end the fuzzer.
@@ -47,6 +63,13 @@ const UNKNOWN: [u64; 11] = [
     u64::MAX,
     0x8000_0000_0000_0000,
 ];
+const _: () = {
+    let mut index = 0;
+    while index < UNKNOWN.len() {
+        assert!(UNKNOWN[index] >= FIRST_UNKNOWN, "an \"unknown\" number is in the table");
+        index += 1;
+    }
+};
 
 /// Names `spawn` is tried with: only `victim` may be started (and
 /// `pinger`, which the fuzzer starts itself); the others exist but are not
@@ -75,7 +98,7 @@ const NOT_FOUND: usize = 8;
 /// Out of this many IPC calls that could wait, one really waits (1 to 3
 /// timer ticks); the others are made non-blocking. Waits cost wall time
 /// (10 ms ticks) but let the pinger and victims run.
-const WAIT_ONE_IN: u64 = 160;
+pub const WAIT_ONE_IN: u64 = 160;
 
 /// Relative weight of each syscall (unknown numbers: [`UNKNOWN_WEIGHT`]).
 fn weight(syscall: Syscall) -> u32 {
@@ -88,24 +111,26 @@ fn weight(syscall: Syscall) -> u32 {
         Syscall::Send | Syscall::Recv | Syscall::ReplyRecv => 8,
         Syscall::Call => 12,
         Syscall::Reply => 5,
-        Syscall::EndpointCreate | Syscall::Stats => 5,
-        Syscall::HandleDup | Syscall::HandleClose => 6,
+        Syscall::Stats => 5,
+        // Every kind of object takes handles: closing must keep up.
+        Syscall::EndpointCreate => 3,
+        Syscall::HandleDup => 6,
+        Syscall::HandleClose => 9,
         Syscall::Spawn => 3,
-        // Not in the model yet: they could unmap the fuzzer's own memory.
-        Syscall::MemMap | Syscall::MemUnmap | Syscall::MemProtect | Syscall::MemCreate | Syscall::MemMapObject => 0,
-        // Not in the model yet (ABI 2.0).
-        Syscall::NotifyCreate
-        | Syscall::Notify
-        | Syscall::NotifyWait
-        | Syscall::NotifyBind
-        | Syscall::IrqBind
-        | Syscall::IrqAck
-        | Syscall::ProcessWait
-        | Syscall::ProcessKill
-        | Syscall::ProcessWatch
-        | Syscall::ProcessInfo => 0,
-        // Threads would share the fuzzer's model of its own process.
-        Syscall::ThreadCreate | Syscall::ThreadExit => 0,
+        Syscall::MemMap => 5,
+        Syscall::MemUnmap | Syscall::MemProtect | Syscall::MemMapObject => 4,
+        Syscall::MemCreate => 3,
+        Syscall::NotifyCreate => 3,
+        Syscall::Notify | Syscall::NotifyWait => 4,
+        Syscall::NotifyBind => 2,
+        Syscall::IrqBind | Syscall::IrqAck => 2,
+        Syscall::ProcessWait | Syscall::ProcessKill | Syscall::ProcessWatch => 2,
+        Syscall::ProcessInfo => 2,
+        // Only with an entry point outside user space (always EINVAL): a
+        // second thread would change the fuzzer's process under its model.
+        Syscall::ThreadCreate => 1,
+        // Never returns: the fuzzer's only thread would end it. Excluded.
+        Syscall::ThreadExit => 0,
     }
 }
 
@@ -116,9 +141,23 @@ const UNKNOWN_WEIGHT: u32 = 3;
 pub fn fuzzable(desc: &SyscallDesc) -> bool {
     let known_blocking = matches!(
         desc.number,
-        Syscall::Write | Syscall::Send | Syscall::Recv | Syscall::Call | Syscall::ReplyRecv
+        Syscall::Write
+            | Syscall::Send
+            | Syscall::Recv
+            | Syscall::Call
+            | Syscall::ReplyRecv
+            | Syscall::NotifyWait
+            | Syscall::ProcessWait
     );
     desc.returns == abi::syscall::Returns::Yes && (!desc.blocks || known_blocking) && weight(desc.number) > 0
+}
+
+/// Whether `syscall` is one of the memory syscalls.
+pub fn is_memory(syscall: Syscall) -> bool {
+    matches!(
+        syscall,
+        Syscall::MemMap | Syscall::MemUnmap | Syscall::MemProtect | Syscall::MemCreate | Syscall::MemMapObject
+    )
 }
 
 /// Whether `syscall` sends a message (whose HANDLE flag passes a handle).
@@ -179,13 +218,19 @@ impl Fuzzer {
                 } else {
                     fd
                 };
-                // Now and then the length the sink answers with an error.
+                // Now and then a length the sink answers with an error code
+                // or refuses with an error reply.
                 if self.random.chance(1, 32) {
                     plan.regs.rsi = self.scratch_address();
-                    plan.regs.rdx = fuzzer::SINK_ERROR_LEN as u64;
+                    plan.regs.rdx = self.random.pick(&[fuzzer::SINK_ERROR_LEN, fuzzer::SINK_REFUSE_LEN]) as u64;
                 }
             }
             Syscall::Spawn => self.spawn_name(&mut plan, bursting),
+            // An entry point no thread may start at: below user space,
+            // above it, or anywhere in the kernel half.
+            Syscall::ThreadCreate => {
+                plan.regs.rdi = self.random.pick(&[0, 0x1000, abi::USER_END, 1 << 63, u64::MAX]);
+            }
             // The manifest's handles stay: `write` needs handle 0, the report
             // the printer, the checker the lifeline.
             Syscall::HandleClose
@@ -197,6 +242,31 @@ impl Fuzzer {
                 plan.regs.rdi |= NEVER_A_HANDLE;
             }
             Syscall::Send | Syscall::Recv | Syscall::Call | Syscall::ReplyRecv => self.bound(&mut plan),
+            // Bound objects another program may hold keep their last handle.
+            Syscall::HandleClose if self.must_keep(plan.regs.rdi) => plan.regs.rdi |= NEVER_A_HANDLE,
+            syscall if crate::signals::is_signal(syscall) => self.signal_arguments(&mut plan),
+            // The rule that keeps the fuzzer's own pages.
+            Syscall::MemUnmap | Syscall::MemProtect => {
+                let (address, len) = self.own_range();
+                plan.regs.rdi = address;
+                plan.regs.rsi = len;
+            }
+            // Mostly one of its memory handles; never one whose object the
+            // fuzzer does not know.
+            Syscall::MemMapObject => {
+                let mut handle = match self.memory_handle() {
+                    Some(handle) if self.random.chance(1, 2) => handle,
+                    _ => self.handle(Rights::MAP_READ),
+                };
+                if self
+                    .model
+                    .get(handle)
+                    .is_some_and(|held| held.target == Target::Foreign)
+                {
+                    handle |= NEVER_A_HANDLE;
+                }
+                plan.regs.rdi = handle;
+            }
             _ => {}
         }
         plan
@@ -206,15 +276,11 @@ impl Fuzzer {
     fn unknown(&mut self, entry: Entry) -> Plan {
         let number = match self.random.below(4) {
             0 => self.random.bits(),
-            1 => self.random.between(SYSCALLS.len() as u64, 255),
+            1 => self.random.between(FIRST_UNKNOWN, 255),
             _ => self.random.pick(&UNKNOWN),
         };
         // A number the table knows after all (a random one) is not unknown.
-        let number = if number < SYSCALLS.len() as u64 {
-            SYSCALLS.len() as u64
-        } else {
-            number
-        };
+        let number = number.max(FIRST_UNKNOWN);
         let mut regs = Regs {
             rax: number,
             ..Regs::default()
@@ -253,9 +319,17 @@ impl Fuzzer {
                 ArgKind::Int | ArgKind::Status | ArgKind::Pid => self.integer(),
                 ArgKind::Handle => self.handle(Rights::empty()),
                 ArgKind::MsgInfo => self.msginfo(),
+                ArgKind::Len if desc.number == Syscall::MemCreate => self.object_length(),
+                ArgKind::Len if is_memory(desc.number) => self.map_length(),
                 ArgKind::Len => self.length(),
+                ArgKind::Address => self.map_address(),
+                ArgKind::Perms => self.perms(),
                 ArgKind::Rights => self.rights(),
                 ArgKind::Badge => self.badge(),
+                ArgKind::Bits => self.bits(),
+                ArgKind::Ticks => self.ticks(),
+                ArgKind::Flags => self.wait_flags(),
+                ArgKind::Irq => self.handle(Rights::WAIT),
                 ArgKind::InPtr { .. } | ArgKind::OutPtr { .. } | ArgKind::InOutPtr { .. } => continue,
                 // Words, unused registers, and kinds this fuzzer does not
                 // know yet.
@@ -266,7 +340,18 @@ impl Fuzzer {
         let info = MsgInfo(plan.regs.rsi);
         if sends_message(desc.number) && info.flags().contains(MsgFlags::HANDLE) {
             let word0 = abi::regs::ipc::WORDS[0];
-            let value = self.handle(Rights::TRANSFER);
+            let mut value = self.handle(Rights::TRANSFER);
+            // A reply may leave the handle with the pinger or a victim: a
+            // bound object is never passed that way (its binding would last
+            // as long as they keep it, which the fuzzer cannot know).
+            if matches!(desc.number, Syscall::Reply | Syscall::ReplyRecv)
+                && self
+                    .model
+                    .get(value)
+                    .is_some_and(|held| self.signals.is_bound(held.target))
+            {
+                value |= NEVER_A_HANDLE;
+            }
             plan.regs.set(word0, value);
             plan.passed = self.model.get(value);
         }
@@ -356,12 +441,16 @@ impl Fuzzer {
         }
     }
 
+    /// Rights bits: endpoint rights, memory rights (MAP_READ, MAP_WRITE,
+    /// with and without TRANSFER), both kinds mixed, unknown bits.
     fn rights(&mut self) -> u64 {
-        match self.random.below(8) {
+        match self.random.below(10) {
             0 => 0,
-            1 => 8,
+            1 => 1 << 5,
             2 => self.random.bits(),
             3 => u64::MAX,
+            4 | 5 => self.random.pick(&[0x08, 0x10, 0x18, 0x0c, 0x14, 0x1c]),
+            6 => self.random.below(32),
             _ => self.random.below(8),
         }
     }
@@ -398,6 +487,14 @@ impl Fuzzer {
             Some(held) if held.guard() == Guard::NoUse => value | NEVER_A_HANDLE,
             _ => value,
         }
+    }
+
+    /// One of the memory handles the fuzzer holds, if any.
+    fn memory_handle(&mut self) -> Option<u64> {
+        let memory = |held: &Held| matches!(held.target, Target::Memory(_));
+        let count = self.model.iter().filter(memory).count();
+        let choice = self.random.below(count as u64) as usize;
+        self.model.iter().filter(memory).nth(choice).map(|held| held.value)
     }
 
     fn held_handle(&mut self, wanted: Rights) -> u64 {
@@ -528,11 +625,23 @@ impl Fuzzer {
 
     /// An address and capacity for a buffer the kernel writes. Whatever the
     /// class, the window the kernel may write is checked: unless it touches
-    /// only scratch or pages the fuzzer cannot write, the address is moved
-    /// into the scratch pages.
+    /// only scratch, the fuzzer's own mappings (which hold no live data) or
+    /// pages the fuzzer cannot write, the address is moved into the scratch
+    /// pages.
     pub fn out_pair(&mut self) -> (u64, u64) {
         let layout = self.layout;
-        let (address, capacity) = match self.random.below(20) {
+        let (address, capacity) = match self.random.below(21) {
+            // One of its own mappings: pages not made yet, read-only ones,
+            // memory objects (never live data).
+            20 if !self.memory.mappings.as_slice().is_empty() => {
+                let address = self.mapping_address().unwrap_or(layout.scratch.0);
+                let capacity = if self.random.chance(3, 4) {
+                    self.random.below(MAX_BUFFER as u64 + 1)
+                } else {
+                    self.length()
+                };
+                (address, capacity)
+            }
             0..=8 => {
                 let address = self.scratch_address();
                 let capacity = if self.random.chance(3, 4) {
@@ -607,7 +716,8 @@ impl Fuzzer {
     }
 
     /// An address for a buffer the kernel reads `len` bytes of: anywhere at
-    /// all, the fuzzer's live data included (reading changes nothing).
+    /// all, the fuzzer's live data and its mappings included (reading
+    /// changes nothing).
     fn in_address(&mut self, len: u64) -> u64 {
         let layout = self.layout;
         let back = if len == 0 {
@@ -615,7 +725,8 @@ impl Fuzzer {
         } else {
             self.random.between(1, len.min(64))
         };
-        match self.random.below(20) {
+        match self.random.below(21) {
+            20 => self.mapping_address().unwrap_or(layout.scratch.0),
             0..=7 => self.scratch_address(),
             8 => layout.scratch.1 - back,
             9 => layout.scratch.0 - back,
@@ -650,7 +761,7 @@ impl Fuzzer {
         let choice = if bursting {
             Some(VICTIM)
         } else if self.random.chance(2, 3) {
-            let index = if self.random.chance(1, 50) {
+            let index = if self.random.chance(1, 10) {
                 VICTIM
             } else {
                 self.random.between(1, NAMES.len() as u64 - 1) as usize
@@ -666,6 +777,17 @@ impl Fuzzer {
         plan.name = Some(index);
         plan.regs.rdi = NAMES[index].as_ptr() as u64;
         plan.regs.rsi = NAMES[index].len() as u64;
+        // Arguments: mostly the manifest's (none), else a string (the
+        // victim ignores it), else what the generic pointers gave.
+        match self.random.below(8) {
+            0..=4 => plan.regs.r10 = 0,
+            5 | 6 => {
+                let args: &[u8] = self.random.pick(&[b"x=1", b"seed=7 calls=9", b" "]);
+                plan.regs.rdx = args.as_ptr() as u64;
+                plan.regs.r10 = args.len() as u64;
+            }
+            _ => {}
+        }
     }
 
     /// Makes an IPC call that could wait for a peer that never comes wait
@@ -683,7 +805,12 @@ impl Fuzzer {
         if !held.rights.contains(needed) {
             return;
         }
+        // The sink and the mirror take every message at once and answer it:
+        // no timeout, which could run out while the peer holds the message
+        // (a tick between the two), and the fuzzer could then not tell
+        // whether the peer took it (`crate::peers` follows their rooms).
         if matches!(syscall, Syscall::Send | Syscall::Call) && held.always_answered() {
+            plan.regs.rsi = MsgInfo(plan.regs.rsi).with_timeout(0).0;
             return;
         }
         let info = MsgInfo(plan.regs.rsi);

@@ -7,7 +7,14 @@
 //! page after them is unmapped, so a buffer can straddle the boundary from
 //! writable scratch into nothing. [`Layout::new`] checks that at run time
 //! (with the linker's `_end`) and turns the straddles off if it is not so.
+//!
+//! The image's own pages (what `mem_unmap` and `mem_protect` must never be
+//! given, and what a mapping can never be placed over) are read from its
+//! program headers, which the first segment maps with the ELF header: each
+//! `PT_LOAD` segment with a memory size, rounded out to whole pages, as the
+//! kernel maps it (docs/abi.md, "Memory").
 
+use abi::memory::MAP_END;
 use abi::message::MAX_BUFFER;
 use abi::{PAGE_SIZE, USER_BASE, USER_END};
 
@@ -39,7 +46,11 @@ unsafe extern "C" {
 /// there; a whole MiB is kept out of the kernel's reach to be safe.
 const STACK_RESERVE: u64 = 1 << 20;
 /// Pages of the stack the kernel maps (its guard page lies below them).
-pub const STACK_PAGES: u64 = 16;
+pub const STACK_PAGES: u64 = abi::memory::STACK_PAGES;
+/// Most `PT_LOAD` segments the layout records.
+pub const MAX_SEGMENTS: usize = 8;
+/// ELF `PT_LOAD`.
+const PT_LOAD: u32 = 1;
 
 const fn page_down(address: u64) -> u64 {
     address & !(PAGE_SIZE - 1)
@@ -68,6 +79,11 @@ pub struct Layout {
     /// `[start, end)` of the image after the scratch pages (empty when the
     /// scratch pages are last).
     live_tail: (u64, u64),
+    /// `[start, end)` of each segment of the image, page-aligned, in
+    /// program-header order; `segment_count` of them (0: the headers could
+    /// not be read).
+    pub segments: [(u64, u64); MAX_SEGMENTS],
+    pub segment_count: usize,
 }
 
 impl Layout {
@@ -77,6 +93,8 @@ impl Layout {
         let image_start = &raw const __executable_start as u64;
         let text_end = &raw const _etext as u64;
         let image_end = page_up(&raw const _end as u64);
+        let (segments, segment_count) =
+            segments(image_start, page_down(text_end)).unwrap_or(([(0, 0); MAX_SEGMENTS], 0));
         Layout {
             scratch: (scratch_start, scratch_end),
             // The page holding the end of the text may be shared with
@@ -87,7 +105,31 @@ impl Layout {
             stack_bottom: USER_END - STACK_PAGES * PAGE_SIZE,
             live_image: (page_down(text_end), scratch_start.min(image_end)),
             live_tail: (scratch_end.min(image_end), image_end),
+            segments,
+            segment_count,
         }
+    }
+
+    /// The image's segments, page-aligned.
+    pub fn segments(&self) -> &[(u64, u64)] {
+        &self.segments[..self.segment_count]
+    }
+
+    /// Pages the image's segments take: what the kernel charges the memory
+    /// limit for them.
+    pub fn image_pages(&self) -> u64 {
+        self.segments()
+            .iter()
+            .map(|(start, end)| (end - start) / PAGE_SIZE)
+            .sum()
+    }
+
+    /// Whether `[start, end)` (with `start < end <= USER_END`) holds a page
+    /// of the fuzzer's own: a page of its image, the stack's guard page or
+    /// the stack. Pages between the segments, around the image and in the
+    /// mapping area are not its own (unless it mapped them itself).
+    pub fn touches_own(&self, start: u64, end: u64) -> bool {
+        end > MAP_END || self.segments().iter().any(|&(from, to)| from < end && start < to)
     }
 
     /// Whether `page` may hold live data of the fuzzer: writable image
@@ -153,8 +195,66 @@ impl Layout {
         if self.scratch.0 < self.live_image.0 {
             return Some("the scratch pages lie before the writable image");
         }
+        let covered = |start: u64, end: u64| self.segments().iter().any(|&(from, to)| from <= start && end <= to);
+        if self.segment_count == 0
+            || !covered(page_down(self.scratch.0), page_up(self.scratch.1))
+            || !covered(self.read_only.0, self.read_only.0 + PAGE_SIZE)
+            || self.segments().iter().any(|&(_, end)| end > self.image_end)
+        {
+            return Some("its program headers do not describe its image");
+        }
         None
     }
+}
+
+/// Reads `N` bytes of the image at `address` (little-endian fields).
+fn image_bytes<const N: usize>(address: u64) -> [u8; N] {
+    let mut out = [0u8; N];
+    for (index, byte) in out.iter_mut().enumerate() {
+        let pointer = core::ptr::with_exposed_provenance::<u8>(address as usize + index);
+        // SAFETY: callers pass addresses inside the first, read-only pages
+        // of the image (the ELF header and program headers), which the
+        // kernel mapped and nothing ever unmaps.
+        *byte = unsafe { pointer.read_volatile() };
+    }
+    out
+}
+
+/// The `PT_LOAD` segments with a memory size, page-aligned, from the
+/// program headers at `image_start` (the ELF header), which must lie below
+/// `readable_end`. `None` if the headers are not where they should be.
+fn segments(image_start: u64, readable_end: u64) -> Option<([(u64, u64); MAX_SEGMENTS], usize)> {
+    let within = |offset: u64, len: u64| {
+        image_start
+            .checked_add(offset)?
+            .checked_add(len)
+            .filter(|end| *end <= readable_end)
+    };
+    within(0, 64)?;
+    if image_bytes::<4>(image_start) != *b"\x7fELF" {
+        return None;
+    }
+    let phoff = u64::from_le_bytes(image_bytes(image_start + 32));
+    let phentsize = u16::from_le_bytes(image_bytes(image_start + 54)) as u64;
+    let phnum = u16::from_le_bytes(image_bytes(image_start + 56)) as u64;
+    if phentsize < 56 {
+        return None;
+    }
+    within(phoff, phentsize.checked_mul(phnum)?)?;
+    let mut out = [(0, 0); MAX_SEGMENTS];
+    let mut count = 0;
+    for index in 0..phnum {
+        let header = image_start + phoff + index * phentsize;
+        let kind = u32::from_le_bytes(image_bytes(header));
+        let vaddr = u64::from_le_bytes(image_bytes(header + 16));
+        let memsz = u64::from_le_bytes(image_bytes(header + 40));
+        if kind != PT_LOAD || memsz == 0 {
+            continue;
+        }
+        *out.get_mut(count)? = (page_down(vaddr), page_up(vaddr.checked_add(memsz)?));
+        count += 1;
+    }
+    Some((out, count))
 }
 
 /// The current stack pointer (for [`Layout::problems`]).

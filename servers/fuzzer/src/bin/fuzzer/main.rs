@@ -11,8 +11,14 @@
 //!
 //! Handles (see `fuzzer::handles`): 0 the sink (its console: `write` goes
 //! there), 1 the mirror, 2 the inbox the pinger calls it on, 3 the printer
-//! (its report), 4 the lifeline (the checker waits on it). It starts the
-//! `pinger` itself and may spawn `victim`s.
+//! (its report), 4 the lifeline (the checker waits on it), 5 the interrupt
+//! line `fuzzer::IRQ_LINE`. It starts the `pinger` itself (and closes its
+//! process handle at once) and may spawn `victim`s, which it may wait for,
+//! watch and kill.
+//!
+//! Before fuzzing it measures what the ABI leaves to the kernel about its
+//! memory (`Fuzzer::calibrate`); before its report it unmaps everything it
+//! mapped and closes every memory handle (`Fuzzer::release_memory`).
 
 #![no_std]
 #![no_main]
@@ -21,14 +27,21 @@ mod check;
 mod generate;
 mod invoke;
 mod layout;
+mod memcheck;
+mod memgen;
+mod memory;
 mod model;
+mod peers;
 mod report;
+mod signals;
 
 use crate::generate::Plan;
 use crate::invoke::{Entry, Regs, invoke};
 use crate::layout::Layout;
+use crate::memory::Memory;
 use crate::model::Model;
 use crate::report::Counts;
+use crate::signals::Signals;
 use abi::syscall::SYSCALLS;
 use abi::{Error, Rights, Syscall};
 use fuzzer::{Line, Random, number_arg};
@@ -51,6 +64,13 @@ pub struct Fuzzer {
     pub random: Random,
     pub layout: Layout,
     pub model: Model,
+    /// Its mappings, its memory objects and its memory limit.
+    pub memory: Memory,
+    /// Its notifications, children, endpoints' bindings and interrupt line.
+    pub signals: Signals,
+    /// The rooms the sink and the mirror receive with now (`crate::peers`).
+    pub sink_room: usize,
+    pub mirror_room: usize,
     pub weights: [u32; SYSCALLS.len() + 1],
     pub seed: u64,
     pub pid: u64,
@@ -81,17 +101,25 @@ fn main() -> i32 {
     let calls = number_arg("calls", 10_000);
     let log_from = number_arg("log", u64::MAX);
     let log_until = log_from.saturating_add(number_arg("log_calls", 64));
+    let layout = Layout::new();
     let mut fuzzer = Fuzzer {
         random: Random::new(seed),
-        layout: Layout::new(),
+        layout,
         model: Model::new(),
+        memory: Memory::new(
+            abi::memory::DEFAULT_MEMORY_PAGES,
+            layout.image_pages() + abi::memory::STACK_PAGES,
+        ),
+        signals: Signals::new(),
+        sink_room: fuzzer::peer::FIRST_ROOM,
+        mirror_room: fuzzer::peer::FIRST_ROOM,
         weights: generate::weights(),
         seed,
         pid: libsys::get_pid() as u64,
         index: 0,
         last_ticks: 0,
         victims: 0,
-        victim_limit: 100 + calls / 1000,
+        victim_limit: 100 + calls / 500,
         burst: 0,
         owed_reply: Some(false),
         counts: Counts::new(),
@@ -105,11 +133,27 @@ fn main() -> i32 {
         fuzzer.say(format_args!("fuzz: cannot run: {problem}"));
         return 3;
     }
-    let layout = fuzzer.layout;
     fuzzer.say(format_args!(
         "fuzz: seed {seed} calls {calls}: scratch {:#x}-{:#x} (last in the image: {}), read-only {:#x}-{:#x}",
         layout.scratch.0, layout.scratch.1, layout.scratch_is_last, layout.read_only.0, layout.read_only.1
     ));
+    if let Err(problem) = fuzzer.calibrate() {
+        fuzzer.say(format_args!("fuzz: cannot run: {problem}"));
+        return 3;
+    }
+    let memory = &fuzzer.memory;
+    let (limit, image, regions, objects) = (
+        memory.limit,
+        layout.image_pages(),
+        memory.region_room,
+        memory.object_room,
+    );
+    fuzzer.say(format_args!(
+        "fuzz: memory: limit {limit} pages (image {image}, stack {}), room for {regions} mappings and {objects} memory objects",
+        abi::memory::STACK_PAGES
+    ));
+    // Its process handle is closed at once: the pinger is never waited
+    // for nor killed.
     if let Err(error) = libsys::spawn("pinger") {
         fuzzer.say(format_args!("fuzz: cannot start the pinger: {}", error.name()));
         return 4;
@@ -120,6 +164,7 @@ fn main() -> i32 {
         let index = fuzzer.index;
         if (index % BURST_EVERY == BURST_EVERY / 2 || index == calls / 2) && fuzzer.burst == 0 {
             fuzzer.burst = BURST_LENGTH;
+            fuzzer.make_room();
         }
         let plan = fuzzer.plan();
         fuzzer.keep_sent_bytes(&plan);
@@ -141,6 +186,9 @@ fn main() -> i32 {
         if let Some(reason) = fuzzer.check(&plan, &after, preserved) {
             fuzzer.violation(&plan, &after, reason);
         }
+        if plan.syscall == Some(Syscall::Spawn) && fuzzer.burst > 0 {
+            fuzzer.drop_child(after.rax);
+        }
         if (log_from..log_until).contains(&index) {
             fuzzer.log_call(&plan, &after);
         }
@@ -155,6 +203,7 @@ fn main() -> i32 {
             ));
         }
     }
+    fuzzer.release_memory();
     fuzzer.audit();
     let ticks = libsys::get_ticks() - start;
     fuzzer.summary(ticks);
@@ -166,6 +215,47 @@ fn main() -> i32 {
 }
 
 impl Fuzzer {
+    /// In a burst the process table is to fill up, not the handle table:
+    /// the process handle `spawn` returned (if it succeeded) is closed at
+    /// once (a probe, which must succeed).
+    fn drop_child(&mut self, handle: u64) {
+        if !self
+            .model
+            .get(handle)
+            .is_some_and(|held| matches!(held.target, model::Target::Process(_)))
+        {
+            return;
+        }
+        // SAFETY: closing a handle touches no memory.
+        let (plan, after) = unsafe { self.probe(Syscall::HandleClose, handle, 0, 0) };
+        if after.rax != 0 {
+            self.violation(&plan, &after, "closing a new process handle failed");
+        }
+        self.model.remove(handle);
+        self.forget_unheld();
+    }
+
+    /// Closes one handle (a probe, which must succeed) if the handle table
+    /// is full, so a burst's spawns can return their process handles.
+    fn make_room(&mut self) {
+        if !self.model.is_full() {
+            return;
+        }
+        let spare = self
+            .model
+            .iter()
+            .find(|held| held.guard() == model::Guard::Free && !self.must_keep(held.value));
+        let Some(held) = spare else { return };
+        // SAFETY: closing a handle touches no memory.
+        let (plan, after) = unsafe { self.probe(Syscall::HandleClose, held.value, 0, 0) };
+        if after.rax != 0 {
+            self.violation(&plan, &after, "closing a held handle to make room failed");
+        }
+        self.model.remove(held.value);
+        self.forget_unreferred();
+        self.forget_unheld();
+    }
+
     /// Keeps a copy of the bytes a call to the mirror sends from the
     /// scratch pages, which its answer overwrites.
     fn keep_sent_bytes(&mut self, plan: &Plan) {
@@ -179,8 +269,8 @@ impl Fuzzer {
             return;
         }
         for index in 0..len {
-            match self.layout.read_scratch::<1>(plan.regs.rdx + index as u64) {
-                Some([byte]) => self.sent_bytes[index] = byte,
+            match self.read_byte(plan.regs.rdx.wrapping_add(index as u64)) {
+                Some(byte) => self.sent_bytes[index] = byte,
                 None => return,
             }
         }
@@ -190,8 +280,10 @@ impl Fuzzer {
     /// Checks the model against the kernel without changing anything:
     /// `handle_dup` with an invalid rights bit fails with EBADHANDLE for a
     /// handle that is not open, ENORIGHTS for one without TRANSFER, and
-    /// EINVAL for any other, creating nothing.
+    /// EINVAL for any other, creating nothing; and the memory limit leaves
+    /// exactly the room the model says (`Fuzzer::check_limit`).
     fn audit(&mut self) {
+        self.check_limit();
         let probe = |value: u64| Plan {
             number: Syscall::HandleDup as u64,
             syscall: Some(Syscall::HandleDup),

@@ -1,5 +1,7 @@
 //! What the fuzzer knows about its own handle table: every handle it holds,
-//! the endpoint behind it and its rights, and handles it closed (stale).
+//! the object behind it (an endpoint, one of its memory objects,
+//! notifications or children, the interrupt line), its rights and badge,
+//! and handles it closed (stale).
 //!
 //! The model follows every syscall that creates or closes a handle, so it
 //! can tell which calls may wait for a peer (and must be bounded), which
@@ -11,7 +13,7 @@ use abi::handle::MAX_HANDLES;
 use fuzzer::handles;
 use libsys::Handle;
 
-/// The endpoint a handle names, as far as the fuzzer can tell.
+/// The object a handle names, as far as the fuzzer can tell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
     /// The sink server (always answers).
@@ -24,10 +26,22 @@ pub enum Target {
     Printer,
     /// The lifeline: reserved for the checker.
     Lifeline,
-    /// An endpoint the fuzzer created; nobody else ever receives on it.
-    Own,
-    /// A handle that arrived in a message.
+    /// An endpoint the fuzzer created (its id in `crate::signals`); nobody
+    /// else ever receives on it.
+    Own(u8),
+    /// A handle that arrived in a message, naming the fuzzer knows not
+    /// what.
     Foreign,
+    /// A memory object: the id of its record in the fuzzer's memory model
+    /// (`crate::memory::Objects`), the same for every handle to it.
+    Memory(u8),
+    /// A notification the fuzzer created: its id in `crate::signals`.
+    Notification(u8),
+    /// A victim the fuzzer spawned (a process handle): its id in
+    /// `crate::signals`.
+    Process(u8),
+    /// The interrupt line the manifest grants (`fuzzer::IRQ_LINE`).
+    Irq,
 }
 
 /// How a handle may be used by random syscalls.
@@ -48,6 +62,9 @@ pub struct Held {
     pub value: Handle,
     pub target: Target,
     pub rights: Rights,
+    /// Delivered with messages sent through it (endpoints), ORed into the
+    /// bits signalled through it (notifications).
+    pub badge: u64,
 }
 
 impl Held {
@@ -55,6 +72,7 @@ impl Held {
         match self.target {
             Target::Printer | Target::Lifeline => Guard::NoUse,
             Target::Sink | Target::Mirror | Target::Inbox if self.value <= handles::LIFELINE => Guard::NoClose,
+            Target::Irq if self.value == handles::IRQ => Guard::NoClose,
             _ => Guard::Free,
         }
     }
@@ -96,9 +114,15 @@ impl Model {
             (handles::INBOX, Target::Inbox, all),
             (handles::PRINTER, Target::Printer, Rights::SEND),
             (handles::LIFELINE, Target::Lifeline, Rights::RECEIVE),
+            (handles::IRQ, Target::Irq, Rights::WAIT | Rights::TRANSFER),
         ];
         for (value, target, rights) in manifest {
-            model.held[value as usize] = Some(Held { value, target, rights });
+            model.held[value as usize] = Some(Held {
+                value,
+                target,
+                rights,
+                badge: 0,
+            });
         }
         model
     }
@@ -115,6 +139,11 @@ impl Model {
 
     pub fn count(&self) -> usize {
         self.held.iter().flatten().count()
+    }
+
+    /// Every held handle, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = Held> + '_ {
+        self.held.iter().flatten().copied()
     }
 
     /// The `n`-th held handle (in slot order), `n < count()`.
@@ -154,6 +183,20 @@ impl Model {
     /// Every remembered closed handle.
     pub fn stale_values(&self) -> impl Iterator<Item = Handle> + '_ {
         self.stale[..self.stale_count].iter().copied()
+    }
+
+    /// How many held handles name memory object `id`.
+    pub fn handles_to(&self, id: u8) -> usize {
+        self.held
+            .iter()
+            .flatten()
+            .filter(|held| held.target == Target::Memory(id))
+            .count()
+    }
+
+    /// How many held handles name `target`.
+    pub fn handles_of(&self, target: Target) -> usize {
+        self.held.iter().flatten().filter(|held| held.target == target).count()
     }
 
     /// Whether every handle slot is taken.

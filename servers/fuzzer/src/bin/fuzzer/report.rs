@@ -32,6 +32,17 @@ pub struct Counts {
     pub int80: u64,
     /// Extra calls made to audit the handle model.
     pub audits: u64,
+    /// Extra calls made to check memory (`stats` into pages that must be
+    /// refused, the memory limit, the measurements at start, the release
+    /// at the end).
+    pub probes: u64,
+    /// `mem_unmap` and `mem_protect` ranges replaced because they held a
+    /// page of the fuzzer's own.
+    pub confined: u64,
+    /// Victims `process_kill` ended.
+    pub killed: u64,
+    /// Notification messages a receive delivered.
+    pub notified: u64,
 }
 
 impl Counts {
@@ -41,6 +52,10 @@ impl Counts {
             redirected: 0,
             int80: 0,
             audits: 0,
+            probes: 0,
+            confined: 0,
+            killed: 0,
+            notified: 0,
         }
     }
 
@@ -184,7 +199,11 @@ impl Fuzzer {
             ("fuzz.int80_calls", self.counts.int80),
             ("fuzz.redirected_out_pointers", self.counts.redirected),
             ("fuzz.audit_calls", self.counts.audits),
+            ("fuzz.memory_probes", self.counts.probes),
+            ("fuzz.confined_ranges", self.counts.confined),
             ("fuzz.victims", self.victims),
+            ("fuzz.victims_killed", self.counts.killed),
+            ("fuzz.notification_messages", self.counts.notified),
             ("fuzz.seed", self.seed),
             ("fuzz.calls", self.index),
             ("fuzz.violations", self.violations),
