@@ -84,7 +84,7 @@ enum CliCommand {
     /// Deterministic benchmarks: guest instructions per operation
     ///
     /// Builds manifests/bench.toml and boots it under TCG with
-    /// -icount shift=0,align=off, where the guest TSC counts executed
+    /// -icount shift=0,align=off,sleep=off, where the guest TSC counts executed
     /// instructions: every figure is an exact number of guest instructions
     /// per operation, the same on every run. Then boots it once more without
     /// icount for wall time (TSC units turned into ns with the guest's
@@ -172,7 +172,7 @@ struct RunArgs {
     /// log=debug, fault=pf, ...: see docs/architecture.md.
     #[arg(long, verbatim_doc_comment, value_name = "WORDS")]
     append: Vec<String>,
-    /// Run with -icount shift=0,align=off (TCG only)
+    /// Run with -icount shift=0,align=off,sleep=off (TCG only)
     ///
     /// Timing then depends on the guest alone, and trace timestamps count
     /// instructions.

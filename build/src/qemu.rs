@@ -31,6 +31,14 @@ pub const PROBE_LINE: &str = "[kernel] INFO  probe: ring-3 syscall ok";
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default `--timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// QEMU's `-icount` value of [`RunOptions::icount`]: one guest instruction
+/// per virtual nanosecond (`shift=0`), no slowing down to match the host's
+/// clock (`align=off`), and no real time while every CPU idles
+/// (`sleep=off`: the virtual clock jumps to the next timer instead). With
+/// `sleep=on`, QEMU's default, the time QEMU takes to start counts into the
+/// virtual clock, and the instructions to the first user instruction varied
+/// by up to 0.5 million from run to run.
+pub const ICOUNT: &str = "shift=0,align=off,sleep=off";
 /// How long a guest that timed out may take, after the NMI that asks for
 /// its threads' states, to print them and exit before QEMU is killed.
 pub const DUMP_GRACE: Duration = Duration::from_secs(2);
@@ -84,8 +92,9 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// Appended to the manifest's kernel command line.
     pub append: String,
-    /// `-icount shift=0,align=off` (TCG only): one instruction per virtual
-    /// nanosecond, so timing depends on the guest alone.
+    /// `-icount shift=0,align=off,sleep=off` ([`ICOUNT`]; TCG only): one
+    /// instruction per virtual nanosecond, so timing depends on the guest
+    /// alone.
     pub icount: bool,
     /// `-s -S`: wait for GDB on port 1234; implies no timeout.
     pub gdb: bool,
@@ -230,6 +239,9 @@ pub struct RunOutcome {
     pub status: GuestStatus,
     /// Everything the guest wrote to the serial port.
     pub serial: String,
+    /// When each line of `serial` arrived, counted from QEMU's start (one
+    /// entry per line, in order; a last line without its newline counts).
+    pub serial_times: Vec<Duration>,
     /// QEMU's own stderr.
     pub stderr: String,
     /// Wall-clock time from starting QEMU to its end.
@@ -322,7 +334,7 @@ pub fn qemu_args(image: &Image, options: &RunOptions, accel: Accel, monitor: Opt
         args.push(accel.name().into());
     }
     if options.icount {
-        args.extend(["-icount", "shift=0,align=off"].map(OsString::from));
+        args.extend(["-icount", ICOUNT].map(OsString::from));
     }
     if options.gdb {
         args.extend(["-s", "-S"].map(OsString::from));
@@ -398,8 +410,8 @@ fn boot(
     };
     let echo = options.echo;
     std::thread::scope(|scope| {
-        let serial = scope.spawn(move || pump(stdout, echo.then_some(Sink::Stdout)));
-        let errors = scope.spawn(move || pump(stderr, echo.then_some(Sink::Stderr)));
+        let serial = scope.spawn(move || pump(stdout, echo.then_some(Sink::Stdout), start));
+        let errors = scope.spawn(move || pump(stderr, echo.then_some(Sink::Stderr), start));
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => {
@@ -436,11 +448,12 @@ fn boot(
             let _ = std::fs::remove_file(socket);
         }
         // The pipes close when QEMU exits, so the readers finish.
-        let serial = serial.join().unwrap_or_default();
-        let stderr = errors.join().unwrap_or_default();
+        let (serial, serial_times) = serial.join().unwrap_or_default();
+        let (stderr, _) = errors.join().unwrap_or_default();
         Ok(RunOutcome {
             status: status?,
             serial: String::from_utf8_lossy(&serial).into_owned(),
+            serial_times,
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
             wall,
             accel,
@@ -496,16 +509,19 @@ enum Sink {
 }
 
 /// Reads `input` to its end, line by line, copying each line to `sink` as it
-/// arrives; returns everything read.
-fn pump(input: impl Read, sink: Option<Sink>) -> Vec<u8> {
+/// arrives; returns everything read, and when each line arrived (since
+/// `start`).
+fn pump(input: impl Read, sink: Option<Sink>, start: Instant) -> (Vec<u8>, Vec<Duration>) {
     let mut reader = BufReader::new(input);
     let mut all = Vec::new();
+    let mut times = Vec::new();
     let mut line = Vec::new();
     loop {
         line.clear();
         match reader.read_until(b'\n', &mut line) {
             Ok(0) | Err(_) => break,
             Ok(_) => {
+                times.push(start.elapsed());
                 all.extend_from_slice(&line);
                 // A closed stdout (e.g. `| head`) must not stop the capture.
                 let _ = match sink {
@@ -516,7 +532,7 @@ fn pump(input: impl Read, sink: Option<Sink>) -> Vec<u8> {
             }
         }
     }
-    all
+    (all, times)
 }
 
 fn write_flush(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
@@ -804,7 +820,7 @@ mod tests {
             .collect();
         let expected = "-M microvm -cpu max -m 256M -smp 1 -display none -serial stdio \
                         -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 -monitor none -kernel /img/kernel \
-                        -initrd /img/initrd.cpio -append log=debug_fault=pf -accel tcg -icount shift=0,align=off";
+                        -initrd /img/initrd.cpio -append log=debug_fault=pf -accel tcg -icount shift=0,align=off,sleep=off";
         let expected: Vec<String> = expected.split(' ').map(|a| a.replace('_', " ")).collect();
         assert_eq!(args, expected);
         let gdb = RunOptions {

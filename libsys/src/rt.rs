@@ -1,14 +1,29 @@
 //! The program runtime: `_start`, the ABI check, and the panic handler.
 //!
 //! The kernel starts a program at its ELF entry with RSP at the top of a
-//! fresh stack. `_start` aligns the stack as the System V ABI expects at a
-//! call, checks that the kernel speaks this program's ABI, runs the `main`
-//! named by [`entry!`](crate::entry) and exits with its status.
+//! fresh stack. `_start` reads the TSC (its very first instruction, kept for
+//! [`entry_tsc`]), aligns the stack as the System V ABI expects at a call,
+//! checks that the kernel speaks this program's ABI, runs the `main` named
+//! by [`entry!`](crate::entry) and exits with its status.
 
+use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Once;
 
 /// The program's arguments, set once at start.
 static ARGS: Once<&'static str> = Once::new();
+
+/// The TSC read by the program's first instruction (`_start`'s `rdtsc`).
+static ENTRY_TSC: AtomicU64 = AtomicU64::new(0);
+
+/// The time-stamp counter as the program's first instruction read it: when
+/// the program started to run. Under QEMU's `-icount shift=0` the TSC
+/// counts guest instructions, so for the first program the kernel runs this
+/// is the number of instructions the machine executed before its first user
+/// instruction (`cargo xtask bench` reports it as the boot cost). 0 on the
+/// host.
+pub fn entry_tsc() -> u64 {
+    ENTRY_TSC.load(Ordering::Relaxed)
+}
 
 /// The program's argument string from its manifest entry (`args = "..."`),
 /// empty if it has none.
@@ -80,16 +95,23 @@ mod imp {
     }
 
     /// The ELF entry point. The kernel passes the program's arguments in
-    /// RDI (address) and RSI (length); they stay there for `start`.
+    /// RDI (address) and RSI (length); they stay there for `start`. The
+    /// first instruction reads the TSC for [`entry_tsc`] (it clobbers only
+    /// RAX and RDX).
     #[unsafe(naked)]
     #[unsafe(no_mangle)]
     unsafe extern "C" fn _start() -> ! {
         core::arch::naked_asm!(
+            "rdtsc",
+            "shl rdx, 32",
+            "or rax, rdx",
+            "mov qword ptr [rip + {entry_tsc}], rax",
             "xor ebp, ebp",
             "and rsp, -16",
             "call {start}",
             "ud2",
             start = sym start,
+            entry_tsc = sym ENTRY_TSC,
         )
     }
 

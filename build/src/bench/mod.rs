@@ -1,13 +1,15 @@
 //! `cargo xtask bench`: boots `manifests/bench.toml`, collects the `key=value`
 //! lines its coordinator prints, and reports them beside reference figures.
 //!
-//! The method: QEMU TCG with `-icount shift=0,align=off`. The guest TSC then
+//! The method: QEMU TCG with `-icount shift=0,align=off,sleep=off`. The guest TSC then
 //! advances by exactly one per executed guest instruction, so the in-guest
 //! benchmarks' TSC medians are instruction counts, identical on every run
 //! and on every host. Wall time comes from a second boot without icount,
 //! whose TSC counts are turned into nanoseconds with the coordinator's
 //! `bench.tsc_per_tick` (TSC units per timer tick).
 //!
+//! - [`boot`]: the boot cost: instructions to the first user instruction,
+//!   time to the first user output (`manifests/boot.toml`).
 //! - [`linux`]: the Linux peer, for `--compare`.
 //! - [`breakdown`]: where the instructions of one IPC round trip go, per
 //!   function, from QEMU's execution log (`--breakdown`).
@@ -16,6 +18,7 @@
 //! - [`compare`]: the seL4 reference and the performance targets.
 //! - [`report`]: the `key=value` lines, tables and JSON of a report.
 
+pub mod boot;
 pub mod breakdown;
 pub mod compare;
 pub mod figures;
@@ -23,6 +26,7 @@ pub mod linux;
 pub mod report;
 pub mod runs;
 
+pub use boot::BootCost;
 pub use breakdown::Breakdown;
 pub use compare::{Target, sel4, targets};
 pub use figures::{

@@ -1,6 +1,7 @@
 //! The report of `cargo xtask bench`: stable `key=value` lines, readable
 //! tables and JSON, from the figures of the runs and their comparisons.
 
+use super::boot::{self, BootCost};
 use super::breakdown::Breakdown;
 use super::compare::{sel4, targets};
 use super::figures::{IcountFigures, Spread, WallFigures};
@@ -23,6 +24,8 @@ pub struct Report {
     pub linux: Option<LinuxPeer>,
     /// With `--breakdown`.
     pub breakdown: Option<Breakdown>,
+    /// The boot cost (`manifests/boot.toml`).
+    pub boot: Option<BootCost>,
 }
 
 /// `47`, `1959.02`, `12985.2`: at most two decimals, none for whole numbers.
@@ -86,6 +89,11 @@ impl Report {
                 }
             }
         }
+        if let Some(boot) = &self.boot {
+            for (key, value) in boot.key_values(self.runs) {
+                add(key, value);
+            }
+        }
         for (key, value) in [
             ("null_syscall", sel4::NULL_SYSCALL),
             ("call", sel4::CALL),
@@ -129,18 +137,46 @@ impl Report {
                 }
             }
         }
-        if let Some(icount) = &self.icount {
-            for target in targets(icount, self.linux_pipe()) {
-                add(
-                    format!("target.{}", target.name),
-                    (if target.pass() { "pass" } else { "miss" }).into(),
-                );
-            }
+        for target in self.targets() {
+            add(
+                format!("target.{}", target.name),
+                (if target.pass() { "pass" } else { "miss" }).into(),
+            );
         }
         if let Some(breakdown) = &self.breakdown {
             lines.extend(breakdown.key_values());
         }
         lines
+    }
+
+    /// Every target today's figures allow to judge.
+    pub fn targets(&self) -> Vec<super::compare::Target> {
+        let mut out = match &self.icount {
+            Some(icount) => targets(icount, self.linux_pipe()),
+            None => Vec::new(),
+        };
+        if let Some(boot) = &self.boot {
+            out.extend(boot::targets(boot));
+        }
+        out
+    }
+
+    /// The exact figures `--check` compares with the baseline: every
+    /// benchmark's instructions (`<benchmark>.instructions`) and the boot's
+    /// (`boot.instructions_to_user`, ...), as numbers.
+    pub fn exact_figures(&self) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        if let Some(icount) = &self.icount {
+            for (key, spread) in &icount.figures {
+                out.push((format!("{key}.instructions"), spread.median.as_f64()));
+            }
+        }
+        if let Some(boot) = &self.boot {
+            for (key, value) in boot.exact() {
+                out.push((key, value as f64));
+            }
+        }
+        out
     }
 
     /// The Linux peer's pipe ping-pong round trip, if it ran.
@@ -198,7 +234,7 @@ impl Report {
         ));
         if let Some(icount) = &self.icount {
             out.push_str(&format!(
-                "instructions: TCG with -icount shift=0,align=off (exact guest instructions); {}\n",
+                "instructions: TCG with -icount shift=0,align=off,sleep=off (exact guest instructions); {}\n",
                 if self.runs == 1 {
                     "one run".to_string()
                 } else if icount.identical {
@@ -242,13 +278,18 @@ impl Report {
             )
         ));
 
+        if let Some(boot) = &self.boot {
+            out.push('\n');
+            out.push_str(&boot.text(self.runs));
+        }
+
         if let Some(peer) = &self.linux {
             out.push('\n');
             out.push_str(&peer.text(self.icount.as_ref()));
         }
 
-        if let Some(icount) = &self.icount {
-            let targets = targets(icount, self.linux_pipe());
+        let targets = self.targets();
+        if !targets.is_empty() {
             let rows: Vec<Vec<String>> = targets
                 .iter()
                 .map(|target| {
@@ -263,9 +304,9 @@ impl Report {
                     ]
                 })
                 .collect();
-            out.push_str("\nTargets (guest instructions)\n");
+            out.push_str("\nTargets (guest instructions; the boot's wall time in ms)\n");
             out.push_str(&table(&["target", "figure (worst)", "verdict"], &rows));
-            if self.linux_pipe().is_none() {
+            if self.icount.is_some() && self.linux_pipe().is_none() {
                 out.push_str("(the Linux target needs --compare)\n");
             }
         }
@@ -291,7 +332,7 @@ impl Report {
                 })
                 .collect();
             json!({
-                "method": "TCG, -icount shift=0,align=off: guest instructions per operation",
+                "method": "TCG, -icount shift=0,align=off,sleep=off: guest instructions per operation",
                 "identical": icount.identical,
                 "boot_seconds": icount.walls.iter().map(Duration::as_secs_f64).collect::<Vec<_>>(),
                 "instructions": figures,
@@ -311,8 +352,8 @@ impl Report {
                 "ns_per_op": figures,
             })
         });
-        let targets = self.icount.as_ref().map(|icount| {
-            targets(icount, self.linux_pipe())
+        let targets = Some(
+            self.targets()
                 .iter()
                 .map(|t| {
                     json!({
@@ -325,7 +366,18 @@ impl Report {
                         "over": t.misses,
                     })
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>(),
+        );
+        let boot = self.boot.as_ref().map(|boot| {
+            let lines: serde_json::Map<String, Value> = boot
+                .key_values(self.runs)
+                .into_iter()
+                .map(|(key, value)| (key, json!(value)))
+                .collect();
+            json!({
+                "manifest": format!("manifests/{}.toml", boot::MANIFEST),
+                "figures": lines,
+            })
         });
         json!({
             "schema_version": 1,
@@ -346,6 +398,7 @@ impl Report {
             },
             "linux": self.linux.as_ref().map(LinuxPeer::json),
             "targets": targets,
+            "boot": boot,
             "breakdown": self.breakdown.as_ref().map(Breakdown::json),
         })
     }

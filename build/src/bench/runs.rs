@@ -3,6 +3,7 @@
 //! peer and the breakdown when asked), and collecting what each boot
 //! printed into a [`Report`].
 
+use super::boot::{self, BootCost, BootLines, IcountBoot, WallBoot, WallRun};
 use super::breakdown;
 use super::figures::{DONE, GuestFigures, IcountFigures, WallFigures, parse_guest, split_prefix};
 use super::linux;
@@ -151,7 +152,11 @@ pub fn run(options: &BenchOptions) -> Result<Report, Error> {
         wall: None,
         linux: None,
         breakdown: None,
+        boot: None,
     };
+    let boot_manifest = Manifest::load(boot::MANIFEST)?;
+    let boot_image = build_image_with(&boot_manifest, &boot_manifest.name, &build)?;
+    let mut boot_cost = BootCost::default();
 
     if options.icount {
         let run_options = RunOptions {
@@ -161,12 +166,32 @@ pub fn run(options: &BenchOptions) -> Result<Report, Error> {
             icount: true,
             ..RunOptions::default()
         };
-        let (runs, walls, _) = boots(options, &image, &run_options, "icount (TCG, -icount shift=0,align=off)")?;
+        let (runs, walls, _) = boots(
+            options,
+            &image,
+            &run_options,
+            "icount (TCG, -icount shift=0,align=off,sleep=off)",
+        )?;
         let icount = IcountFigures::from_runs(&runs, walls);
         if !icount.identical {
             progress(options, "warning: the instruction counts differ between runs");
         }
         report.icount = Some(icount);
+        for cpus in [1, boot::SMP_CPUS] {
+            let options_cpus = RunOptions {
+                smp: Some(cpus),
+                ..run_options.clone()
+            };
+            let what = format!("boot cost, icount, {cpus} CPU(s)");
+            let runs: Vec<BootLines> = boot_boots(options, &boot_image, &options_cpus, &what)?
+                .into_iter()
+                .map(|(lines, _)| lines)
+                .collect();
+            boot_cost.icount.extend(IcountBoot::from_runs(cpus, &runs));
+        }
+        if !boot_cost.icount.iter().all(IcountBoot::identical) {
+            progress(options, "warning: the boot's instruction counts differ between runs");
+        }
     }
 
     let accel = match options.accel {
@@ -196,6 +221,22 @@ pub fn run(options: &BenchOptions) -> Result<Report, Error> {
     }
     report.wall =
         Some(WallFigures::from_runs(used, &runs, walls).map_err(|e| Error::Bench(format!("wall time: {e}")))?);
+    for cpus in [1, boot::SMP_CPUS] {
+        let options_cpus = RunOptions {
+            smp: Some(cpus),
+            accel: used,
+            ..run_options.clone()
+        };
+        let what = format!("boot cost, wall time, {cpus} CPU(s)");
+        let runs: Vec<WallRun> = boot_boots(options, &boot_image, &options_cpus, &what)?
+            .iter()
+            .map(|(lines, outcome)| {
+                WallRun::of(lines, boot::first_program_line(&outcome.serial, &outcome.serial_times))
+            })
+            .collect();
+        boot_cost.wall.push(WallBoot::from_runs(cpus, &runs));
+    }
+    report.boot = Some(boot_cost);
 
     if options.breakdown {
         progress(
@@ -230,6 +271,41 @@ pub fn run(options: &BenchOptions) -> Result<Report, Error> {
         report.linux = Some(peer);
     }
     Ok(report)
+}
+
+/// `options.runs` boots of the boot-cost image with `run_options`: what its
+/// `boot` program printed, and how each boot went.
+fn boot_boots(
+    options: &BenchOptions,
+    image: &Image,
+    run_options: &RunOptions,
+    what: &str,
+) -> Result<Vec<(BootLines, RunOutcome)>, Error> {
+    let mut out = Vec::new();
+    for number in 1..=options.runs {
+        let outcome = crate::qemu::run(image, run_options)?;
+        let failed = |why: String| {
+            Error::Bench(format!(
+                "{what}: the boot of {}: {why}; the serial output ended with:\n{}",
+                image.name,
+                tail(&outcome.serial, 12)
+            ))
+        };
+        if outcome.status != GuestStatus::Exited(abi::machine::EXIT_SUCCESS) {
+            return Err(failed(outcome.status.to_string()));
+        }
+        let lines = boot::parse(&outcome.serial).map_err(failed)?;
+        progress(
+            options,
+            format_args!(
+                "{what}: boot {number} of {} done in {:.2} s",
+                options.runs,
+                outcome.wall.as_secs_f64()
+            ),
+        );
+        out.push((lines, outcome));
+    }
+    Ok(out)
 }
 
 /// `options.runs` boots with `run_options`: what each printed, how long each
