@@ -49,17 +49,28 @@ fn kernel_main(boot: BootInfo) -> ! {
         }
     });
     let timer = arch::init_timer();
-    kernel_core::info!(
-        "timer: {} Hz, {} APIC counts per tick ({}), TSC {} Hz",
-        arch::TIMER_HZ,
-        timer.per_tick,
-        if timer.calibrated {
-            "calibrated on PIT channel 0"
-        } else {
-            "PIT silent: assumed 1 GHz"
-        },
-        timer.tsc_hz
-    );
+    match timer.measured {
+        Some(measured) => kernel_core::info!(
+            "timer: {} Hz, {} APIC counts per tick, TSC {} Hz ({} in {} us, within {} ppm{})",
+            arch::TIMER_HZ,
+            timer.per_tick,
+            timer.tsc_hz,
+            timer.source.describe(),
+            measured.window_us(),
+            measured.error_ppm,
+            match measured.restarts {
+                0 => "",
+                _ => ", started again after a stalled read",
+            }
+        ),
+        None => kernel_core::info!(
+            "timer: {} Hz, {} APIC counts per tick, TSC {} Hz ({})",
+            arch::TIMER_HZ,
+            timer.per_tick,
+            timer.tsc_hz,
+            timer.source.describe()
+        ),
+    }
     match arch::init_ioapic() {
         Some(lines) => kernel_core::info!("irq: I/O APIC with {lines} lines, all masked"),
         None => kernel_core::warn!("irq: no I/O APIC; interrupt lines cannot be granted"),

@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod acpi;
+pub mod calibrate;
 pub mod clock;
 pub mod cmdline;
 pub mod config;

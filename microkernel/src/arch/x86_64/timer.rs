@@ -1,10 +1,17 @@
-//! The preemption timer: the local APIC timer in periodic mode, calibrated
-//! against PIT channel 0 (`-M microvm` has no port 0x61, so the PIT's gate
-//! trick is out; its read-back status still tells when a count has run out).
+//! The preemption timer: the local APIC timer in periodic mode. Its rate
+//! and the TSC's come from CPUID where it gives them (leaf 0x15, or the
+//! hypervisor's leaf 0x40000010), and are otherwise measured against PIT
+//! channel 0 for as long as it takes to know them within 0.1 % (see
+//! `kernel_core::calibrate`; under QEMU's icount about 85 microseconds,
+//! where the fixed 10 ms window it replaced cost 10 million instructions).
+//! `-M microvm` has no port 0x61, so the PIT's gate trick is out; its
+//! latched count is read instead.
 
 use super::idt::{SPURIOUS_VECTOR, TIMER_VECTOR};
 use super::layout::phys_to_virt;
+use core::arch::x86_64::__cpuid;
 use core::sync::atomic::{AtomicU64, Ordering};
+use kernel_core::calibrate::{self, CpuidLeaves, Measured, PitCalibrator, Sample, Source, Step};
 use x86_64::instructions::port::Port;
 use x86_64::registers::model_specific::Msr;
 
@@ -26,12 +33,27 @@ const REG_DIVIDE: u64 = 0x3e0;
 const LVT_MASKED: u32 = 1 << 16;
 const LVT_PERIODIC: u32 = 1 << 17;
 const DIVIDE_BY_16: u32 = 0x3;
+const DIVIDE_BY_1: u32 = 0xb;
 
-const PIT_HZ: u64 = 1_193_182;
 const PIT_CHANNEL0: u16 = 0x40;
 const PIT_COMMAND: u16 = 0x43;
-/// Calibration window: 10 ms of PIT counts.
-const CALIBRATION_COUNT: u16 = (PIT_HZ / 100) as u16;
+/// Channel 0, lobyte/hibyte, mode 2 (rate generator): counts down from the
+/// reload value and starts again, for ever.
+const PIT_MODE_2: u8 = 0b0011_0100;
+/// Channel 0, lobyte/hibyte, mode 0 (interrupt on terminal count): counts
+/// down once.
+const PIT_MODE_0: u8 = 0b0011_0000;
+/// Channel 0, latch the count.
+const PIT_LATCH: u8 = 0b0000_0000;
+/// PIT reads before the calibration proper.
+const WARM_UP_SAMPLES: u32 = 32;
+/// PIT reads after which a calibration gives up.
+const MAX_SAMPLES: u64 = 20_000_000;
+/// TSC counts without a change of the PIT's count after which it is taken
+/// for absent (50 ms at 1 GHz).
+const PIT_DEAD_TSC: u64 = 50_000_000;
+/// The APIC timer is measured against a known TSC over this long.
+const APIC_AGAINST_TSC_US: u64 = 100;
 
 /// The direct-map address of the local APIC's registers (every CPU's is at
 /// the same address), set once at boot by [`init`] before any use.
@@ -93,43 +115,161 @@ fn rdtsc() -> u64 {
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
-/// Counts APIC timer ticks (divide by 16) and TSC counts across 10 ms of
-/// PIT time; `None` if the PIT never reported its terminal count.
-fn calibrate() -> Option<(u32, u64)> {
-    // Channel 0, lobyte/hibyte, mode 0 (interrupt on terminal count).
-    pit_out8(PIT_COMMAND, 0b0011_0000);
-    apic_write(REG_DIVIDE, DIVIDE_BY_16);
+/// The CPUID leaves that describe the clocks.
+fn cpuid_leaves() -> CpuidLeaves {
+    let zero = __cpuid(0);
+    let max_basic = zero.eax;
+    let intel = (zero.ebx, zero.edx, zero.ecx) == (0x756e_6547, 0x4965_6e69, 0x6c65_746e);
+    let leaf_15 = if max_basic >= 0x15 {
+        let leaf = __cpuid(0x15);
+        [leaf.eax, leaf.ebx, leaf.ecx]
+    } else {
+        [0; 3]
+    };
+    let leaf_16_eax = if max_basic >= 0x16 { __cpuid(0x16).eax } else { 0 };
+    // CPUID.1:ECX bit 31: a hypervisor is present and lists its leaves.
+    let hypervisor = max_basic >= 1 && __cpuid(1).ecx & (1 << 31) != 0;
+    let hypervisor_khz = (hypervisor && __cpuid(0x4000_0000).eax >= 0x4000_0010).then(|| {
+        let leaf = __cpuid(0x4000_0010);
+        [leaf.eax, leaf.ebx]
+    });
+    CpuidLeaves {
+        max_basic,
+        intel,
+        leaf_15,
+        leaf_16_eax,
+        hypervisor_khz,
+    }
+}
+
+/// Latches channel 0's count.
+fn pit_latch() {
+    pit_out8(PIT_COMMAND, PIT_LATCH);
+}
+
+/// Reads the count latched by [`pit_latch`].
+fn pit_latched() -> u16 {
+    let low = pit_in8(PIT_CHANNEL0);
+    let high = pit_in8(PIT_CHANNEL0);
+    u16::from_le_bytes([low, high])
+}
+
+/// Stops channel 0 counting round (mode 0 with a count of 1: it runs out
+/// once, at once, and then stays quiet).
+fn pit_stop() {
+    pit_out8(PIT_COMMAND, PIT_MODE_0);
+    pit_out8(PIT_CHANNEL0, 1);
+    pit_out8(PIT_CHANNEL0, 0);
+}
+
+/// Measures the TSC and the APIC timer (divide by 1) against PIT channel 0;
+/// `None` if the PIT's count never moves.
+fn calibrate_pit() -> Option<Measured> {
+    // Reload 0: 65536 counts a turn, 54.9 ms.
+    pit_out8(PIT_COMMAND, PIT_MODE_2);
+    pit_out8(PIT_CHANNEL0, 0);
+    pit_out8(PIT_CHANNEL0, 0);
+    apic_write(REG_DIVIDE, DIVIDE_BY_1);
     apic_write(REG_LVT_TIMER, LVT_MASKED);
     apic_write(REG_INITIAL_COUNT, u32::MAX);
-    let tsc_start = rdtsc();
-    pit_out8(PIT_CHANNEL0, CALIBRATION_COUNT as u8);
-    pit_out8(PIT_CHANNEL0, (CALIBRATION_COUNT >> 8) as u8);
-    for _ in 0..50_000_000u64 {
-        // Read-back: latch the status of channel 0; bit 7 is the OUT pin,
-        // which mode 0 raises at terminal count.
-        pit_out8(PIT_COMMAND, 0b1110_0010);
-        if pit_in8(PIT_CHANNEL0) & 0x80 != 0 {
-            let elapsed = u32::MAX - apic_read(REG_CURRENT_COUNT);
-            let tsc = rdtsc() - tsc_start;
-            apic_write(REG_INITIAL_COUNT, 0);
-            return (elapsed > 0).then_some((elapsed, tsc));
+    let mut calibrator = PitCalibrator::new();
+    let sample = || {
+        let before = rdtsc();
+        pit_latch();
+        let latched = rdtsc();
+        let count = pit_latched();
+        let apic = apic_read(REG_CURRENT_COUNT);
+        let after = rdtsc();
+        Sample {
+            before,
+            latched,
+            count,
+            apic,
+            after,
+        }
+    };
+    // A few reads first, through a calibrator of their own, so that the
+    // loop's first run (which TCG translates) is not part of a bracket.
+    let mut warm_up = PitCalibrator::new();
+    for _ in 0..WARM_UP_SAMPLES {
+        warm_up.push(sample());
+    }
+    let first = sample();
+    let mut last = (first.count, first.after);
+    let mut result = None;
+    for _ in 0..MAX_SAMPLES {
+        let sample = sample();
+        if sample.count != last.0 {
+            last = (sample.count, sample.after);
+        } else if sample.after - last.1 > PIT_DEAD_TSC {
+            break;
+        }
+        if let Step::Done(measured) = calibrator.push(sample) {
+            result = Some(measured);
+            break;
         }
     }
     apic_write(REG_INITIAL_COUNT, 0);
-    None
+    pit_stop();
+    result
 }
 
-/// What [`init`] measured.
+/// Measures the APIC timer (divide by 1) against the TSC running at
+/// `tsc_hz`.
+fn apic_against_tsc(tsc_hz: u64) -> Option<u64> {
+    apic_write(REG_DIVIDE, DIVIDE_BY_1);
+    apic_write(REG_LVT_TIMER, LVT_MASKED);
+    apic_write(REG_INITIAL_COUNT, u32::MAX);
+    let tsc_start = rdtsc();
+    let apic_start = apic_read(REG_CURRENT_COUNT);
+    let end = tsc_start + tsc_hz / 1_000_000 * APIC_AGAINST_TSC_US;
+    while rdtsc() < end {
+        core::hint::spin_loop();
+    }
+    let tsc_end = rdtsc();
+    let apic_end = apic_read(REG_CURRENT_COUNT);
+    apic_write(REG_INITIAL_COUNT, 0);
+    calibrate::apic_hz_from_tsc(apic_start, apic_end, tsc_end - tsc_start, tsc_hz)
+}
+
+/// What [`init`] found.
 #[derive(Clone, Copy, Debug)]
 pub struct Calibration {
-    /// APIC timer counts per tick.
+    /// APIC timer counts per tick (divide by 16).
     pub per_tick: u32,
-    /// Whether the counts came from calibration (else 1 GHz is assumed).
-    pub calibrated: bool,
-    /// TSC counts per second; 0 when the PIT gave no reference.
+    /// Where the rates came from.
+    pub source: Source,
+    /// TSC counts per second; 0 when nothing gave a reference.
     pub tsc_hz: u64,
+    /// The PIT measurement, when the rates came from it.
+    pub measured: Option<Measured>,
     /// The TSC when the periodic timer started: tick 0.
     pub tsc_at_start: u64,
+}
+
+/// The rates of the TSC and the APIC timer (divide by 1), and where they
+/// came from.
+fn rates() -> (u64, u64, Source, Option<Measured>) {
+    let clocks = calibrate::from_cpuid(&cpuid_leaves());
+    match (clocks.tsc_hz, clocks.apic_hz) {
+        (Some(tsc_hz), Some(apic_hz)) => {
+            let source = if clocks.hypervisor {
+                Source::Hypervisor
+            } else {
+                Source::Cpuid
+            };
+            (tsc_hz, apic_hz, source, None)
+        }
+        (Some(tsc_hz), None) => match apic_against_tsc(tsc_hz) {
+            Some(apic_hz) => (tsc_hz, apic_hz, Source::CpuidTsc, None),
+            None => (tsc_hz, 1_000_000_000, Source::CpuidTsc, None),
+        },
+        _ => match calibrate_pit() {
+            Some(measured) if measured.apic_hz > 0 => (measured.tsc_hz, measured.apic_hz, Source::Pit, Some(measured)),
+            // QEMU's APIC runs at 1 GHz.
+            _ => (0, 1_000_000_000, Source::Assumed, None),
+        },
+    }
 }
 
 /// Enables the local APIC and starts the periodic timer at [`HZ`].
@@ -148,21 +288,18 @@ pub fn init() -> Calibration {
     // LINT1 delivers an NMI: QEMU's monitor raises it when the host asks a
     // run that timed out for its threads (the kernel prints them and stops).
     apic_write(REG_LVT_LINT1, LVT_DELIVERY_NMI);
-    let (per_10ms, calibrated, tsc_per_10ms) = match calibrate() {
-        Some((count, tsc)) => (count, true, tsc),
-        // QEMU's APIC runs at 1 GHz: 10 ms is 10^7 cycles, 625,000 after /16.
-        None => (625_000, false, 0),
-    };
-    let per_tick = (per_10ms as u64 * 100 / HZ) as u32;
+    let (tsc_hz, apic_hz, source, measured) = rates();
+    let per_tick = (apic_hz / 16 / HZ).clamp(1, u64::from(u32::MAX)) as u32;
     PER_TICK.store(u64::from(per_tick), Ordering::Relaxed);
     apic_write(REG_DIVIDE, DIVIDE_BY_16);
     apic_write(REG_LVT_TIMER, LVT_PERIODIC | TIMER_VECTOR as u32);
     let tsc_at_start = rdtsc();
-    apic_write(REG_INITIAL_COUNT, per_tick.max(1));
+    apic_write(REG_INITIAL_COUNT, per_tick);
     Calibration {
         per_tick,
-        calibrated,
-        tsc_hz: tsc_per_10ms * 100,
+        source,
+        tsc_hz,
+        measured,
         tsc_at_start,
     }
 }
