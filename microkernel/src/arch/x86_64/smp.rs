@@ -2,8 +2,13 @@
 //!
 //! Bring-up: the boot CPU copies the real-mode trampoline (`boot.rs`) to a
 //! page below 1 MiB and wakes each CPU the MADT lists with INIT, then
-//! STARTUP twice, one at a time: it leaves the CPU's number and stack at
-//! the end of the page and waits until the CPU says it is up.
+//! STARTUP, one at a time: it leaves the CPU's number and stack at the end
+//! of the page and waits until the CPU says it is up, sending a second
+//! STARTUP if it has not after [`SECOND_STARTUP_US`]. The delays are
+//! Linux's for CPUs with an integrated APIC (every x86_64 CPU): 10
+//! microseconds after INIT, none of the 10 ms the old MP specification
+//! asked for. While CPUs come up the PIT paces QEMU's icount clock
+//! (`timer::pace`).
 //!
 //! A *kick* ([`RESCHEDULE_VECTOR`]) makes a CPU enter the kernel and pick
 //! again (TLB shootdowns are `tlb`'s).
@@ -13,6 +18,13 @@ use super::layout::{self, phys_to_virt};
 use super::{cpus, timer};
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel_core::config::MAX_CPUS;
+/// Microseconds between INIT and STARTUP.
+const INIT_DELAY_US: u64 = 10;
+/// Microseconds a CPU has to say it is up before it gets a second STARTUP.
+const SECOND_STARTUP_US: u64 = 200;
+/// Microseconds a CPU has to say it is up after the second STARTUP.
+const ALIVE_TIMEOUT_US: u64 = 1_000_000;
+
 /// Set by a CPU on its way up once it runs on its own tables.
 static ALIVE: AtomicBool = AtomicBool::new(false);
 /// The boot CPU lets the others schedule once the first programs exist.
@@ -48,6 +60,7 @@ pub fn start_others(apic_ids: &[u32], boot_apic: u32, limit: usize, tsc_hz: u64)
     // never hands out, mapped by the direct map; nothing else uses it.
     unsafe { core::ptr::copy_nonoverlapping(trampoline.as_ptr(), page, trampoline.len()) };
     let mut count = 1;
+    timer::pace();
     for &apic_id in apic_ids.iter().filter(|&&id| id != boot_apic) {
         if count >= MAX_CPUS.min(limit.max(1)) {
             break;
@@ -64,17 +77,12 @@ pub fn start_others(apic_ids: &[u32], boot_apic: u32, limit: usize, tsc_hz: u64)
         ALIVE.store(false, Ordering::Release);
         cpus::set_apic_id(index, apic_id);
         timer::send_ipi(apic_id, timer::ICR_INIT | timer::ICR_ASSERT);
-        timer::delay(200, tsc_hz);
+        timer::delay(INIT_DELAY_US, tsc_hz);
         let vector = (layout::TRAMPOLINE >> 12) as u32;
-        for _ in 0..2 {
+        timer::send_ipi(apic_id, timer::ICR_STARTUP | timer::ICR_ASSERT | vector);
+        if !wait_alive(SECOND_STARTUP_US, tsc_hz) {
             timer::send_ipi(apic_id, timer::ICR_STARTUP | timer::ICR_ASSERT | vector);
-            timer::delay(200, tsc_hz);
-        }
-        // Up to about a second for the CPU to say it is up.
-        let mut waited = 0;
-        while !ALIVE.load(Ordering::Acquire) && waited < 1_000_000 {
-            timer::delay(1, tsc_hz);
-            waited += 1;
+            wait_alive(ALIVE_TIMEOUT_US, tsc_hz);
         }
         if !ALIVE.load(Ordering::Acquire) {
             cpus::set_apic_id(index, u32::MAX);
@@ -84,7 +92,20 @@ pub fn start_others(apic_ids: &[u32], boot_apic: u32, limit: usize, tsc_hz: u64)
         cpus::set_online(index);
         count += 1;
     }
+    timer::stop_pacing();
     count
+}
+
+/// Waits up to about `micros` microseconds for the CPU being started to say
+/// it is up; whether it did.
+fn wait_alive(micros: u64, tsc_hz: u64) -> bool {
+    for _ in 0..micros {
+        if ALIVE.load(Ordering::Acquire) {
+            return true;
+        }
+        timer::delay(1, tsc_hz);
+    }
+    ALIVE.load(Ordering::Acquire)
 }
 
 /// A CPU on its way up says it runs on its own tables and stacks.
