@@ -139,7 +139,10 @@ mod tests {
     fn display_names_rights() {
         assert_eq!(std::format!("{}", Rights::SEND | Rights::TRANSFER), "send|transfer");
         assert_eq!(std::format!("{}", Rights::empty()), "0x0");
-        assert_eq!(std::format!("{}", Rights::from_bits_retain(0b1_0000_0010)), "recv|0x100");
+        assert_eq!(
+            std::format!("{}", Rights::from_bits_retain(0b1_0000_0010)),
+            "recv|0x100"
+        );
         for (name, right) in Rights::NAMES {
             assert_eq!(Rights::parse_list(&std::format!("{right}")), Some(right), "{name}");
         }

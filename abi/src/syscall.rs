@@ -804,7 +804,10 @@ pub const SYSCALLS: &[SyscallDesc] = &[
             field("timeout", A1, ArgKind::Ticks),
             field("flags", A2, ArgKind::Flags),
         ],
-        results: &[field("ending", RAX, ArgKind::Ending), field("detail", RDX, ArgKind::Int)],
+        results: &[
+            field("ending", RAX, ArgKind::Ending),
+            field("detail", RDX, ArgKind::Int),
+        ],
         errors: &[E::BADHANDLE, E::WRONGKIND, E::NORIGHTS, E::INVAL, E::TIMEDOUT],
         returns: Returns::Yes,
         blocks: true,

@@ -1405,7 +1405,13 @@ fn notice_decode() {
             let label = if rng.one_in(8) {
                 rng.u64() as u32
             } else {
-                rng.pick(&[console::WRITE, console::EXIT, console::FAULT, console::LIMIT, console::KILLED])
+                rng.pick(&[
+                    console::WRITE,
+                    console::EXIT,
+                    console::FAULT,
+                    console::LIMIT,
+                    console::KILLED,
+                ])
             };
             let mut words: [u64; 6] = std::array::from_fn(|_| rng.u64());
             if rng.one_in(2) {

@@ -409,7 +409,10 @@ impl Manifest {
                 if let Some(other) = programs.iter().find(|p: &&Program| p.irqs.contains(&line)) {
                     return Err(cx.error(
                         irq,
-                        format!("program `{name}`: interrupt line {line} is granted to `{}` already", other.name),
+                        format!(
+                            "program `{name}`: interrupt line {line} is granted to `{}` already",
+                            other.name
+                        ),
                     ));
                 }
                 irqs.push(line);

@@ -192,4 +192,6 @@ mod imp {
     }
 }
 
-pub use imp::{int80_syscall3, ipc, syscall0, syscall1, syscall2, syscall3, syscall3_2, syscall4, syscall4_2, syscall5, syscall6};
+pub use imp::{
+    int80_syscall3, ipc, syscall0, syscall1, syscall2, syscall3, syscall3_2, syscall4, syscall4_2, syscall5, syscall6,
+};

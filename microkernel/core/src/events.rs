@@ -212,8 +212,7 @@ pub fn schedule<M: Machine>(k: &mut Kernel<M>) -> Resume {
 fn awaits_interrupt<M: Machine>(k: &Kernel<M>) -> bool {
     k.irqs.armed()
         && (0..k.threads.len()).any(|thread| {
-            k.sched.state(thread) == RunState::Blocked
-                && !matches!(k.ipc.state(thread), IpcState::Receiving { .. })
+            k.sched.state(thread) == RunState::Blocked && !matches!(k.ipc.state(thread), IpcState::Receiving { .. })
         })
 }
 

@@ -7,9 +7,9 @@
 
 use crate::handles::{HandleEntry, Object};
 use crate::irq;
-use crate::signals;
 use crate::kernel::Kernel;
 use crate::machine::Machine;
+use crate::signals;
 use crate::wake;
 use abi::Error;
 

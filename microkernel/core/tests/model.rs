@@ -316,7 +316,8 @@ thread_local! {
 #[derive(Debug, PartialEq)]
 struct Snapshot {
     sched: Scheduler<{ config::MAX_THREADS }>,
-    ipc: kernel_core::ipc::state::Ipc<{ config::MAX_THREADS }, { config::MAX_ENDPOINTS }, { config::MAX_NOTIFICATIONS }>,
+    ipc:
+        kernel_core::ipc::state::Ipc<{ config::MAX_THREADS }, { config::MAX_ENDPOINTS }, { config::MAX_NOTIFICATIONS }>,
     frames: Vec<TrapFrame>,
     threads: Vec<(usize, Outgoing, u64, (u64, u64))>,
     handles: Vec<kernel_core::handles::HandleTable>,

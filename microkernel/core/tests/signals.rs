@@ -86,7 +86,10 @@ fn notify_wait_blocks_until_signalled_and_times_out() {
         let driver = thread_of(&k, "driver");
         // The driver makes a notification and waits on it.
         let n = quick(&mut k, Syscall::NotifyCreate, &[]).unwrap();
-        assert_eq!(entry_of(&k, driver, n).rights, Rights::SIGNAL | Rights::WAIT | Rights::TRANSFER);
+        assert_eq!(
+            entry_of(&k, driver, n).rights,
+            Rights::SIGNAL | Rights::WAIT | Rights::TRANSFER
+        );
         assert_eq!(quick(&mut k, Syscall::NotifyWait, &[n, 0, 2]), Err(Error::INVAL));
         assert_eq!(
             quick(&mut k, Syscall::NotifyWait, &[n, 0, abi::notify::NONBLOCK]),
@@ -103,8 +106,14 @@ fn notify_wait_blocks_until_signalled_and_times_out() {
         assert_eq!(k.ipc.state(driver), IpcState::Waiting { notification: 0 });
         // A signal through a badged handle carries the badge too; the
         // driver (higher priority) runs at once.
-        assert_eq!(quick(&mut k, Syscall::NotifyWait, &[signal, 0, 0]), Err(Error::NORIGHTS));
-        assert_eq!(syscall(&mut k, Syscall::Notify, &[signal, 0b101]), Resume::Thread(driver));
+        assert_eq!(
+            quick(&mut k, Syscall::NotifyWait, &[signal, 0, 0]),
+            Err(Error::NORIGHTS)
+        );
+        assert_eq!(
+            syscall(&mut k, Syscall::Notify, &[signal, 0b101]),
+            Resume::Thread(driver)
+        );
         assert_eq!(result(&k, driver), Ok(0));
         assert_eq!(k.frame(driver).get(regs::SECOND_RESULT), 0x105);
         // Bits pending are taken without waiting.
@@ -230,7 +239,10 @@ fn a_parent_waits_for_kills_and_watches_its_child() {
         assert_eq!(quick(&mut k, Syscall::ProcessInfo, &[buffer, 0]), Ok(5));
         assert_eq!(quick(&mut k, Syscall::ProcessInfo, &[0x10, 64]), Err(Error::FAULT));
         // The parent blocks in process_wait; the third process waits too.
-        assert_eq!(syscall(&mut k, Syscall::ProcessWait, &[child, 0, 0]), Resume::Thread(other));
+        assert_eq!(
+            syscall(&mut k, Syscall::ProcessWait, &[child, 0, 0]),
+            Resume::Thread(other)
+        );
         assert_eq!(quick(&mut k, Syscall::ProcessKill, &[copy]), Err(Error::NORIGHTS));
         let _ = syscall(&mut k, Syscall::ProcessWait, &[copy, 0, 0]);
         // The rest run until the child waits in a call to svc: the driver
@@ -302,7 +314,10 @@ fn a_record_outlives_the_child_until_the_last_handle_closes() {
         // Nobody receives notices here: the kernel logs it and frees the
         // slots at once.
         assert_eq!(k.sched.state(child_thread), RunState::Free);
-        assert_eq!(quick(&mut k, Syscall::ProcessWait, &[child, 0, 0]), Ok(Ending::Killed as u64));
+        assert_eq!(
+            quick(&mut k, Syscall::ProcessWait, &[child, 0, 0]),
+            Ok(Ending::Killed as u64)
+        );
         assert_eq!(k.records.count(), 1);
         quick(&mut k, Syscall::HandleClose, &[child]).unwrap();
         assert_eq!(k.records.count(), 0);

@@ -18,8 +18,8 @@ use heapless::Vec;
 
 pub mod notify;
 
-pub use notify::Signalled;
 use notify::Notification;
+pub use notify::Signalled;
 
 /// What a thread is doing, as far as IPC is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

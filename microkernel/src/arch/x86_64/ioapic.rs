@@ -60,7 +60,10 @@ pub fn init() -> Option<u32> {
         // lines are level-triggered and active low.
         let mode = if line < 16 { 0 } else { LEVEL_TRIGGERED | ACTIVE_LOW };
         write(REDIRECTION_TABLE + 2 * line + 1, 0);
-        write(REDIRECTION_TABLE + 2 * line, MASKED | mode | (IRQ_BASE_VECTOR as u32 + line));
+        write(
+            REDIRECTION_TABLE + 2 * line,
+            MASKED | mode | (IRQ_BASE_VECTOR as u32 + line),
+        );
     }
     Some(lines)
 }

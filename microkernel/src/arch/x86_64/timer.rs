@@ -4,8 +4,8 @@
 
 use super::idt::{SPURIOUS_VECTOR, TIMER_VECTOR};
 use super::paging::phys_to_virt;
-use x86_64::instructions::port::Port;
 use core::sync::atomic::{AtomicU64, Ordering};
+use x86_64::instructions::port::Port;
 use x86_64::registers::model_specific::Msr;
 
 /// Timer interrupts per second.

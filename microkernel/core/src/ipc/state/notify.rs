@@ -354,7 +354,11 @@ mod tests {
         ipc.check().unwrap();
         let n = ipc.create_notification().unwrap();
         ipc.notification_opened(n);
-        assert_eq!(ipc.bind(n, ep), Ok(Signalled::Pending), "the endpoint is free to bind again");
+        assert_eq!(
+            ipc.bind(n, ep),
+            Ok(Signalled::Pending),
+            "the endpoint is free to bind again"
+        );
     }
 
     #[test]
