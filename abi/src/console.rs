@@ -49,8 +49,10 @@ pub const WORD_NAME: [usize; 2] = [4, 5];
 /// moves to the top. At most [`MAX_HOLDERS`] holders are kept (the oldest
 /// is dropped). With no holder, typed bytes are dropped and counted.
 ///
-/// Reply: no words. Error replies: EINVAL without a handle, EWRONGKIND when
-/// the handle is not a notification, ENORIGHTS when it lacks SIGNAL.
+/// Reply: no words. Error replies: EINVAL without a handle; else the error
+/// `notify` gives for the handle, when it is not a notification the
+/// console may signal (ENORIGHTS without SIGNAL, as for an endpoint;
+/// EWRONGKIND for another object with SIGNAL).
 pub const ATTACH: u32 = 16;
 /// Console input: the holder takes complete lines (each ending in `\n`).
 /// Word 0: the most bytes the reply may carry, at most
@@ -68,7 +70,9 @@ pub const ATTACH: u32 = 16;
 pub const READ: u32 = 17;
 /// Notification bit: a complete line waits to be read.
 pub const INPUT_READY: u64 = 1 << 0;
-/// Notification bit: Ctrl-C was typed (the line being typed is dropped).
+/// Notification bit: Ctrl-C was typed. What was typed and not read yet
+/// (the line being typed and complete lines) is dropped, as a terminal
+/// does, so nothing typed before the Ctrl-C is read after it.
 pub const INTERRUPT: u64 = 1 << 1;
 /// Holders the console keeps (the current one and those set aside).
 pub const MAX_HOLDERS: usize = 4;

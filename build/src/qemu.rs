@@ -98,14 +98,32 @@ pub enum Input {
 }
 
 /// One step of a typing script ([`Input::Script`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Step {
     /// Wait until the serial output contains this text after where the
     /// previous `Expect` matched (from the start, for the first).
     Expect(String),
     /// Type these bytes.
     Send(Vec<u8>),
+    /// Type what the function makes of the serial output so far (say,
+    /// `kill` and a pid the guest printed); nothing if it returns nothing.
+    SendFrom(fn(&str) -> Vec<u8>),
 }
+
+/// Steps are equal when they do the same; two `SendFrom` when they name
+/// the same function (as far as addresses tell: [`std::ptr::fn_addr_eq`]).
+impl PartialEq for Step {
+    fn eq(&self, other: &Step) -> bool {
+        match (self, other) {
+            (Step::Expect(a), Step::Expect(b)) => a == b,
+            (Step::Send(a), Step::Send(b)) => a == b,
+            (Step::SendFrom(a), Step::SendFrom(b)) => std::ptr::fn_addr_eq(*a, *b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Step {}
 
 /// The key that starts QEMU's commands on an interactive run: Ctrl-] (as
 /// in telnet), then `x` to quit, `h` for help.
@@ -610,8 +628,13 @@ fn type_script(mut stdin: ChildStdin, steps: &[Step], serial: &Transcript) -> (O
                 Some(end) => position = end,
                 None => return (stopped(format!("the output ended before {text:?} appeared")), stdin),
             },
-            Step::Send(bytes) => {
-                if let Err(error) = stdin.write_all(bytes).and_then(|()| stdin.flush()) {
+            Step::Send(_) | Step::SendFrom(_) => {
+                let bytes = match step {
+                    Step::SendFrom(make) => make(&String::from_utf8_lossy(&serial.bytes())),
+                    Step::Send(bytes) => bytes.clone(),
+                    Step::Expect(_) => unreachable!(),
+                };
+                if let Err(error) = stdin.write_all(&bytes).and_then(|()| stdin.flush()) {
                     return (stopped(format!("cannot type {} bytes: {error}", bytes.len())), stdin);
                 }
             }
@@ -1050,10 +1073,15 @@ mod tests {
         // waits for every prompt, and a prompt has no newline.
         let script = r#"for n in 1 2 3; do printf "prompt$n> "; read line; echo "got=$line"; done"#;
         let mut steps = Vec::new();
-        for n in 1..=3 {
+        for n in 1..=2 {
             steps.push(Step::Expect(format!("prompt{n}> ")));
             steps.push(Step::Send(format!("line {n}\n").into_bytes()));
         }
+        // The last line is made from what was printed so far.
+        steps.push(Step::Expect("prompt3> ".into()));
+        steps.push(Step::SendFrom(|output| {
+            format!("line {}\n", output.matches("got=").count() + 1).into_bytes()
+        }));
         let (output, stopped) = typed(script, &steps);
         assert_eq!(stopped, None);
         assert_eq!(

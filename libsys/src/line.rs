@@ -1,7 +1,8 @@
 //! A line discipline: what a terminal driver (the console server) makes of
 //! typed bytes. It echoes them, erases with backspace, completes a line on
-//! Enter, drops the line being typed on Ctrl-C, and keeps complete lines
-//! until a reader takes them.
+//! Enter, and keeps complete lines until a reader takes them. Ctrl-C drops
+//! everything typed and not yet read (the line being typed and the complete
+//! lines), as a terminal does, and asks the driver to tell the reader.
 //!
 //! Everything lives in one ring of [`INPUT_CAPACITY`] bytes: the complete
 //! lines first, then the line being typed. A line holds at most
@@ -64,7 +65,7 @@ pub struct Event {
     pub echo: Echo,
     /// A line was completed: a reader can take it.
     pub line: bool,
-    /// Ctrl-C: the line being typed was dropped; tell the reader.
+    /// Ctrl-C: what was typed and not read is gone; tell the reader.
     pub interrupt: bool,
     /// The byte was dropped: the line is at [`MAX_LINE`], or the ring is
     /// full.
@@ -188,7 +189,7 @@ impl LineDiscipline {
                 }
             }
             CTRL_C => {
-                self.len = self.complete;
+                self.clear();
                 Event {
                     echo: Echo::of(b"^C\r\n"),
                     interrupt: true,
@@ -333,14 +334,17 @@ mod tests {
     }
 
     #[test]
-    fn ctrl_c_drops_the_line_being_typed() {
+    fn ctrl_c_drops_what_was_not_read() {
         let mut line = LineDiscipline::new();
-        feed(&mut line, b"kept\nlost");
+        feed(&mut line, b"read\n");
+        assert_eq!(take_all(&mut line), b"read\n");
+        feed(&mut line, b"unread\nlost");
         let event = line.feed(CTRL_C);
         assert!(event.interrupt && !event.line);
         assert_eq!(event.echo.as_bytes(), b"^C\r\n");
+        assert_eq!((line.waiting(), line.typing()), (0, 0));
         feed(&mut line, b"next\n");
-        assert_eq!(take_all(&mut line), b"kept\nnext\n");
+        assert_eq!(take_all(&mut line), b"next\n");
     }
 
     #[test]

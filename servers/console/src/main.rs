@@ -94,6 +94,9 @@ struct Input {
     /// Bytes of the reply to the last request if it was a READ: if the
     /// reply is refused, they are lost.
     last_read: usize,
+    /// Typed bytes were dropped for want of a holder, and the console said
+    /// so (once, until a holder attaches).
+    told_dropped: bool,
 }
 
 impl Input {
@@ -229,6 +232,7 @@ impl Console {
         };
         let mut bits = 0;
         let holder = input.holder().is_some();
+        let dropped_before = input.dropped;
         input.stalled = false;
         loop {
             if holder && input.line.room() == 0 {
@@ -256,6 +260,11 @@ impl Console {
         if bits != 0 {
             input.signal(bits);
         }
+        if !holder && input.dropped != dropped_before && !input.told_dropped {
+            input.told_dropped = true;
+            self.end_open_line();
+            self.put(b"[console] typed input dropped: no program reads it\n");
+        }
         if !input.stalled {
             let _ = sys::irq_ack(IRQ);
         }
@@ -281,6 +290,7 @@ impl Console {
             pid,
             notification,
         });
+        input.told_dropped = false;
         if input.line.waiting() > 0 {
             input.signal(INPUT_READY);
         }
@@ -453,6 +463,7 @@ fn input() -> Option<Input> {
         dropped: 0,
         stalled: false,
         last_read: 0,
+        told_dropped: false,
     })
 }
 

@@ -1,0 +1,16 @@
+//! printargs: prints its argument string word by word, as `key=value` lines
+//! a test can read: `argc=N`, then `arg1=...` to `argN=...`.
+
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+libsys::entry!(main);
+
+fn main() {
+    let words = libsys::args().split_ascii_whitespace();
+    libsys::println!("argc={}", words.clone().count());
+    for (index, word) in words.enumerate() {
+        libsys::println!("arg{}={word}", index + 1);
+    }
+}
