@@ -13,7 +13,9 @@
 //! console's endpoint, so the same loop that serves writes also gets
 //! "bytes arrived". The bytes go through the line discipline
 //! (`libsys::line`: echo, erase, Enter, Ctrl-C) to the process that holds
-//! the input (`ATTACH`, `READ`: `abi::console`).
+//! the input (`ATTACH`, `READ`: `abi::console`). Lines typed ahead, while
+//! the holder was busy, are echoed again when it reads them on the line of
+//! its prompt, so the prompt shows what it got.
 //!
 //! Its handle 0 is the console endpoint (RECEIVE); it never writes through
 //! `write` itself, which would be a call to itself.
@@ -314,7 +316,17 @@ impl Console {
         let len = input.line.take(&mut buffer[..room], lines);
         input.last_read = len;
         let dropped = core::mem::take(&mut input.dropped);
-        if input.stalled {
+        let stalled = input.stalled;
+        // Lines typed ahead were echoed before the reader's prompt: show
+        // them again after it, where the reader takes them.
+        if len > 0
+            && input
+                .holder()
+                .is_some_and(|holder| self.open == Open::Program(holder.pid))
+        {
+            self.echo(&buffer[..len]);
+        }
+        if stalled {
             self.receive();
         }
         let waiting = self.input.as_ref().map_or(0, |input| input.line.waiting());
