@@ -31,6 +31,24 @@ pub const fn vector_name(vector: u8) -> &'static str {
     }
 }
 
+/// The exception vectors that tools and tests name.
+pub mod vector {
+    /// `div` by zero (#DE).
+    pub const DIVIDE_ERROR: u8 = 0;
+    /// Single step or a debug register (#DB).
+    pub const DEBUG: u8 = 1;
+    /// `int3` (#BP).
+    pub const BREAKPOINT: u8 = 3;
+    /// `ud2` or an unknown instruction (#UD).
+    pub const INVALID_OPCODE: u8 = 6;
+    /// An x87 or SSE instruction with the FPU off (#NM).
+    pub const DEVICE_NOT_AVAILABLE: u8 = 7;
+    /// A privileged instruction or a bad segment (#GP).
+    pub const GENERAL_PROTECTION: u8 = 13;
+    /// A page fault (#PF); CR2 holds the address.
+    pub const PAGE_FAULT: u8 = 14;
+}
+
 /// Whether the CPU pushes an error code for this exception vector.
 pub const fn has_error_code(vector: u8) -> bool {
     matches!(vector, 8 | 10..=14 | 17 | 21 | 29 | 30)
@@ -112,6 +130,23 @@ mod tests {
             (code.access(), code.mode(), code.cause()),
             ("read", "kernel", "not present")
         );
+    }
+
+    #[test]
+    fn named_vectors() {
+        use vector::*;
+        let names = [
+            (DIVIDE_ERROR, "divide error"),
+            (DEBUG, "debug"),
+            (BREAKPOINT, "breakpoint"),
+            (INVALID_OPCODE, "invalid opcode"),
+            (DEVICE_NOT_AVAILABLE, "device not available"),
+            (GENERAL_PROTECTION, "general protection fault"),
+            (PAGE_FAULT, "page fault"),
+        ];
+        for (vector, name) in names {
+            assert_eq!(vector_name(vector), name);
+        }
     }
 
     #[test]

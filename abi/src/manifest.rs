@@ -13,6 +13,7 @@
 //! # cpu_limit=N: killed after N timer ticks of CPU time (default: no limit)
 //! # memory=N: at most N pages of memory (default: abi::memory::DEFAULT_MEMORY_PAGES)
 //! # irqs=4,3: interrupt lines granted (handles after the `handle` lines)
+//! # cpus=0,1: the CPUs its threads may run on (default: any)
 //! handle console rights=recv
 //! program hello file=bin/hello priority=2
 //! handle console rights=send badge=1
@@ -46,6 +47,8 @@ pub const MAX_START_HANDLES: usize = 8;
 pub const MAX_SPAWNS: usize = 8;
 /// Longest argument string of a program, in bytes.
 pub const MAX_ARGS: usize = 128;
+/// CPUs a manifest may name in `cpus` (0 to `MAX_CPUS - 1`).
+pub const MAX_CPUS: u32 = 8;
 /// Interrupt lines (GSIs of the first I/O APIC) a manifest may grant:
 /// 1 to `IRQ_LINES - 1` (line 0 is the PIT, which the kernel keeps).
 pub const IRQ_LINES: u32 = 24;
@@ -122,6 +125,8 @@ pub struct ProgramDecl<'a> {
     /// a handle (WAIT and TRANSFER) to each, after its endpoint handles, in
     /// line order.
     pub irqs: u32,
+    /// The CPUs its threads may run on, one bit each; 0: any.
+    pub cpus: u8,
     /// The endpoint handles it starts with, in order: handle `i` is
     /// `handles[i]`.
     pub handles: Vec<HandleDecl, MAX_START_HANDLES>,
@@ -312,6 +317,7 @@ impl<'a> Manifest<'a> {
                     memory_pages: None,
                     args: "",
                     irqs: 0,
+                    cpus: 0,
                     handles: Vec::new(),
                     spawns: Vec::new(),
                 };
@@ -341,6 +347,16 @@ impl<'a> Manifest<'a> {
                             program.memory_pages = Some(pages.ok_or(fail(ManifestErrorKind::BadValue("memory")))?);
                         }
                         "io" => return Err(fail(ManifestErrorKind::BadValue("io"))),
+                        "cpus" => {
+                            for cpu in value.split(',') {
+                                let cpu = cpu
+                                    .parse::<u32>()
+                                    .ok()
+                                    .filter(|c| *c < MAX_CPUS && program.cpus & 1 << c == 0)
+                                    .ok_or(fail(ManifestErrorKind::BadValue("cpus")))?;
+                                program.cpus |= 1 << cpu;
+                            }
+                        }
                         "irqs" => {
                             for line in value.split(',') {
                                 let line = line
@@ -518,6 +534,7 @@ args seed=7  calls=1000
         assert!(console.io_serial);
         assert_eq!(console.priority, 6);
         assert_eq!(console.irqs, 1 << 4 | 1 << 3);
+        assert_eq!(console.cpus, 0);
         assert_eq!(m.programs[1].irqs, 0);
         assert_eq!(
             console.handles[0],
@@ -593,6 +610,15 @@ args seed=7  calls=1000
             error("manifest 1\nprogram a file=x priority=1 spawns=b\n").kind,
             UnknownProgram
         );
+        for bad in ["8", "1,1", "x", ""] {
+            assert_eq!(
+                error(&std::format!("manifest 1\nprogram a file=x priority=1 cpus={bad}\n")).kind,
+                BadValue("cpus"),
+                "cpus={bad}"
+            );
+        }
+        let m = Manifest::parse(b"manifest 1\nprogram a file=x priority=1 cpus=1,3\n").unwrap();
+        assert_eq!(m.programs[0].cpus, 0b1010);
         for bad in ["0", "24", "4,4", "x", ""] {
             assert_eq!(
                 error(&std::format!("manifest 1\nprogram a file=x priority=1 irqs={bad}\n")).kind,

@@ -11,11 +11,15 @@
 //!
 //! A run passes when the guest exits with 0, the fuzzer's summary says it
 //! made every call with 0 violations, the checker says the counters are
-//! unchanged, both exit with status 0, and no program was killed.
-//! `docs/reliability.md` describes what the fuzzer generates and checks.
+//! unchanged, both exit with status 0, and no program was killed. The
+//! summary and the checker's verdict are `key=value` lines, read with
+//! `abi::results`. `docs/reliability.md` describes what the fuzzer
+//! generates and checks.
 
 use crate::endings::Ending;
 use crate::{Accel, Error, GuestStatus, Manifest, RunOptions, RunOutcome};
+use abi::results::{PASS, Values};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -23,10 +27,22 @@ use std::time::Duration;
 pub const DEFAULT_SEED: u64 = 1;
 /// Calls of `cargo xtask fuzz` without `--calls` (and of `manifests/fuzz.toml`).
 pub const DEFAULT_CALLS: u64 = 100_000;
-/// Marks of the lines a run is judged by.
-pub const SUMMARY: &str = "fuzz: summary: ";
-pub const UNCHANGED: &str = "fuzz: counters unchanged: ";
-pub const CHANGED: &str = "fuzz: counters CHANGED: ";
+/// The program that prints the fuzzer's report (and the reproducers').
+pub const PRINTER: &str = "printer";
+/// The program that compares the kernel's counters.
+pub const CHECKER: &str = "checker";
+/// Keys of the fuzzer's summary: the seed, the calls made, the violations
+/// found and the ticks it took. It prints them last.
+pub const SEED: &str = "fuzz.seed";
+pub const CALLS: &str = "fuzz.calls";
+pub const VIOLATIONS: &str = "fuzz.violations";
+pub const TICKS: &str = "fuzz.ticks";
+/// `fuzz.outcomes.SYSCALL=ok:N EFAULT:N ...`, per syscall (`unknown`:
+/// numbers not in the table; `all`: every call).
+pub const OUTCOMES: &str = "fuzz.outcomes.";
+/// The checker's check that every counter came back.
+pub const COUNTERS_BACK: &str = "counters_back";
+/// How a violation's report (prose for people) starts.
 pub const VIOLATION: &str = "fuzz: VIOLATION ";
 
 /// What `cargo xtask fuzz` was asked to do.
@@ -238,6 +254,9 @@ pub struct Verdict {
     pub calls: Option<u64>,
     /// Violations its summary reports.
     pub violations: Option<u64>,
+    /// The outcomes of the calls per syscall (`unknown`, `all`): outcome
+    /// (`ok`, `EFAULT`, ...) → calls.
+    pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
     /// Ticks its summary reports.
     pub ticks: Option<u64>,
     /// Whether the checker found the counters unchanged (`None`: it said
@@ -255,15 +274,15 @@ impl Verdict {
     }
 }
 
-/// The number after `key ` in `line` (`calls 100000`).
-fn number_after(line: &str, key: &str) -> Option<u64> {
-    let mut words = line.split_whitespace();
-    while let Some(word) = words.next() {
-        if word == key {
-            return words.next()?.parse().ok();
-        }
-    }
-    None
+/// Reads `ok:8311 EFAULT:10047` (the value of a `fuzz.outcomes.*` key).
+pub fn parse_outcomes(value: &str) -> Option<BTreeMap<String, u64>> {
+    value
+        .split_whitespace()
+        .map(|pair| {
+            let (outcome, count) = pair.split_once(':')?;
+            Some((outcome.to_string(), count.parse().ok()?))
+        })
+        .collect()
 }
 
 /// The status of every exit of `name` the serial output reports.
@@ -288,22 +307,22 @@ pub fn judge_serial(status: GuestStatus, serial: &str, wall: Duration, seed: u64
     if status != GuestStatus::Exited(abi::machine::EXIT_SUCCESS) {
         problems.push(format!("the guest did not finish cleanly: {status}"));
     }
-    let summary = serial
-        .lines()
-        .find_map(|line| line.split_once(SUMMARY).map(|(_, rest)| rest));
-    let (calls, violations, ticks) = match summary {
-        Some(line) => (
-            number_after(line, "calls"),
-            number_after(line, "violations"),
-            number_after(line, "ticks"),
-        ),
-        None => {
-            problems.push("the fuzzer printed no summary".into());
-            (None, None, None)
+    let printer = Values::read(serial, PRINTER);
+    let (calls, violations, ticks) = (printer.number(CALLS), printer.number(VIOLATIONS), printer.number(TICKS));
+    let mut outcomes = BTreeMap::new();
+    for key in printer.keys_with_prefix(OUTCOMES) {
+        let value = printer.get(key).unwrap_or("");
+        match parse_outcomes(value) {
+            Some(counts) => {
+                outcomes.insert(key[OUTCOMES.len()..].to_string(), counts);
+            }
+            None => problems.push(format!("{key}={value}: not outcome:count pairs")),
         }
-    };
-    if summary.is_some() {
-        if number_after(summary.unwrap_or(""), "seed") != Some(seed) {
+    }
+    if calls.is_none() {
+        problems.push("the fuzzer printed no summary".into());
+    } else {
+        if printer.number(SEED) != Some(seed) {
             problems.push(format!("the summary is not for seed {seed}"));
         }
         if calls != Some(wanted) {
@@ -318,14 +337,26 @@ pub fn judge_serial(status: GuestStatus, serial: &str, wall: Duration, seed: u64
     for line in serial.lines().filter(|line| line.contains(VIOLATION)).take(5) {
         problems.push(line.trim().to_string());
     }
-    let unchanged = if serial.lines().any(|line| line.contains(UNCHANGED)) {
-        Some(true)
-    } else if let Some(line) = serial.lines().find(|line| line.contains(CHANGED)) {
-        problems.push(line.trim().to_string());
-        Some(false)
-    } else {
-        problems.push("the checker printed no counters".into());
-        None
+    let checker = Values::read(serial, CHECKER);
+    let unchanged = match checker.checks().get(COUNTERS_BACK) {
+        Some(&verdict) if verdict == PASS => Some(true),
+        Some(_) => {
+            let changed: Vec<String> = checker
+                .keys_with_prefix("before.")
+                .into_iter()
+                .filter_map(|before| {
+                    let name = &before["before.".len()..];
+                    let (a, b) = (checker.get(before)?, checker.get(&format!("after.{name}"))?);
+                    (a != b).then(|| format!("{name} {a} != {b}"))
+                })
+                .collect();
+            problems.push(format!("the counters CHANGED: {}", changed.join(", ")));
+            Some(false)
+        }
+        None => {
+            problems.push("the checker printed no counters".into());
+            None
+        }
     };
     for name in ["fuzzer", "checker"] {
         if !exit_statuses(serial, name).any(|status| status == 0) {
@@ -342,6 +373,7 @@ pub fn judge_serial(status: GuestStatus, serial: &str, wall: Duration, seed: u64
         wanted,
         calls,
         violations,
+        outcomes,
         ticks,
         unchanged,
         status,
@@ -474,8 +506,15 @@ mod tests {
     }
 
     const GOOD: &str = "\
-printer[4]: fuzz: summary: seed 5 calls 100 violations 0 ticks 12
-checker[2]: fuzz: counters unchanged: free frames 9 = 9, processes 6 = 6
+printer[4]: fuzz.outcomes.write=ok:60 EFAULT:30
+printer[4]: fuzz.outcomes.unknown=ENOSYS:10
+printer[4]: fuzz.seed=5
+printer[4]: fuzz.calls=100
+printer[4]: fuzz.violations=0
+printer[4]: fuzz.ticks=12
+checker[2]: before.available_frames=9
+checker[2]: after.available_frames=9
+checker[2]: check.counters_back=pass
 [console] victim[9] exited with status 0
 [console] fuzzer[7] exited with status 0
 [console] checker[2] exited with status 0
@@ -489,18 +528,23 @@ checker[2]: fuzz: counters unchanged: free frames 9 = 9, processes 6 = 6
             (verdict.calls, verdict.violations, verdict.ticks, verdict.unchanged),
             (Some(100), Some(0), Some(12), Some(true))
         );
+        assert_eq!(verdict.outcomes["write"]["EFAULT"], 30);
+        assert_eq!(verdict.outcomes["unknown"]["ENOSYS"], 10);
         assert!(!judged(GOOD, GuestStatus::Exited(0), 6, 100).passed());
         assert!(!judged(GOOD, GuestStatus::Exited(0), 5, 101).passed());
         assert!(!judged(GOOD, GuestStatus::Exited(18), 5, 100).passed());
         let bad = [
-            GOOD.replace("violations 0", "violations 2"),
-            GOOD.replace(
-                "counters unchanged: free frames 9 = 9",
-                "counters CHANGED: free frames 9 != 8",
-            ),
+            GOOD.replace("fuzz.violations=0", "fuzz.violations=2"),
+            GOOD.replace("after.available_frames=9", "after.available_frames=8")
+                .replace("counters_back=pass", "counters_back=fail"),
+            GOOD.replace("check.counters_back=pass\n", ""),
             GOOD.replace("fuzzer[7] exited with status 0", "fuzzer[7] exited with status 1"),
-            GOOD.replace("victim[9] exited with status 0", "victim[9] killed: page fault at 0x0"),
-            GOOD.replace("printer[4]: fuzz: summary", "printer[4]: nothing"),
+            GOOD.replace(
+                "victim[9] exited with status 0",
+                "victim[9] killed: page fault at 0x0 (read of 0x0, not present)",
+            ),
+            GOOD.replace("printer[4]: fuzz.calls=100", "printer[4]: nothing"),
+            GOOD.replace("ok:60", "ok=60"),
         ];
         for serial in bad {
             let verdict = judged(&serial, GuestStatus::Exited(0), 5, 100);

@@ -68,7 +68,7 @@ pub fn find_sites(serial: &str) -> Vec<Site> {
     for line in serial.lines() {
         if let Some(ended) = crate::endings::parse_line(line) {
             let (fault, rip) = match ended.how {
-                Ending::Faulted { vector, rip } => (abi::fault::vector_name(vector).to_string(), rip),
+                Ending::Faulted { vector, rip, .. } => (abi::fault::vector_name(vector).to_string(), rip),
                 Ending::OverLimit { ticks, rip } => (format!("CPU time limit of {ticks} ticks used up"), rip),
                 Ending::Exited(_) => continue,
             };

@@ -101,6 +101,12 @@ fn field_from_json(value: &Value) -> Field {
         "pid" => ArgKind::Pid,
         "address" => ArgKind::Address,
         "perms" => ArgKind::Perms,
+        "bits" => ArgKind::Bits,
+        "ticks" => ArgKind::Ticks,
+        "flags" => ArgKind::Flags,
+        "irq" => ArgKind::Irq,
+        "ending" => ArgKind::Ending,
+        "count" => ArgKind::Count,
         other => panic!("unknown kind {other}"),
     };
     Field {

@@ -384,11 +384,11 @@ fn runs_from_any_directory_with_a_relative_manifest() {
 #[test]
 fn a_crate_outside_the_workspace_is_named_by_path() {
     let dir = scratch("outside");
-    tiny_crate(&dir.join("kv"), "kv");
+    tiny_crate(&dir.join("kvx"), "kvx");
     let manifest = dir.join("kv-demo.toml");
     std::fs::write(
         &manifest,
-        "[[endpoint]]\nname = \"console\"\nnotices = true\n\n[[program]]\nname = \"kv\"\ncrate = \"kv\"\npriority = 1\n",
+        "[[endpoint]]\nname = \"console\"\nnotices = true\n\n[[program]]\nname = \"kvx\"\ncrate = \"kvx\"\npriority = 1\n",
     )
     .unwrap();
     let output = xtask(&["build", "--manifest", manifest.to_str().unwrap()]);
@@ -396,14 +396,14 @@ fn a_crate_outside_the_workspace_is_named_by_path() {
     assert_eq!(
         error_lines(&output),
         [format!(
-            "error: {}:7: program `kv`: `crate = \"kv\"` names no package of this workspace; \
-             give a crate outside it by its directory: `path = \"kv\"`",
+            "error: {}:7: program `kvx`: `crate = \"kvx\"` names no package of this workspace; \
+             give a crate outside it by its directory: `path = \"kvx\"`",
             manifest.display()
         )]
     );
     std::fs::write(
         &manifest,
-        "[[program]]\nname = \"kv\"\npath = \"kv\"\nbin = \"kv-server\"\npriority = 1\n",
+        "[[program]]\nname = \"kvx\"\npath = \"kvx\"\nbin = \"kv-server\"\npriority = 1\n",
     )
     .unwrap();
     let output = xtask(&["build", "--manifest", manifest.to_str().unwrap()]);
@@ -411,9 +411,9 @@ fn a_crate_outside_the_workspace_is_named_by_path() {
     assert_eq!(
         error_lines(&output),
         [format!(
-            "error: {}:4: program `kv`: crate {} has no binary `kv-server` (its binaries: kv)",
+            "error: {}:4: program `kvx`: crate {} has no binary `kv-server` (its binaries: kvx)",
             manifest.display(),
-            dir.join("kv").display()
+            dir.join("kvx").display()
         )]
     );
     std::fs::remove_dir_all(&dir).unwrap();

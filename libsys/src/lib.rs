@@ -2,9 +2,10 @@
 //!
 //! Raw `syscall` wrappers ([`raw`]), safe wrappers for every syscall
 //! ([`sys`], [`ipc`]), the program entry point and panic handler ([`rt`]),
-//! `print!`/`println!` and typed input ([`io`]), a server loop
-//! ([`server`]), typed IPC interfaces ([`interface!`]) and the console's
-//! line discipline ([`line`]). A program is one short file that starts with
+//! `print!`/`println!` and typed input ([`io`]), `key=value` results for
+//! tests to read ([`results`]), a server loop ([`server`]), typed IPC
+//! interfaces ([`interface!`]) and the console's line discipline
+//! ([`line`]). A program is one short file that starts with
 //! `#![no_std]` and `#![no_main]` (left out here, where the example is
 //! compiled for the host):
 //!
@@ -29,7 +30,8 @@
 //! from under a program (`mem_unmap`, `mem_protect`): the rest of the
 //! `unsafe` lives in [`raw`], [`rt`] and [`port`]. The crate also builds on the host (for its tests and doc
 //! examples); there the raw layer cannot reach a kernel and panics if
-//! called, so examples that would make a syscall are compiled, not run.
+//! called (unless a test installed a hook, [`raw::host`]), so examples that
+//! would make a syscall are compiled, not run.
 
 #![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]
@@ -43,6 +45,7 @@ pub mod line;
 pub mod port;
 pub mod process;
 pub mod raw;
+pub mod results;
 pub mod rt;
 pub mod server;
 pub mod sys;

@@ -142,19 +142,101 @@ mod imp {
     }
 }
 
+/// The host stand-in of the raw layer: without a kernel to reach, a raw
+/// syscall panics, unless a test installed a hook ([`host::set_hook`]),
+/// which sees the call as the ABI lays it out in registers and answers it.
+/// `libsys/tests/table.rs` calls every wrapper through it and checks the
+/// number and registers against `abi::syscall::SYSCALLS`.
 #[cfg(not(target_os = "none"))]
-mod imp {
+pub mod host {
     use super::IpcRegs;
+    use abi::regs::{self, Reg};
+    use spin::Mutex;
 
-    const HOST: &str = "libsys syscalls run only under the microkernel (target x86_64-unknown-none)";
+    /// A raw syscall, as the registers would carry it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct HostCall {
+        /// The syscall number (RAX).
+        pub number: u64,
+        /// Whether it went through `int 0x80` (not `syscall`).
+        pub int80: bool,
+        /// Whether it was `raw::ipc` (all the IPC registers), not
+        /// `raw::syscallN`.
+        pub ipc: bool,
+        regs: [(Reg, u64); 10],
+        count: usize,
+    }
+
+    impl HostCall {
+        fn new(number: u64, int80: bool, ipc: bool) -> HostCall {
+            HostCall {
+                number,
+                int80,
+                ipc,
+                regs: [(Reg::Rax, 0); 10],
+                count: 0,
+            }
+        }
+
+        fn set(&mut self, reg: Reg, value: u64) {
+            self.regs[self.count] = (reg, value);
+            self.count += 1;
+        }
+
+        /// The registers the call sets, in the order of `abi::regs`: the
+        /// first N argument registers of `syscallN`, or every IPC register.
+        pub fn regs(&self) -> &[(Reg, u64)] {
+            &self.regs[..self.count]
+        }
+
+        /// The value of `reg`, if the call sets it.
+        pub fn get(&self, reg: Reg) -> Option<u64> {
+            self.regs().iter().find(|(r, _)| *r == reg).map(|(_, value)| *value)
+        }
+
+        /// Sets what `reg` holds when the call returns (for `raw::ipc`,
+        /// whose IPC registers are outputs too).
+        pub fn set_result(&mut self, reg: Reg, value: u64) {
+            if let Some(slot) = self.regs[..self.count].iter_mut().find(|(r, _)| *r == reg) {
+                slot.1 = value;
+            }
+        }
+    }
+
+    /// Answers a raw syscall: returns RAX, and may change the output
+    /// registers with [`HostCall::set_result`].
+    pub type Hook = fn(&mut HostCall) -> u64;
+
+    static HOOK: Mutex<Option<Hook>> = Mutex::new(None);
+
+    /// Makes every raw syscall on the host go to `hook` (`None`: panic
+    /// again). For tests; bare-metal programs have no such thing.
+    pub fn set_hook(hook: Option<Hook>) {
+        *HOOK.lock() = hook;
+    }
+
+    fn call(mut call: HostCall) -> (u64, HostCall) {
+        let hook = *HOOK.lock();
+        match hook {
+            Some(hook) => (hook(&mut call), call),
+            None => panic!(
+                "libsys syscalls run only under the microkernel (target x86_64-unknown-none): syscall {}",
+                call.number
+            ),
+        }
+    }
 
     macro_rules! host {
         ($name:ident($($arg:ident),*)) => {
             /// # Safety
-            /// Never returns on the host.
+            /// On the host it reaches only the test hook (or panics).
             pub unsafe fn $name(number: u64, $($arg: u64),*) -> u64 {
-                $(let _ = $arg;)*
-                panic!("{HOST}: syscall {number}")
+                let mut host = HostCall::new(number, false, false);
+                let args: &[u64] = &[$($arg),*];
+                for (reg, value) in regs::ARGS.iter().zip(args) {
+                    host.set(*reg, *value);
+                }
+                call(host).0
             }
         };
     }
@@ -168,29 +250,68 @@ mod imp {
     host!(syscall6(a0, a1, a2, a3, a4, a5));
 
     /// # Safety
-    /// Never returns on the host.
-    pub unsafe fn syscall3_2(number: u64, _: u64, _: u64, _: u64) -> (u64, u64) {
-        panic!("{HOST}: syscall {number}")
+    /// On the host it reaches only the test hook (or panics); the hook
+    /// sets the second result in `abi::regs::SECOND_RESULT`.
+    pub unsafe fn syscall3_2(number: u64, a0: u64, a1: u64, a2: u64) -> (u64, u64) {
+        second_result(number, &[a0, a1, a2])
     }
 
     /// # Safety
-    /// Never returns on the host.
-    pub unsafe fn syscall4_2(number: u64, _: u64, _: u64, _: u64, _: u64) -> (u64, u64) {
-        panic!("{HOST}: syscall {number}")
+    /// On the host it reaches only the test hook (or panics), as
+    /// [`syscall3_2`].
+    pub unsafe fn syscall4_2(number: u64, a0: u64, a1: u64, a2: u64, a3: u64) -> (u64, u64) {
+        second_result(number, &[a0, a1, a2, a3])
+    }
+
+    fn second_result(number: u64, args: &[u64]) -> (u64, u64) {
+        let mut host = HostCall::new(number, false, false);
+        for (reg, value) in regs::ARGS.iter().zip(args) {
+            host.set(*reg, *value);
+        }
+        // The second result's register carries an argument in, so the hook
+        // finds it among the call's registers and may replace it.
+        if host.get(regs::SECOND_RESULT).is_none() {
+            host.set(regs::SECOND_RESULT, 0);
+        }
+        let (rax, host) = call(host);
+        (rax, host.get(regs::SECOND_RESULT).unwrap_or(0))
     }
 
     /// # Safety
-    /// Never returns on the host.
-    pub unsafe fn ipc(_: u64, _: &mut IpcRegs) -> u64 {
-        panic!("{HOST}")
+    /// On the host it reaches only the test hook (or panics).
+    pub unsafe fn ipc(number: u64, ipc_regs: &mut IpcRegs) -> u64 {
+        let mut host = HostCall::new(number, false, true);
+        host.set(regs::ipc::HANDLE, ipc_regs.handle);
+        host.set(regs::ipc::INFO, ipc_regs.info);
+        host.set(regs::ipc::BUFFER, ipc_regs.buffer);
+        host.set(regs::ipc::CAPACITY, ipc_regs.capacity);
+        for (reg, word) in regs::ipc::WORDS.iter().zip(ipc_regs.words) {
+            host.set(*reg, word);
+        }
+        let (rax, host) = call(host);
+        // What comes back: the badge where the handle went, the MsgInfo and
+        // the words (the buffer and capacity are inputs only).
+        ipc_regs.handle = host.get(regs::ipc::BADGE).unwrap_or(0);
+        ipc_regs.info = host.get(regs::ipc::INFO).unwrap_or(0);
+        for (index, reg) in regs::ipc::WORDS.iter().enumerate() {
+            ipc_regs.words[index] = host.get(*reg).unwrap_or(0);
+        }
+        rax
     }
 
     /// # Safety
-    /// Never returns on the host.
-    pub unsafe fn int80_syscall3(_: u64, _: u64, _: u64, _: u64) -> u64 {
-        panic!("{HOST}")
+    /// On the host it reaches only the test hook (or panics).
+    pub unsafe fn int80_syscall3(number: u64, a0: u64, a1: u64, a2: u64) -> u64 {
+        let mut host = HostCall::new(number, true, false);
+        for (reg, value) in regs::ARGS.iter().zip([a0, a1, a2]) {
+            host.set(*reg, value);
+        }
+        call(host).0
     }
 }
+
+#[cfg(not(target_os = "none"))]
+use host as imp;
 
 pub use imp::{
     int80_syscall3, ipc, syscall0, syscall1, syscall2, syscall3, syscall3_2, syscall4, syscall4_2, syscall5, syscall6,

@@ -1,44 +1,51 @@
-//! libsys against the syscall table: every syscall of `abi::syscall::SYSCALLS`
-//! has a wrapper that passes its number and as many arguments as the table
-//! lists, and the raw `syscall` assembly binds the registers of
-//! `abi::regs` in order. These read libsys's source text, so they run on the
-//! host without a kernel.
+//! libsys against the syscall table: every syscall of
+//! `abi::syscall::SYSCALLS` has a public wrapper that makes it with its
+//! number and puts each argument in the register the table names, through
+//! `raw::syscallN` with as many arguments as the table lists, or through
+//! `raw::ipc` for a syscall that moves a message.
+//!
+//! The wrappers run on the host, where the raw layer's test hook
+//! (`libsys::raw::host`) sees each call as the registers would carry it.
+//! Which registers the raw layer's assembly binds on the kernel's target is
+//! checked under the kernel itself: `tests/tests/syscalls.rs` reads them
+//! back from the kernel's syscall trace.
 
-use abi::regs::{self, Reg};
-use abi::syscall::{ArgKind, SYSCALLS, SyscallDesc};
-use std::collections::BTreeMap;
+use libsys::abi::memory::Perms;
+use libsys::abi::regs;
+use libsys::abi::syscall::{ArgKind, SYSCALLS, Syscall, SyscallDesc};
+use libsys::ipc::{self, Msg};
+use libsys::raw::host::{self, HostCall};
+use libsys::{MsgInfo, Rights};
+use std::cell::{Cell, RefCell};
 
-fn source(file: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(file);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+thread_local! {
+    /// The raw calls this thread made since it last looked.
+    static CALLS: RefCell<Vec<HostCall>> = const { RefCell::new(Vec::new()) };
+    /// Whether this thread's IPC calls get a message back (see
+    /// `raw_ipc_carries_every_ipc_register_both_ways`).
+    static ANSWER: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The text of `fn name(` in `source`, up to the line that closes it at
-/// the indentation the item started at.
-fn function<'a>(source: &'a str, name: &str) -> Option<&'a str> {
-    let start = [format!("fn {name}("), format!("fn {name}<")]
-        .iter()
-        .filter_map(|pattern| source.find(pattern.as_str()))
-        .min()?;
-    let line_start = source[..start].rfind('\n').map_or(0, |at| at + 1);
-    let indent: String = source[line_start..start]
-        .chars()
-        .take_while(|c| c.is_whitespace())
-        .collect();
-    let close = format!("\n{indent}}}\n");
-    let end = source[start..]
-        .find(&close)
-        .map_or(source.len(), |at| start + at + close.len());
-    Some(&source[line_start..end])
-}
-
-/// The name of a syscall's wrapper: the table's name, except where that is
-/// a Rust keyword.
-fn wrapper_name(entry: &SyscallDesc) -> String {
-    match entry.name {
-        "yield" => "yield_now".into(),
-        name => name.into(),
+/// The hook (the same for every test, which run in parallel): records the
+/// call and answers 0 (success), leaving the output registers as they went
+/// in unless this thread asked for an answer.
+fn record(call: &mut HostCall) -> u64 {
+    CALLS.with(|calls| calls.borrow_mut().push(*call));
+    if ANSWER.get() {
+        call.set_result(regs::ipc::BADGE, 0xbad6e);
+        call.set_result(regs::ipc::INFO, MsgInfo::new(9, 6, 0).0);
+        for (index, reg) in regs::ipc::WORDS.iter().enumerate() {
+            call.set_result(*reg, 100 + index as u64);
+        }
     }
+    0
+}
+
+/// The raw calls `run` made.
+fn calls_of(run: impl FnOnce()) -> Vec<HostCall> {
+    CALLS.with(|calls| calls.borrow_mut().clear());
+    run();
+    CALLS.with(|calls| calls.borrow_mut().drain(..).collect())
 }
 
 /// Whether the syscall moves a message (its table entry has a MsgInfo).
@@ -50,269 +57,361 @@ fn is_ipc(entry: &SyscallDesc) -> bool {
         .any(|f| f.kind == ArgKind::MsgInfo)
 }
 
-/// The names of the functions `source` defines.
-fn defined_functions(source: &str) -> Vec<String> {
-    source
-        .split("fn ")
-        .skip(1)
-        .filter_map(|rest| rest.split(['(', '<']).next())
-        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_'))
-        .map(str::to_string)
-        .collect()
-}
+/// What a wrapper was given, by the table's argument names: `Some(value)`
+/// for a value the register must hold, `None` for a pointer the wrapper
+/// makes itself (any non-zero address).
+type Given = Vec<(&'static str, Option<u64>)>;
 
-/// The text of the wrapper `name` and of the functions of `files` it calls,
-/// and they call, a few levels deep (wrappers may share a helper).
-fn wrapper_text(files: &[String], name: &str) -> Option<String> {
-    let defined: Vec<String> = files.iter().flat_map(|file| defined_functions(file)).collect();
-    let mut seen = vec![name.to_string()];
-    let mut text = files.iter().find_map(|file| function(file, name))?.to_string();
-    let mut frontier = text.clone();
-    for _ in 0..3 {
-        let mut next = String::new();
-        for callee in &defined {
-            if seen.contains(callee) || !frontier.contains(&format!("{callee}(")) {
-                continue;
-            }
-            seen.push(callee.clone());
-            if let Some(body) = files.iter().find_map(|file| function(file, callee)) {
-                next.push_str(body);
-            }
-        }
-        text.push_str(&next);
-        frontier = next;
+/// The words of a test message, and the message.
+const WORDS: [u64; 6] = [0x11, 0x22, 0x33, 0x44, 0x55, 0x66];
+const LABEL: u32 = 0x5a;
+
+fn words(given: &mut Given) {
+    for (name, word) in ["w0", "w1", "w2", "w3", "w4", "w5"].into_iter().zip(WORDS) {
+        given.push((name, Some(word)));
     }
-    Some(text)
 }
 
-#[test]
-fn every_syscall_has_a_wrapper_using_its_number() {
-    let files = [source("sys.rs"), source("ipc.rs")];
+/// Calls the wrapper of `syscall` with arguments of its own, and says what
+/// each of the table's arguments must hold. A syscall without a wrapper
+/// does not compile here.
+fn call_wrapper(syscall: Syscall) -> Given {
+    let handle = 0x7;
+    let msg = Msg::with_words(LABEL, &WORDS);
+    let mut buffer = [0u8; 96];
+    let pointer = buffer.as_ptr() as u64;
+    match syscall {
+        Syscall::AbiVersion => {
+            libsys::abi_version();
+            vec![]
+        }
+        Syscall::Write => {
+            let _ = libsys::write(2, &buffer[..40]);
+            vec![("fd", Some(2)), ("buf", Some(pointer)), ("len", Some(40))]
+        }
+        Syscall::Exit => {
+            // Returns on the host (the hook answers), where the wrapper
+            // says it cannot.
+            let exited = std::panic::catch_unwind(|| libsys::exit(-3));
+            assert!(exited.is_err(), "exit returned");
+            vec![("status", Some(-3i64 as u64))]
+        }
+        Syscall::GetTicks => {
+            libsys::get_ticks();
+            vec![]
+        }
+        Syscall::Yield => {
+            libsys::yield_now();
+            vec![]
+        }
+        Syscall::Send => {
+            let _ = ipc::send(handle, &msg, &buffer[..24]);
+            let mut given = vec![
+                ("handle", Some(handle)),
+                ("info", Some(MsgInfo::new(LABEL, 6, 24).0)),
+                ("buf", Some(pointer)),
+            ];
+            words(&mut given);
+            given
+        }
+        Syscall::Recv => {
+            let _ = ipc::recv(handle, &mut buffer);
+            vec![
+                ("handle", Some(handle)),
+                ("info", Some(0)),
+                ("buf", Some(pointer)),
+                ("cap", Some(96)),
+            ]
+        }
+        Syscall::Call => {
+            let _ = ipc::call(handle, &msg, &mut buffer, 24);
+            let mut given = vec![
+                ("handle", Some(handle)),
+                ("info", Some(MsgInfo::new(LABEL, 6, 24).0)),
+                ("buf", Some(pointer)),
+                ("cap", Some(96)),
+            ];
+            words(&mut given);
+            given
+        }
+        Syscall::Reply => {
+            let _ = ipc::reply(&msg, &buffer[..24]);
+            let mut given = vec![("info", Some(MsgInfo::new(LABEL, 6, 24).0)), ("buf", Some(pointer))];
+            words(&mut given);
+            given
+        }
+        Syscall::ReplyRecv => {
+            let _ = ipc::reply_recv(handle, &msg, &mut buffer, 24);
+            let mut given = vec![
+                ("handle", Some(handle)),
+                ("info", Some(MsgInfo::new(LABEL, 6, 24).0)),
+                ("buf", Some(pointer)),
+                ("cap", Some(96)),
+            ];
+            words(&mut given);
+            given
+        }
+        Syscall::EndpointCreate => {
+            let _ = libsys::endpoint_create();
+            vec![]
+        }
+        Syscall::HandleDup => {
+            let _ = libsys::handle_dup(handle, Rights::SEND, 0x42);
+            vec![
+                ("handle", Some(handle)),
+                ("rights", Some(Rights::SEND.bits())),
+                ("badge", Some(0x42)),
+            ]
+        }
+        Syscall::HandleClose => {
+            let _ = libsys::handle_close(handle);
+            vec![("handle", Some(handle))]
+        }
+        Syscall::Spawn => {
+            let (name, args) = ("program", "a=1 b=2");
+            // Keep the handle: closing it would be a second call.
+            let _ = libsys::spawn_with_args(name, args).map(libsys::Child::into_raw);
+            vec![
+                ("name", Some(name.as_ptr() as u64)),
+                ("len", Some(7)),
+                ("args", Some(args.as_ptr() as u64)),
+                ("args_len", Some(7)),
+            ]
+        }
+        Syscall::Stats => {
+            let _ = libsys::stats();
+            vec![("buf", None), ("len", Some(libsys::abi::stats::Stats::SIZE as u64))]
+        }
+        Syscall::GetPid => {
+            libsys::get_pid();
+            vec![]
+        }
+        Syscall::MemMap => {
+            let _ = libsys::mem_map(0x4000_0000, 0x3000, Perms::READ | Perms::WRITE);
+            vec![
+                ("addr", Some(0x4000_0000)),
+                ("len", Some(0x3000)),
+                ("perms", Some((Perms::READ | Perms::WRITE).bits())),
+            ]
+        }
+        Syscall::MemUnmap => {
+            // SAFETY: on the host this reaches only the hook.
+            let _ = unsafe { libsys::mem_unmap(0x4000_0000, 0x3000) };
+            vec![("addr", Some(0x4000_0000)), ("len", Some(0x3000))]
+        }
+        Syscall::MemProtect => {
+            // SAFETY: on the host this reaches only the hook.
+            let _ = unsafe { libsys::mem_protect(0x4000_0000, 0x3000, Perms::READ) };
+            vec![
+                ("addr", Some(0x4000_0000)),
+                ("len", Some(0x3000)),
+                ("perms", Some(Perms::READ.bits())),
+            ]
+        }
+        Syscall::MemCreate => {
+            let _ = libsys::mem_create(0x5000);
+            vec![("len", Some(0x5000))]
+        }
+        Syscall::MemMapObject => {
+            let _ = libsys::mem_map_object(handle, 0x5000_0000, Perms::READ);
+            vec![
+                ("handle", Some(handle)),
+                ("addr", Some(0x5000_0000)),
+                ("perms", Some(Perms::READ.bits())),
+            ]
+        }
+        Syscall::NotifyCreate => {
+            let _ = libsys::notify_create();
+            vec![]
+        }
+        Syscall::Notify => {
+            let _ = libsys::notify(handle, 0b1010);
+            vec![("handle", Some(handle)), ("bits", Some(0b1010))]
+        }
+        Syscall::NotifyWait => {
+            let _ = libsys::notify_wait(handle, 25, libsys::abi::notify::NONBLOCK);
+            vec![
+                ("handle", Some(handle)),
+                ("timeout", Some(25)),
+                ("flags", Some(libsys::abi::notify::NONBLOCK)),
+            ]
+        }
+        Syscall::NotifyBind => {
+            let _ = libsys::notify_bind(handle, 0x9);
+            vec![("handle", Some(handle)), ("endpoint", Some(0x9))]
+        }
+        Syscall::IrqBind => {
+            let _ = libsys::irq_bind(0x3, handle, 0x4);
+            vec![("irq", Some(0x3)), ("notification", Some(handle)), ("bits", Some(0x4))]
+        }
+        Syscall::IrqAck => {
+            let _ = libsys::irq_ack(0x3);
+            vec![("irq", Some(0x3))]
+        }
+        Syscall::ProcessWait => {
+            let _ = libsys::process_wait(handle, 7, 0);
+            vec![("handle", Some(handle)), ("timeout", Some(7)), ("flags", Some(0))]
+        }
+        Syscall::ProcessKill => {
+            let _ = libsys::process_kill(handle);
+            vec![("handle", Some(handle))]
+        }
+        Syscall::ProcessWatch => {
+            let _ = libsys::process_watch(handle, 0x9, 0x10);
+            vec![
+                ("handle", Some(handle)),
+                ("notification", Some(0x9)),
+                ("bits", Some(0x10)),
+            ]
+        }
+        Syscall::ProcessInfo => {
+            let mut out = [libsys::abi::process::Info::from_bytes(&[0; 64]).unwrap(); 2];
+            let _ = libsys::process_info(&mut out);
+            vec![
+                ("buf", None),
+                ("len", Some(2 * libsys::abi::process::Info::SIZE as u64)),
+            ]
+        }
+    }
+}
+
+/// What is wrong with the raw `calls` a wrapper of `entry` made, given
+/// `given`.
+fn problems(entry: &SyscallDesc, calls: &[HostCall], given: &Given) -> Vec<String> {
+    let name = entry.name;
+    let [call] = calls else {
+        return vec![format!("{name}: the wrapper made {} raw calls, not one", calls.len())];
+    };
     let mut problems = Vec::new();
+    if call.number != entry.number as u64 || call.int80 {
+        problems.push(format!(
+            "{name}: the wrapper made syscall {} (int 0x80: {}), not {} through `syscall`",
+            call.number, call.int80, entry.number as u64
+        ));
+    }
+    if is_ipc(entry) {
+        if !call.ipc {
+            problems.push(format!("{name}: the wrapper does not go through raw::ipc"));
+        }
+    } else {
+        let expected = &regs::ARGS[..entry.args.len()];
+        let used: Vec<_> = call.regs().iter().map(|(reg, _)| *reg).collect();
+        if call.ipc || used != expected {
+            problems.push(format!(
+                "{name}: the table lists {} arguments but the wrapper set {used:?}",
+                entry.args.len()
+            ));
+        }
+    }
+    for field in entry.args.iter().filter(|field| field.kind != ArgKind::Unused) {
+        let value = call.get(field.reg);
+        match given.iter().find(|(name, _)| *name == field.name) {
+            None => problems.push(format!("{name}: this test gives no value for `{}`", field.name)),
+            Some((_, Some(expected))) if value != Some(*expected) => problems.push(format!(
+                "{name}: `{}` should be {expected:#x} in {}, which holds {}",
+                field.name,
+                field.reg,
+                value.map_or("nothing".to_string(), |value| format!("{value:#x}"))
+            )),
+            Some((_, None)) if value.is_none_or(|value| value == 0) => {
+                problems.push(format!("{name}: `{}` in {} is not an address", field.name, field.reg))
+            }
+            Some(_) => {}
+        }
+    }
+    for (given_name, _) in given {
+        if !entry.args.iter().any(|field| field.name == *given_name) {
+            problems.push(format!("{name}: the table has no argument `{given_name}`"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_syscall_has_a_wrapper_that_follows_the_table() {
+    host::set_hook(Some(record));
+    let mut all = Vec::new();
     for entry in SYSCALLS {
-        let name = wrapper_name(entry);
-        let variant = format!("Syscall::{:?}", entry.number);
-        let Some(text) = wrapper_text(&files, &name) else {
-            problems.push(format!("{}: no `fn {name}` in libsys/src/sys.rs or ipc.rs", entry.name));
-            continue;
-        };
-        let public = [format!("pub fn {name}"), format!("pub unsafe fn {name}")];
-        if !public.iter().any(|start| text.trim_start().starts_with(start.as_str())) {
-            problems.push(format!("{}: `fn {name}` is not public", entry.name));
-        }
-        if !text.contains(&variant) {
-            problems.push(format!("{}: `fn {name}` does not use {variant}", entry.name));
-        }
-        if is_ipc(entry) {
-            if !text.contains("raw::ipc(") {
-                problems.push(format!("{}: `fn {name}` does not go through raw::ipc", entry.name));
-            }
-        } else {
-            let raw = format!("raw::syscall{}(", entry.args.len());
-            // A syscall with a second result (RDX) uses the form that
-            // returns it.
-            let second = entry.results.iter().any(|r| r.reg == regs::SECOND_RESULT);
-            let raw_second = format!("raw::syscall{}_2(", entry.args.len());
-            if !text.contains(&raw) && !(second && text.contains(&raw_second)) {
-                problems.push(format!(
-                    "{}: the table lists {} arguments but `fn {name}` does not call {raw}",
-                    entry.name,
-                    entry.args.len()
-                ));
-            }
-        }
+        let mut given = Vec::new();
+        let calls = calls_of(|| given = call_wrapper(entry.number));
+        all.extend(problems(entry, &calls, &given));
     }
     assert!(
-        problems.is_empty(),
+        all.is_empty(),
         "libsys does not match the syscall table:\n{}",
-        problems.join("\n")
+        all.join("\n")
     );
 }
 
-/// The `asm!` operands of a function: register → (direction, expression).
-fn operands(body: &str) -> BTreeMap<String, (String, String)> {
-    let mut found = BTreeMap::new();
-    for piece in body.split([',', '\n']) {
-        let piece = piece.trim();
-        let Some((direction, rest)) = piece.split_once("(\"") else {
-            continue;
-        };
-        let Some((reg, expression)) = rest.split_once("\")") else {
-            continue;
-        };
-        if !["in", "out", "inout", "lateout", "inlateout"].contains(&direction) {
-            continue;
-        }
-        found.insert(reg.to_string(), (direction.to_string(), expression.trim().to_string()));
-    }
-    found
-}
-
-fn operand(operands: &BTreeMap<String, (String, String)>, reg: Reg) -> (&str, &str) {
-    let (direction, expression) = operands
-        .get(reg.name())
-        .unwrap_or_else(|| panic!("no operand binds {} in {operands:?}", reg.name()));
-    (direction, expression)
-}
-
-/// The part of raw.rs built for the kernel's target (not the host stand-ins).
-fn target_part(raw: &str) -> &str {
-    let start = raw
-        .find("#[cfg(target_os = \"none\")]")
-        .expect("a target_os = none module");
-    let end = raw[start..]
-        .find("#[cfg(not(target_os = \"none\"))]")
-        .map_or(raw.len(), |at| start + at);
-    &raw[start..end]
-}
-
-/// The registers `raw::syscallN` binds its arguments `a0`, `a1`, ... to,
-/// whether it is written out, made by a macro (`syscall!(syscall2(a0 =>
-/// "rdi", a1 => "rsi"))`) or passes its arguments on to `syscall6`.
-fn syscall_registers(target: &str, count: usize) -> Vec<String> {
-    let name = format!("syscall{count}");
-    // A macro invocation.
-    for (at, _) in target.match_indices(&format!("({name}(")) {
-        let list = &target[at + name.len() + 2..];
-        let list = &list[..list.find(')').unwrap_or(list.len())];
-        if list.contains("=>") || list.trim().is_empty() {
-            return list
-                .split(',')
-                .filter(|pair| !pair.trim().is_empty())
-                .map(|pair| {
-                    pair.split("=>")
-                        .nth(1)
-                        .unwrap_or("")
-                        .trim()
-                        .trim_matches('"')
-                        .to_string()
-                })
-                .collect();
-        }
-    }
-    let body = function(target, &name).unwrap_or_else(|| panic!("no {name} in raw.rs"));
-    if body.contains("asm!") {
-        let bindings = operands(body);
-        return (0..count)
-            .map(|i| {
-                let argument = format!("a{i}");
-                bindings
-                    .iter()
-                    .find(|(_, (_, expression))| *expression == argument)
-                    .map_or_else(|| "(unbound)".to_string(), |(reg, _)| reg.clone())
-            })
-            .collect();
-    }
-    // syscallN(number, a0, ..) = syscall6(number, a0, .., 0, ..).
-    let arguments: Vec<String> = (0..6)
-        .map(|i| if i < count { format!("a{i}") } else { "0".into() })
-        .collect();
-    let call = format!("syscall6(number, {})", arguments.join(", "));
-    assert!(
-        body.contains(&call),
-        "{name} neither has asm nor calls `{call}`:\n{body}"
-    );
-    syscall_registers(target, 6).into_iter().take(count).collect()
-}
-
 #[test]
-fn raw_syscalls_bind_the_argument_registers_in_order() {
-    let raw = source("raw.rs");
-    let target = target_part(&raw);
-    for count in 0..=regs::ARGS.len() {
-        let expected: Vec<&str> = regs::ARGS[..count].iter().map(|r| r.name()).collect();
-        assert_eq!(syscall_registers(target, count), expected, "raw::syscall{count}");
-    }
-    // Every `syscall` instruction: number in RAX, RCX and R11 clobbered.
-    let blocks: Vec<&str> = target
-        .split("asm!(")
-        .skip(1)
-        .map(|b| &b[..b.find(");").unwrap_or(b.len())])
-        .collect();
-    let syscalls: Vec<&&str> = blocks.iter().filter(|b| b.contains("\"syscall\"")).collect();
-    assert!(!syscalls.is_empty(), "no syscall instruction in raw.rs");
-    for block in syscalls {
-        let bindings = operands(block);
-        assert_eq!(
-            operand(&bindings, regs::NUMBER),
-            ("inlateout", "number => ret"),
-            "{block}"
-        );
-        for reg in regs::CLOBBERED {
-            assert_eq!(
-                operand(&bindings, reg),
-                ("lateout", "_"),
-                "{} is clobbered: {block}",
-                reg.name()
-            );
-        }
-    }
-
-    let body = function(target, "int80_syscall3").expect("raw::int80_syscall3");
-    let bindings = operands(body);
-    assert_eq!(operand(&bindings, regs::NUMBER), ("inlateout", "number => ret"));
-    for (i, reg) in regs::ARGS[..3].iter().enumerate() {
-        assert_eq!(
-            operand(&bindings, *reg),
-            ("in", format!("a{i}").as_str()),
-            "argument {i}"
-        );
-    }
-}
-
-#[test]
-fn raw_ipc_binds_the_ipc_registers() {
-    let raw = source("raw.rs");
-    let body = function(target_part(&raw), "ipc").expect("raw::ipc");
-    let bindings = operands(body);
-    assert_eq!(operand(&bindings, regs::NUMBER), ("inlateout", "number => ret"));
-    // In and out: handle (badge out), info, words. In only: buffer, capacity.
-    assert_eq!(operand(&bindings, regs::ipc::HANDLE), ("inlateout", "regs.handle"));
+fn the_check_finds_what_it_should() {
+    host::set_hook(Some(record));
+    let entry = Syscall::HandleDup.desc();
+    // Right: the wrapper itself.
+    let calls = calls_of(|| {
+        let _ = libsys::handle_dup(7, Rights::SEND, 0x42);
+    });
+    let given = vec![
+        ("handle", Some(7)),
+        ("rights", Some(Rights::SEND.bits())),
+        ("badge", Some(0x42)),
+    ];
+    assert_eq!(problems(entry, &calls, &given), Vec::<String>::new());
+    // Arguments swapped, one missing, the wrong number, two calls.
+    // SAFETY: on the host these reach only the hook.
+    let swapped = calls_of(|| unsafe {
+        libsys::raw::syscall3(Syscall::HandleDup as u64, Rights::SEND.bits(), 7, 0x42);
+    });
+    assert_eq!(problems(entry, &swapped, &given).len(), 2);
+    // SAFETY: as above.
+    let short = calls_of(|| unsafe {
+        libsys::raw::syscall2(Syscall::HandleDup as u64, 7, Rights::SEND.bits());
+    });
     assert_eq!(
-        regs::ipc::BADGE,
-        regs::ipc::HANDLE,
-        "the badge comes back where the handle went"
+        problems(entry, &short, &given).len(),
+        2,
+        "{:?}",
+        problems(entry, &short, &given)
     );
-    assert_eq!(operand(&bindings, regs::ipc::INFO), ("inlateout", "regs.info"));
-    assert_eq!(operand(&bindings, regs::ipc::BUFFER), ("in", "regs.buffer"));
-    assert_eq!(operand(&bindings, regs::ipc::CAPACITY), ("in", "regs.capacity"));
-    for (i, reg) in regs::ipc::WORDS.iter().enumerate() {
-        assert_eq!(
-            operand(&bindings, *reg),
-            ("inlateout", format!("w[{i}]").as_str()),
-            "word {i}"
-        );
-    }
-    for reg in regs::CLOBBERED {
-        assert_eq!(operand(&bindings, reg), ("lateout", "_"), "{} is clobbered", reg.name());
-    }
-    // Every register the table names for an IPC syscall is bound.
-    for entry in SYSCALLS.iter().filter(|d| is_ipc(d)) {
-        for field in entry.args.iter().chain(entry.results) {
-            assert!(
-                bindings.contains_key(field.reg.name()),
-                "{}: {} is not bound",
-                entry.name,
-                field.name
-            );
-        }
-    }
+    // SAFETY: as above.
+    let other = calls_of(|| unsafe {
+        libsys::raw::syscall3(Syscall::HandleClose as u64, 7, Rights::SEND.bits(), 0x42);
+    });
+    assert_eq!(problems(entry, &other, &given).len(), 1);
+    let twice = calls_of(|| {
+        let _ = libsys::handle_dup(7, Rights::SEND, 0x42);
+        let _ = libsys::handle_dup(7, Rights::SEND, 0x42);
+    });
+    assert_eq!(problems(entry, &twice, &given).len(), 1);
+    // A value the table does not name, and one it names that is not given.
+    let wrong_names = vec![
+        ("handle", Some(7)),
+        ("rights", Some(Rights::SEND.bits())),
+        ("colour", Some(1)),
+    ];
+    assert_eq!(problems(entry, &calls, &wrong_names).len(), 2);
 }
 
 #[test]
-fn the_source_reader_finds_what_it_should() {
-    let text =
-        "pub fn a(x: u8) {\n    asm!(\n        in(\"rdi\") a0,\n        lateout(\"rcx\") _,\n    );\n}\nfn b() {}\n";
-    let body = function(text, "a").unwrap();
-    assert!(body.starts_with("pub fn a(") && body.ends_with("}\n") && !body.contains("fn b"));
-    let bindings = operands(body);
-    assert_eq!(bindings["rdi"], ("in".to_string(), "a0".to_string()));
-    assert_eq!(bindings["rcx"], ("lateout".to_string(), "_".to_string()));
-    assert!(function(text, "c").is_none());
-    assert_eq!(defined_functions(text), ["a", "b"]);
-    let macro_style = "#[cfg(target_os = \"none\")]\nmod imp {\n    syscall!(syscall0());\n    syscall!(syscall2(a0 => \"rdi\", a1 => \"rsi\"));\n}\n#[cfg(not(target_os = \"none\"))]\nhost!(syscall2(a0, a1));\n";
-    assert_eq!(syscall_registers(target_part(macro_style), 2), ["rdi", "rsi"]);
-    assert!(syscall_registers(target_part(macro_style), 0).is_empty());
-    let files = ["pub fn outer() { inner(1) }\nfn inner<'a>(x: u8) {\n    Syscall::Exit;\n}\n".to_string()];
-    assert!(wrapper_text(&files, "outer").unwrap().contains("Syscall::Exit"));
+fn raw_ipc_carries_every_ipc_register_both_ways() {
+    host::set_hook(Some(record));
+    ANSWER.set(true);
+    let mut buffer = [0u8; 16];
+    let mut received = None;
+    let calls = calls_of(|| {
+        let message = ipc::recv(3, &mut buffer).unwrap();
+        received = Some((message.badge, message.label, message.words().to_vec()));
+    });
+    ANSWER.set(false);
+    let [call] = calls.as_slice() else { panic!("{calls:?}") };
+    let set: Vec<_> = call.regs().iter().map(|(reg, _)| *reg).collect();
+    let mut expected = vec![
+        regs::ipc::HANDLE,
+        regs::ipc::INFO,
+        regs::ipc::BUFFER,
+        regs::ipc::CAPACITY,
+    ];
+    expected.extend(regs::ipc::WORDS);
+    assert_eq!(set, expected);
+    assert_eq!(received, Some((0xbad6e, 9, (100..106).collect())));
 }

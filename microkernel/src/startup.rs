@@ -68,6 +68,11 @@ fn kernel_main(boot: BootInfo) -> ! {
         tick_hz: arch::TIMER_HZ,
         tsc_hz: timer.tsc_hz,
         tsc_at_boot: timer.tsc_at_start,
+        // Without a measured TSC rate, QEMU's 1 GHz.
+        clock_per_tick: match timer.tsc_hz {
+            0 => 1_000_000_000 / arch::TIMER_HZ,
+            hz => hz / arch::TIMER_HZ,
+        },
     };
     if let Err(error) = state::with(|k| clock::make_time_page(k, rates)) {
         panic!("no frame for the time page: {error}");

@@ -1,11 +1,21 @@
 //! Helpers for the system tests in `tests/tests/`: build a scenario's image
-//! from inline TOML, boot it under TCG with a hard timeout, and assert on the
-//! guest's exit value and serial output. Every failed assertion prints the
-//! whole serial log, QEMU's stderr and the QEMU command.
+//! from inline TOML, boot it under TCG with a hard timeout, and judge it by
+//! structure, not prose: the guest's exit value, how each program ended
+//! (the console's notices read by `xtask::endings`: [`ending`],
+//! [`assert_exited`], [`assert_fault`]) and the `key=value` results the
+//! programs report (read by `abi::results`: [`values`], [`assert_values`],
+//! [`assert_checks`], [`assert_only_keys`]). What the programs and the tests
+//! agree on (addresses, tables of cases) is in the `testspec` crate. The
+//! kernel's own log is read only for what no program can ask the kernel
+//! ([`kernel_line`]). Every failed assertion prints the whole serial log,
+//! QEMU's stderr and the QEMU command.
 
 use std::path::Path;
 use std::time::Duration;
 
+pub use abi::fault::vector;
+pub use abi::results::Values;
+pub use xtask::endings::{Access, Cause, Ended, Ending, FaultDetail, PageFault, Reporter};
 pub use xtask::{Accel, GuestStatus, Image, Input, Machine, Manifest, RunOptions, RunOutcome, Step};
 
 /// Hard limit for one boot. A boot that ends normally takes well under a
@@ -192,15 +202,8 @@ pub fn assert_exit(outcome: &RunOutcome, value: u32) {
     }
 }
 
-/// Asserts some serial line contains `needle`.
-#[track_caller]
-pub fn assert_serial_contains(outcome: &RunOutcome, needle: &str) {
-    if !outcome.serial.lines().any(|line| line.contains(needle)) {
-        panic!("no serial line contains {needle:?}\n{}", report(outcome));
-    }
-}
-
-/// Asserts one serial line contains every one of `pieces`.
+/// Asserts one serial line contains every one of `pieces` (for the
+/// kernel's log and the build tool's output; programs report values).
 #[track_caller]
 pub fn assert_line_with_all(outcome: &RunOutcome, pieces: &[&str]) {
     if !outcome
@@ -212,30 +215,31 @@ pub fn assert_line_with_all(outcome: &RunOutcome, pieces: &[&str]) {
     }
 }
 
-/// Asserts no serial line contains `needle`.
-#[track_caller]
-pub fn assert_serial_lacks(outcome: &RunOutcome, needle: &str) {
-    if let Some(line) = outcome.serial.lines().find(|line| line.contains(needle)) {
-        panic!("unexpected serial line {line:?}\n{}", report(outcome));
-    }
+/// The kernel's log lines (`[kernel] LEVEL  text`) as (level, text), in
+/// order. The kernel's log is prose meant for people; tests read from it
+/// only what no program can ask the kernel (its banner, its command line,
+/// why it refused an image, its own faults).
+pub fn kernel_log(outcome: &RunOutcome) -> Vec<(&str, &str)> {
+    outcome
+        .serial
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("[kernel] ")?;
+            let (level, text) = rest.split_once(' ')?;
+            Some((level, text.trim()))
+        })
+        .collect()
 }
 
-/// Asserts the run stopped by itself well before the hard timeout.
+/// The text of the first kernel log line at `level` that starts with
+/// `prefix`; fails if there is none.
 #[track_caller]
-pub fn assert_quick(outcome: &RunOutcome, limit: Duration) {
-    if outcome.wall > limit {
-        panic!(
-            "the run took {:.2} s, more than {:.0} s\n{}",
-            outcome.wall.as_secs_f64(),
-            limit.as_secs_f64(),
-            report(outcome)
-        );
-    }
-}
-
-/// Whether `program` is on PATH (for tests that use optional host tools).
-pub fn have_program(program: &str) -> bool {
-    xtask::install::find_on_path(program).is_some()
+pub fn kernel_line<'a>(outcome: &'a RunOutcome, level: &str, prefix: &str) -> &'a str {
+    kernel_log(outcome)
+        .into_iter()
+        .find(|(at, text)| *at == level && text.starts_with(prefix))
+        .map(|(_, text)| text)
+        .unwrap_or_else(|| panic!("no kernel {level} line starting with {prefix:?}\n{}", report(outcome)))
 }
 
 /// Reads a file of a built image.
@@ -282,61 +286,11 @@ pub fn test_program(name: &str, priority: u8) -> String {
     )
 }
 
-/// Index of the first serial line containing every one of `pieces`.
-pub fn line_index(outcome: &RunOutcome, pieces: &[&str]) -> Option<usize> {
-    outcome
-        .serial
-        .lines()
-        .position(|line| pieces.iter().all(|piece| line.contains(piece)))
-}
-
-/// Serial lines containing every one of `pieces`.
-pub fn lines_with_all<'a>(outcome: &'a RunOutcome, pieces: &[&str]) -> Vec<&'a str> {
-    outcome
-        .serial
-        .lines()
-        .filter(|line| pieces.iter().all(|piece| line.contains(piece)))
-        .collect()
-}
-
-/// The first serial line containing every one of `pieces`; fails the test
-/// if there is none.
-#[track_caller]
-pub fn find_line<'a>(outcome: &'a RunOutcome, pieces: &[&str]) -> &'a str {
-    match lines_with_all(outcome, pieces).first() {
-        Some(line) => line,
-        None => panic!("no serial line contains all of {pieces:?}\n{}", report(outcome)),
-    }
-}
-
-/// Asserts the first line with all of `earlier` comes before the first line
-/// with all of `later` (both must exist).
-#[track_caller]
-pub fn assert_line_order(outcome: &RunOutcome, earlier: &[&str], later: &[&str]) {
-    let first = line_index(outcome, earlier);
-    let second = line_index(outcome, later);
-    match (first, second) {
-        (Some(first), Some(second)) if first < second => {}
-        _ => panic!(
-            "expected a line with {earlier:?} (line {first:?}) before a line with {later:?} (line {second:?})\n{}",
-            report(outcome)
-        ),
-    }
-}
-
-/// The `key=value` lines `program` printed (`program[pid]: key=value`), by
-/// key: how guests report results for tests to read. A key printed twice
-/// keeps its last value.
-pub fn values(outcome: &RunOutcome, program: &str) -> std::collections::BTreeMap<String, String> {
-    let prefix = format!("{program}[");
-    outcome
-        .serial
-        .lines()
-        .filter_map(|line| line.strip_prefix(&prefix)?.split_once("]: "))
-        .filter_map(|(_, text)| text.split_once('='))
-        .filter(|(key, _)| !key.is_empty() && !key.contains(' '))
-        .map(|(key, value)| (key.to_string(), value.trim().to_string()))
-        .collect()
+/// What `program` printed (`program[pid]: key=value`, read by
+/// `abi::results`): how guests report results for tests to read. A key
+/// printed twice keeps its last value ([`Values::get`]).
+pub fn values(outcome: &RunOutcome, program: &str) -> Values {
+    Values::read(&outcome.serial, program)
 }
 
 /// Asserts `program` printed `key=value` for each pair (see [`values`]).
@@ -344,58 +298,239 @@ pub fn values(outcome: &RunOutcome, program: &str) -> std::collections::BTreeMap
 pub fn assert_values(outcome: &RunOutcome, program: &str, expected: &[(&str, &str)]) {
     let values = values(outcome, program);
     for (key, value) in expected {
-        if values.get(*key).map(String::as_str) != Some(*value) {
+        if values.get(key) != Some(*value) {
             panic!(
-                "{program} printed {key}={:?}, expected {value:?}; all its values: {values:?}\n{}",
-                values.get(*key),
+                "{program} printed {key}={:?}, expected {value:?}; all it printed: {values}\n{}",
+                values.get(key),
                 report(outcome)
             );
         }
     }
 }
 
-/// Asserts the console reported `name` exiting with `status`: the line
-/// `[console] name[pid] exited with status N`. Returns the pid.
+/// The value of `key` in `values`; fails with the run's report if it is
+/// missing.
 #[track_caller]
-pub fn assert_exited(outcome: &RunOutcome, name: &str, status: i64) -> u64 {
-    let suffix = format!("] exited with status {status}");
-    let prefix = format!("[console] {name}[");
-    for line in outcome.serial.lines() {
-        if let Some(rest) = line.strip_prefix(&prefix)
-            && let Some(pid) = rest.strip_suffix(&suffix)
-            && let Ok(pid) = pid.parse()
-        {
-            return pid;
-        }
-    }
-    panic!("no line `{prefix}N{suffix}`\n{}", report(outcome));
+pub fn value<'a>(outcome: &RunOutcome, values: &'a Values, key: &str) -> &'a str {
+    values
+        .get(key)
+        .unwrap_or_else(|| panic!("no {key}= from {values}\n{}", report(outcome)))
 }
 
-/// Asserts the console reported `name` killed by a fault and the line
-/// contains every one of `pieces`. Returns the line.
+/// The value of `key` in `values` as a number (decimal or `0x` hex); fails
+/// with the run's report if it is missing or not a number.
 #[track_caller]
-pub fn assert_killed<'a>(outcome: &'a RunOutcome, name: &str, pieces: &[&str]) -> &'a str {
-    let prefix = format!("[console] {name}[");
-    let found = outcome.serial.lines().find(|line| {
-        line.starts_with(&prefix) && line.contains("] killed: ") && pieces.iter().all(|p| line.contains(p))
-    });
-    match found {
-        Some(line) => line,
-        None => panic!(
-            "no line `{prefix}N] killed: ...` with all of {pieces:?}\n{}",
+pub fn number(outcome: &RunOutcome, values: &Values, key: &str) -> u64 {
+    values
+        .number(key)
+        .unwrap_or_else(|| panic!("no number {key}= from {values}\n{}", report(outcome)))
+}
+
+/// The serial line index of `key` as `program` printed it (for the order of
+/// events); fails if it did not print it.
+#[track_caller]
+pub fn line_of(outcome: &RunOutcome, program: &str, key: &str) -> usize {
+    let values = values(outcome, program);
+    values
+        .line(key)
+        .unwrap_or_else(|| panic!("no {key}= from {values}\n{}", report(outcome)))
+}
+
+/// Asserts that `program` printed `check.NAME=pass` for each of `names`,
+/// and no check of its own failed. Returns all it printed.
+#[track_caller]
+pub fn assert_checks(outcome: &RunOutcome, program: &str, names: &[&str]) -> Values {
+    let values = values(outcome, program);
+    let checks = values.checks();
+    for name in names {
+        if checks.get(name) != Some(&abi::results::PASS) {
+            panic!("{program}: check.{name} did not pass: {values}\n{}", report(outcome));
+        }
+    }
+    if let Some((name, _)) = checks.iter().find(|(_, verdict)| **verdict != abi::results::PASS) {
+        panic!("{program}: check.{name} failed: {values}\n{}", report(outcome));
+    }
+    values
+}
+
+/// Asserts that `program` printed exactly the keys `keys` (each once or
+/// more) and no line that is not `key=value`: for a program that must die
+/// after announcing what it does, the proof that it never got further
+/// (whatever it would have printed then).
+#[track_caller]
+pub fn assert_only_keys(outcome: &RunOutcome, program: &str, keys: &[&str]) {
+    let values = values(outcome, program);
+    let mut expected = keys.to_vec();
+    expected.sort_unstable();
+    expected.dedup();
+    if values.keys() != expected || values.other_lines().next().is_some() {
+        panic!(
+            "{program} printed other than exactly {expected:?}: {values}\n{}",
+            report(outcome)
+        );
+    }
+}
+
+/// Asserts that `program` printed nothing at all (no serial line carries
+/// its name): it never ran.
+#[track_caller]
+pub fn assert_silent(outcome: &RunOutcome, program: &str) {
+    let values = values(outcome, program);
+    if !values.is_empty() {
+        panic!("{program} printed something: {values}\n{}", report(outcome));
+    }
+}
+
+/// Every program end the run reports (`xtask::endings`: the console's
+/// notices, or the kernel's when no one receives them), with the index of
+/// its serial line.
+pub fn endings(outcome: &RunOutcome) -> Vec<(usize, Ended)> {
+    xtask::endings::find_with_lines(&outcome.serial)
+}
+
+/// The ends of the programs named `name`.
+pub fn endings_of(outcome: &RunOutcome, name: &str) -> Vec<(usize, Ended)> {
+    endings(outcome)
+        .into_iter()
+        .filter(|(_, ended)| ended.name == name)
+        .collect()
+}
+
+/// The one reported end of `name`, with its line index; fails if there is
+/// none or more than one.
+#[track_caller]
+pub fn ending(outcome: &RunOutcome, name: &str) -> (usize, Ended) {
+    let mut found = endings_of(outcome, name);
+    match found.len() {
+        1 => found.remove(0),
+        count => panic!("{count} reported ends of {name}, not one\n{}", report(outcome)),
+    }
+}
+
+/// Asserts that nothing reported an end of `name` (it never ran, or still
+/// runs).
+#[track_caller]
+pub fn assert_never_ended(outcome: &RunOutcome, name: &str) {
+    let found = endings_of(outcome, name);
+    if let Some((_, ended)) = found.first() {
+        panic!("{name} ended: {}\n{}", ended.text, report(outcome));
+    }
+}
+
+/// Asserts the console reported `name` exiting with `status`. Returns the
+/// pid.
+#[track_caller]
+pub fn assert_exited(outcome: &RunOutcome, name: &str, status: i64) -> u64 {
+    let (_, ended) = ending(outcome, name);
+    if ended.how != Ending::Exited(status) || ended.by != Reporter::Console {
+        panic!(
+            "expected the console to report {name} exiting with status {status}: {ended:?}\n{}",
+            report(outcome)
+        );
+    }
+    ended.pid
+}
+
+/// How a program was killed for a CPU exception.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub pid: u64,
+    /// The serial line index of the notice.
+    pub line: usize,
+    pub vector: u8,
+    /// The instruction that faulted.
+    pub rip: u64,
+    pub detail: FaultDetail,
+}
+
+/// How the console reported `name` killed for a fault; fails if it was
+/// not.
+#[track_caller]
+pub fn fault(outcome: &RunOutcome, name: &str) -> Fault {
+    let (line, ended) = ending(outcome, name);
+    match ended.how {
+        Ending::Faulted { vector, rip, detail } if ended.by == Reporter::Console => Fault {
+            pid: ended.pid,
+            line,
+            vector,
+            rip,
+            detail,
+        },
+        _ => panic!(
+            "expected the console to report {name} killed by a fault: {}\n{}",
+            ended.text,
             report(outcome)
         ),
     }
 }
 
-/// Asserts the run ended with exit value 0 and the bystander `hello`
-/// printed its greeting and exited with status 0: the kernel stayed alive.
+/// Asserts `name` was killed for exception `vector` with `detail`. Returns
+/// the fault (its `rip` is where).
+#[track_caller]
+pub fn assert_fault(outcome: &RunOutcome, name: &str, vector: u8, detail: FaultDetail) -> Fault {
+    let fault = fault(outcome, name);
+    if (fault.vector, fault.detail) != (vector, detail) {
+        panic!(
+            "expected {name} killed by {} ({detail:?}), got {} ({:?})\n{}",
+            abi::fault::vector_name(vector),
+            abi::fault::vector_name(fault.vector),
+            fault.detail,
+            report(outcome)
+        );
+    }
+    fault
+}
+
+/// Asserts `name` was killed by a page fault: `access` of `address`, for
+/// `cause`. Returns the fault.
+#[track_caller]
+pub fn assert_page_fault(outcome: &RunOutcome, name: &str, access: Access, address: u64, cause: Cause) -> Fault {
+    let detail = FaultDetail::Page(PageFault { access, cause, address });
+    assert_fault(outcome, name, vector::PAGE_FAULT, detail)
+}
+
+/// Asserts `name` was killed for using up its CPU limit of `ticks`.
+/// Returns the line index of the notice.
+#[track_caller]
+pub fn assert_over_limit(outcome: &RunOutcome, name: &str, ticks: u64) -> usize {
+    let (line, ended) = ending(outcome, name);
+    match ended.how {
+        Ending::OverLimit { ticks: limit, .. } if limit == ticks && ended.by == Reporter::Console => line,
+        _ => panic!(
+            "expected {name} killed at its CPU limit of {ticks} ticks: {}\n{}",
+            ended.text,
+            report(outcome)
+        ),
+    }
+}
+
+/// The greeting the bystander `hello` (servers/hello) prints as process
+/// `pid`.
+pub fn hello_greeting(pid: u64) -> String {
+    format!("Hello from ring 3! I am process {pid}.")
+}
+
+/// Asserts `hello` printed its greeting, whole and alone, and the console
+/// reported it exiting with status 0. Returns its pid.
+#[track_caller]
+pub fn assert_hello_greeted(outcome: &RunOutcome) -> u64 {
+    let pid = assert_exited(outcome, "hello", 0);
+    let hello = values(outcome, "hello");
+    let lines: Vec<&str> = hello.other_lines().collect();
+    if lines != [hello_greeting(pid)] || !hello.keys().is_empty() {
+        panic!("hello printed {lines:?}, not its greeting\n{}", report(outcome));
+    }
+    pid
+}
+
+/// Asserts the run ended with exit value 0 (which also rules out a kernel
+/// panic: the panic handler stops the machine with `EXIT_KERNEL_PANIC`) and
+/// the bystander `hello` greeted and exited with status 0: the kernel
+/// stayed alive.
 #[track_caller]
 pub fn assert_kernel_alive(outcome: &RunOutcome) {
     assert_exit(outcome, abi::machine::EXIT_SUCCESS);
-    assert_serial_contains(outcome, "Hello from ring 3!");
-    assert_exited(outcome, "hello", 0);
-    assert_serial_lacks(outcome, "PANIC");
+    assert_hello_greeted(outcome);
 }
 
 /// Builds and boots a scenario with the kernel's syscall trace on (written
@@ -518,24 +653,28 @@ handles = [{{ endpoint = "console", rights = ["send"] }}]
     ))
 }
 
-/// Asserts the supervisor found every resource counter back at its start
-/// value (`accounting: counters back to start: available frames A = A, ...`) and
-/// exited with 0. Returns the accounting line.
+/// Asserts `program` found every counter of `testspec::counters` back at
+/// its start value: `check.counters_back=pass`, and each `before.NAME`
+/// equal to its `after.NAME`. Returns all it printed.
 #[track_caller]
-pub fn assert_accounting(outcome: &RunOutcome) -> &str {
-    let line = find_line(outcome, &["supervisor[", "]: accounting: counters back to start: "]);
-    let counters = line.split("counters back to start: ").nth(1).unwrap_or("");
-    for name in ["available frames", "processes", "threads", "endpoints", "handles"] {
-        let part = counters.split(", ").find(|part| part.starts_with(name)).unwrap_or("");
-        let numbers: Vec<&str> = part[name.len().min(part.len())..].split_whitespace().collect();
-        assert!(
-            numbers.len() == 3 && numbers[1] == "=" && numbers[0] == numbers[2],
-            "{name}: {part:?}\n{}",
-            report(outcome)
-        );
+pub fn assert_counters_back(outcome: &RunOutcome, program: &str) -> Values {
+    use testspec::counters::{COUNTERS, COUNTERS_BACK};
+    let values = assert_checks(outcome, program, &[COUNTERS_BACK]);
+    for (counter, _) in COUNTERS {
+        let before = number(outcome, &values, &format!("before.{counter}"));
+        let after = number(outcome, &values, &format!("after.{counter}"));
+        assert_eq!(before, after, "{program}: {counter}\n{}", report(outcome));
     }
+    values
+}
+
+/// Asserts the supervisor found every resource counter back at its start
+/// value and exited with 0. Returns all it printed.
+#[track_caller]
+pub fn assert_accounting(outcome: &RunOutcome) -> Values {
+    let values = assert_counters_back(outcome, "supervisor");
     assert_exited(outcome, "supervisor", 0);
-    line
+    values
 }
 
 /// Asserts the kernel stayed alive (exit value 0, no panic, `hello` greeted
@@ -544,14 +683,9 @@ pub fn assert_accounting(outcome: &RunOutcome) -> &str {
 #[track_caller]
 pub fn assert_survived(outcome: &RunOutcome) {
     assert_kernel_alive(outcome);
-    assert_line_with_all(
-        outcome,
-        &[
-            "worker[",
-            "]: worker: finished ",
-            " IPC round trips with echo, all intact",
-        ],
-    );
+    let rounds = testspec::WORKER_ROUNDS.to_string();
+    assert_values(outcome, "worker", &[("rounds", &rounds)]);
+    assert_checks(outcome, "worker", &["replies_intact"]);
     assert_exited(outcome, "worker", 0);
     assert_accounting(outcome);
 }

@@ -23,16 +23,6 @@ handles = [
 ]
 "#;
 
-/// The value of `key=value` printed by `program` (`program[pid]: key=value`).
-fn value_of<'a>(outcome: &'a RunOutcome, program: &str, key: &str) -> Option<&'a str> {
-    outcome.serial.lines().find_map(|line| {
-        let (who, said) = line.split_once("]: ")?;
-        let (name, _pid) = who.split_once('[')?;
-        let (found, value) = said.trim().split_once('=')?;
-        (name == program && found == key).then_some(value)
-    })
-}
-
 /// Plain `cargo build` in `dir`, as a user would type it: the crate's own
 /// `.cargo/config.toml` and `rust-toolchain.toml` decide everything.
 fn plain_cargo_build(dir: &Path) {
@@ -92,18 +82,9 @@ fn a_new_crate_builds_by_itself_and_reports_its_own_faults() {
         "{}",
         report(&outcome)
     );
-    assert_eq!(
-        value_of(&outcome, "client", "answer"),
-        Some("49"),
-        "{}",
-        report(&outcome)
-    );
+    assert_values(&outcome, "client", &[("answer", "49")]);
     assert_exited(&outcome, "client", 0);
-    assert_killed(
-        &outcome,
-        "faulting-client",
-        &["killed: page fault at 0x", "(read of 0x0"],
-    );
+    assert_page_fault(&outcome, "faulting-client", Access::Read, 0, Cause::NotPresent);
     let source = std::fs::read_to_string(dir.join("src/bin/squares-client.rs")).unwrap();
     let line = 1 + source
         .lines()

@@ -1,10 +1,10 @@
 //! System tests of the shell (`manifests/shell.toml`, what `cargo xtask run
 //! --manifest shell` boots): the harness types commands into the serial
-//! port, each after the shell's prompt, and the tests read the shell's
-//! `kind key=value` records, `ps`'s table and the console's notices.
+//! port, each after the shell's prompt, and the tests read what the shell
+//! reports (`start.PID=NAME MODE`, `end.PID=NAME ENDING DETAIL`, ... read
+//! with `abi::results`), `ps`'s table, and the programs' own values.
 
 use abi::machine::EXIT_SUCCESS;
-use std::collections::BTreeMap;
 use systests::*;
 
 /// The shell's prompt, after the console's `shell[pid]: `.
@@ -16,83 +16,73 @@ fn shell_image(name: &str) -> Image {
     xtask::build_image_with(&manifest, &format!("systest-{name}"), &options).unwrap_or_else(|error| panic!("{error}"))
 }
 
-/// The record of `kind` whose pairs include all of `with`; fails the test
-/// if the shell printed none.
-#[track_caller]
-fn record<'a>(
-    records: &'a [(String, BTreeMap<String, String>)],
-    kind: &str,
-    with: &[(&str, &str)],
-    outcome: &RunOutcome,
-) -> &'a BTreeMap<String, String> {
-    records
+/// The jobs the shell started, in order: (pid, name, mode) from its
+/// `start.PID=NAME MODE` lines.
+fn started(values: &Values) -> Vec<(u64, String, String)> {
+    values
+        .reported()
         .iter()
-        .find(|(k, pairs)| {
-            k == kind
-                && with
-                    .iter()
-                    .all(|(key, value)| pairs.get(*key).map(String::as_str) == Some(*value))
+        .filter_map(|reported| {
+            let pid = reported.key.strip_prefix("start.")?.parse().ok()?;
+            let (name, mode) = reported.value.split_once(' ')?;
+            Some((pid, name.to_string(), mode.to_string()))
         })
-        .map(|(_, pairs)| pairs)
-        .unwrap_or_else(|| {
-            panic!(
-                "the shell printed no `{kind}` record with {with:?}\n{}",
-                report(outcome)
-            )
-        })
+        .collect()
+}
+
+/// The pids of the jobs named `name` the shell started, in order.
+fn pids_of(values: &Values, name: &str) -> Vec<u64> {
+    started(values)
+        .into_iter()
+        .filter(|(_, job, _)| job == name)
+        .map(|(pid, _, _)| pid)
+        .collect()
 }
 
 /// `kill PID` for the last spinner the shell started.
 fn kill_the_spinner(serial: &str) -> Vec<u8> {
-    let pid = serial
-        .lines()
-        .filter(|line| line.contains("job.start ") && line.contains(" name=spinner "))
-        .filter_map(|line| line.split_whitespace().find_map(|word| word.strip_prefix("pid=")))
-        .next_back()
-        .unwrap_or("none");
-    format!("kill {pid}\n").into_bytes()
+    let values = Values::read(serial, "shell");
+    match pids_of(&values, "spinner").last() {
+        Some(pid) => format!("kill {pid}\n").into_bytes(),
+        None => b"kill none\n".to_vec(),
+    }
 }
 
 /// One row of `ps`'s table.
 #[derive(Debug)]
 struct Row {
-    pid: u32,
+    pid: u64,
     name: String,
     state: String,
     priority: u8,
-    ticks: u64,
     handles: u32,
     frames: u64,
 }
 
 /// The rows of the first `ps` table the shell printed: its lines after the
 /// header, while they have the header's seven columns.
-fn ps_table(outcome: &RunOutcome) -> Vec<Row> {
-    let said: Vec<&str> = outcome
-        .serial
-        .lines()
-        .filter_map(|line| line.strip_prefix("shell[")?.split_once("]: ").map(|(_, text)| text))
-        .collect();
-    let header = said
+fn ps_table(outcome: &RunOutcome, values: &Values) -> Vec<Row> {
+    let lines: Vec<&str> = values.other_lines().collect();
+    let header = lines
         .iter()
         .position(|text| {
             text.split_whitespace()
                 .eq(["PID", "NAME", "STATE", "PRI", "TICKS", "HANDLES", "FRAMES"])
         })
         .unwrap_or_else(|| panic!("no ps header\n{}", report(outcome)));
-    said[header + 1..]
+    lines[header + 1..]
         .iter()
         .map_while(|text| {
             let columns: Vec<&str> = text.split_whitespace().collect();
             let [pid, name, state, priority, ticks, handles, frames] = columns[..] else {
                 return None;
             };
+            ticks.parse::<u64>().ok()?;
             Some(Row {
                 pid: pid.parse().ok()?,
                 name: name.into(),
                 state: state.into(),
                 priority: priority.parse().ok()?,
-                ticks: ticks.parse().ok()?,
                 handles: handles.parse().ok()?,
                 frames: frames.parse().ok()?,
             })
@@ -100,9 +90,20 @@ fn ps_table(outcome: &RunOutcome) -> Vec<Row> {
         .collect()
 }
 
+/// The index of the first serial line that is exactly `text` (`^C`, the
+/// console's echo of Ctrl-C).
+fn line_index(outcome: &RunOutcome, text: &str) -> usize {
+    outcome
+        .serial
+        .lines()
+        .position(|line| line == text)
+        .unwrap_or_else(|| panic!("no line {text:?}\n{}", report(outcome)))
+}
+
 /// `ps`, a background job and `wait`, `kill PID` of a background spinner,
-/// Ctrl-C of a foreground one, a program with arguments, and `exit`, after
-/// which only the console is left and the machine powers off (status 0).
+/// Ctrl-C of a foreground one, a program with arguments, commands that
+/// cannot be done, and `exit`, after which only the console is left and the
+/// machine powers off (status 0).
 #[test]
 fn the_shell_runs_waits_kills_and_exits() {
     let typing = Typing::new()
@@ -116,74 +117,71 @@ fn the_shell_runs_waits_kills_and_exits() {
         .expect("spinning=1")
         .send("\x03")
         .line(PROMPT, "run printargs one two=2   three")
+        .line(PROMPT, "run nosuchprogram")
+        .line(PROMPT, "kill 999")
+        .line(PROMPT, "frobnicate")
+        .line(PROMPT, "uptime")
         .line(PROMPT, "exit");
     let outcome = run_typing(&shell_image("shell"), typing);
     assert_exit(&outcome, EXIT_SUCCESS);
-    assert_serial_lacks(&outcome, "PANIC");
-    let shell = assert_exited(&outcome, "shell", 0).to_string();
+    let shell_pid = assert_exited(&outcome, "shell", 0);
+    let shell = shell_pid.to_string();
+    let values = values(&outcome, "shell");
 
     // ps: the console and the shell (running: it is the one asking).
-    let rows = ps_table(&outcome);
+    let rows = ps_table(&outcome, &values);
     let console = rows.iter().find(|row| row.name == "console");
     let me = rows.iter().find(|row| row.name == "shell");
-    match (console, me) {
-        (Some(console), Some(me)) => {
-            assert_eq!((console.priority, console.state.as_str()), (6, "blocked"), "{rows:?}");
-            assert_eq!((me.priority, me.state.as_str()), (3, "running"), "{rows:?}");
-            assert_eq!(me.pid.to_string(), shell, "{rows:?}");
-            assert!(rows.iter().all(|row| row.handles > 0 && row.frames > 0), "{rows:?}");
-            let _ = (console.ticks, me.ticks);
-        }
-        _ => panic!("ps lists no console or no shell: {rows:?}\n{}", report(&outcome)),
-    }
-
-    let records = records(&outcome, "shell");
-    // A background job, and `wait` reports how it ended.
-    let sleeper = &record(
-        &records,
-        "job.start",
-        &[("name", "sleeper"), ("mode", "background")],
-        &outcome,
-    )["pid"];
-    record(
-        &records,
-        "job.end",
-        &[
-            ("pid", sleeper),
-            ("name", "sleeper"),
-            ("ending", "exited"),
-            ("detail", "3"),
-        ],
-        &outcome,
+    let (Some(console), Some(me)) = (console, me) else {
+        panic!("ps lists no console or no shell: {rows:?}\n{}", report(&outcome));
+    };
+    assert_eq!((console.priority, console.state.as_str()), (6, "blocked"), "{rows:?}");
+    assert_eq!(
+        (me.pid, me.priority, me.state.as_str()),
+        (shell_pid, 3, "running"),
+        "{rows:?}"
     );
-    record(&records, "wait.done", &[("ended", "1")], &outcome);
+    assert!(rows.iter().all(|row| row.handles > 0 && row.frames > 0), "{rows:?}");
 
-    // `kill PID` of a background spinner: killed by the shell.
-    let spinners: Vec<&BTreeMap<String, String>> = records
-        .iter()
-        .filter(|(kind, pairs)| kind == "job.start" && pairs.get("name").map(String::as_str) == Some("spinner"))
-        .map(|(_, pairs)| pairs)
-        .collect();
-    assert_eq!(spinners.len(), 2, "{}", report(&outcome));
-    assert_eq!(spinners[0]["mode"], "background");
-    assert_eq!(spinners[1]["mode"], "foreground");
-    for spinner in &spinners {
-        let pid = &spinner["pid"];
-        record(
-            &records,
-            "job.end",
-            &[("pid", pid), ("ending", "killed"), ("detail", &shell)],
+    // A background job, and `wait` reports how it ended.
+    let jobs = started(&values);
+    let sleeper = pids_of(&values, "sleeper");
+    assert_eq!(sleeper.len(), 1, "{jobs:?}");
+    assert!(
+        jobs.contains(&(sleeper[0], "sleeper".into(), "background".into())),
+        "{jobs:?}"
+    );
+    assert_values(
+        &outcome,
+        "shell",
+        &[
+            (&format!("end.{}", sleeper[0]), "sleeper exited 3"),
+            ("wait.ended", "1"),
+        ],
+    );
+    assert_values(&outcome, "sleeper", &[("slept", "20")]);
+
+    // `kill PID` of a background spinner and Ctrl-C of a foreground one:
+    // both killed by the shell.
+    let spinners = pids_of(&values, "spinner");
+    assert_eq!(spinners.len(), 2, "{jobs:?}");
+    assert!(jobs.contains(&(spinners[0], "spinner".into(), "background".into())));
+    assert!(jobs.contains(&(spinners[1], "spinner".into(), "foreground".into())));
+    for pid in &spinners {
+        assert_values(
             &outcome,
-        );
-        assert_serial_contains(
-            &outcome,
-            &format!("[console] spinner[{pid}] killed by process {shell} at 0x"),
+            "shell",
+            &[(&format!("end.{pid}"), &format!("spinner killed {shell}"))],
         );
     }
-    // Ctrl-C came while the foreground spinner ran, and killed it.
-    let foreground = &spinners[1]["pid"];
-    assert_line_order(&outcome, &[&format!("spinner[{foreground}]: spinning=1")], &["^C"]);
-    assert_line_order(&outcome, &["^C"], &["job.end", &format!("pid={foreground} ")]);
+    // The Ctrl-C came while the foreground spinner ran, and ended it.
+    let spinning = systests::values(&outcome, "spinner").reported()[1].line;
+    let interrupt = line_index(&outcome, "^C");
+    let ended = line_of(&outcome, "shell", &format!("end.{}", spinners[1]));
+    assert!(
+        spinning < interrupt && interrupt < ended,
+        "{spinning} {interrupt} {ended}"
+    );
 
     // Arguments reach the program, one space apart.
     assert_values(
@@ -192,11 +190,20 @@ fn the_shell_runs_waits_kills_and_exits() {
         &[("argc", "3"), ("arg1", "one"), ("arg2", "two=2"), ("arg3", "three")],
     );
     assert_exited(&outcome, "printargs", 0);
+
+    // What cannot be done is an error with its reason, and the shell goes
+    // on.
+    let error = |key: &str| value(&outcome, &values, key).split_whitespace().next().unwrap_or("");
+    assert_eq!(error("error.run"), "ENOTFOUND");
+    assert!(value(&outcome, &values, "error.kill").contains("999"));
+    assert!(value(&outcome, &values, "error.command").contains("frobnicate"));
+    assert!(number(&outcome, &values, "uptime.ticks") > 0);
 }
 
 /// A foreground program that reads input gets it (and the Ctrl-C: it ends
 /// itself), then the shell takes the input back; a line typed while a
-/// foreground program runs waits for the shell's next prompt.
+/// foreground program runs waits for the shell's next prompt, which shows
+/// it.
 #[test]
 fn input_goes_to_the_foreground_reader_and_comes_back() {
     let typing = Typing::new()
@@ -206,33 +213,30 @@ fn input_goes_to_the_foreground_reader_and_comes_back() {
         .expect("got=14")
         .send("\x03")
         .line(PROMPT, "run sleeper ticks=30")
-        .send("echo typed ahead\n")
-        .expect("]: typed ahead")
+        .send("echo typed=ahead\n")
+        .expect("]: typed=ahead")
         .line(PROMPT, "exit");
     let outcome = run_typing(&shell_image("shell-input"), typing);
     assert_exit(&outcome, EXIT_SUCCESS);
     assert_values(&outcome, "readlines", &[("interrupted", "1"), ("input_lines", "1")]);
-    let readlines = assert_exited(&outcome, "readlines", 130).to_string();
-    let records = records(&outcome, "shell");
+    let readlines = assert_exited(&outcome, "readlines", 130);
     // The Ctrl-C went to the reader, which ended itself: not killed.
-    record(
-        &records,
-        "job.end",
-        &[("pid", &readlines), ("ending", "exited"), ("detail", "130")],
+    assert_values(
         &outcome,
+        "shell",
+        &[(&format!("end.{readlines}"), "readlines exited 130")],
     );
-    // The line typed during the sleeper ran after it, and shows after the
-    // prompt that read it.
-    let sleeper = &record(&records, "job.start", &[("name", "sleeper")], &outcome)["pid"];
-    assert_line_order(
-        &outcome,
-        &["job.end", &format!("pid={sleeper} ")],
-        &["shell[", "]: $ echo typed ahead"],
-    );
-    assert_line_order(
-        &outcome,
-        &["shell[", "]: $ echo typed ahead"],
-        &["shell[", "]: typed ahead"],
+    // The line typed during the sleeper ran after it ended, and the prompt
+    // that read it shows it.
+    let values = values(&outcome, "shell");
+    let sleeper = pids_of(&values, "sleeper");
+    let sleeper_end = line_of(&outcome, "shell", &format!("end.{}", sleeper[0]));
+    let typed = line_of(&outcome, "shell", "typed");
+    assert!(sleeper_end < typed, "{sleeper_end} {typed}\n{}", report(&outcome));
+    assert!(
+        values.other_lines().any(|text| text == "$ echo typed=ahead"),
+        "the prompt does not show the line typed ahead\n{}",
+        report(&outcome)
     );
     assert_exited(&outcome, "shell", 0);
 }

@@ -21,7 +21,7 @@ handles = [{ endpoint = "console", rights = ["send"], badge = 1 }]
 fn user_fault_is_symbolized() {
     let outcome = boot("user_fault_symbolized", &faulty(), "");
     assert_exit(&outcome, EXIT_SUCCESS);
-    assert_serial_contains(&outcome, "killed: page fault at 0x");
+    assert_page_fault(&outcome, "faulty", Access::Read, 0, Cause::NotPresent);
     let first = outcome.symbolized.first().map(String::as_str).unwrap_or_default();
     assert!(
         first.starts_with("faulty["),

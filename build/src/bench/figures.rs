@@ -4,6 +4,7 @@
 //! ([`IcountFigures`] in guest instructions, [`WallFigures`] in ns).
 
 use crate::qemu::Accel;
+use abi::results::Output;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -103,23 +104,14 @@ impl GuestFigures {
     }
 }
 
-/// Splits `bench[6]: key=value` into the program prefix (`bench[6]`) and the
-/// rest; lines without such a prefix have none.
-pub(crate) fn split_prefix(line: &str) -> (Option<&str>, &str) {
-    if let Some((prefix, rest)) = line.split_once("]: ")
-        && let Some((name, pid)) = prefix.split_once('[')
-        && !name.is_empty()
-        && !name.contains(char::is_whitespace)
-        && !pid.is_empty()
-        && pid.bytes().all(|b| b.is_ascii_digit())
-    {
-        return (Some(prefix), rest);
+/// Splits `bench[6]: key=value` into the program that wrote it (`bench`,
+/// 6) and the text (`abi::results::Output`); lines no program wrote have
+/// none.
+pub(crate) fn split_prefix(line: &str) -> (Option<(&str, u64)>, &str) {
+    match Output::parse(line) {
+        Some(output) => (Some((output.program, output.pid)), output.text),
+        None => (None, line),
     }
-    (None, line)
-}
-
-fn is_key(key: &str) -> bool {
-    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
 /// Collects the coordinator's lines between [`BEGIN`] and [`DONE`] from the
@@ -127,7 +119,7 @@ fn is_key(key: &str) -> bool {
 /// other programs are skipped).
 pub fn parse_guest(serial: &str) -> Result<GuestFigures, String> {
     let mut result = GuestFigures::default();
-    let mut program: Option<Option<&str>> = None;
+    let mut program: Option<Option<(&str, u64)>> = None;
     let mut done = false;
     for line in serial.lines() {
         let line = line.trim_end_matches('\r');
@@ -145,7 +137,7 @@ pub fn parse_guest(serial: &str) -> Result<GuestFigures, String> {
                 break;
             }
             Some(_) => {
-                let Some((key, value)) = rest.split_once('=').filter(|(key, _)| is_key(key)) else {
+                let Some((key, value)) = abi::results::parse(rest) else {
                     continue;
                 };
                 if key.starts_with("bench.") {

@@ -336,7 +336,7 @@ pub fn source_constants(source: &str, prefix: &str, type_name: &str) -> Vec<Stri
 
 /// Every argument kind of the syscall table, with a placeholder length name
 /// for the pointer kinds.
-pub const ARGUMENT_KINDS: [ArgKind; 16] = [
+pub const ARGUMENT_KINDS: [ArgKind; 22] = [
     ArgKind::Int,
     ArgKind::Handle,
     ArgKind::InPtr { len: "" },
@@ -353,6 +353,12 @@ pub const ARGUMENT_KINDS: [ArgKind; 16] = [
     ArgKind::Pid,
     ArgKind::Address,
     ArgKind::Perms,
+    ArgKind::Bits,
+    ArgKind::Ticks,
+    ArgKind::Flags,
+    ArgKind::Irq,
+    ArgKind::Ending,
+    ArgKind::Count,
 ];
 
 /// The variant name of an argument kind (its `Debug` name without fields).
@@ -458,14 +464,22 @@ pub fn exit_codes() -> Vec<Constant> {
 /// The message labels of the console protocol (`abi::console`).
 pub fn console_labels() -> Vec<Constant> {
     use abi::console::*;
-    [("WRITE", WRITE), ("EXIT", EXIT), ("FAULT", FAULT), ("LIMIT", LIMIT)]
-        .into_iter()
-        .map(|(name, value)| Constant {
-            name,
-            value: value.into(),
-            description: doc_comment(source::CONSOLE, "", &format!("pub const {name}:")),
-        })
-        .collect()
+    [
+        ("WRITE", WRITE),
+        ("EXIT", EXIT),
+        ("FAULT", FAULT),
+        ("LIMIT", LIMIT),
+        ("KILLED", KILLED),
+        ("ATTACH", ATTACH),
+        ("READ", READ),
+    ]
+    .into_iter()
+    .map(|(name, value)| Constant {
+        name,
+        value: value.into(),
+        description: doc_comment(source::CONSOLE, "", &format!("pub const {name}:")),
+    })
+    .collect()
 }
 
 /// The handle rights, with their bits and meanings.

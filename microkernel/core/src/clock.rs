@@ -16,10 +16,14 @@ pub struct Rates {
     pub tsc_hz: u64,
     /// The TSC when the tick count was 0.
     pub tsc_at_boot: u64,
+    /// The machine's timestamp (`Machine::timestamp`) per tick: the unit
+    /// CPU time is charged in.
+    pub clock_per_tick: u64,
 }
 
-/// Makes the time page. Call it before the first process starts: processes
-/// started earlier do not map it.
+/// Makes the time page, and sets the length of a tick for CPU accounting.
+/// Call it before the first process starts: processes started earlier do
+/// not map it.
 pub fn make_time_page<M: Machine>(k: &mut Kernel<M>, rates: Rates) -> Result<(), Error> {
     let frame = k.frames.alloc().ok_or(Error::NOMEM)?;
     // SAFETY: the frame was just allocated, so the kernel owns it and no
@@ -35,5 +39,7 @@ pub fn make_time_page<M: Machine>(k: &mut Kernel<M>, rates: Rates) -> Result<(),
         k.machine.store_word(frame, at, value);
     }
     k.time_page = Some(frame);
+    k.clock_per_tick = rates.clock_per_tick.max(1);
+    k.sched.set_tick_length(k.clock_per_tick);
     Ok(())
 }

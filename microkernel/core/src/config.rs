@@ -3,7 +3,10 @@
 //! There is no kernel heap: every object lives in a table sized here, and a
 //! full table is an error code (`ETABLEFULL`) for the caller.
 
-/// Threads (one per process today). Table sizes are powers of two, so hot
+/// CPUs the kernel brings up at most (the scheduler's CPU masks are a
+/// byte).
+pub const MAX_CPUS: usize = 8;
+/// Threads, of every process. Table sizes are powers of two, so hot
 /// paths can mask an index instead of checking it.
 pub const MAX_THREADS: usize = 64;
 const _: () = assert!(MAX_THREADS.is_power_of_two() && MAX_PROCESSES.is_power_of_two());

@@ -38,6 +38,9 @@ pub enum Event {
         /// The line.
         line: u8,
     },
+    /// Another CPU asked this one to pick again (a thread it should run is
+    /// ready, or its thread was ended).
+    Reschedule,
     /// The thread faulted: it is killed.
     Fault {
         /// The exception vector.
@@ -61,24 +64,61 @@ pub enum Resume {
     Finished(u32),
 }
 
+/// The kernel was entered on this CPU: tells the scheduler which CPU and
+/// what the clock says, so it charges the time since the last entry.
+///
+/// Who pays: a server that owes a caller a reply runs on that caller's
+/// behalf, and a caller with a CPU budget (a `cpu_limit`) pays for it, its
+/// time and its slice. A caller without a budget has nothing to pay from,
+/// so the server pays itself and its own limit bounds it.
+#[inline(always)]
+pub fn entered<M: Machine>(k: &mut Kernel<M>) {
+    let (cpu, now) = (k.machine.cpu(), k.machine.timestamp());
+    let (ipc, threads, processes) = (&k.ipc, &k.threads, &k.processes);
+    k.sched.enter(cpu, now, |thread| {
+        let caller = ipc.payer_of(thread);
+        let budgeted = processes[threads[caller % threads.len()].process % processes.len()].cpu_limit != 0;
+        if caller != thread && budgeted { caller } else { thread }
+    });
+}
+
 /// A syscall of the current thread that is not IPC (or that the IPC entry
 /// did not take): the dispatcher.
 #[inline(always)]
 pub fn syscall<M: Machine>(k: &mut Kernel<M>) -> Resume {
-    let Some(current) = k.sched.current() else {
-        unreachable!("a syscall without a current thread")
-    };
-    syscalls::dispatch(k, current);
+    entered(k);
+    // Another CPU may have ended the thread while this one waited for the
+    // kernel: then there is nothing to serve.
+    if let Some(current) = k.sched.current() {
+        syscalls::dispatch(k, current);
+    }
     schedule(k)
 }
 
 /// Handles `event` for the current thread; returns what to resume.
 pub fn enter<M: Machine>(k: &mut Kernel<M>, event: Event) -> Resume {
-    let current = k.sched.current().expect("entry from ring 3 without a current thread");
+    entered(k);
+    // Timers, interrupts and requests to pick again concern the CPU; a
+    // syscall or a fault concerns its thread, which another CPU may have
+    // ended while this one waited for the kernel.
+    match event {
+        Event::Timer => return after_tick(k),
+        Event::Interrupt { line } => signals::interrupt(k, line as usize),
+        Event::Reschedule => {}
+        Event::Syscall | Event::Fault { .. } => {
+            if let Some(current) = k.sched.current() {
+                thread_event(k, current, event);
+            }
+        }
+    }
+    schedule(k)
+}
+
+/// A syscall or fault of `current`.
+fn thread_event<M: Machine>(k: &mut Kernel<M>, current: usize, event: Event) {
     match event {
         Event::Syscall => syscalls::dispatch(k, current),
-        Event::Timer => tick(k),
-        Event::Interrupt { line } => signals::interrupt(k, line as usize),
+        Event::Timer | Event::Interrupt { .. } | Event::Reschedule => unreachable!("not a thread's event"),
         Event::Fault {
             vector: PAGE_FAULT,
             error_code,
@@ -106,6 +146,11 @@ pub fn enter<M: Machine>(k: &mut Kernel<M>, event: Event) -> Resume {
             process::terminate(k, current, notice);
         }
     }
+}
+
+/// A tick, then the pick.
+fn after_tick<M: Machine>(k: &mut Kernel<M>) -> Resume {
+    tick(k);
     schedule(k)
 }
 
@@ -113,8 +158,9 @@ pub fn enter<M: Machine>(k: &mut Kernel<M>, event: Event) -> Resume {
 /// dispatcher otherwise.
 #[inline(always)]
 pub fn ipc<M: Machine>(k: &mut Kernel<M>) -> Resume {
+    entered(k);
     let Some(current) = k.sched.current() else {
-        unreachable!("an IPC syscall without a current thread")
+        return schedule(k);
     };
     match fastpath::try_ipc(k, current) {
         Some(next) => Resume::Thread(next),
@@ -128,9 +174,11 @@ pub fn ipc<M: Machine>(k: &mut Kernel<M>) -> Resume {
 /// A timer tick or an interrupt that arrived while the CPU idled: a timed
 /// wait may have run out, or a driver may have work.
 pub fn idle_event<M: Machine>(k: &mut Kernel<M>, event: Event) -> Resume {
+    entered(k);
     match event {
         Event::Timer => tick(k),
         Event::Interrupt { line } => signals::interrupt(k, line as usize),
+        Event::Reschedule => {}
         Event::Syscall | Event::Fault { .. } => unreachable!("{event:?} while idle"),
     }
     schedule(k)
@@ -141,36 +189,55 @@ pub fn idle_tick<M: Machine>(k: &mut Kernel<M>) -> Resume {
     idle_event(k, Event::Timer)
 }
 
-/// A timer tick: advances the clock, charges the running process, wakes
-/// threads whose IPC timeout ran out, and charges the time slice.
+/// A timer tick on this CPU: the boot CPU's advances the clock, updates the
+/// time page, wakes threads whose timeout ran out and stops processes past
+/// their CPU limit; every CPU's ends the running thread's slice when it is
+/// used up (the time itself was charged at the entry).
 pub fn tick<M: Machine>(k: &mut Kernel<M>) {
-    let now = k.machine.published().ticks.fetch_add(1, Ordering::Relaxed) + 1;
-    if let Some(page) = k.time_page {
-        k.machine.store_word(page, abi::time::offset::TICKS, now);
-    }
-    if let Some(current) = k.sched.current().filter(|&t| k.sched.state(t) == RunState::Running) {
-        let process = k.process_of_mut(current);
-        process.cpu_used += 1;
-        if process.cpu_limit != 0 && process.cpu_used >= process.cpu_limit {
-            crate::debug!("{} used up its CPU time limit", k.describe(current));
-            let notice = process::limit_notice(k, current);
-            process::terminate(k, current, notice);
+    if k.sched.cpu() == 0 {
+        let now = k.machine.published().ticks.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(page) = k.time_page {
+            k.machine.store_word(page, abi::time::offset::TICKS, now);
+        }
+        enforce_cpu_limits(k);
+        let mut expired = heapless::Vec::<usize, { crate::config::MAX_THREADS }>::new();
+        expired.extend(k.sched.expired(now));
+        for thread in expired {
+            k.ipc.timeout(thread);
+            k.frame_mut(thread).set_result(Err(abi::Error::TIMEDOUT));
+            k.sched.wake(thread);
         }
     }
-    let mut expired = heapless::Vec::<usize, { crate::config::MAX_THREADS }>::new();
-    expired.extend(k.sched.expired(now));
-    for thread in expired {
-        k.ipc.timeout(thread);
-        k.frame_mut(thread).set_result(Err(abi::Error::TIMEDOUT));
-        k.sched.wake(thread);
-    }
     k.sched.charge_tick();
+}
+
+/// Ends every process whose threads have been charged more CPU time than
+/// its manifest allows (their own running, and servers' running on their
+/// behalf).
+fn enforce_cpu_limits<M: Machine>(k: &mut Kernel<M>) {
+    for slot in 0..k.processes.len() {
+        let process = &k.processes[slot];
+        if !process.is_live() || process.cpu_limit == 0 || k.sched.state(process.thread) == RunState::Zombie {
+            continue;
+        }
+        if process::cpu_time(k, slot) < process.cpu_limit.saturating_mul(k.clock_per_tick) {
+            continue;
+        }
+        let thread = process.thread;
+        crate::debug!("{} used up its CPU time limit", k.describe(thread));
+        let notice = process::limit_notice(k, thread);
+        process::terminate(k, thread, notice);
+    }
 }
 
 /// Picks what runs next, switches the machine to it, and says what to
 /// resume.
 #[inline(always)]
 pub fn schedule<M: Machine>(k: &mut Kernel<M>) -> Resume {
+    let kicks = k.sched.kicks();
+    if kicks != 0 {
+        k.machine.kick(kicks);
+    }
     let next = match k.sched.pick() {
         Pick::Same(thread) => thread,
         Pick::Switch { from, to } => {

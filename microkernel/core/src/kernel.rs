@@ -30,7 +30,11 @@ use heapless::String;
 
 /// A thread: its saved registers and what it sends. Its run state is the
 /// scheduler's ([`Scheduler`]), its IPC state the IPC module's ([`Ipc`]).
-#[repr(C)]
+///
+/// 16-byte aligned: the end of its frame is where the CPU pushes an
+/// interrupt frame from ring 3 (TSS.RSP0), and the CPU aligns that stack
+/// to 16 bytes first, so an unaligned frame would be filled 8 bytes off.
+#[repr(C, align(16))]
 pub struct Thread<M: Machine> {
     /// The saved registers. First, so that the frame's address is the
     /// thread's (the entry stubs write it while the thread is current).
@@ -92,8 +96,9 @@ pub struct Process<M: Machine> {
     pub io_serial: bool,
     /// Its thread.
     pub thread: usize,
-    /// Timer ticks it has run for.
-    pub cpu_used: u64,
+    /// Clock time charged to its threads that are gone (see
+    /// [`crate::process::cpu_time`] for the whole).
+    pub cpu_retired: u64,
     /// Ticks after which the kernel kills it; 0: no limit.
     pub cpu_limit: u64,
     /// The record its process handles name, if any handle does.
@@ -114,7 +119,7 @@ impl<M: Machine> Process<M> {
         resident: 0,
         io_serial: false,
         thread: 0,
-        cpu_used: 0,
+        cpu_retired: 0,
         cpu_limit: 0,
         record: None,
     };
@@ -198,6 +203,8 @@ pub struct Kernel<M: Machine> {
     /// The frame of the time page (`abi::time`), mapped read-only into
     /// every process; `None` until boot makes it.
     pub time_page: Option<Frame>,
+    /// Clock time (the machine's timestamp) of one timer tick.
+    pub clock_per_tick: u64,
     /// Memory objects.
     pub memory: MemoryObjects<MAX_MEMORY_OBJECTS>,
     /// Physical memory.
@@ -271,6 +278,7 @@ impl<M: Machine> Kernel<M> {
             records: Records::new(),
             irqs: IrqLines::new(),
             time_page: None,
+            clock_per_tick: 1,
             memory: MemoryObjects::new(),
             frames: FrameAllocator::new(),
             next_pid: 1,

@@ -20,6 +20,7 @@
 #![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]
 
+pub mod acpi;
 pub mod clock;
 pub mod cmdline;
 pub mod config;

@@ -72,6 +72,13 @@ pub trait Machine {
     /// The published words of [`Published`].
     fn published(&self) -> &Published;
 
+    /// The CPU the kernel runs on (0 is the boot CPU).
+    fn cpu(&self) -> usize;
+
+    /// Asks the CPUs of `cpus` (one bit each, never the calling one) to
+    /// enter the kernel and pick again: a thread they should run is ready.
+    fn kick(&mut self, cpus: u8);
+
     /// The switch to a thread of the address space `space`, with or without
     /// the I/O ports the manifest may grant.
     fn switch_target(&self, space: &Self::Space, io_ports: bool) -> Self::Switch;

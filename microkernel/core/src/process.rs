@@ -58,7 +58,7 @@ pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize, args: Option<&str>) 
     let thread = k.sched.free_slot().ok_or(Error::TABLEFULL)?;
     let space = M::Space::new(&mut k.frames).map_err(|_| Error::NOMEM)?;
 
-    let (name, io_serial, priority) = (decl.name, decl.io_serial, decl.priority);
+    let (name, io_serial, priority, affinity) = (decl.name, decl.io_serial, decl.priority, decl.cpus);
     let args = args.unwrap_or(decl.args);
     let limit = decl.memory_pages.map_or(DEFAULT_MEMORY_PAGES, u64::from);
     let cpu_limit = decl.cpu_limit.map_or(0, u64::from);
@@ -76,7 +76,7 @@ pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize, args: Option<&str>) 
     process.resident = 0;
     process.io_serial = io_serial;
     process.thread = thread;
-    process.cpu_used = 0;
+    process.cpu_retired = 0;
     process.cpu_limit = cpu_limit;
     process.record = None;
     let stack_top = match load(k, slot, bytes, &plan, args) {
@@ -128,7 +128,7 @@ pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize, args: Option<&str>) 
     t.switch = switch;
     t.traced_syscall = None;
     t.traced_peer = 0;
-    k.sched.start(thread, priority);
+    k.sched.start(thread, priority, affinity);
     k.counters.spawned += 1;
     if k.tracing() {
         trace::start(k, pid, name);
@@ -359,6 +359,17 @@ pub fn watch<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64, Error>
     Ok(0)
 }
 
+/// Clock time charged to the process in `slot`: to its live threads, and
+/// to the ones that are gone.
+pub fn cpu_time<M: Machine>(k: &Kernel<M>, slot: usize) -> u64 {
+    let process = &k.processes[slot];
+    let live: u64 = (0..k.threads.len())
+        .filter(|&t| k.thread(t).process == slot && k.sched.state(t) != RunState::Free)
+        .map(|t| k.sched.used(t))
+        .sum();
+    process.cpu_retired + live
+}
+
 /// The `process_info` record of the process in `slot`.
 pub fn info<M: Machine>(k: &Kernel<M>, slot: usize) -> Info {
     let process = &k.processes[slot];
@@ -378,7 +389,7 @@ pub fn info<M: Machine>(k: &Kernel<M>, slot: usize) -> Info {
         priority: k.sched.priority(process.thread),
         name_len: len as u8,
         name,
-        cpu_ticks: process.cpu_used,
+        cpu_ticks: cpu_time(k, slot) / k.clock_per_tick.max(1),
         handles: process.handles.len() as u32,
         frames: process.memory.used - unmade,
         memory_limit: process.memory.limit,

@@ -63,6 +63,46 @@ impl<const N: usize> RunQueues<N> {
         Some(thread)
     }
 
+    /// Takes the first thread, highest priority first, for which `ok`
+    /// holds (a CPU takes only the threads it may run).
+    #[inline(always)]
+    pub fn pop_where(&mut self, ok: impl Fn(usize) -> bool) -> Option<usize> {
+        let mut levels = self.nonempty;
+        while levels != 0 {
+            let priority = 15 - levels.leading_zeros() as usize;
+            levels &= !(1 << priority);
+            let queue = &self.queues[priority];
+            // The common case: the first thread will do.
+            let first = queue.front()?;
+            let found = if ok(first) {
+                Some(first)
+            } else {
+                queue.iter(&self.links).find(|&t| ok(t))
+            };
+            if let Some(thread) = found {
+                self.queues[priority].remove(&mut self.links, thread);
+                if self.queues[priority].is_empty() {
+                    self.nonempty &= !(1 << priority);
+                }
+                return Some(thread);
+            }
+        }
+        None
+    }
+
+    /// The highest priority with a ready thread for which `ok` holds.
+    pub fn highest_where(&self, ok: impl Fn(usize) -> bool) -> Option<u8> {
+        let mut levels = self.nonempty;
+        while levels != 0 {
+            let priority = 15 - levels.leading_zeros() as usize;
+            levels &= !(1 << priority);
+            if self.queues[priority].iter(&self.links).any(&ok) {
+                return Some(priority as u8);
+            }
+        }
+        None
+    }
+
     /// Takes `thread` off its queue if it is on one.
     pub fn remove(&mut self, thread: usize) {
         if !self.links.is_linked(thread) {
@@ -129,6 +169,21 @@ mod tests {
         assert_eq!(queues.pop(), Some(3));
         assert_eq!(queues.pop(), None);
         assert_eq!(queues.highest(), None);
+    }
+
+    #[test]
+    fn a_filter_skips_threads_in_order() {
+        let mut queues = RunQueues::<16>::new();
+        queues.push_back(1, 5);
+        queues.push_back(2, 5);
+        queues.push_back(3, 2);
+        assert_eq!(queues.highest_where(|t| t == 3), Some(2));
+        assert_eq!(queues.pop_where(|t| t != 1), Some(2));
+        assert_eq!(queues.pop_where(|t| t == 3), Some(3));
+        assert_eq!(queues.highest(), Some(5));
+        assert_eq!(queues.pop_where(|t| t == 3), None);
+        assert_eq!(queues.pop_where(|_| true), Some(1));
+        assert!(queues.is_empty());
     }
 
     #[test]

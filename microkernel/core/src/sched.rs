@@ -1,22 +1,41 @@
-//! The scheduler: every thread's run state, and every change of it.
+//! The scheduler: every thread's run state, every change of it, and the
+//! CPU time each thread uses.
 //!
-//! A thread slot is `Free`, `Ready` (on a run queue), `Running` (the current
-//! thread, on no queue), `Blocked` (waiting in IPC, perhaps until a
+//! A thread slot is `Free`, `Ready` (on a run queue), `Running` (current on
+//! one CPU, on no queue), `Blocked` (waiting in IPC, perhaps until a
 //! deadline) or a `Zombie` (its process is gone; it waits only to deliver
 //! the exit notice). Only the methods of [`Scheduler`] move a thread between
 //! these states, so the queues and the states cannot disagree:
 //! [`Scheduler::check`] verifies it, and the host tests call it after every
 //! step.
 //!
-//! Policy: strict priorities (0 to 7), round-robin within a priority. The
-//! time slice belongs to the thread: a tick charges only the running thread;
-//! a thread preempted by a higher priority goes back to the *front* of its
-//! queue with what is left of its slice; only when the slice runs out (or the
-//! thread yields) does it get a full one again, at the back. A thread woken
-//! by a message or reply goes to the front of its priority (its partner
-//! usually waits for it now); one woken by a timeout or an error, to the back.
+//! Every CPU has its own current thread; the ready queues are shared. The
+//! kernel tells the scheduler which CPU it runs on, and what the clock says,
+//! at every entry ([`Scheduler::enter`]); the methods that speak of "the
+//! current thread" mean that CPU's.
+//!
+//! Policy: strict priorities (0 to 7), system-wide: a CPU always runs the
+//! highest-priority ready thread it may run (its affinity), and when a
+//! thread becomes ready that outranks what another CPU runs, or another CPU
+//! idles, [`Scheduler::kicks`] names that CPU so the kernel interrupts it
+//! (the bound: one inter-processor interrupt). Round-robin within a
+//! priority. A thread preempted by a higher priority goes back to the
+//! *front* of its queue with what is left of its slice; only when the slice
+//! runs out (or the thread yields) does it get a full one again, at the
+//! back. A thread woken by a message or reply goes to the front of its
+//! priority if it has slice left (its partner usually waits for it now), to
+//! the back with a new slice if not; one woken by a timeout or an error, to
+//! the back.
+//!
+//! CPU time is measured, not sampled: at every kernel entry on a CPU the
+//! time since the last one (the machine's clock, the TSC) is charged to the
+//! thread that ran there, and to its *payer*: a server that runs while it
+//! owes a caller a reply works on that caller's behalf, so the caller pays
+//! (its CPU time and its slice), one level deep. The kernel names the payer
+//! at each entry from the IPC state ([`Scheduler::enter`]). The kernel's
+//! own time in an entry counts toward the next charge on that CPU.
 
-use crate::config::TIME_SLICE_TICKS;
+use crate::config::{MAX_CPUS, TIME_SLICE_TICKS};
 use crate::runqueue::RunQueues;
 
 /// What a thread is doing, for the scheduler.
@@ -24,7 +43,7 @@ use crate::runqueue::RunQueues;
 pub enum RunState {
     /// Slot unused.
     Free,
-    /// The current thread.
+    /// Current on a CPU.
     Running,
     /// On a run queue.
     Ready,
@@ -35,23 +54,59 @@ pub enum RunState {
     Zombie,
 }
 
+/// Every CPU may run it.
+pub const ANY_CPU: u8 = u8::MAX;
+
 /// The scheduling fields of one thread slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Run {
     state: RunState,
     priority: u8,
-    /// Timer ticks left of its time slice.
-    slice_left: u8,
+    /// The CPU it runs on while `Running` (else the one it ran on last).
+    cpu: u8,
+    /// The CPUs it may run on, one bit each.
+    affinity: u8,
+    /// Clock time left of its time slice.
+    slice_left: u64,
     /// Tick at which its wait ends with ETIMEDOUT; 0: no deadline.
     deadline: u64,
+    /// Clock time charged to it: its own running, and servers' running on
+    /// its behalf.
+    used: u64,
 }
 
 impl Run {
     const FREE: Run = Run {
         state: RunState::Free,
         priority: 0,
+        cpu: 0,
+        affinity: ANY_CPU,
         slice_left: 0,
         deadline: 0,
+        used: 0,
+    };
+}
+
+/// One CPU's view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cpu {
+    /// Its current thread.
+    current: Option<usize>,
+    /// When the current thread (or the idle loop) was last charged.
+    since: u64,
+    /// Set by `yield` and by the end of a time slice: the current thread
+    /// goes to the back of its queue with a full slice at the next pick.
+    yield_requested: bool,
+    /// An interrupt asking it to pick again is on its way.
+    kicked: bool,
+}
+
+impl Cpu {
+    const IDLE: Cpu = Cpu {
+        current: None,
+        since: 0,
+        yield_requested: false,
+        kicked: false,
     };
 }
 
@@ -67,41 +122,98 @@ pub enum Pick {
         /// The thread that runs now.
         to: usize,
     },
-    /// Nothing can run now, but a timed wait will end: idle until the timer.
-    /// `released` is the thread that was current (and no longer is).
+    /// Nothing can run here now, but something may later (a timed wait
+    /// will end, or another CPU runs and may wake a thread): idle until an
+    /// interrupt. `released` is the thread that was current (and no longer
+    /// is).
     Idle {
         /// The thread that was current until now, if any.
         released: Option<usize>,
     },
-    /// Nothing can run and no timed wait will end: unless an interrupt may
-    /// still wake someone, the system is done. No thread is current;
-    /// `released` was, until now.
+    /// Nothing runs on any CPU and no timed wait will end: unless an
+    /// interrupt may still wake someone, the system is done. No thread is
+    /// current; `released` was, until now.
     Quiescent {
         /// The thread that was current until now, if any.
         released: Option<usize>,
     },
 }
 
-/// The run state of `N` thread slots and the ready queues.
+/// The run state of `N` thread slots, the ready queues and every CPU.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scheduler<const N: usize> {
     runs: [Run; N],
     queues: RunQueues<N>,
-    current: Option<usize>,
-    /// Set by `yield` and by the end of a time slice: the current thread
-    /// goes to the back of its queue with a full slice at the next pick.
-    yield_requested: bool,
+    cpus: [Cpu; MAX_CPUS],
+    /// The CPU the kernel runs on now.
+    this: usize,
+    /// CPUs that run threads, one bit each.
+    online: u8,
+    /// The clock at the kernel's last entry.
+    now: u64,
+    /// Clock time of one time slice.
+    slice: u64,
 }
 
 impl<const N: usize> Scheduler<N> {
-    /// Every slot free, nothing running.
+    /// Every slot free, nothing running, CPU 0 online, one clock unit per
+    /// tick until [`Scheduler::set_tick_length`] says otherwise.
     pub const fn new() -> Self {
         Scheduler {
             runs: [Run::FREE; N],
             queues: RunQueues::new(),
-            current: None,
-            yield_requested: false,
+            cpus: [Cpu::IDLE; MAX_CPUS],
+            this: 0,
+            online: 1,
+            now: 0,
+            slice: TIME_SLICE_TICKS as u64,
         }
+    }
+
+    /// Sets the clock time of one timer tick (time slices are
+    /// `TIME_SLICE_TICKS` of them).
+    pub fn set_tick_length(&mut self, clock_per_tick: u64) {
+        self.slice = clock_per_tick.max(1) * TIME_SLICE_TICKS as u64;
+    }
+
+    /// Clock time of one time slice.
+    pub fn slice_length(&self) -> u64 {
+        self.slice
+    }
+
+    /// CPU `cpu` starts running threads.
+    pub fn bring_online(&mut self, cpu: usize) {
+        assert!(cpu < MAX_CPUS);
+        self.online |= 1 << cpu;
+        self.cpus[cpu].since = self.now;
+    }
+
+    /// The CPUs that run threads, one bit each.
+    pub fn online(&self) -> u8 {
+        self.online
+    }
+
+    /// The kernel was entered on `cpu` at clock time `now`: what follows
+    /// concerns that CPU. The thread that ran there is charged for the time
+    /// since the last entry, and so is its payer, which `payer_of` names
+    /// (the thread itself, or the caller a server works for).
+    #[inline(always)]
+    pub fn enter(&mut self, cpu: usize, now: u64, payer_of: impl Fn(usize) -> usize) {
+        self.this = cpu % MAX_CPUS;
+        self.now = self.now.max(now);
+        let cpu = &mut self.cpus[self.this];
+        cpu.kicked = false;
+        let elapsed = self.now.saturating_sub(cpu.since);
+        cpu.since = self.now;
+        if let Some(thread) = cpu.current {
+            self.charge(thread % N, payer_of(thread) % N, elapsed);
+        }
+    }
+
+    /// The CPU the kernel runs on.
+    #[inline(always)]
+    pub fn cpu(&self) -> usize {
+        self.this
     }
 
     /// The run state of `thread`.
@@ -121,22 +233,44 @@ impl<const N: usize> Scheduler<N> {
         self.runs[thread].deadline
     }
 
-    /// Ticks left of `thread`'s time slice.
-    pub fn slice_left(&self, thread: usize) -> u8 {
+    /// Clock time left of `thread`'s time slice.
+    pub fn slice_left(&self, thread: usize) -> u64 {
         self.runs[thread].slice_left
     }
 
-    /// The thread running on the CPU, if any.
+    /// Clock time charged to `thread`.
+    pub fn used(&self, thread: usize) -> u64 {
+        self.runs[thread].used
+    }
+
+    /// The CPU `thread` runs on, if it is running.
+    pub fn running_on(&self, thread: usize) -> Option<usize> {
+        (self.runs[thread].state == RunState::Running).then_some(self.runs[thread].cpu as usize)
+    }
+
+    /// The thread running on this CPU, if any.
     #[inline(always)]
     pub fn current(&self) -> Option<usize> {
-        self.current
+        self.cpus[self.this].current
+    }
+
+    /// The thread running on `cpu`, if any.
+    pub fn current_on(&self, cpu: usize) -> Option<usize> {
+        self.cpus[cpu].current
     }
 
     /// Whether a thread readier than `priority` waits: a thread of that
-    /// priority that would run now must instead let it go first.
+    /// priority that would run now must instead let it go first. (It may
+    /// be one this CPU may not run: then the answer is only cautious.)
     #[inline(always)]
     pub fn outranked(&self, priority: u8) -> bool {
         self.queues.highest().is_some_and(|ready| ready > priority)
+    }
+
+    /// Whether `thread` may run on this CPU.
+    #[inline(always)]
+    pub fn may_run_here(&self, thread: usize) -> bool {
+        self.runs[thread % N].affinity & (1 << self.this) != 0
     }
 
     /// A free thread slot.
@@ -157,14 +291,18 @@ impl<const N: usize> Scheduler<N> {
     }
 
     /// A new thread in the free slot `thread`: ready, at the back of its
-    /// priority, with a full slice.
-    pub fn start(&mut self, thread: usize, priority: u8) {
+    /// priority, with a full slice, allowed on the CPUs of `affinity` (one
+    /// bit each; [`ANY_CPU`]).
+    pub fn start(&mut self, thread: usize, priority: u8, affinity: u8) {
         assert_eq!(self.runs[thread].state, RunState::Free, "starting a used slot");
         self.runs[thread] = Run {
             state: RunState::Ready,
             priority,
-            slice_left: TIME_SLICE_TICKS,
+            cpu: 0,
+            affinity: if affinity == 0 { ANY_CPU } else { affinity },
+            slice_left: self.slice,
             deadline: 0,
+            used: 0,
         };
         self.queues.push_back(thread, priority);
     }
@@ -173,7 +311,7 @@ impl<const N: usize> Scheduler<N> {
     /// `deadline` (0: no deadline). It stays current until the next pick.
     #[inline(always)]
     pub fn block(&mut self, thread: usize, deadline: u64) {
-        debug_assert_eq!(self.current, Some(thread));
+        debug_assert_eq!(self.current(), Some(thread));
         let run = &mut self.runs[thread % N];
         assert_eq!(run.state, RunState::Running, "only the running thread blocks");
         run.state = RunState::Blocked;
@@ -186,12 +324,19 @@ impl<const N: usize> Scheduler<N> {
         self.queues.push_back(thread, priority);
     }
 
-    /// Ends `thread`'s wait: ready at the front of its priority, so that it
-    /// runs next among its equals (it just received a message or a reply,
-    /// and its partner waits for it).
+    /// Ends `thread`'s wait after a message or reply: ready at the front of
+    /// its priority, so that it runs next among its equals, if it has slice
+    /// left; at the back with a new slice if not (a thread whose calls cost
+    /// its servers a whole slice takes its turn like everyone else).
     pub fn wake_first(&mut self, thread: usize) {
         let priority = self.unblock(thread);
-        self.queues.push_front(thread, priority);
+        let run = &mut self.runs[thread];
+        if run.slice_left == 0 {
+            run.slice_left = self.slice;
+            self.queues.push_back(thread, priority);
+        } else {
+            self.queues.push_front(thread, priority);
+        }
     }
 
     fn unblock(&mut self, thread: usize) -> u8 {
@@ -206,21 +351,28 @@ impl<const N: usize> Scheduler<N> {
         run.priority
     }
 
-    /// `thread`'s process ended: it runs no more, whatever it was doing.
-    /// Returns whether it was the current thread (then no thread is current).
+    /// `thread`'s process ended: it runs no more, whatever it was doing or
+    /// wherever. Returns whether it was this CPU's current thread (then
+    /// this CPU has none); a thread running on another CPU leaves that CPU
+    /// without a current thread too, and the kernel must make that CPU
+    /// stop running it ([`Scheduler::running_on`] before the call says
+    /// where).
     pub fn end(&mut self, thread: usize) -> bool {
+        let was_current = self.cpus[self.this].current == Some(thread);
         let run = &mut self.runs[thread];
         assert!(
             !matches!(run.state, RunState::Free | RunState::Zombie),
             "ending thread {thread} twice"
         );
+        if run.state == RunState::Running {
+            // Time it ran on another CPU since that CPU's last entry is not
+            // charged (it ends now anyway).
+            self.cpus[run.cpu as usize].current = None;
+        }
+        let run = &mut self.runs[thread];
         self.queues.remove(thread);
         run.state = RunState::Zombie;
         run.deadline = 0;
-        let was_current = self.current == Some(thread);
-        if was_current {
-            self.current = None;
-        }
         was_current
     }
 
@@ -232,18 +384,29 @@ impl<const N: usize> Scheduler<N> {
 
     /// The current thread gives up the rest of its slice at the next pick.
     pub fn request_yield(&mut self) {
-        self.yield_requested = true;
+        self.cpus[self.this].yield_requested = true;
     }
 
-    /// A timer tick: the running thread used one tick of its slice; when the
-    /// slice is gone, it yields at the next pick.
+    /// Charges `elapsed` of `thread`'s running: its slice, and its payer's
+    /// time and slice.
+    #[inline(always)]
+    fn charge(&mut self, thread: usize, payer: usize, elapsed: u64) {
+        let run = &mut self.runs[thread];
+        run.slice_left = run.slice_left.saturating_sub(elapsed);
+        let paying = &mut self.runs[payer];
+        paying.used += elapsed;
+        if payer != thread {
+            paying.slice_left = paying.slice_left.saturating_sub(elapsed);
+        }
+    }
+
+    /// A timer tick on this CPU (charged at the entry): when the running
+    /// thread's slice is gone, it yields at the next pick.
     pub fn charge_tick(&mut self) {
-        if let Some(current) = self.current.filter(|&t| self.runs[t].state == RunState::Running) {
-            let run = &mut self.runs[current];
-            run.slice_left = run.slice_left.saturating_sub(1);
-            if run.slice_left == 0 {
-                self.yield_requested = true;
-            }
+        if let Some(current) = self.current().filter(|&t| self.runs[t].state == RunState::Running)
+            && self.runs[current].slice_left == 0
+        {
+            self.cpus[self.this].yield_requested = true;
         }
     }
 
@@ -257,34 +420,37 @@ impl<const N: usize> Scheduler<N> {
         })
     }
 
-    /// Decides what runs next and makes it current.
+    /// Decides what runs next on this CPU and makes it current.
     #[inline(always)]
     pub fn pick(&mut self) -> Pick {
-        let yielded = core::mem::take(&mut self.yield_requested);
-        let next = match self.current {
+        let this = self.this;
+        let yielded = core::mem::take(&mut self.cpus[this].yield_requested);
+        let next = match self.cpus[this].current {
             Some(current) if self.runs[current % N].state == RunState::Running => {
-                let run = &mut self.runs[current % N];
-                let priority = run.priority;
+                let priority = self.runs[current % N].priority;
                 if yielded {
+                    let run = &mut self.runs[current % N];
                     run.state = RunState::Ready;
-                    run.slice_left = TIME_SLICE_TICKS;
+                    run.slice_left = self.slice;
                     self.queues.push_back(current, priority);
-                    self.queues.pop().expect("the current thread was just queued")
-                } else if self.queues.highest().is_some_and(|ready| ready > priority) {
-                    run.state = RunState::Ready;
+                    self.pop_here().expect("the current thread was just queued")
+                } else if self.readier_here(priority) {
+                    self.runs[current % N].state = RunState::Ready;
                     self.queues.push_front(current, priority);
-                    self.queues.pop().expect("a higher priority is ready")
+                    self.pop_here().expect("a higher priority is ready")
                 } else {
                     return Pick::Same(current);
                 }
             }
-            _ => match self.queues.pop() {
+            _ => match self.pop_here() {
                 Some(next) => next,
                 None => return self.nothing_ready(),
             },
         };
-        self.runs[next % N].state = RunState::Running;
-        let from = self.current.replace(next);
+        let run = &mut self.runs[next % N];
+        run.state = RunState::Running;
+        run.cpu = this as u8;
+        let from = self.cpus[this].current.replace(next);
         if from == Some(next) {
             Pick::Same(next)
         } else {
@@ -292,13 +458,37 @@ impl<const N: usize> Scheduler<N> {
         }
     }
 
-    /// [`Scheduler::pick`] when no thread is ready: idle until a deadline,
-    /// or nothing will ever run again. Either way no thread is current.
+    /// Whether a thread this CPU may run is ready at a priority above
+    /// `priority`.
+    fn readier_here(&self, priority: u8) -> bool {
+        if !self.outranked(priority) {
+            return false;
+        }
+        let bit = 1 << self.this;
+        let runs = &self.runs;
+        self.queues
+            .highest_where(|t| runs[t].affinity & bit != 0)
+            .is_some_and(|ready| ready > priority)
+    }
+
+    /// Takes the first ready thread of the highest priority that this CPU
+    /// may run.
+    #[inline(always)]
+    fn pop_here(&mut self) -> Option<usize> {
+        let bit = 1 << self.this;
+        let runs = &self.runs;
+        self.queues.pop_where(|t| runs[t].affinity & bit != 0)
+    }
+
+    /// [`Scheduler::pick`] when no thread is ready for this CPU: idle until
+    /// an interrupt, or nothing will ever run again. Either way no thread
+    /// is current here.
     #[cold]
     #[inline(never)]
     fn nothing_ready(&mut self) -> Pick {
-        let released = self.current.take();
-        if self.has_timed_waits() {
+        let released = self.cpus[self.this].current.take();
+        let others_run = self.cpus.iter().any(|cpu| cpu.current.is_some());
+        if self.has_timed_waits() || others_run || !self.queues.is_empty() {
             Pick::Idle { released }
         } else {
             Pick::Quiescent { released }
@@ -306,13 +496,14 @@ impl<const N: usize> Scheduler<N> {
     }
 
     /// The IPC fast path's direct switch: the current thread `from` waits
-    /// (with no deadline) and `to`, which waited, runs at once without
-    /// passing through a queue. Both keep what is left of their slices.
-    /// The same state as [`Scheduler::block`], [`Scheduler::wake_first`]
-    /// and a [`Scheduler::pick`] that finds `to` first.
+    /// (with no deadline) and `to`, which waited, runs at once on this CPU
+    /// without passing through a queue. Both keep what is left of their
+    /// slices. The same state as [`Scheduler::block`],
+    /// [`Scheduler::wake_first`] and a [`Scheduler::pick`] that finds `to`
+    /// first (the fast path checked `to` has slice left and may run here).
     #[inline(always)]
     pub fn hand_off(&mut self, from: usize, to: usize) {
-        debug_assert_eq!(self.current, Some(from));
+        debug_assert_eq!(self.current(), Some(from));
         debug_assert_eq!(self.runs[to % N].state, RunState::Blocked);
         let run = &mut self.runs[from % N];
         run.state = RunState::Blocked;
@@ -320,12 +511,43 @@ impl<const N: usize> Scheduler<N> {
         let run = &mut self.runs[to % N];
         run.state = RunState::Running;
         run.deadline = 0;
-        self.current = Some(to);
+        run.cpu = self.this as u8;
+        self.cpus[self.this].current = Some(to);
+    }
+
+    /// The other CPUs that should pick again now: an idle one that may run
+    /// a ready thread, or one whose thread a ready thread it may run
+    /// outranks. Each is named once until it next enters the kernel.
+    pub fn kicks(&mut self) -> u8 {
+        if self.online & !(1 << self.this) == 0 || self.queues.is_empty() {
+            return 0;
+        }
+        let mut kicks = 0;
+        for cpu in 0..MAX_CPUS {
+            if cpu == self.this || self.online & (1 << cpu) == 0 || self.cpus[cpu].kicked {
+                continue;
+            }
+            let bit = 1 << cpu;
+            let runs = &self.runs;
+            let Some(ready) = self.queues.highest_where(|t| runs[t].affinity & bit != 0) else {
+                continue;
+            };
+            let outranks = match self.cpus[cpu].current {
+                None => true,
+                Some(current) => ready > self.runs[current].priority,
+            };
+            if outranks {
+                self.cpus[cpu].kicked = true;
+                kicks |= bit;
+            }
+        }
+        kicks
     }
 
     /// Checks that the states and the queues agree: a thread is queued
-    /// exactly when it is `Ready`, at its own priority; at most the current
-    /// thread is `Running`. Returns the first disagreement.
+    /// exactly when it is `Ready`, at its own priority; a thread runs
+    /// exactly when it is the current thread of the CPU it names. Returns
+    /// the first disagreement.
     pub fn check(&self) -> Result<(), &'static str> {
         for (thread, run) in self.runs.iter().enumerate() {
             let queued = self.queues.is_queued(thread);
@@ -335,17 +557,22 @@ impl<const N: usize> Scheduler<N> {
             if queued && self.queues.queued_priority(thread) != run.priority {
                 return Err("a ready thread is queued at its own priority");
             }
-            if run.state == RunState::Running && self.current != Some(thread) {
-                return Err("only the current thread runs");
+            if run.state == RunState::Running && self.cpus[run.cpu as usize].current != Some(thread) {
+                return Err("a running thread is the current thread of its CPU");
             }
             if run.deadline != 0 && run.state != RunState::Blocked {
                 return Err("only a blocked thread has a deadline");
             }
         }
-        if let Some(current) = self.current
-            && matches!(self.runs[current].state, RunState::Free | RunState::Ready)
-        {
-            return Err("the current thread is free or queued");
+        for (index, cpu) in self.cpus.iter().enumerate() {
+            // Between a block and the next pick the current thread is
+            // blocked; it is never free, queued or a zombie.
+            if let Some(current) = cpu.current
+                && !(matches!(self.runs[current].state, RunState::Running | RunState::Blocked)
+                    && self.runs[current].cpu as usize == index)
+            {
+                return Err("a CPU's current thread runs there (or just blocked)");
+            }
         }
         Ok(())
     }
@@ -368,46 +595,99 @@ mod tests {
         }
     }
 
+    fn itself(thread: usize) -> usize {
+        thread
+    }
+
+    /// A tick of one clock unit per tick on this CPU.
+    fn tick(sched: &mut Scheduler<8>) {
+        let now = sched.now + 1;
+        sched.enter(sched.cpu(), now, itself);
+        sched.charge_tick();
+    }
+
     #[test]
     fn priorities_are_strict_and_equals_take_turns() {
         let mut sched = Scheduler::<8>::new();
-        sched.start(1, 2);
-        sched.start(2, 5);
-        sched.start(3, 2);
+        sched.start(1, 2, ANY_CPU);
+        sched.start(2, 5, ANY_CPU);
+        sched.start(3, 2, ANY_CPU);
         assert_eq!(sched.pick(), Pick::Switch { from: None, to: 2 });
         sched.block(2, 0);
         assert_eq!(sched.pick(), Pick::Switch { from: Some(2), to: 1 });
         // 1's slice runs out: 3 goes next, 1 after it.
         for _ in 0..TIME_SLICE_TICKS {
-            sched.charge_tick();
+            tick(&mut sched);
         }
         assert_eq!(sched.pick(), Pick::Switch { from: Some(1), to: 3 });
         assert_eq!(sched.state(1), RunState::Ready);
+        assert_eq!(sched.used(1), TIME_SLICE_TICKS as u64);
         sched.check().unwrap();
     }
 
     #[test]
     fn a_preempted_thread_keeps_its_slice_and_its_place() {
         let mut sched = Scheduler::<8>::new();
-        sched.start(1, 2);
-        sched.start(2, 2);
-        sched.start(3, 6);
+        sched.start(1, 2, ANY_CPU);
+        sched.start(2, 2, ANY_CPU);
+        sched.start(3, 6, ANY_CPU);
         sched.block_after_start(3);
         assert_eq!(run_first(&mut sched), 1);
-        sched.charge_tick();
+        tick(&mut sched);
         // The high-priority thread wakes: 1 goes back to the front.
         sched.wake(3);
         assert_eq!(sched.pick(), Pick::Switch { from: Some(1), to: 3 });
         sched.block(3, 0);
         assert_eq!(run_first(&mut sched), 1);
-        assert_eq!(sched.slice_left(1), TIME_SLICE_TICKS - 1);
+        assert_eq!(sched.slice_left(1), sched.slice_length() - 1);
+        sched.check().unwrap();
+    }
+
+    #[test]
+    fn time_is_charged_at_every_switch_not_sampled_at_ticks() {
+        let mut sched = Scheduler::<8>::new();
+        sched.set_tick_length(100);
+        sched.start(1, 2, ANY_CPU);
+        sched.start(2, 2, ANY_CPU);
+        assert_eq!(run_first(&mut sched), 1);
+        // 1 runs for 70 units between ticks and blocks: no tick sees it,
+        // but it is charged.
+        sched.enter(0, 70, itself);
+        sched.block(1, 0);
+        assert_eq!(run_first(&mut sched), 2);
+        assert_eq!(sched.used(1), 70);
+        sched.enter(0, 100, itself);
+        sched.charge_tick();
+        assert_eq!(sched.used(2), 30);
+        sched.check().unwrap();
+    }
+
+    #[test]
+    fn a_server_runs_at_its_callers_expense() {
+        let mut sched = Scheduler::<8>::new();
+        sched.set_tick_length(100);
+        sched.start(1, 6, ANY_CPU); // the server
+        sched.start(2, 2, ANY_CPU); // the client
+        sched.block_after_start(1);
+        assert_eq!(run_first(&mut sched), 2);
+        // The client calls; the server takes the call and works 250 units
+        // for it, then replies.
+        sched.enter(0, 10, itself);
+        sched.hand_off(2, 1);
+        sched.enter(0, 260, |t| if t == 1 { 2 } else { t });
+        sched.block(1, 0);
+        sched.wake_first(2);
+        assert_eq!(sched.used(2), 260);
+        assert_eq!(sched.used(1), 0);
+        // The client's slice (200) is gone: it goes to the back, renewed.
+        assert_eq!(sched.slice_left(2), sched.slice_length());
         sched.check().unwrap();
     }
 
     #[test]
     fn deadlines_expire_and_idle_waits_for_them() {
         let mut sched = Scheduler::<8>::new();
-        sched.start(4, 1);
+        sched.start(4, 1, ANY_CPU);
         assert_eq!(run_first(&mut sched), 4);
         sched.block(4, 10);
         assert!(sched.has_timed_waits());
@@ -425,8 +705,8 @@ mod tests {
     #[test]
     fn ending_and_freeing() {
         let mut sched = Scheduler::<8>::new();
-        sched.start(0, 3);
-        sched.start(1, 3);
+        sched.start(0, 3, ANY_CPU);
+        sched.start(1, 3, ANY_CPU);
         assert_eq!(run_first(&mut sched), 0);
         assert!(sched.end(0));
         assert!(!sched.end(1));
@@ -442,9 +722,9 @@ mod tests {
     fn hand_off_is_block_wake_first_and_pick() {
         let setup = || {
             let mut sched = Scheduler::<8>::new();
-            sched.start(1, 4);
-            sched.start(2, 4);
-            sched.start(3, 4);
+            sched.start(1, 4, ANY_CPU);
+            sched.start(2, 4, ANY_CPU);
+            sched.start(3, 4, ANY_CPU);
             sched.block_after_start(2);
             assert_eq!(run_first(&mut sched), 1);
             sched
@@ -457,6 +737,51 @@ mod tests {
         assert_eq!(slow.pick(), Pick::Switch { from: Some(1), to: 2 });
         assert_eq!(fast, slow);
         fast.check().unwrap();
+    }
+
+    #[test]
+    fn each_cpu_runs_its_own_thread_and_affinity_holds() {
+        let mut sched = Scheduler::<8>::new();
+        sched.bring_online(1);
+        sched.start(1, 3, 1 << 1);
+        sched.start(2, 3, ANY_CPU);
+        // CPU 0 may not run thread 1: it takes 2.
+        assert_eq!(run_first(&mut sched), 2);
+        // CPU 0 runs a thread; CPU 1 idles with 1 ready for it: kick it.
+        assert_eq!(sched.kicks(), 1 << 1);
+        assert_eq!(sched.kicks(), 0, "once until it enters the kernel");
+        sched.enter(1, 0, itself);
+        assert_eq!(run_first(&mut sched), 1);
+        assert_eq!(sched.running_on(1), Some(1));
+        assert_eq!(sched.current_on(0), Some(2));
+        // CPU 1 ends thread 2, which runs on CPU 0.
+        assert!(!sched.end(2));
+        assert_eq!(sched.current_on(0), None);
+        sched.check().unwrap();
+        // Nothing left for CPU 0, but CPU 1 runs: idle, not quiescent.
+        sched.enter(0, 0, itself);
+        assert_eq!(sched.pick(), Pick::Idle { released: None });
+    }
+
+    #[test]
+    fn a_thread_outranking_another_cpus_thread_kicks_it() {
+        let mut sched = Scheduler::<8>::new();
+        sched.bring_online(1);
+        sched.start(1, 2, ANY_CPU);
+        sched.start(2, 2, ANY_CPU);
+        sched.start(3, 5, ANY_CPU);
+        sched.block_after_start(3);
+        assert_eq!(run_first(&mut sched), 1);
+        sched.enter(1, 0, itself);
+        assert_eq!(run_first(&mut sched), 2);
+        sched.enter(0, 0, itself);
+        assert_eq!(sched.kicks(), 0);
+        sched.wake(3);
+        // CPU 0 picks 3 itself at its next pick; CPU 1 is told too (either
+        // would do; the first to pick takes it).
+        assert_eq!(sched.kicks(), 1 << 1);
+        assert_eq!(sched.pick(), Pick::Switch { from: Some(1), to: 3 });
+        sched.check().unwrap();
     }
 
     impl<const N: usize> Scheduler<N> {

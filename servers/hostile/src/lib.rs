@@ -1,6 +1,9 @@
 //! What the hostile programs share: naming syscall results the way the
 //! system tests read them (`ETABLEFULL`, `ok`), parsing numeric arguments,
-//! and sleeping for a number of timer ticks.
+//! and sleeping for a number of timer ticks. Each program reports what it
+//! does and sees as `key=value` lines (`libsys::results`), which the tests
+//! read back with `abi::results`; what a program and its test agree on is in
+//! the `testspec` crate.
 //!
 //! Each binary in `src/bin/` is one ring-3 program of the robustness tests
 //! (`tests/tests/hostile.rs`): most misbehave on purpose and must be killed

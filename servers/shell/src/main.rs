@@ -8,11 +8,12 @@
 //! console's "a line is ready" and "Ctrl-C", and a child's end
 //! (`Child::watch`), so "the program ended, or Ctrl-C" is one wait.
 //!
-//! What tests judge is printed as `kind key=value ...` lines:
-//! `job.start pid=5 name=sleeper mode=background`,
-//! `job.end pid=5 name=sleeper ending=exited detail=0`,
-//! `wait.done ended=1`; `ps` prints a table under a header line.
-//! `help` lists the commands.
+//! What it reports, it prints as `key=value` lines (`libsys::results`,
+//! which tests read back with `abi::results`), readable by a person too:
+//! `start.5=sleeper background`, `end.5=sleeper exited 0` (how the job
+//! ended and the detail: the exit status, the killer's pid, ...),
+//! `wait.ended=1`, `error.run=ENOTFOUND ...`; `ps` prints a table under a
+//! header line. `help` lists the commands.
 
 #![no_std]
 #![no_main]
@@ -23,6 +24,7 @@ use libsys::abi::console::{INTERRUPT, MAX_LINE};
 use libsys::abi::manifest::{MAX_ARGS, MAX_NAME};
 use libsys::abi::process::{Ending, Info, State};
 use libsys::io::{ReadError, Stdin};
+use libsys::results::report;
 use libsys::{Child, Error, print, println};
 
 libsys::entry!(main);
@@ -114,21 +116,26 @@ struct Shell {
 fn report_end(pid: u32, name: &str, result: libsys::Result<(Ending, u64)>) {
     match result {
         Ok((ending, detail)) => {
-            // A status is signed; the other details are not.
-            if ending == Ending::Exited {
-                println!("job.end pid={pid} name={name} ending={ending} detail={}", detail as i64);
-            } else {
-                println!("job.end pid={pid} name={name} ending={ending} detail={detail}");
+            let key = format_args!("end.{pid}");
+            // A status is signed, a fault's vector and error code read
+            // best in hex; the other details are plain numbers.
+            match ending {
+                Ending::Exited => report(key, format_args!("{name} {ending} {}", detail as i64)),
+                Ending::Faulted => report(key, format_args!("{name} {ending} {detail:#x}")),
+                _ => report(key, format_args!("{name} {ending} {detail}")),
             }
         }
-        Err(error) => println!("error: job {pid} ({name}): {}", error.name()),
+        Err(error) => report(
+            format_args!("error.job.{pid}"),
+            format_args!("{name}: {}", error.name()),
+        ),
     }
 }
 
 impl Shell {
     fn run(&mut self, words: &[&str]) -> Next {
         let Some((&name, mut rest)) = words.split_first() else {
-            println!("error: run: which program? (run NAME [ARGS] [&])");
+            report("error.run", "which program? (run NAME [ARGS] [&])");
             return Next::Prompt;
         };
         // `&` alone or at the end of the last word.
@@ -152,13 +159,19 @@ impl Shell {
         for word in rest.iter().copied().chain((!last.is_empty()).then_some(last)) {
             let separator = if args.len == 0 { "" } else { " " };
             if write!(args, "{separator}{word}").is_err() {
-                println!("error: run: the arguments are longer than {MAX_ARGS} bytes");
+                report(
+                    "error.run",
+                    format_args!("the arguments are longer than {MAX_ARGS} bytes"),
+                );
                 return Next::Prompt;
             }
         }
         let free = self.jobs.iter().position(Option::is_none);
         if background && free.is_none() {
-            println!("error: run: {MAX_JOBS} background jobs already (wait or kill first)");
+            report(
+                "error.run",
+                format_args!("{MAX_JOBS} background jobs already (wait or kill first)"),
+            );
             return Next::Prompt;
         }
         let child = match libsys::spawn_with_args(name, args.as_str()) {
@@ -169,12 +182,12 @@ impl Shell {
                     Error::DENIED => "not among the programs the shell may start (its manifest's spawns)",
                     other => other.description(),
                 };
-                println!("error: run {name}: {} ({why})", error.name());
+                report("error.run", format_args!("{} {name}: {why}", error.name()));
                 return Next::Prompt;
             }
         };
         let mode = if background { "background" } else { "foreground" };
-        println!("job.start pid={} name={name} mode={mode}", child.pid());
+        report(format_args!("start.{}", child.pid()), format_args!("{name} {mode}"));
         match free {
             Some(slot) if background => {
                 self.jobs[slot] = Some(Job {
@@ -208,17 +221,17 @@ impl Shell {
                         // the next prompt; a background end, for `wait`.
                     }
                     Err(error) => {
-                        println!("error: waiting for {name}: {}", error.name());
+                        report("error.run", format_args!("{} waiting for {name}", error.name()));
                         break;
                     }
                 }
             },
-            Err(error) => println!("error: watching {name}: {}", error.name()),
+            Err(error) => report("error.run", format_args!("{} watching {name}", error.name())),
         }
         report_end(child.pid(), name, child.wait());
         // If the program took the input, take it back.
         if let Err(error) = self.stdin.attach() {
-            println!("error: input: {}", error.name());
+            report("error.input", error.name());
         }
     }
 
@@ -228,7 +241,10 @@ impl Shell {
                 Err(Error::TIMEDOUT) => "running",
                 _ => "ended",
             };
-            println!("job pid={} name={} state={state}", job.child.pid(), job.name.as_str());
+            report(
+                format_args!("job.{}", job.child.pid()),
+                format_args!("{} {state}", job.name.as_str()),
+            );
         }
     }
 
@@ -254,7 +270,7 @@ impl Shell {
         let notification = match self.stdin.notification() {
             Ok(notification) => notification,
             Err(error) => {
-                println!("error: wait: {}", error.name());
+                report("error.wait", error.name());
                 return;
             }
         };
@@ -274,22 +290,22 @@ impl Shell {
             };
             match notification.wait() {
                 Ok(bits) if bits & INTERRUPT != 0 => {
-                    println!("wait.interrupted ended={ended} left={left}");
-                    return;
+                    report("wait.left", left);
+                    break;
                 }
                 Ok(_) => {}
                 Err(error) => {
-                    println!("error: wait: {}", error.name());
-                    return;
+                    report("error.wait", error.name());
+                    break;
                 }
             }
         }
-        println!("wait.done ended={ended}");
+        report("wait.ended", ended);
     }
 
     fn kill(&mut self, words: &[&str]) {
         let Some(pid) = words.first().and_then(|word| word.parse::<u32>().ok()) else {
-            println!("error: kill: which pid? (kill PID)");
+            report("error.kill", "which pid? (kill PID)");
             return;
         };
         let Some(slot) = self
@@ -297,7 +313,7 @@ impl Shell {
             .iter_mut()
             .find(|job| job.as_ref().is_some_and(|j| j.child.pid() == pid))
         else {
-            println!("error: kill: no background job has pid {pid} (see jobs)");
+            report("error.kill", format_args!("no background job has pid {pid} (see jobs)"));
             return;
         };
         let Some(job) = slot.take() else { return };
@@ -305,7 +321,7 @@ impl Shell {
             // It ended by itself first: its own ending is reported.
             Ok(()) | Err(Error::PEERGONE) => report_end(pid, job.name.as_str(), job.child.wait()),
             Err(error) => {
-                println!("error: kill {pid}: {}", error.name());
+                report("error.kill", format_args!("{} {pid}", error.name()));
                 *slot = Some(job);
             }
         }
@@ -326,7 +342,7 @@ impl Shell {
         let mut count = 0;
         for word in line.split_ascii_whitespace() {
             if count == words.len() {
-                println!("error: more than {} words", words.len());
+                report("error.command", format_args!("more than {} words", words.len()));
                 return Next::Prompt;
             }
             words[count] = word;
@@ -349,7 +365,10 @@ impl Shell {
                 self.kill_all();
                 return Next::Exit;
             }
-            _ => println!("error: unknown command `{command}` (help lists them)"),
+            _ => report(
+                "error.command",
+                format_args!("unknown: {command} (help lists the commands)"),
+            ),
         }
         Next::Prompt
     }
@@ -361,7 +380,7 @@ fn ps() {
     let count = match libsys::process_info(&mut records) {
         Ok(count) => count,
         Err(error) => {
-            println!("error: ps: {}", error.name());
+            report("error.ps", error.name());
             return;
         }
     };
@@ -391,28 +410,23 @@ fn ps() {
 fn stats() {
     match libsys::stats() {
         Ok(s) => {
-            println!(
-                "stats.frames free={} total={} available={}",
-                s.free_frames,
-                s.total_frames,
-                s.available_frames()
-            );
-            println!(
-                "stats.tables processes={}/{} threads={}/{} endpoints={}/{} handles={}",
-                s.processes,
-                s.process_capacity,
-                s.threads,
-                s.thread_capacity,
-                s.endpoints,
-                s.endpoint_capacity,
-                s.handles
-            );
-            println!(
-                "stats.activity ticks={} syscalls={} spawned={}",
-                s.ticks, s.syscalls, s.spawned
-            );
+            for (name, value) in [
+                ("free_frames", s.free_frames),
+                ("total_frames", s.total_frames),
+                ("available_frames", s.available_frames()),
+                ("processes", s.processes),
+                ("process_capacity", s.process_capacity),
+                ("threads", s.threads),
+                ("endpoints", s.endpoints),
+                ("handles", s.handles),
+                ("ticks", s.ticks),
+                ("syscalls", s.syscalls),
+                ("spawned", s.spawned),
+            ] {
+                report(format_args!("stats.{name}"), value);
+            }
         }
-        Err(error) => println!("error: stats: {}", error.name()),
+        Err(error) => report("error.stats", error.name()),
     }
 }
 
@@ -420,10 +434,10 @@ fn uptime() {
     let ticks = libsys::time::ticks();
     let hz = libsys::time::tick_hz().max(1);
     let hundredths = ticks * 100 / hz;
-    println!(
-        "uptime ticks={ticks} seconds={}.{:02}",
-        hundredths / 100,
-        hundredths % 100
+    report("uptime.ticks", ticks);
+    report(
+        "uptime.seconds",
+        format_args!("{}.{:02}", hundredths / 100, hundredths % 100),
     );
 }
 
@@ -459,13 +473,13 @@ fn main() -> i32 {
                 // Another process took the input and is gone without it
                 // coming back: take it again.
                 if let Err(error) = shell.stdin.attach() {
-                    println!("error: input: {}", error.name());
+                    report("error.input", error.name());
                     return 1;
                 }
                 continue;
             }
             Err(ReadError::Sys(error)) => {
-                println!("error: input: {}", error.name());
+                report("error.input", error.name());
                 return 1;
             }
         };

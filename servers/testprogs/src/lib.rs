@@ -3,8 +3,10 @@
 //! that format text without `println!`.
 //!
 //! Each binary in `src/bin/` is one ring-3 program; the tests in
-//! `tests/tests/` boot it in a scenario and judge its serial output and exit
-//! status.
+//! `tests/tests/` boot it in a scenario and judge its exit status and the
+//! `key=value` lines it reports (`libsys::results`, read back with
+//! `abi::results`). What a program and its test agree on (addresses, text
+//! sent through the kernel) is in the `testspec` crate.
 
 #![no_std]
 

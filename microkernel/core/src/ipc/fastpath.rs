@@ -4,7 +4,9 @@
 //! It takes the common case of a client calling a waiting server, and of the
 //! server replying and waiting again (also to a `write` the kernel
 //! forwarded, which returns the count replied), and nothing else. A buffer,
-//! a handle to pass, NONBLOCK or a timeout, a peer that cannot run at once,
+//! a handle to pass, NONBLOCK or a timeout, a peer that cannot run at once
+//! on this CPU (something readier waits, its affinity excludes this CPU, or
+//! its slice is used up),
 //! a receiver that still owes someone a reply, a queued sender, tracing:
 //! each declines to the slow path ([`super::syscalls`]), which serves every
 //! case. Like seL4's fastpath it is a flat list of checks, then a commit:
@@ -79,7 +81,7 @@ fn call<M: Machine>(k: &mut Kernel<M>, client: usize) -> Option<usize> {
         .ok()?;
     let endpoint = entry.endpoint().ok()?;
     let server = k.ipc.waiting_receiver(endpoint)?;
-    if k.sched.outranked(k.sched.priority(server)) {
+    if !runs_next_here(k, server) {
         return None;
     }
     // A reply with bytes takes the slow path, which checks the client's
@@ -118,7 +120,7 @@ fn reply_recv<M: Machine>(k: &mut Kernel<M>, server: usize) -> Option<usize> {
     if k.ipc.has_sender(endpoint) {
         return None;
     }
-    if k.sched.outranked(k.sched.priority(caller)) {
+    if !runs_next_here(k, caller) {
         return None;
     }
     if !receive_buffer_checked(k, server) {
@@ -134,6 +136,14 @@ fn reply_recv<M: Machine>(k: &mut Kernel<M>, server: usize) -> Option<usize> {
     }
     k.thread_mut(caller).outgoing = Outgoing::Message;
     Some(caller)
+}
+
+/// Whether `peer`, woken, would run next on this CPU: nothing readier
+/// waits, it may run here, and it has slice left (a peer without goes to
+/// the back of its queue, which the slow path does).
+#[inline(always)]
+fn runs_next_here<M: Machine>(k: &Kernel<M>, peer: usize) -> bool {
+    !k.sched.outranked(k.sched.priority(peer)) && k.sched.may_run_here(peer) && k.sched.slice_left(peer) != 0
 }
 
 /// Whether the receive buffer in `thread`'s registers is known to be

@@ -420,6 +420,16 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
         self.replies[thread]
     }
 
+    /// Who pays for `thread`'s running: the caller it owes a reply (a
+    /// server works on its caller's behalf), or itself.
+    #[inline(always)]
+    pub fn payer_of(&self, thread: usize) -> usize {
+        match self.replies[thread % T] {
+            ReplySlot::Caller(caller) => caller,
+            ReplySlot::Empty | ReplySlot::Gone => thread,
+        }
+    }
+
     /// Whether `endpoint` has a thread waiting to receive.
     pub fn has_receiver(&self, endpoint: usize) -> bool {
         !self.endpoints[endpoint].receivers.is_empty()

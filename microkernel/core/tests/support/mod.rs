@@ -102,7 +102,16 @@ pub struct MockMachine {
     pub trace: Vec<u8>,
     /// Interrupt lines unmasked now.
     pub unmasked: Vec<usize>,
+    /// The CPU the kernel runs on.
+    pub cpu: usize,
+    /// CPUs asked to pick again, one bit each.
+    pub kicked: u8,
+    /// Entries since boot: the clock's fraction of a tick.
+    clock: core::sync::atomic::AtomicU64,
 }
+
+/// The mock clock's units per tick.
+pub const CLOCK_PER_TICK: u64 = 1000;
 
 impl Clone for MockMachine {
     fn clone(&self) -> Self {
@@ -122,6 +131,9 @@ impl Clone for MockMachine {
             active: self.active,
             trace: self.trace.clone(),
             unmasked: self.unmasked.clone(),
+            cpu: self.cpu,
+            kicked: self.kicked,
+            clock: core::sync::atomic::AtomicU64::new(self.clock.load(Ordering::Relaxed)),
         }
     }
 }
@@ -136,6 +148,9 @@ impl MockMachine {
             active: 0,
             trace: Vec::new(),
             unmasked: Vec::new(),
+            cpu: 0,
+            kicked: 0,
+            clock: core::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -290,7 +305,18 @@ impl Machine for MockMachine {
     }
 
     fn timestamp(&self) -> u64 {
-        self.published.ticks()
+        // Time passes with ticks, and a little with every entry between
+        // them (never a whole tick's worth).
+        let within = self.clock.fetch_add(1, Ordering::Relaxed) % (CLOCK_PER_TICK / 2);
+        self.published.ticks() * CLOCK_PER_TICK + within
+    }
+
+    fn cpu(&self) -> usize {
+        self.cpu
+    }
+
+    fn kick(&mut self, cpus: u8) {
+        self.kicked |= cpus;
     }
 
     fn trace_write(&mut self, bytes: &[u8]) {
@@ -357,6 +383,7 @@ pub fn boot(manifest: &str, mib: u64) -> (Box<Kernel<MockMachine>>, usize) {
         tick_hz: 100,
         tsc_hz: 0,
         tsc_at_boot: 0,
+        clock_per_tick: CLOCK_PER_TICK,
     };
     kernel_core::clock::make_time_page(&mut k, rates).expect("a frame for the time page");
     let started = kernel_core::image::start(&mut k, initrd).expect("the test image boots");

@@ -49,6 +49,15 @@ impl Machine for X86 {
         &PUBLISHED
     }
 
+    #[inline(always)]
+    fn cpu(&self) -> usize {
+        percpu::cpu_id() as usize
+    }
+
+    fn kick(&mut self, cpus: u8) {
+        super::smp::kick(cpus);
+    }
+
     fn switch_target(&self, space: &AddressSpace, io_ports: bool) -> Switch {
         Switch {
             root: space.root(),

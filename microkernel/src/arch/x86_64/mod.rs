@@ -37,6 +37,8 @@ mod serial;
 #[cfg(target_os = "none")]
 mod setup;
 #[cfg(target_os = "none")]
+mod smp;
+#[cfg(target_os = "none")]
 mod timer;
 #[cfg(target_os = "none")]
 mod trap;

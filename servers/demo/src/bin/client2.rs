@@ -7,5 +7,5 @@
 libsys::entry!(main);
 
 fn main() {
-    demo::count("client 2", 5);
+    demo::count(5);
 }

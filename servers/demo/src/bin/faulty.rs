@@ -1,5 +1,6 @@
-//! faulty: prints a line, then dereferences a null pointer. The kernel kills
-//! it and the console server reports the page fault; everyone else goes on.
+//! faulty: reports what it reads (`reading=0x0`), then dereferences a null
+//! pointer. The kernel kills it and the console server reports the page
+//! fault; everyone else goes on.
 
 #![no_std]
 #![no_main]
@@ -7,8 +8,8 @@
 libsys::entry!(main);
 
 fn main() {
-    libsys::println!("about to read address 0");
+    libsys::results::report("reading", "0x0");
     // SAFETY: deliberately unsound: this program exists to fault.
     let value = unsafe { core::ptr::read_volatile(core::ptr::null::<u64>()) };
-    libsys::println!("read {value} from address 0?");
+    libsys::results::report("read", value);
 }

@@ -1,6 +1,7 @@
 //! pingpong: calls the echo server over and over through its typed
 //! interface (`echo::protocol`), with six words and 64 bytes each time, and
-//! checks every reply. Exits with 0 if all came back intact.
+//! checks every reply. Reports `round_trips=N`, `check.replies_intact` and
+//! the `ticks=` it took; exits with 0 if all came back intact.
 
 #![no_std]
 #![no_main]
@@ -25,18 +26,18 @@ fn main() -> i32 {
         match ECHO.echo(words, &data) {
             Ok((back, bytes)) if back == words && bytes[..] == data => {}
             Ok(reply) => {
-                libsys::println!("round {round}: reply differs: {reply:?}");
+                libsys::results::report(format_args!("round.{round}"), format_args!("reply differs: {reply:?}"));
+                libsys::results::check("replies_intact", false);
                 return 2;
             }
             Err(error) => {
-                libsys::println!("round {round}: call failed: {error}");
+                libsys::results::report(format_args!("round.{round}"), error.name());
                 return 1;
             }
         }
     }
-    libsys::println!(
-        "{ROUNDS} IPC round trips with 6 words and 64 bytes each: all intact ({} ticks)",
-        libsys::get_ticks() - start
-    );
+    libsys::results::report("round_trips", ROUNDS);
+    libsys::results::check("replies_intact", true);
+    libsys::results::report("ticks", libsys::get_ticks() - start);
     0
 }

@@ -1,6 +1,7 @@
 //! spin: a CPU-bound loop that makes no syscall at all until it is done.
 //! It cannot yield, so only timer preemption lets the other programs of its
-//! priority run meanwhile: their output appears before spin's.
+//! priority run meanwhile: their output appears before spin's
+//! (`rounds=N`, `ticks=N`).
 
 #![no_std]
 #![no_main]
@@ -18,5 +19,6 @@ fn main() {
         state = core::hint::black_box(state.wrapping_mul(6364136223846793005).wrapping_add(1));
     }
     let ticks = libsys::get_ticks() - start;
-    libsys::println!("spun {ROUNDS} rounds over {ticks} timer ticks without a syscall");
+    libsys::results::report("rounds", ROUNDS);
+    libsys::results::report("ticks", ticks);
 }

@@ -3,18 +3,21 @@
 //! is gone (its send on the lifeline, handle 1, which only the fuzzer
 //! receives on, ends with EPEERGONE), waits until the fuzzer's pinger and
 //! victims are gone too (the process and thread counts are back), and
-//! compares free frames, processes, threads, endpoints and handles with the
-//! first reading. It prints `fuzz: counters unchanged: ...` or
-//! `fuzz: counters CHANGED: ...` and exits with 1 on any difference.
+//! compares the counters of `testspec::counters` (available frames,
+//! processes, threads, endpoints, handles) with the first reading. It
+//! reports each before and after (`before.NAME=N`, `after.NAME=N`) and
+//! `check.counters_back=pass`, or `fail` and exits with 1 on any
+//! difference.
 
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
 
-use core::fmt::Write;
 use libsys::abi::stats::Stats;
 use libsys::ipc::{self, Msg};
+use libsys::results::{check, report};
 use libsys::{Error, Handle};
+use testspec::counters::{COUNTERS, COUNTERS_BACK};
 
 libsys::entry!(main);
 
@@ -29,21 +32,21 @@ fn main() -> i32 {
     let before = match libsys::stats() {
         Ok(stats) => stats,
         Err(error) => {
-            libsys::println!("fuzz: stats: {}", error.name());
+            report("stats", error.name());
             return 1;
         }
     };
     let pid = match libsys::spawn("fuzzer") {
-        Ok(pid) => pid,
+        Ok(child) => child.pid(),
         Err(error) => {
-            libsys::println!("fuzz: cannot spawn the fuzzer: {}", error.name());
+            report("spawn.fuzzer", error.name());
             return 1;
         }
     };
     match ipc::send(LIFELINE, &Msg::new(0), &[]) {
         Err(Error::PEERGONE) => {}
         other => {
-            libsys::println!("fuzz: the lifeline send ended with {other:?}, not EPEERGONE");
+            report("lifeline", format_args!("{other:?}"));
             return 1;
         }
     }
@@ -56,28 +59,12 @@ fn main() -> i32 {
         naps += 1;
         after = libsys::stats().unwrap_or_default();
     }
-    libsys::println!(
-        "fuzz: fuzzer[{pid}] is gone; its helpers after {} ticks",
-        libsys::get_ticks() - started
-    );
-
-    let fields = [
-        ("available frames", before.available_frames(), after.available_frames()),
-        ("processes", before.processes, after.processes),
-        ("threads", before.threads, after.threads),
-        ("endpoints", before.endpoints, after.endpoints),
-        ("handles", before.handles, after.handles),
-    ];
-    let same = fields.iter().all(|(_, a, b)| a == b);
-    let mut line = fuzzer::Line::new();
-    let verdict = if same { "unchanged" } else { "CHANGED" };
-    let _ = write!(line, "fuzz: counters {verdict}: ");
-    for (index, (name, a, b)) in fields.iter().enumerate() {
-        let sign = if a == b { "=" } else { "!=" };
-        let separator = if index == 0 { "" } else { ", " };
-        let _ = write!(line, "{separator}{name} {a} {sign} {b}");
+    report("fuzzer", pid);
+    report("helpers_gone_after_ticks", libsys::get_ticks() - started);
+    for (name, read) in COUNTERS {
+        report(format_args!("before.{name}"), read(&before));
+        report(format_args!("after.{name}"), read(&after));
     }
-    let _ = writeln!(line);
-    let _ = libsys::write_all(1, line.as_bytes());
-    if same { 0 } else { 1 }
+    let same = COUNTERS.iter().all(|(_, read)| read(&before) == read(&after));
+    if check(COUNTERS_BACK, same) { 0 } else { 1 }
 }

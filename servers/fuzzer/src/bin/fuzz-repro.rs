@@ -1,9 +1,10 @@
 //! fuzz-repro: minimal reproducers of the kernel bugs the fuzzer found
 //! (docs/reliability.md, "Kernel bugs found"). It runs in the fuzz image in
 //! the fuzzer's place, with the same handles (`fuzzer::handles`), and
-//! `case=NAME` picks the reproducer. It prints what happened through the
-//! printer and exits with 0 when the kernel kept the ABI, 1 when the bug
-//! showed. The `regression_*` tests in tests/tests/fuzz.rs boot it.
+//! `case=NAME` picks the reproducer. It reports what happened through the
+//! printer (`repro.NAME=RESULT`, then `check.NAME=pass` when the kernel
+//! kept the ABI) and exits with 0 when it did, 1 when the bug showed. The
+//! `regression_*` tests in tests/tests/fuzz.rs boot it.
 
 #![no_std]
 #![no_main]
@@ -19,11 +20,10 @@ use libsys::{Error, MsgInfo};
 
 libsys::entry!(main);
 
-/// Prints one line through the printer.
-fn say(args: core::fmt::Arguments) {
+/// Reports `key=value` through the printer.
+fn report(key: impl core::fmt::Display, value: impl core::fmt::Display) {
     let mut line = Line::new();
-    let _ = line.write_fmt(args);
-    let _ = line.write_str("\n");
+    let _ = writeln!(line, "{key}={value}");
     let _ = ipc::send(handles::PRINTER, &Msg::new(PRINT), line.as_bytes());
 }
 
@@ -56,11 +56,11 @@ fn allowed(syscall: Syscall, result: Result<u64, Error>) -> bool {
 /// forever (the test's timeout ends the boot).
 fn stale_deadline() -> bool {
     let result = ipc::call_words(handles::MIRROR, &Msg::new(2).with_timeout(50));
-    say(format_args!(
-        "fuzz: repro stale-deadline: a call with a timeout answered by the fast path: {:?}; \
-         exiting now, the kernel must halt",
-        result.map(|reply| reply.label)
-    ));
+    // Exiting now: the kernel must halt.
+    report(
+        "repro.stale-deadline",
+        format_args!("{:?}", result.map(|reply| reply.label)),
+    );
     true
 }
 
@@ -74,10 +74,8 @@ fn recv_checks_msginfo() -> bool {
     let info = MsgInfo::new(0, 0, 0).with_flags(MsgFlags::KERNEL | MsgFlags::NONBLOCK);
     let result = raw_ipc(Syscall::Recv, endpoint, info, 0);
     let _ = libsys::handle_close(endpoint);
-    say(format_args!(
-        "fuzz: repro recv-checks-msginfo: recv with KERNEL|NONBLOCK on an empty endpoint: {result:?} \
-         (the ABI: ETIMEDOUT)"
-    ));
+    // The ABI: ETIMEDOUT.
+    report("repro.recv-checks-msginfo", format_args!("{result:?}"));
     result == Err(Error::TIMEDOUT)
 }
 
@@ -86,10 +84,9 @@ fn recv_checks_msginfo() -> bool {
 fn reply_handle() -> bool {
     let info = MsgInfo::new(0, 1, 0).with_flags(MsgFlags::HANDLE);
     let result = raw_ipc(Syscall::Reply, 0, info, 0x1f00);
-    say(format_args!(
-        "fuzz: repro reply-handle-errors: reply passing handle 0x1f00, which is not open: {result:?} \
-         (the ABI allows only NOREPLY, PEERGONE, INVAL, TOOLONG, FAULT, TABLEFULL)"
-    ));
+    // The ABI allows only NOREPLY, PEERGONE, INVAL, TOOLONG, FAULT,
+    // TABLEFULL.
+    report("repro.reply-handle-errors", format_args!("{result:?}"));
     allowed(Syscall::Reply, result)
 }
 
@@ -98,10 +95,9 @@ fn reply_handle() -> bool {
 fn write_console_error() -> bool {
     let bytes = [b'x'; MAX_BUFFER];
     let result = libsys::write(1, &bytes[..fuzzer::SINK_ERROR_LEN]).map(|n| n as u64);
-    say(format_args!(
-        "fuzz: repro write-passes-console-errors: a write the console answers with -ENOMEM: {result:?} \
-         (the ABI allows a count or FAULT, BADHANDLE, NORIGHTS, PEERGONE, INVAL)"
-    ));
+    // The ABI allows a count or FAULT, BADHANDLE, NORIGHTS, PEERGONE,
+    // INVAL.
+    report("repro.write-passes-console-errors", format_args!("{result:?}"));
     allowed(Syscall::Write, result)
 }
 
@@ -113,9 +109,13 @@ fn main() -> i32 {
         "reply-handle-errors" => reply_handle(),
         "write-passes-console-errors" => write_console_error(),
         other => {
-            say(format_args!("fuzz: repro: no case `{other}`"));
+            report("repro", format_args!("no case `{other}`"));
             return 2;
         }
     };
+    report(
+        format_args!("{}{case}", abi::results::CHECK),
+        abi::results::verdict(kept),
+    );
     if kept { 0 } else { 1 }
 }

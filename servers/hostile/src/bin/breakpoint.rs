@@ -1,7 +1,9 @@
 //! breakpoint: executes `int3`. The kernel lets ring 3 raise the breakpoint
 //! vector (its gate has DPL 3) and kills the program for it, reporting a
 //! breakpoint (not a protection fault) at the instruction after the `int3`,
-//! as the CPU does for a trap.
+//! as the CPU does for a trap. It reports that address first
+//! (`trap_returns_to=0x...`); reporting `returned=` would mean no
+//! breakpoint exception came.
 
 #![no_std]
 #![no_main]
@@ -25,9 +27,9 @@ unsafe extern "C" {
 
 fn main() -> i32 {
     let after = breakpoint_after as unsafe extern "C" fn() as usize;
-    libsys::println!("breakpoint: int3, the trap returns to {after:#x}");
+    libsys::results::report("trap_returns_to", format_args!("{after:#x}"));
     // SAFETY: deliberate: `int3` traps; the function changes no register.
     unsafe { breakpoint() };
-    libsys::println!("breakpoint: int3 returned: no breakpoint exception");
+    libsys::results::report("returned", "int3");
     1
 }

@@ -1,7 +1,8 @@
 //! floating-point: executes an x87 instruction (`fld1`). The kernel does not
 //! save FPU state, so it keeps the FPU off (CR0.EM): the instruction raises
 //! device-not-available, and the program is killed instead of seeing another
-//! program's registers.
+//! program's registers. It reports the instruction's address first
+//! (`at=0x...`); reporting `returned=` would mean the FPU is on.
 
 #![no_std]
 #![no_main]
@@ -25,10 +26,10 @@ unsafe extern "C" {
 
 fn main() -> i32 {
     let at = floating_point as unsafe extern "C" fn() as usize;
-    libsys::println!("floating-point: fld1 at {at:#x}");
+    libsys::results::report("at", format_args!("{at:#x}"));
     // SAFETY: deliberate: the x87 instruction faults with the FPU off; had it
     // run, the x87 stack is left as it was.
     unsafe { floating_point() };
-    libsys::println!("floating-point: the FPU is on: x87 state leaks between programs");
+    libsys::results::report("returned", "fld1");
     1
 }

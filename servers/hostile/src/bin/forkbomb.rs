@@ -3,7 +3,9 @@
 //! `spawns`) over and over without waiting for any, until `spawn` fails. The
 //! process table (64 slots) must fill up and `spawn` must then refuse with
 //! ETABLEFULL, no kernel memory or other program harmed; the bomb reports
-//! the refusal with the table's fill and exits. With `role=copy` (the
+//! how many copies it spawned (`copies=`), the refusal (`refusal=`) and the
+//! tables' fill (`processes=`, `process_capacity=`, `threads=`,
+//! `thread_capacity=`), and exits. With `role=copy` (the
 //! spawned copies) it yields a few times and exits with 0: every copy must
 //! run and exit once the bomb is done.
 
@@ -12,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 use libsys::Error;
+use libsys::results::report;
 
 libsys::entry!(main);
 
@@ -20,7 +23,7 @@ const MOST: u32 = 1000;
 
 fn bomb() -> i32 {
     let Some(copy) = libsys::arg("copy") else {
-        libsys::println!("forkbomb: no copy= argument");
+        report("copy", "missing");
         return 2;
     };
     let mut copies = 0;
@@ -34,17 +37,12 @@ fn bomb() -> i32 {
         }
     };
     let stats = libsys::stats().unwrap_or_default();
-    match refusal {
-        Some(error) => libsys::println!(
-            "forkbomb: spawned {copies} copies of {copy}, then spawn: {} (processes {} of {}, threads {} of {})",
-            error.name(),
-            stats.processes,
-            stats.process_capacity,
-            stats.threads,
-            stats.thread_capacity
-        ),
-        None => libsys::println!("forkbomb: spawned {copies} copies of {copy} and was never refused"),
-    }
+    report("copies", copies);
+    report("refusal", refusal.map_or("none", Error::name));
+    report("processes", stats.processes);
+    report("process_capacity", stats.process_capacity);
+    report("threads", stats.threads);
+    report("thread_capacity", stats.thread_capacity);
     if refusal == Some(Error::TABLEFULL) { 0 } else { 1 }
 }
 
@@ -58,7 +56,7 @@ fn main() -> i32 {
             0
         }
         other => {
-            libsys::println!("forkbomb: unknown role {other:?}");
+            report("role", format_args!("unknown {other:?}"));
             2
         }
     }

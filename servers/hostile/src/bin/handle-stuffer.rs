@@ -2,8 +2,10 @@
 //! (default 40) with a label it does not serve, each passing a handle to a
 //! fresh endpoint of its own, which it then closes. The console must not
 //! keep what it never asked for: once the stuffer is gone, its endpoints
-//! must be gone too. It reports how many sends were taken and refused, and
-//! the kernel's endpoint and handle counts before and after.
+//! must be gone too. It reports how many handles it passed (`passed=`), how
+//! many sends were taken and refused (`taken=`, `refused=`, the first
+//! refusal's error as `first_refusal=`), and the kernel's endpoint and
+//! handle counts before and after (`endpoints.before=` ...).
 
 #![no_std]
 #![no_main]
@@ -11,14 +13,14 @@
 
 use hostile::number_arg;
 use libsys::ipc::{self, Msg};
+use libsys::results::report;
 use libsys::{Error, Rights};
+use testspec::UNSERVED_LABEL;
 
 libsys::entry!(main);
 
 /// Handle 0: SEND to the console.
 const CONSOLE: libsys::Handle = 0;
-/// A label the console does not serve.
-const BOGUS: u32 = 0xbad;
 
 fn main() -> i32 {
     let messages = number_arg("messages", 40);
@@ -28,13 +30,13 @@ fn main() -> i32 {
         let endpoint = match libsys::endpoint_create() {
             Ok(endpoint) => endpoint,
             Err(error) => {
-                libsys::println!("handle-stuffer: endpoint_create: {}", error.name());
+                report("endpoint_create", error.name());
                 return 1;
             }
         };
         let passed = libsys::handle_dup(endpoint, Rights::SEND | Rights::TRANSFER, 0);
         let sent = passed.and_then(|passed| {
-            let sent = ipc::send(CONSOLE, &Msg::new(BOGUS).passing(passed), &[]);
+            let sent = ipc::send(CONSOLE, &Msg::new(UNSERVED_LABEL).passing(passed), &[]);
             libsys::handle_close(passed).and(sent)
         });
         match sent {
@@ -47,14 +49,13 @@ fn main() -> i32 {
         let _ = libsys::handle_close(endpoint);
     }
     let after = libsys::stats().unwrap_or_default();
-    libsys::println!(
-        "handle-stuffer: passed {messages} handles to the console: {taken} taken, {refused} refused ({}); \
-         endpoints {} -> {}, handles {} -> {}",
-        first_refusal.map_or("none", Error::name),
-        before.endpoints,
-        after.endpoints,
-        before.handles,
-        after.handles
-    );
+    report("passed", messages);
+    report("taken", taken);
+    report("refused", refused);
+    report("first_refusal", first_refusal.map_or("none", Error::name));
+    report("endpoints.before", before.endpoints);
+    report("endpoints.after", after.endpoints);
+    report("handles.before", before.handles);
+    report("handles.after", after.handles);
     0
 }

@@ -11,9 +11,14 @@
 //!   `handle_dup` until its handle table is full, closes everything and
 //!   tells the first (SEND on `hoard`).
 //!
-//! Every refusal must be ETABLEFULL; each line reports the tables' fill at
-//! that moment, and the kernel's endpoint count after the release must
-//! equal the one before.
+//! Every refusal must be ETABLEFULL. Each reports what it took and the
+//! tables' fill when the kernel refused (`created=`, `create_refusal=`,
+//! `create.my_handles=` of `max_handles=`, `create.endpoints=` of
+//! `endpoint_capacity=`; the second also `kept=`, `copies=`,
+//! `dup_refusal=`, `dup.my_handles=`, `dup.endpoints=`), and the kernel's
+//! endpoint count before and after the release (`released.endpoints_before=`,
+//! `released.endpoints_after=`), which must be equal; the first reports
+//! what the second said (`second_says=done`).
 
 #![no_std]
 #![no_main]
@@ -22,6 +27,7 @@
 use libsys::abi::handle::MAX_HANDLES;
 use libsys::abi::stats::Stats;
 use libsys::ipc::{self, Msg};
+use libsys::results::report;
 use libsys::{Error, Handle, Rights};
 
 libsys::entry!(main);
@@ -47,9 +53,9 @@ fn create_all(handles: &mut handle_list::List) -> Option<Error> {
     }
 }
 
-/// `name` of the error, or `no error`.
+/// `name` of the error, or `none`.
 fn name(error: Option<Error>) -> &'static str {
-    error.map_or("no error", Error::name)
+    error.map_or("none", Error::name)
 }
 
 fn stats() -> Stats {
@@ -69,35 +75,35 @@ fn close_all(handles: &[Handle]) -> usize {
 /// theirs; the supervisor compares everything once all are gone.)
 fn released(before: &Stats) -> bool {
     let after = stats();
-    libsys::println!(
-        "hoarder: released everything: endpoints {} -> {}",
-        before.endpoints,
-        after.endpoints
-    );
+    report("released.endpoints_before", before.endpoints);
+    report("released.endpoints_after", after.endpoints);
     before.endpoints == after.endpoints
+}
+
+/// Reports what `create_all` took and the tables' fill at the refusal.
+fn report_created(created: usize, refusal: Option<Error>) {
+    let now = stats();
+    report("created", created);
+    report("create_refusal", name(refusal));
+    report("create.my_handles", START_HANDLES + created);
+    report("max_handles", MAX_HANDLES);
+    report("create.endpoints", now.endpoints);
+    report("endpoint_capacity", now.endpoint_capacity);
 }
 
 fn first() -> i32 {
     let before = stats();
     let mut handles = handle_list::List::new();
     let refusal = create_all(&mut handles);
-    let now = stats();
-    libsys::println!(
-        "hoarder: first: created {} endpoints, then endpoint_create: {} (my handles {} of {MAX_HANDLES}, endpoints {} of {})",
-        handles.len(),
-        name(refusal),
-        START_HANDLES + handles.len(),
-        now.endpoints,
-        now.endpoint_capacity
-    );
+    report_created(handles.len(), refusal);
     let waited = ipc::recv(HOARD, &mut []);
-    libsys::println!(
-        "hoarder: first: the second says {}",
+    report(
+        "second_says",
         match &waited {
             Ok(message) if message.label == DONE => "done",
-            Ok(_) => "something else",
+            Ok(_) => "something_else",
             Err(error) => error.name(),
-        }
+        },
     );
     let failed = close_all(&handles);
     let back = released(&before);
@@ -112,15 +118,7 @@ fn second() -> i32 {
     let before = stats();
     let mut handles = handle_list::List::new();
     let refusal = create_all(&mut handles);
-    let now = stats();
-    libsys::println!(
-        "hoarder: second: created {} endpoints, then endpoint_create: {} (my handles {} of {MAX_HANDLES}, endpoints {} of {})",
-        handles.len(),
-        name(refusal),
-        START_HANDLES + handles.len(),
-        now.endpoints,
-        now.endpoint_capacity
-    );
+    report_created(handles.len(), refusal);
     let mut wrong = usize::from(refusal != Some(Error::TABLEFULL));
 
     // Make room in the handle table (each close frees its endpoint too),
@@ -129,7 +127,7 @@ fn second() -> i32 {
     wrong += close_all(&handles[half..]);
     handles.truncate(half);
     let Some(&original) = handles.first() else {
-        libsys::println!("hoarder: second: no endpoint to duplicate");
+        report("kept", 0);
         return 1;
     };
     let mut copies = handle_list::List::new();
@@ -144,14 +142,11 @@ fn second() -> i32 {
         }
     };
     let now = stats();
-    libsys::println!(
-        "hoarder: second: kept {half} endpoints, made {} copies, then handle_dup: {} (my handles {} of {MAX_HANDLES}, endpoints {} of {})",
-        copies.len(),
-        name(refusal),
-        START_HANDLES + half + copies.len(),
-        now.endpoints,
-        now.endpoint_capacity
-    );
+    report("kept", half);
+    report("copies", copies.len());
+    report("dup_refusal", name(refusal));
+    report("dup.my_handles", START_HANDLES + half + copies.len());
+    report("dup.endpoints", now.endpoints);
     wrong += usize::from(refusal != Some(Error::TABLEFULL));
     wrong += close_all(&copies);
     wrong += close_all(&handles);
@@ -166,7 +161,7 @@ fn main() -> i32 {
         Some("first") => first(),
         Some("second") => second(),
         other => {
-            libsys::println!("hoarder: unknown role {other:?}");
+            report("role", format_args!("unknown {other:?}"));
             2
         }
     }

@@ -1,6 +1,6 @@
 //! invalid-opcode: executes `ud2`, the instruction defined to be invalid.
-//! The CPU raises an invalid-opcode exception at it, which must kill the
-//! program.
+//! The CPU raises an invalid-opcode exception at it (it reports `at=0x...`
+//! first), which must kill the program.
 
 #![no_std]
 #![no_main]
@@ -22,9 +22,9 @@ unsafe extern "C" {
 
 fn main() -> i32 {
     let at = invalid_opcode as unsafe extern "C" fn() as usize;
-    libsys::println!("invalid-opcode: ud2 at {at:#x}");
+    libsys::results::report("at", format_args!("{at:#x}"));
     // SAFETY: deliberate: `ud2` raises #UD; the function changes no register.
     unsafe { invalid_opcode() };
-    libsys::println!("invalid-opcode: ud2 returned: no invalid-opcode exception");
+    libsys::results::report("returned", "ud2");
     1
 }

@@ -1,24 +1,18 @@
-//! privileged: executes one privileged instruction from ring 3, named by
-//! its `instruction=` argument. Every one of them must end the program with
-//! a general protection fault reported at that very instruction, which the
-//! program announces first (`executing cli at 0x201010`); printing the line
-//! after it would mean ring 3 got hold of the machine.
-//!
-//! | argument | what it tries |
-//! |---|---|
-//! | `cli`, `sti` | masking or unmasking interrupts |
-//! | `hlt` | halting the CPU |
-//! | `in-serial`, `out-serial` | reading and writing COM1 (0x3f8) without the I/O right |
-//! | `out-exit` | writing QEMU's exit port 0xf4 (`isa-debug-exit`): it would stop the machine |
-//! | `wrmsr`, `rdmsr` | writing and reading LSTAR, the syscall entry point |
-//! | `lgdt`, `lidt` | loading a descriptor table |
-//! | `mov-cr3` | switching the page tables |
-//! | `swapgs` | taking the kernel's GS base |
-//! | `int-timer` | raising the timer vector (0x20) by hand: its gate is for the kernel only |
-//! | `iopl` | setting IOPL to 3 with `popfq` (silently ignored), making a syscall, then `cli` |
+//! privileged: executes one privileged instruction from ring 3: the case
+//! of `testspec::privileged::CASES` its `case=` argument names (the table
+//! also drives the case's test in `tests/tests/hostile.rs`). Every one of
+//! them must end the program with a general protection fault reported at
+//! that very instruction, which the program reports first (`case=NAME`,
+//! `at=0x201010`); reporting `returned=` would mean ring 3 got hold of the
+//! machine. A case that raises IOPL first reports what IOPL became
+//! (`iopl=0`: ring 3 cannot raise it) and makes a syscall (`pid=N`) before
+//! its instruction.
 
 #![no_std]
 #![no_main]
+
+use libsys::results::report;
+use testspec::privileged::{self, Instruction};
 
 libsys::entry!(main);
 
@@ -127,71 +121,60 @@ fn address(label: unsafe extern "C" fn()) -> usize {
     label as usize
 }
 
-/// One case: its function and the address of its privileged instruction.
-struct Case {
+/// What runs a case: its function and the address of its privileged
+/// instruction.
+struct Target {
     run: unsafe extern "C" fn(u64),
     at: usize,
 }
 
-fn case(name: &str) -> Option<Case> {
-    let first = |run: unsafe extern "C" fn(u64)| Case { run, at: run as usize };
-    Some(match name {
-        "cli" | "iopl" => first(privileged_cli),
-        "sti" => first(privileged_sti),
-        "hlt" => first(privileged_hlt),
-        "in-serial" => Case {
-            run: privileged_in_serial,
-            at: address(privileged_in_serial_at),
-        },
-        "out-serial" => Case {
-            run: privileged_out_serial,
-            at: address(privileged_out_serial_at),
-        },
-        "out-exit" => Case {
-            run: privileged_out_exit,
-            at: address(privileged_out_exit_at),
-        },
-        "wrmsr" => Case {
-            run: privileged_wrmsr,
-            at: address(privileged_wrmsr_at),
-        },
-        "rdmsr" => Case {
-            run: privileged_rdmsr,
-            at: address(privileged_rdmsr_at),
-        },
-        "lgdt" => first(privileged_lgdt),
-        "lidt" => first(privileged_lidt),
-        "mov-cr3" => first(privileged_mov_cr3),
-        "swapgs" => first(privileged_swapgs),
-        "int-timer" => first(privileged_int_timer),
-        _ => return None,
-    })
+/// The function and address of `instruction`.
+fn target(instruction: Instruction) -> Target {
+    let first = |run: unsafe extern "C" fn(u64)| Target { run, at: run as usize };
+    let labelled = |run: unsafe extern "C" fn(u64), at: unsafe extern "C" fn()| Target { run, at: address(at) };
+    match instruction {
+        Instruction::Cli => first(privileged_cli),
+        Instruction::Sti => first(privileged_sti),
+        Instruction::Hlt => first(privileged_hlt),
+        Instruction::InSerial => labelled(privileged_in_serial, privileged_in_serial_at),
+        Instruction::OutSerial => labelled(privileged_out_serial, privileged_out_serial_at),
+        Instruction::OutExit => labelled(privileged_out_exit, privileged_out_exit_at),
+        Instruction::Wrmsr => labelled(privileged_wrmsr, privileged_wrmsr_at),
+        Instruction::Rdmsr => labelled(privileged_rdmsr, privileged_rdmsr_at),
+        Instruction::Lgdt => first(privileged_lgdt),
+        Instruction::Lidt => first(privileged_lidt),
+        Instruction::MovCr3 => first(privileged_mov_cr3),
+        Instruction::Swapgs => first(privileged_swapgs),
+        Instruction::IntTimer => first(privileged_int_timer),
+    }
 }
 
 fn main() -> i32 {
-    let name = libsys::arg("instruction").unwrap_or("");
-    let Some(case) = case(name) else {
-        libsys::println!("privileged: unknown instruction {name:?}");
+    let name = libsys::arg("case").unwrap_or("");
+    let Some(case) = privileged::find(name) else {
+        report("case", format_args!("unknown {name:?}"));
         return 2;
     };
-    if name == "iopl" {
+    let target = target(case.instruction);
+    if case.raise_iopl_first {
         // SAFETY: deliberate: tries to raise IOPL with popfq. At CPL 3 the
         // CPU ignores the IOPL bits, so only RFLAGS' other bits are written
         // back, unchanged.
         let rflags = unsafe { privileged_raise_iopl() };
-        libsys::println!("privileged: IOPL after popfq with IOPL 3: {}", (rflags >> 12) & 3);
+        report("iopl", (rflags >> 12) & 3);
         // A syscall in between: the kernel must not hand IOPL back either.
-        libsys::println!("privileged: made a syscall, pid {}", libsys::get_pid());
+        report("pid", libsys::get_pid());
     }
     // lgdt and lidt read a 10-byte descriptor (limit 0, base 0) at RDI, and
     // mov cr3 would take that address as its page-table root; the other
     // cases ignore their argument.
     let descriptor = [0u8; 16];
-    libsys::println!("privileged: executing {name} at {:#x}", case.at);
+    report("case", name);
+    report("at", format_args!("{:#x}", target.at));
     // SAFETY: deliberately unsound: executes a privileged instruction in
     // ring 3, which must raise a general protection fault before it has any
     // effect. `descriptor` outlives the call.
-    unsafe { (case.run)(descriptor.as_ptr() as u64) };
-    libsys::println!("privileged: {name} did not fault: ring 3 has the machine");
+    unsafe { (target.run)(descriptor.as_ptr() as u64) };
+    report("returned", name);
     1
 }

@@ -2,8 +2,9 @@
 //! `delay=` ticks (default 20) on each before it replies, then exits. A
 //! caller whose timeout is shorter gives up (ETIMEDOUT) and leaves; the
 //! reply meant for it must then fail with EPEERGONE, and the server must go
-//! on serving the next caller normally. It prints the badge of each request
-//! (which caller it came from) and what each `reply` returned.
+//! on serving the next caller normally. It reports the badge of each
+//! request (which caller it came from: `request.N.badge=B`) and what each
+//! `reply` returned (`reply.N=RESULT`).
 //!
 //! The work is a busy loop, not a sleep: a server that waits to receive
 //! anything (a timed `recv` on another endpoint included) while it owes a
@@ -15,6 +16,7 @@
 
 use hostile::{number_arg, result_name};
 use libsys::ipc::{self, Msg};
+use libsys::results::report;
 
 libsys::entry!(main);
 
@@ -28,17 +30,18 @@ fn main() -> i32 {
         let (word, badge) = match ipc::recv(ENDPOINT, &mut []) {
             Ok(message) => (message.word(0).unwrap_or(0), message.badge),
             Err(error) => {
-                libsys::println!("slow-server: recv: {}", error.name());
+                report(format_args!("recv.{request}"), error.name());
                 return 1;
             }
         };
-        libsys::println!("slow-server: request {request} received from badge {badge}; replying in {delay} ticks");
+        report(format_args!("request.{request}.badge"), badge);
+        report(format_args!("request.{request}.delay"), delay);
         let start = libsys::get_ticks();
         while libsys::get_ticks() - start < delay {
             core::hint::spin_loop();
         }
         let replied = ipc::reply(&Msg::with_words(0, &[word]), &[]);
-        libsys::println!("slow-server: reply to request {request}: {}", result_name(&replied));
+        report(format_args!("reply.{request}"), result_name(&replied));
     }
     0
 }

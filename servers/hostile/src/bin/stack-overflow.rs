@@ -1,7 +1,9 @@
 //! stack-overflow: recurses without bound, 2 KiB of stack per call, until it
 //! runs off the bottom of its 64 KiB stack. The page below the stack is an
 //! unmapped guard page, so the program must die of a page fault inside it
-//! (not present), never write whatever lies below.
+//! (not present), never write whatever lies below. It reports where it
+//! starts (`stack=0x...`) and the bytes per call (`frame=`); reporting
+//! `returned=` would mean there is no guard page.
 
 #![no_std]
 #![no_main]
@@ -29,11 +31,9 @@ fn recurse(depth: u64) -> u64 {
 
 fn main() -> i32 {
     let local = 0u8;
-    libsys::println!(
-        "stack-overflow: recursing from {:#x} with {FRAME} bytes per call",
-        &raw const local as u64
-    );
+    libsys::results::report("stack", format_args!("{:#x}", &raw const local as u64));
+    libsys::results::report("frame", FRAME);
     let depth = recurse(0);
-    libsys::println!("stack-overflow: the recursion returned {depth}: no guard page");
+    libsys::results::report("returned", depth);
     1
 }

@@ -2,14 +2,20 @@
 //! back everything its programs took.
 //!
 //! It reads the kernel's resource counters first, then spawns the programs
-//! its arguments name (`spawn=hello,worker,cli`, in that order), waits until
-//! they (and anything they spawned) are gone, and compares the counters:
+//! its arguments name (`spawn=hello,worker,cli`, in that order:
+//! `started.NAME=PID`, or `spawn.NAME=ERROR`), waits until they (and
+//! anything they spawned) are gone (`gone_after_ticks=T`, or
+//! `gave_up_after_ticks=T`), and compares the counters of
+//! `testspec::counters`:
 //!
 //! ```text
-//! accounting: counters back to start: available frames 31000 = 31000, processes 3 = 3, ...
+//! before.available_frames=31000
+//! after.available_frames=31000
+//! ...
+//! check.counters_back=pass
 //! ```
 //!
-//! (exit 0), or `counters NOT back to start` with the differences (exit 1).
+//! (exit 0), or `check.counters_back=fail` (exit 1).
 //!
 //! A program the kernel kills cannot say it is done, so the supervisor does
 //! not wait for messages: it knows how many processes lived before it
@@ -24,10 +30,9 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use core::fmt::Write;
 use hostile::{number_arg, sleep_on};
-use libsys::abi::stats::Stats;
-use libsys::io::Writer;
+use libsys::results::{check, report};
+use testspec::counters::{COUNTERS, COUNTERS_BACK};
 
 libsys::entry!(main);
 
@@ -36,22 +41,11 @@ const SLEEP: libsys::Handle = 1;
 /// Ticks to wait at most for the spawned programs to be gone.
 const DEFAULT_BOUND: u64 = 3000;
 
-/// The counters that must come back: (name, value).
-fn counters(stats: &Stats) -> [(&'static str, u64); 5] {
-    [
-        ("available frames", stats.available_frames()),
-        ("processes", stats.processes),
-        ("threads", stats.threads),
-        ("endpoints", stats.endpoints),
-        ("handles", stats.handles),
-    ]
-}
-
 fn main() -> i32 {
     let before = match libsys::stats() {
         Ok(stats) => stats,
         Err(error) => {
-            libsys::println!("supervisor: stats: {}", error.name());
+            report("stats", error.name());
             return 1;
         }
     };
@@ -66,9 +60,9 @@ fn main() -> i32 {
         match libsys::spawn(name) {
             Ok(child) => {
                 spawned += 1;
-                libsys::println!("supervisor: started {name}[{}]", child.pid());
+                report(format_args!("started.{name}"), child.pid());
             }
-            Err(error) => libsys::println!("supervisor: spawn {name}: {}", error.name()),
+            Err(error) => report(format_args!("spawn.{name}"), error.name()),
         }
     }
 
@@ -77,39 +71,29 @@ fn main() -> i32 {
     loop {
         match libsys::stats() {
             Ok(stats) => after = stats,
-            Err(error) => libsys::println!("supervisor: stats: {}", error.name()),
+            Err(error) => report("stats", error.name()),
         }
         let waited = libsys::get_ticks() - start;
         if after.processes == before.processes && after.threads == before.threads {
-            libsys::println!("supervisor: all {spawned} spawned programs gone after {waited} ticks");
+            report("spawned", spawned);
+            report("gone_after_ticks", waited);
             break;
         }
         if waited > bound {
-            libsys::println!(
-                "supervisor: gave up after {waited} ticks: {} processes, {} threads still live (started with {}, {})",
-                after.processes,
-                after.threads,
-                before.processes,
-                before.threads
-            );
+            report("spawned", spawned);
+            report("gave_up_after_ticks", waited);
             break;
         }
         if let Err(error) = sleep_on(SLEEP, poll) {
-            libsys::println!("supervisor: sleeping: {}", error.name());
+            report("sleep", error.name());
             return 1;
         }
     }
 
-    let back = counters(&before) == counters(&after);
-    let mut line = Writer::new(1);
-    let verdict = if back { "back to start" } else { "NOT back to start" };
-    let _ = write!(line, "accounting: counters {verdict}: ");
-    for (index, ((name, start), (_, end))) in counters(&before).into_iter().zip(counters(&after)).enumerate() {
-        let separator = if index == 0 { "" } else { ", " };
-        let sign = if start == end { "=" } else { "!=" };
-        let _ = write!(line, "{separator}{name} {start} {sign} {end}");
+    for (name, read) in COUNTERS {
+        report(format_args!("before.{name}"), read(&before));
+        report(format_args!("after.{name}"), read(&after));
     }
-    let _ = writeln!(line);
-    line.flush();
-    if back { 0 } else { 1 }
+    let back = COUNTERS.iter().all(|(_, read)| read(&before) == read(&after));
+    if check(COUNTERS_BACK, back) { 0 } else { 1 }
 }

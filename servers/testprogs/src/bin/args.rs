@@ -1,19 +1,18 @@
-//! args: prints the argument string its manifest entry gave it, and a few
-//! values looked up in it.
+//! args: reports the argument string its manifest entry gave it
+//! (`args=...`) and a few values looked up in it (`arg.KEY=VALUE`, `none`
+//! when absent).
 
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
 
+use libsys::results::report;
+
 libsys::entry!(main);
 
 fn main() {
-    libsys::println!("args: {:?}", libsys::args());
-    let value = |key| libsys::arg(key).unwrap_or("none");
-    libsys::println!(
-        "seed = {}, calls = {}, missing = {}",
-        value("seed"),
-        value("calls"),
-        value("missing")
-    );
+    report("args", libsys::args());
+    for key in ["seed", "calls", "missing"] {
+        report(format_args!("arg.{key}"), libsys::arg(key).unwrap_or("none"));
+    }
 }

@@ -1,11 +1,13 @@
-//! badge-client: calls the badge server (handle 1) and prints the badge the
-//! server saw; the manifest gives each client's handle its own badge.
+//! badge-client: calls the badge server (handle 1) and reports the badge
+//! the server saw (`badge=N`); the manifest gives each client's handle its
+//! own badge.
 
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
 
 use libsys::ipc::{self, Msg};
+use libsys::results::report;
 
 libsys::entry!(main);
 
@@ -16,16 +18,16 @@ fn main() -> i32 {
     match ipc::call_words(SERVER, &Msg::new(1)) {
         Ok(reply) => match reply.word(0) {
             Some(badge) => {
-                libsys::println!("the server saw badge {badge}");
+                report("badge", badge);
                 0
             }
             None => {
-                libsys::println!("the reply has no word");
+                report("badge", "none");
                 1
             }
         },
         Err(error) => {
-            libsys::println!("call failed: {}", error.name());
+            report("call", error.name());
             1
         }
     }

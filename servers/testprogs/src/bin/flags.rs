@@ -3,12 +3,19 @@
 //! through `int 0x80` must work and hand both flags back unchanged. Then TF
 //! set right before a `syscall`: the single-step trap must land in ring 3 and
 //! kill this program with a debug exception, never inside the kernel.
+//!
+//! It writes `testspec::flags::DF_AC_LINE` with DF and AC set, reports
+//! `check.df_ac_syscalls` (the results and flags were right), then
+//! `trap_expected=0x...` (where the trap must be reported) before it sets
+//! TF. Reporting `check.trap=fail` would mean no trap came.
 
 #![no_std]
 #![no_main]
 
 use core::arch::asm;
 use libsys::abi::Syscall;
+use libsys::results::{check, report};
+use testspec::flags::DF_AC_LINE;
 
 libsys::entry!(main);
 
@@ -117,29 +124,25 @@ fn single_step_syscall(armed: bool) -> u64 {
 }
 
 fn main() -> i32 {
-    let line = b"flags: this line was written with DF and AC set\n";
+    let line = DF_AC_LINE.as_bytes();
     let results = syscalls_with_df_and_ac(line);
     let pid = libsys::get_pid() as u64;
     let all_right = results.pid == pid
         && results.int80_pid == pid
         && results.written == line.len() as u64
         && results.flags & (DF | AC) == DF | AC;
-    if !all_right {
-        libsys::println!(
-            "flags: wrong results with DF and AC set: pid {} / {} (expected {pid}), wrote {} of {}, rflags {:#x}",
-            results.pid,
-            results.int80_pid,
-            results.written,
-            line.len(),
-            results.flags
-        );
+    if !check("df_ac_syscalls", all_right) {
+        report("df_ac.pid", results.pid);
+        report("df_ac.int80_pid", results.int80_pid);
+        report("df_ac.expected_pid", pid);
+        report("df_ac.written", results.written);
+        report("df_ac.rflags", format_args!("{:#x}", results.flags));
         return 1;
     }
-    libsys::println!("flags: DF and AC set across syscalls, kernel fine");
 
     let expected = single_step_syscall(false);
-    libsys::println!("flags: setting TF before a syscall; the trap should come at {expected:#x}");
+    report("trap_expected", format_args!("{expected:#x}"));
     single_step_syscall(true);
-    libsys::println!("flags: TF was set across a syscall and no debug exception came");
+    check("trap", false);
     2
 }

@@ -1,6 +1,6 @@
 //! input-abuse: sends the console's input protocol what a careless or
-//! hostile client would, and prints `check.NAME=pass` (or `=fail ...`) for
-//! each answer:
+//! hostile client would, and prints `check.NAME=pass` (or `=fail`, with
+//! `got.NAME=` what came instead) for each answer:
 //!
 //! - `read_unattached`: READ before anyone attached: ENORIGHTS.
 //! - `attach_no_handle`: ATTACH without a handle: EINVAL.
@@ -21,6 +21,7 @@
 
 use libsys::abi::console::{ATTACH, INPUT_READY, READ};
 use libsys::ipc::{self, Msg};
+use libsys::results::{self, report};
 use libsys::{Error, Notification, Rights};
 
 libsys::entry!(main);
@@ -29,10 +30,10 @@ libsys::entry!(main);
 const CONSOLE: libsys::Handle = 0;
 
 fn check(name: &str, result: Result<(), &str>) {
-    match result {
-        Ok(()) => libsys::println!("check.{name}=pass"),
-        Err(why) => libsys::println!("check.{name}=fail {why}"),
+    if let Err(why) = result {
+        report(format_args!("got.{name}"), why);
     }
+    results::check(name, result.is_ok());
 }
 
 /// The error of a call that should fail with `expected`.
@@ -78,7 +79,7 @@ fn main() {
 
     let signal = libsys::handle_dup(notification.handle(), Rights::SIGNAL | Rights::TRANSFER, 0).expect("a copy");
     check("attach", attach_passing(signal).map(drop).map_err(|error| error.name()));
-    libsys::println!("input=attached");
+    report("input", "attached");
 
     // A line typed by the test; a reply of it cannot fit 4 bytes.
     let _ = notification.wait();
@@ -87,7 +88,7 @@ fn main() {
     let refused = expect_error(result, Error::TOOLONG);
     let reread = ipc::call(CONSOLE, &Msg::with_words(READ, &[64, 0]), &mut buffer, 0);
     let dropped = reread.as_ref().ok().and_then(|reply| reply.word(0)).unwrap_or(0);
-    libsys::println!("dropped={dropped}");
+    report("dropped", dropped);
     check(
         "read_too_long",
         refused.and(if dropped > 0 {
@@ -96,7 +97,7 @@ fn main() {
             Err("nothing reported dropped")
         }),
     );
-    libsys::println!("input=again");
+    report("input", "again");
     loop {
         match ipc::call(CONSOLE, &Msg::with_words(READ, &[64, 1]), &mut buffer, 0) {
             Ok(reply) if !reply.data.is_empty() => {

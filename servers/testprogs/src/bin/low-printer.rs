@@ -1,5 +1,6 @@
-//! low-printer: prints one line and exits. Run at a lower priority than a
-//! busy program, its line must come only after that program is gone.
+//! low-printer: reports the tick it ran at (`ran_at_tick=N`) and exits. Run
+//! at a lower priority than a busy program, it must run only after that
+//! program is gone.
 
 #![no_std]
 #![no_main]
@@ -8,5 +9,5 @@
 libsys::entry!(main);
 
 fn main() {
-    libsys::println!("low priority ran at tick {}", libsys::get_ticks());
+    libsys::results::report("ran_at_tick", libsys::get_ticks());
 }

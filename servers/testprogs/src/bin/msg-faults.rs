@@ -4,7 +4,9 @@
 //! with no caller (ENOREPLY). Then calls that must work: 64 bytes to the
 //! mirror server (handle 1) with room for 64, and a call to the long-reply server
 //! (handle 2), whose 128-byte reply does not fit and which then replies with
-//! 32 bytes. Exit status 0 if every answer was right.
+//! 32 bytes. Reports each result as `NAME=RESULT`, the checks
+//! `check.read_only_unchanged` and `check.mirror_intact`, and `wrong=N`.
+//! Exit status 0 if every answer was right.
 
 #![no_std]
 #![no_main]
@@ -13,15 +15,16 @@ use libsys::abi::Syscall;
 use libsys::abi::message::MsgFlags;
 use libsys::ipc::{self, Msg};
 use libsys::raw::{self, IpcRegs};
+use libsys::results::{check, report};
 use libsys::{Error, MsgInfo};
 use testprogs::{Outcome, result_name};
+use testspec::KERNEL_DIRECT_MAP;
 
 libsys::entry!(main);
 
 /// Handle 1: SEND to mirror. Handle 2: SEND to the long-reply server.
 const MIRROR: libsys::Handle = 1;
 const LONG_REPLY: libsys::Handle = 2;
-const KERNEL_ADDRESS: u64 = 0xffff_8000_0000_0000;
 
 /// Read-only: it lives in `.rodata`, which is mapped without write access.
 static READ_ONLY: [u8; 64] = [0x5a; 64];
@@ -44,8 +47,9 @@ unsafe fn raw_ipc(syscall: Syscall, handle: u64, info: MsgInfo, buffer: u64, cap
     Outcome(unsafe { raw::ipc(syscall as u64, &mut regs) })
 }
 
-fn check(what: &str, outcome: Outcome, expected: Error, wrong: &mut i32) {
-    libsys::println!("{what}: {outcome}");
+/// Reports `name=OUTCOME`; counts it as wrong unless it is `expected`.
+fn expect(name: &str, outcome: Outcome, expected: Error, wrong: &mut i32) {
+    report(name, outcome);
     if outcome.error() != Some(expected) {
         *wrong += 1;
     }
@@ -65,43 +69,42 @@ fn main() -> i32 {
             0,
         )
     };
-    check("send with info.len 4097", outcome, Error::TOOLONG, &mut wrong);
+    expect("send_len_4097", outcome, Error::TOOLONG, &mut wrong);
 
     let kernel_flag = MsgInfo::new(1, 0, 0).with_flags(MsgFlags::KERNEL);
     // SAFETY: no buffer; the flag is refused.
     let outcome = unsafe { raw_ipc(Syscall::Send, MIRROR, kernel_flag, 0, 0) };
-    check("send with the KERNEL flag", outcome, Error::INVAL, &mut wrong);
+    expect("send_kernel_flag", outcome, Error::INVAL, &mut wrong);
 
     // SAFETY: a kernel address must be refused, never read or written.
-    let outcome = unsafe { raw_ipc(Syscall::Call, MIRROR, MsgInfo::new(1, 0, 16), KERNEL_ADDRESS, 16) };
-    check("call with a kernel buffer", outcome, Error::FAULT, &mut wrong);
+    let outcome = unsafe { raw_ipc(Syscall::Call, MIRROR, MsgInfo::new(1, 0, 16), KERNEL_DIRECT_MAP, 16) };
+    expect("call_kernel_buffer", outcome, Error::FAULT, &mut wrong);
 
     let read_only = READ_ONLY.as_ptr() as u64;
     // SAFETY: nothing is sent; the read-only reply buffer must be refused
     // before the call goes out.
     let outcome = unsafe { raw_ipc(Syscall::Call, MIRROR, MsgInfo::new(1, 0, 0), read_only, 64) };
-    check("call with a read-only reply buffer", outcome, Error::FAULT, &mut wrong);
+    expect("call_read_only_reply_buffer", outcome, Error::FAULT, &mut wrong);
 
     match libsys::endpoint_create() {
         Ok(endpoint) => {
             // SAFETY: deliberately names read-only memory as a receive
             // buffer: the kernel must refuse it before waiting.
             let outcome = unsafe { raw_ipc(Syscall::Recv, endpoint, MsgInfo(0), read_only, 64) };
-            check("recv into read-only memory", outcome, Error::FAULT, &mut wrong);
-            if READ_ONLY.iter().any(|&b| b != 0x5a) {
-                libsys::println!("the read-only buffer changed");
+            expect("recv_read_only", outcome, Error::FAULT, &mut wrong);
+            if !check("read_only_unchanged", READ_ONLY.iter().all(|&b| b == 0x5a)) {
                 wrong += 1;
             }
             let _ = libsys::handle_close(endpoint);
         }
         Err(error) => {
-            libsys::println!("endpoint_create: {}", error.name());
+            report("endpoint_create", error.name());
             wrong += 1;
         }
     }
 
     let reply = ipc::reply(&Msg::new(1), &[]);
-    libsys::println!("reply with no caller: {}", result_name(&reply));
+    report("reply_no_caller", result_name(&reply));
     if reply.err() != Some(Error::NOREPLY) {
         wrong += 1;
     }
@@ -110,37 +113,30 @@ fn main() -> i32 {
     for (i, byte) in data.iter_mut().enumerate() {
         *byte = i as u8;
     }
-    match ipc::call(MIRROR, &Msg::new(3), &mut data, 64) {
-        Ok(reply) if reply.data.len() == 64 && reply.data.iter().enumerate().all(|(i, &b)| b == i as u8) => {
-            libsys::println!("call to mirror with 64 bytes and room for 64: ok, 64 bytes back intact");
-        }
-        Ok(reply) => {
-            libsys::println!("call to mirror: reply of {} bytes differs", reply.data.len());
-            wrong += 1;
-        }
-        Err(error) => {
-            libsys::println!("call to mirror: {}", error.name());
-            wrong += 1;
-        }
+    // 64 bytes out, room for 64 back.
+    let mirrored = ipc::call(MIRROR, &Msg::new(3), &mut data, 64);
+    report("call_mirror", result_name(&mirrored));
+    if let Ok(reply) = &mirrored {
+        report("call_mirror.bytes", reply.data.len());
+    }
+    let intact =
+        mirrored.is_ok_and(|reply| reply.data.len() == 64 && reply.data.iter().enumerate().all(|(i, &b)| b == i as u8));
+    if !check("mirror_intact", intact) {
+        wrong += 1;
     }
 
     let mut small = [0u8; 64];
     small[..8].copy_from_slice(b"question");
-    match ipc::call(LONG_REPLY, &Msg::new(4), &mut small, 8) {
-        // The server's 128-byte reply does not fit: the call ends with
-        // ETOOLONG, never with an empty success.
-        Err(Error::TOOLONG) => libsys::println!("call to long-reply with room for 64: ETOOLONG"),
-        Ok(reply) => {
-            libsys::println!(
-                "call to long-reply with room for 64: ok, {} bytes back",
-                reply.data.len()
-            );
-            wrong += 1;
-        }
-        Err(error) => {
-            libsys::println!("call to long-reply: {}", error.name());
-            wrong += 1;
-        }
+    // The server's 128-byte reply does not fit in room for 64: the call
+    // ends with ETOOLONG, never with an empty success.
+    let long = ipc::call(LONG_REPLY, &Msg::new(4), &mut small, 8);
+    report("call_long_reply", result_name(&long));
+    if let Ok(reply) = &long {
+        report("call_long_reply.bytes", reply.data.len());
     }
+    if long.err() != Some(Error::TOOLONG) {
+        wrong += 1;
+    }
+    report("wrong", wrong);
     wrong
 }

@@ -5,12 +5,14 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
+use libsys::results::report;
+
 libsys::entry!(main);
 
 fn main() {
     let words = libsys::args().split_ascii_whitespace();
-    libsys::println!("argc={}", words.clone().count());
+    report("argc", words.clone().count());
     for (index, word) in words.enumerate() {
-        libsys::println!("arg{}={word}", index + 1);
+        report(format_args!("arg{}", index + 1), word);
     }
 }

@@ -19,6 +19,7 @@
 
 use core::time::Duration;
 use libsys::io::{ReadError, Stdin};
+use libsys::results::report;
 
 libsys::entry!(main);
 
@@ -36,14 +37,14 @@ fn pause(key: &str) {
 fn main() -> i32 {
     let mut stdin = Stdin::new();
     if libsys::arg("predelay").is_some() {
-        libsys::println!("input=later");
+        report("input", "later");
         pause("predelay");
     }
     if let Err(error) = stdin.attach() {
-        libsys::println!("attach={}", error.name());
+        report("attach", error.name());
         return 1;
     }
-    libsys::println!("input=attached");
+    report("input", "attached");
     pause("delay");
     let (mut bytes, mut lines, mut longest, mut hash) = (0usize, 0usize, 0usize, FNV_OFFSET);
     // Lines longer than the buffer come in pieces; `current` is the line's
@@ -65,7 +66,7 @@ fn main() -> i32 {
                 current += len;
                 if piece.last() == Some(&b'\n') {
                     if verbose {
-                        libsys::println!("got={current}");
+                        report("got", current);
                     }
                     lines += 1;
                     longest = longest.max(current);
@@ -73,19 +74,19 @@ fn main() -> i32 {
                 }
             }
             Err(ReadError::Interrupted) => {
-                libsys::println!("interrupted=1");
+                report("interrupted", 1);
                 break 130;
             }
             Err(ReadError::Sys(error)) => {
-                libsys::println!("read={}", error.name());
+                report("read", error.name());
                 break 1;
             }
         }
     };
-    libsys::println!("input_bytes={bytes}");
-    libsys::println!("input_lines={lines}");
-    libsys::println!("input_fnv={hash:#018x}");
-    libsys::println!("input_longest={longest}");
-    libsys::println!("input_dropped={}", stdin.dropped());
+    report("input_bytes", bytes);
+    report("input_lines", lines);
+    report("input_fnv", format_args!("{hash:#018x}"));
+    report("input_longest", longest);
+    report("input_dropped", stdin.dropped());
     status
 }

@@ -2,13 +2,19 @@
 //! a syscall, and checks what came back. Through `syscall` only RAX, RCX and
 //! R11 may change; through `int 0x80` only RAX. Covers a syscall that returns
 //! at once (`get_pid`), one that switches threads (`yield`) and one that
-//! blocks in IPC with the console (`write`). Exit status 0 if nothing else
+//! blocks in IPC with the console (`write`). Reports
+//! `preserved.CASE=N` for each case whose registers all came back,
+//! `changed.CASE.REGISTER=BEFORE->AFTER` for each one that did not, and
+//! `changed=N` in all; the line it writes with every register filled is
+//! `testspec::registers::FILLED_LINE`. Exit status 0 if nothing else
 //! changed.
 
 #![no_std]
 #![no_main]
 
 use libsys::abi::Syscall;
+use libsys::results::report;
+use testspec::registers::FILLED_LINE;
 
 libsys::entry!(main);
 
@@ -111,19 +117,21 @@ fn check(what: &str, after: &[u64; 15], arguments: [u64; 3], int80: bool) -> u32
             _ => pattern(index),
         };
         if after[index] != expected {
-            libsys::println!("registers: {what} changed {name}: {expected:#x} -> {:#x}", after[index]);
+            report(
+                format_args!("changed.{what}.{name}"),
+                format_args!("{expected:#x}->{:#x}", after[index]),
+            );
             changed += 1;
         }
     }
-    let result = after[14];
     if changed == 0 {
-        libsys::println!("registers: {what}: all {checked} preserved (result {result})");
+        report(format_args!("preserved.{what}"), checked);
     }
     changed
 }
 
 fn main() -> i32 {
-    let line = b"registers: this line was written with every register filled\n";
+    let line = FILLED_LINE.as_bytes();
     let (buffer, len) = (line.as_ptr() as u64, line.len() as u64);
     let pid = libsys::get_pid() as u64;
     let mut changed = 0;
@@ -136,7 +144,7 @@ fn main() -> i32 {
         0x5eed_0404u64
     );
     changed += check(
-        "syscall get_pid",
+        "syscall_get_pid",
         &after,
         [0x5eed_0202, 0x5eed_0303, 0x5eed_0404],
         false,
@@ -148,9 +156,9 @@ fn main() -> i32 {
         0x5eed_0303u64,
         0x5eed_0404u64
     );
-    changed += check("syscall yield", &after, [0x5eed_0202, 0x5eed_0303, 0x5eed_0404], false);
+    changed += check("syscall_yield", &after, [0x5eed_0202, 0x5eed_0303, 0x5eed_0404], false);
     let after = filled_syscall!("syscall", Syscall::Write, 1u64, buffer, len);
-    changed += check("syscall write", &after, [1, buffer, len], false);
+    changed += check("syscall_write", &after, [1, buffer, len], false);
     let after = filled_syscall!(
         "int 0x80",
         Syscall::GetPid,
@@ -158,12 +166,7 @@ fn main() -> i32 {
         0x5eed_0303u64,
         0x5eed_0404u64
     );
-    changed += check(
-        "int 0x80 get_pid",
-        &after,
-        [0x5eed_0202, 0x5eed_0303, 0x5eed_0404],
-        true,
-    );
+    changed += check("int80_get_pid", &after, [0x5eed_0202, 0x5eed_0303, 0x5eed_0404], true);
     let after = filled_syscall!(
         "int 0x80",
         Syscall::Yield,
@@ -171,18 +174,18 @@ fn main() -> i32 {
         0x5eed_0303u64,
         0x5eed_0404u64
     );
-    changed += check("int 0x80 yield", &after, [0x5eed_0202, 0x5eed_0303, 0x5eed_0404], true);
+    changed += check("int80_yield", &after, [0x5eed_0202, 0x5eed_0303, 0x5eed_0404], true);
     let after = filled_syscall!("int 0x80", Syscall::Write, 1u64, buffer, len);
-    changed += check("int 0x80 write", &after, [1, buffer, len], true);
+    changed += check("int80_write", &after, [1, buffer, len], true);
     if after[14] != len {
-        libsys::println!("registers: int 0x80 write returned {}", after[14]);
+        report("int80_write.result", after[14]);
         changed += 1;
     }
     let pid_result = filled_syscall!("syscall", Syscall::GetPid, 0u64, 0u64, 0u64)[14];
     if pid_result != pid {
-        libsys::println!("registers: get_pid returned {pid_result}, not {pid}");
+        report("get_pid.result", pid_result);
         changed += 1;
     }
-    libsys::println!("registers: {changed} registers changed");
+    report("changed", changed);
     changed as i32
 }

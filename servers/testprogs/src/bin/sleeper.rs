@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 use core::time::Duration;
+use libsys::results::report;
 
 libsys::entry!(main);
 
@@ -19,9 +20,9 @@ fn main() -> i32 {
     let hz = libsys::time::tick_hz().max(1);
     let start = libsys::time::ticks();
     if let Err(error) = libsys::time::sleep(Duration::from_millis(ticks * 1000 / hz)) {
-        libsys::println!("sleep={}", error.name());
+        report("sleep", error.name());
         return 1;
     }
-    libsys::println!("slept={}", libsys::time::ticks() - start);
+    report("slept", libsys::time::ticks() - start);
     status
 }

@@ -1,6 +1,8 @@
 //! spawner: starts the `child` program 500 times, one at a time, and proves
 //! that nothing leaked: the kernel's resource counters afterwards must equal
-//! the ones read before the first spawn.
+//! the ones read before the first spawn. It reports `cycles=`, `exits=`,
+//! `faults=`, each counter of `testspec::counters` before and after
+//! (`before.NAME=N`, `after.NAME=N`) and `check.counters_back`.
 //!
 //! Each child sends one message on the `reaper` endpoint (handle 1) carrying
 //! a SEND handle to an endpoint only the child can receive on. The spawner
@@ -13,9 +15,10 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use libsys::abi::stats::Stats;
 use libsys::ipc::{self, Msg};
+use libsys::results::{check, report};
 use libsys::{Error, Handle};
+use testspec::counters::{COUNTERS, COUNTERS_BACK};
 
 libsys::entry!(main);
 
@@ -41,18 +44,11 @@ fn reap(pid: u32) -> Result<(), &'static str> {
     }
 }
 
-/// `a = b` or `a != b`, for the report.
-fn compare(f: &mut libsys::io::Writer, name: &str, before: u64, after: u64) {
-    use core::fmt::Write;
-    let sign = if before == after { "=" } else { "!=" };
-    let _ = write!(f, "{name} {before} {sign} {after}");
-}
-
 fn main() -> i32 {
     let before = match libsys::stats() {
         Ok(stats) => stats,
         Err(error) => {
-            libsys::println!("stats: {}", error.name());
+            report("stats", error.name());
             return 1;
         }
     };
@@ -61,12 +57,12 @@ fn main() -> i32 {
         let pid = match libsys::spawn("child") {
             Ok(child) => child.pid(),
             Err(error) => {
-                libsys::println!("cycle {cycle}: spawn: {}", error.name());
+                report(format_args!("cycle.{cycle}.spawn"), error.name());
                 return 1;
             }
         };
         if let Err(why) = reap(pid) {
-            libsys::println!("cycle {cycle}: child {pid}: {why}");
+            report(format_args!("cycle.{cycle}.child.{pid}"), why);
             return 1;
         }
         if pid.is_multiple_of(2) {
@@ -86,32 +82,13 @@ fn main() -> i32 {
         after = libsys::stats().unwrap_or_default();
     }
 
-    let same = |s: &Stats| (s.available_frames(), s.processes, s.threads, s.endpoints, s.handles);
-    let back = same(&before) == same(&after);
-    let mut out = libsys::io::Writer::new(1);
-    {
-        use core::fmt::Write;
-        let verdict = if back { "back to start" } else { "NOT back to start" };
-        let _ = write!(
-            out,
-            "stress: {CYCLES} spawn/exit cycles ({exits} exits, {faults} faults); counters {verdict}: "
-        );
-        compare(
-            &mut out,
-            "available frames",
-            before.available_frames(),
-            after.available_frames(),
-        );
-        let _ = write!(out, ", ");
-        compare(&mut out, "processes", before.processes, after.processes);
-        let _ = write!(out, ", ");
-        compare(&mut out, "threads", before.threads, after.threads);
-        let _ = write!(out, ", ");
-        compare(&mut out, "endpoints", before.endpoints, after.endpoints);
-        let _ = write!(out, ", ");
-        compare(&mut out, "handles", before.handles, after.handles);
-        let _ = writeln!(out);
+    report("cycles", CYCLES);
+    report("exits", exits);
+    report("faults", faults);
+    for (name, read) in COUNTERS {
+        report(format_args!("before.{name}"), read(&before));
+        report(format_args!("after.{name}"), read(&after));
     }
-    out.flush();
-    if back { 0 } else { 1 }
+    let back = COUNTERS.iter().all(|(_, read)| read(&before) == read(&after));
+    if check(COUNTERS_BACK, back) { 0 } else { 1 }
 }

@@ -9,7 +9,7 @@
 libsys::entry!(main);
 
 fn main() {
-    libsys::println!("spinning=1");
+    libsys::results::report("spinning", 1);
     let mut state: u64 = 1;
     loop {
         state = core::hint::black_box(state.wrapping_mul(6364136223846793005).wrapping_add(1));

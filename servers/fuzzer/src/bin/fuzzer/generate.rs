@@ -93,6 +93,17 @@ fn weight(syscall: Syscall) -> u32 {
         Syscall::Spawn => 3,
         // Not in the model yet: they could unmap the fuzzer's own memory.
         Syscall::MemMap | Syscall::MemUnmap | Syscall::MemProtect | Syscall::MemCreate | Syscall::MemMapObject => 0,
+        // Not in the model yet (ABI 2.0).
+        Syscall::NotifyCreate
+        | Syscall::Notify
+        | Syscall::NotifyWait
+        | Syscall::NotifyBind
+        | Syscall::IrqBind
+        | Syscall::IrqAck
+        | Syscall::ProcessWait
+        | Syscall::ProcessKill
+        | Syscall::ProcessWatch
+        | Syscall::ProcessInfo => 0,
     }
 }
 

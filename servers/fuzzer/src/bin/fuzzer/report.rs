@@ -1,6 +1,11 @@
 //! The fuzzer's report: lines sent to the printer (handle
 //! [`fuzzer::handles::PRINTER`]), never through `write`, whose handle 0 is
-//! the sink. Violations, progress, and the summary at the end.
+//! the sink. Violations, progress, and the summary at the end, which is
+//! `key=value` lines for the build tool to read (`abi::results`):
+//! `fuzz.outcomes.SYSCALL=ok:N EFAULT:N ...` per syscall (and `unknown`),
+//! `fuzz.outcomes.all=...`, `fuzz.excluded=`, the counts of the call
+//! mix, and last `fuzz.seed=`, `fuzz.calls=`, `fuzz.violations=` and
+//! `fuzz.ticks=`.
 
 use crate::Fuzzer;
 use crate::check::{OUTCOMES, SLOTS, outcome};
@@ -78,6 +83,20 @@ impl fmt::Display for Registers<'_> {
     }
 }
 
+/// The outcomes that happened, as `ok:N EFAULT:N ...`.
+struct Outcomes<'a>(&'a [u64; OUTCOMES]);
+
+impl fmt::Display for Outcomes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let happened = self.0.iter().enumerate().filter(|(_, count)| **count > 0);
+        for (shown, (index, count)) in happened.enumerate() {
+            let separator = if shown == 0 { "" } else { " " };
+            write!(f, "{separator}{}:{count}", outcome_name(index))?;
+        }
+        Ok(())
+    }
+}
+
 /// A RAX value as `0x..` plus the error name.
 struct Result(u64);
 
@@ -136,49 +155,43 @@ impl Fuzzer {
         ));
     }
 
-    /// Prints the summary: per syscall, per error, and the totals line.
+    /// Prints the summary: per syscall, per outcome, what was left out and
+    /// the mix of calls, and the totals last.
     pub fn summary(&mut self, ticks: u64) {
         for slot in 0..SLOTS {
             let counts = self.counts.outcomes[slot];
-            let total: u64 = counts.iter().sum();
-            if total == 0 {
+            if counts.iter().all(|count| *count == 0) {
                 continue;
             }
-            let mut line = Line::new();
-            let _ = write!(line, "fuzz: {} {}:", slot_name(slot), total);
-            for (index, count) in counts.iter().enumerate().filter(|(_, count)| **count > 0) {
-                let _ = write!(line, " {} {}", outcome_name(index), count);
-            }
-            self.say(format_args!("{}", core::str::from_utf8(line.as_bytes()).unwrap_or("?")));
+            self.say(format_args!("fuzz.outcomes.{}={}", slot_name(slot), Outcomes(&counts)));
         }
+        let mut all = [0; OUTCOMES];
+        for (index, total) in all.iter_mut().enumerate() {
+            *total = self.counts.outcomes.iter().map(|slot| slot[index]).sum();
+        }
+        self.say(format_args!("fuzz.outcomes.all={}", Outcomes(&all)));
+        // Left out: never returns, or waits in a way the fuzzer cannot bound.
         let mut line = Line::new();
-        let _ = write!(line, "fuzz: per outcome:");
-        for index in 0..OUTCOMES {
-            let count: u64 = self.counts.outcomes.iter().map(|slot| slot[index]).sum();
-            if count > 0 {
-                let _ = write!(line, " {} {}", outcome_name(index), count);
-            }
+        let excluded = SYSCALLS.iter().filter(|desc| !crate::generate::fuzzable(desc));
+        for (index, desc) in excluded.enumerate() {
+            let _ = write!(line, "{}{}", if index == 0 { "" } else { " " }, desc.name);
         }
-        self.say(format_args!("{}", core::str::from_utf8(line.as_bytes()).unwrap_or("?")));
-        let excluded = SYSCALLS
-            .iter()
-            .filter(|desc| !crate::generate::fuzzable(desc))
-            .map(|desc| desc.name);
-        let mut line = Line::new();
-        let _ = write!(line, "fuzz: excluded:");
-        for name in excluded {
-            let _ = write!(line, " {name}");
-        }
-        let _ = write!(
-            line,
-            " (never returns, or waits in a way the fuzzer cannot bound); {} calls via int 0x80, {} out-pointers \
-             moved into scratch, {} audit calls, {} victims spawned",
-            self.counts.int80, self.counts.redirected, self.counts.audits, self.victims
-        );
-        self.say(format_args!("{}", core::str::from_utf8(line.as_bytes()).unwrap_or("?")));
-        let (seed, calls, violations) = (self.seed, self.index, self.violations);
         self.say(format_args!(
-            "fuzz: summary: seed {seed} calls {calls} violations {violations} ticks {ticks}"
+            "fuzz.excluded={}",
+            core::str::from_utf8(line.as_bytes()).unwrap_or("?")
         ));
+        let counts = [
+            ("fuzz.int80_calls", self.counts.int80),
+            ("fuzz.redirected_out_pointers", self.counts.redirected),
+            ("fuzz.audit_calls", self.counts.audits),
+            ("fuzz.victims", self.victims),
+            ("fuzz.seed", self.seed),
+            ("fuzz.calls", self.index),
+            ("fuzz.violations", self.violations),
+            ("fuzz.ticks", ticks),
+        ];
+        for (key, value) in counts {
+            self.say(format_args!("{key}={value}"));
+        }
     }
 }
