@@ -5,7 +5,7 @@
 //! `print!`/`println!` and typed input ([`io`]), `key=value` results for
 //! tests to read ([`results`]), a server loop ([`server`]), typed IPC
 //! interfaces ([`interface!`]) and the console's line discipline
-//! ([`line`]). A program is one short file that starts with
+//! ([`line`](mod@line)). A program is one short file that starts with
 //! `#![no_std]` and `#![no_main]` (left out here, where the example is
 //! compiled for the host):
 //!

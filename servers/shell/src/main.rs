@@ -141,12 +141,12 @@ impl Shell {
         // `&` alone or at the end of the last word.
         let mut background = false;
         let mut last = "";
-        if let Some((&word, init)) = rest.split_last() {
-            if let Some(stripped) = word.strip_suffix('&') {
-                background = true;
-                rest = init;
-                last = stripped;
-            }
+        if let Some((&word, init)) = rest.split_last()
+            && let Some(stripped) = word.strip_suffix('&')
+        {
+            background = true;
+            rest = init;
+            last = stripped;
         }
         let (name, background) = match name.strip_suffix('&') {
             Some(stripped) if words.len() == 1 => (stripped, true),
