@@ -226,23 +226,53 @@ impl Console {
     /// Takes the bytes the UART holds: through the line discipline to the
     /// holder, or dropped (and counted) when there is none. Stops, leaving
     /// the interrupt line masked, while the holder's lines fill the ring;
-    /// else acknowledges the interrupt once the UART is empty (a byte that
-    /// comes later raises a new edge).
+    /// else acknowledges the interrupt once the UART is empty.
+    ///
+    /// The line is edge-triggered, and the I/O APIC ignores an edge while
+    /// the line is masked: a byte that arrives after the UART was found
+    /// empty but before the acknowledgement raises no interrupt, ever. So
+    /// after acknowledging, the console looks once more and, if a byte came
+    /// in between, takes it and acknowledges again. A byte that comes after
+    /// the acknowledgement raises an edge on the unmasked line.
     fn receive(&mut self) {
         let Some(mut input) = self.input.take() else {
             return;
         };
-        let mut bits = 0;
         let holder = input.holder().is_some();
         let dropped_before = input.dropped;
+        loop {
+            let bits = self.drain(&mut input, holder);
+            if bits != 0 {
+                input.signal(bits);
+            }
+            if input.stalled {
+                break;
+            }
+            let _ = sys::irq_ack(IRQ);
+            if inb(LINE_STATUS) & DATA_READY == 0 {
+                break;
+            }
+        }
+        if !holder && input.dropped != dropped_before && !input.told_dropped {
+            input.told_dropped = true;
+            self.end_open_line();
+            self.put(b"[console] typed input dropped: no program reads it\n");
+        }
+        self.input = Some(input);
+    }
+
+    /// Reads the UART until it is empty or, with a `holder`, the ring is
+    /// full (`input.stalled`); returns the bits to signal.
+    fn drain(&mut self, input: &mut Input, holder: bool) -> u64 {
+        let mut bits = 0;
         input.stalled = false;
         loop {
             if holder && input.line.room() == 0 {
                 input.stalled = true;
-                break;
+                return bits;
             }
             if inb(LINE_STATUS) & DATA_READY == 0 {
-                break;
+                return bits;
             }
             let byte = inb(DATA);
             if !holder {
@@ -259,18 +289,6 @@ impl Console {
                 bits |= INTERRUPT;
             }
         }
-        if bits != 0 {
-            input.signal(bits);
-        }
-        if !holder && input.dropped != dropped_before && !input.told_dropped {
-            input.told_dropped = true;
-            self.end_open_line();
-            self.put(b"[console] typed input dropped: no program reads it\n");
-        }
-        if !input.stalled {
-            let _ = sys::irq_ack(IRQ);
-        }
-        self.input = Some(input);
     }
 
     /// `ATTACH`: `request` passes a notification to signal.
