@@ -198,6 +198,14 @@ struct RunArgs {
     /// instructions.
     #[arg(long, verbatim_doc_comment)]
     icount: bool,
+    /// CPUs to give the machine (1 to 8); default: the manifest's
+    /// `[kernel] cpus`
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=8))]
+    smp: Option<u8>,
+    /// With several CPUs under TCG: one host thread per CPU (real
+    /// parallelism, costly cross-CPU interrupts) instead of one for all
+    #[arg(long)]
+    parallel: bool,
     /// Start paused with a GDB server on localhost:1234 (no timeout)
     #[arg(long)]
     gdb: bool,
@@ -530,6 +538,8 @@ fn run_command(args: RunArgs) -> Result<Command, clap::Error> {
         append: append.join(" "),
         icount: args.icount,
         gdb: args.gdb,
+        smp: args.smp.map(usize::from),
+        parallel: args.parallel,
         echo: true,
         ..RunOptions::default()
     };

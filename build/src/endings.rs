@@ -27,6 +27,8 @@ pub enum Ending {
     Faulted { vector: u8, rip: u64, detail: FaultDetail },
     /// The kernel killed it when its `cpu_limit` was used up.
     OverLimit { ticks: u64, rip: u64 },
+    /// Another process ended it (`process_kill`): the killer's pid.
+    KilledBy { by: u64, rip: u64 },
 }
 
 /// What a fault report says besides the vector and the instruction.
@@ -159,8 +161,9 @@ fn fault_detail(vector: u8, rest: &str) -> Option<FaultDetail> {
 }
 
 /// Reads a notice's text: `hello[3] exited with status 0`,
-/// `faulty[7] killed: page fault at 0x20154a (...)` or
-/// `hog[8] killed: CPU time limit of 50 ticks used up at 0x201000`.
+/// `faulty[7] killed: page fault at 0x20154a (...)`,
+/// `hog[8] killed: CPU time limit of 50 ticks used up at 0x201000` or
+/// `spin[9] killed by process 2 at 0x201004`.
 /// The reporter is [`Reporter::Console`]; [`parse_line`] tells.
 pub fn parse_notice(text: &str) -> Option<Ended> {
     let (who, what) = text.split_once("] ")?;
@@ -171,6 +174,12 @@ pub fn parse_notice(text: &str) -> Option<Ended> {
     let pid = pid.parse().ok()?;
     let how = if let Some(status) = what.strip_prefix("exited with status ") {
         Ending::Exited(status.trim().parse().ok()?)
+    } else if let Some(rest) = what.strip_prefix("killed by process ") {
+        let (by, rip) = rest.split_once(" at 0x")?;
+        Ending::KilledBy {
+            by: by.parse().ok()?,
+            rip: u64::from_str_radix(rip.trim(), 16).ok()?,
+        }
     } else {
         let killed = what.strip_prefix("killed: ")?;
         let (cause, at) = killed.split_once(" at 0x")?;

@@ -29,6 +29,8 @@ pub struct Image {
     pub manifest_text: String,
     /// The manifest's `[kernel] cmdline`.
     pub cmdline: String,
+    /// The manifest's `[kernel] cpus`: how many CPUs QEMU gives it.
+    pub cpus: usize,
     /// Program name → a copy of the ELF file it runs (as packed into the
     /// initrd, debug info included): `target/image/<name>/elf/<program>`.
     pub programs: BTreeMap<String, PathBuf>,
@@ -160,6 +162,7 @@ pub fn build_image_with(manifest: &Manifest, name: &str, options: &BuildOptions)
         initrd,
         manifest_text,
         cmdline: manifest.cmdline.clone(),
+        cpus: manifest.cpus,
         programs,
     })
 }

@@ -28,6 +28,9 @@ pub struct Manifest {
     pub base_dir: PathBuf,
     /// `[kernel] cmdline`.
     pub cmdline: String,
+    /// `[kernel] cpus`: how many CPUs QEMU gives the machine (the kernel
+    /// brings up every one, at most `kernel_core`'s `MAX_CPUS`).
+    pub cpus: usize,
     pub endpoints: Vec<Endpoint>,
     pub programs: Vec<Program>,
 }
@@ -70,6 +73,9 @@ pub struct Program {
     pub memory_pages: Option<u32>,
     /// Interrupt lines it is granted (`irqs = [4]`), in increasing order.
     pub irqs: Vec<u32>,
+    /// The CPUs its threads may run on (`cpus = [1]`), in increasing
+    /// order; empty: any.
+    pub cpus: Vec<u32>,
     /// Its argument string (`libsys::args()`).
     pub args: String,
     /// How `cargo xtask run --strict` expects it to end; `None`: an exit
@@ -129,6 +135,7 @@ struct FileToml {
 struct KernelToml {
     #[serde(default)]
     cmdline: String,
+    cpus: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -159,6 +166,8 @@ struct ProgramToml {
     memory: Option<Spanned<String>>,
     #[serde(default)]
     irqs: Vec<Spanned<i64>>,
+    #[serde(default)]
+    cpus: Vec<Spanned<i64>>,
     #[serde(default)]
     handles: Vec<Spanned<HandleToml>>,
     expect: Option<Spanned<String>>,
@@ -418,6 +427,23 @@ impl Manifest {
                 irqs.push(line);
             }
             irqs.sort_unstable();
+            let mut cpus = Vec::new();
+            for cpu in &program.cpus {
+                let index = u32::try_from(*cpu.get_ref())
+                    .ok()
+                    .filter(|c| *c < abi::manifest::MAX_CPUS && !cpus.contains(c));
+                let Some(index) = index else {
+                    return Err(cx.error(
+                        cpu,
+                        format!(
+                            "program `{name}`: cpus are CPU numbers 0 to {}, each once",
+                            abi::manifest::MAX_CPUS - 1
+                        ),
+                    ));
+                };
+                cpus.push(index);
+            }
+            cpus.sort_unstable();
             let expect = match (&program.expect, &program.expect_exit) {
                 (None, None) => None,
                 (None, Some(status)) => Some(Expect::Exit(*status.get_ref())),
@@ -499,6 +525,7 @@ impl Manifest {
                 cpu_limit,
                 memory_pages,
                 irqs,
+                cpus,
                 args,
                 expect,
                 handles,
@@ -529,11 +556,21 @@ impl Manifest {
             }
         }
 
+        let cpus = match &raw.kernel.cpus {
+            None => 1,
+            Some(cpus) => match usize::try_from(*cpus.get_ref()) {
+                Ok(n) if (1..=abi::manifest::MAX_CPUS as usize).contains(&n) => n,
+                _ => {
+                    return Err(cx.error(cpus, format!("[kernel] cpus must be 1 to {}", abi::manifest::MAX_CPUS)));
+                }
+            },
+        };
         let manifest = Manifest {
             name,
             file: file.map(Path::to_path_buf),
             base_dir: base_dir.clone(),
             cmdline: raw.kernel.cmdline.trim().to_string(),
+            cpus,
             endpoints,
             programs,
         };
@@ -613,6 +650,10 @@ impl Manifest {
             if !program.irqs.is_empty() {
                 let lines: Vec<String> = program.irqs.iter().map(u32::to_string).collect();
                 let _ = write!(text, " irqs={}", lines.join(","));
+            }
+            if !program.cpus.is_empty() {
+                let cpus: Vec<String> = program.cpus.iter().map(u32::to_string).collect();
+                let _ = write!(text, " cpus={}", cpus.join(","));
             }
             text.push('\n');
             origins.push(program.line);

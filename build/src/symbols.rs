@@ -70,7 +70,7 @@ pub fn find_sites(serial: &str) -> Vec<Site> {
             let (fault, rip) = match ended.how {
                 Ending::Faulted { vector, rip, .. } => (abi::fault::vector_name(vector).to_string(), rip),
                 Ending::OverLimit { ticks, rip } => (format!("CPU time limit of {ticks} ticks used up"), rip),
-                Ending::Exited(_) => continue,
+                Ending::Exited(_) | Ending::KilledBy { .. } => continue,
             };
             sites.push(Site::Program {
                 name: ended.name,

@@ -106,14 +106,20 @@ pub fn ticks_for(duration: Duration) -> u64 {
     ticks.min(u128::from(u64::MAX)) as u64
 }
 
-/// Blocks for at least `duration` (rounded up to whole timer ticks). The
-/// thread waits in the kernel on a notification nobody signals, with a
+/// Blocks for at least `duration`, and at most about one timer tick more.
+/// The thread waits in the kernel on a notification nobody signals, with a
 /// timeout; it uses one handle, made at the first sleep.
+///
+/// A timeout of `n` ticks ends at the `n`-th tick after the call, which
+/// comes after `n - 1` whole tick periods and whatever was left of the
+/// current one: so the wait is one tick longer than the whole ticks that
+/// `duration` spans ([`ticks_for`]).
 pub fn sleep(duration: Duration) -> Result<()> {
     let ticks = ticks_for(duration);
     if ticks == 0 {
         return Ok(());
     }
+    let ticks = ticks.saturating_add(1);
     let mut handle = SLEEPER.load(Ordering::Relaxed);
     if handle == u64::MAX {
         handle = crate::sys::notify_create()?;

@@ -77,6 +77,13 @@ fn kernel_main(boot: BootInfo) -> ! {
     if let Err(error) = state::with(|k| clock::make_time_page(k, rates)) {
         panic!("no frame for the time page: {error}");
     }
+    let limit = cmdline::option(&boot.cmdline, "smp")
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(usize::MAX);
+    match arch::start_cpus(boot.rsdp, limit, timer.tsc_hz) {
+        Ok(count) => kernel_core::info!("smp: {count} CPUs run threads"),
+        Err(error) => kernel_core::warn!("smp: {error}; only the boot CPU runs threads"),
+    }
     inject_fault(&boot.cmdline);
     let Some((start, end)) = boot.initrd else {
         kernel_core::info!("boot: no initrd, nothing to run");

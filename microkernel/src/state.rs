@@ -1,15 +1,21 @@
 //! The one kernel state, and the kernel's entry points that borrow it.
 //!
 //! Everything the kernel knows lives in one `kernel_core::kernel::Kernel`,
-//! in a static here, reached only through [`with`], which refuses re-entry:
-//! the kernel runs with interrupts off on a single CPU, so a nested call can
-//! only be a bug (a fault inside the kernel), and it panics instead of
-//! aliasing the state.
+//! in a static here, reached only through [`with`]: the big kernel lock.
+//! Every CPU enters the kernel with interrupts off and takes the lock for
+//! the whole entry; the kernel never waits inside it (a wait is a blocked
+//! thread, not a blocked CPU), so an entry ends in bounded time and the
+//! lock is the only one the kernel state has: no lock order, no deadlock.
+//! A CPU waiting for the lock serves TLB shootdowns meanwhile (the holder
+//! may be waiting for it to flush, and its interrupts are off). Taking the
+//! lock again on the same CPU can only be a bug (a fault inside the
+//! kernel): it panics instead of aliasing the state.
 //!
-//! One part of it is written without a borrow: the current thread's saved
-//! registers. The entry stubs save them into that thread's frame (the
-//! per-CPU block points at it) before they call in here, and restore them
-//! after the borrow has ended; while a borrow lives, no stub runs on this
+//! One part of it is written without the lock: each CPU's current thread's
+//! saved registers. The entry stubs save them into that thread's frame
+//! (the per-CPU block points at it) before they call in here, and restore
+//! them after the lock is released; a thread is current on one CPU at a
+//! time, and the kernel writes a running thread's frame only on its own
 //! CPU.
 //!
 //! The upcalls (`kernel_*`) are the entry points the architecture layer
@@ -18,36 +24,61 @@
 
 use crate::arch::{self, X86};
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use kernel_core::events::{self, Event, Resume};
 use kernel_core::kernel::Kernel;
 use kernel_core::trapframe::TrapFrame;
 
 struct KernelCell {
-    busy: AtomicBool,
+    /// A ticket lock: the next ticket to hand out, and the one served.
+    next: AtomicU32,
+    serving: AtomicU32,
+    /// The CPU holding the lock, `usize::MAX` if none.
+    owner: AtomicUsize,
     kernel: UnsafeCell<Kernel<X86>>,
 }
 
-// SAFETY: the kernel runs on one CPU with interrupts off, and `with` hands
-// out the state to one caller at a time.
+// SAFETY: `with` hands the state to one CPU at a time, under the lock.
 unsafe impl Sync for KernelCell {}
 
 static KERNEL: KernelCell = KernelCell {
-    busy: AtomicBool::new(false),
+    next: AtomicU32::new(0),
+    serving: AtomicU32::new(0),
+    owner: AtomicUsize::new(usize::MAX),
     kernel: UnsafeCell::new(Kernel::new(X86)),
 };
 
-/// Runs `f` with exclusive access to the kernel state.
+/// Runs `f` with exclusive access to the kernel state: takes the big
+/// kernel lock (CPUs are served in the order they asked), and serves TLB
+/// shootdowns while it waits.
 #[inline(always)]
 pub fn with<R>(f: impl FnOnce(&mut Kernel<X86>) -> R) -> R {
-    if KERNEL.busy.swap(true, Ordering::Acquire) {
+    let cpu = arch::cpu_id();
+    if KERNEL.owner.load(Ordering::Relaxed) == cpu {
         panic!("kernel state re-entered");
     }
-    // SAFETY: `busy` was false, so no other reference to the state exists,
-    // and it stays true until this one is gone.
+    let ticket = KERNEL.next.fetch_add(1, Ordering::Relaxed);
+    while KERNEL.serving.load(Ordering::Acquire) != ticket {
+        arch::serve_shootdown();
+        core::hint::spin_loop();
+    }
+    KERNEL.owner.store(cpu, Ordering::Relaxed);
+    // SAFETY: this CPU holds the lock: no other reference to the state
+    // exists until it is released below.
     let result = f(unsafe { &mut *KERNEL.kernel.get() });
-    KERNEL.busy.store(false, Ordering::Release);
+    KERNEL.owner.store(usize::MAX, Ordering::Relaxed);
+    KERNEL.serving.fetch_add(1, Ordering::Release);
     result
+}
+
+/// Takes the lock if it is free, for the NMI dump (which may interrupt a
+/// holder, on this CPU or another).
+fn try_lock() -> bool {
+    let serving = KERNEL.serving.load(Ordering::Acquire);
+    KERNEL
+        .next
+        .compare_exchange(serving, serving.wrapping_add(1), Ordering::Acquire, Ordering::Relaxed)
+        .is_ok()
 }
 
 /// The frame the CPU resumes for `resume`; stops the machine when the run is
@@ -61,14 +92,30 @@ fn frame_of(k: &mut Kernel<X86>, resume: Resume) -> *mut TrapFrame {
     }
 }
 
-/// Starts the first thread; never returns.
+/// Starts the first thread on the boot CPU and lets the others schedule;
+/// never returns.
 pub fn run() -> ! {
+    arch::release_other_cpus();
     let frame = with(|k| {
+        events::entered(k);
         let resume = events::schedule(k);
         frame_of(k, resume)
     });
     // SAFETY: `schedule` made a thread current (or chose the idle loop); its
     // frame is complete and stays in place.
+    unsafe { arch::resume(frame) }
+}
+
+/// Upcall: another CPU is up; it schedules like the boot CPU.
+#[unsafe(no_mangle)]
+extern "Rust" fn kernel_ap_main(cpu: usize) -> ! {
+    let frame = with(|k| {
+        events::entered(k);
+        k.sched.bring_online(cpu);
+        let resume = events::schedule(k);
+        frame_of(k, resume)
+    });
+    // SAFETY: as in `run`.
     unsafe { arch::resume(frame) }
 }
 
@@ -113,13 +160,18 @@ extern "C" fn kernel_idle_event(event: Event) -> *mut TrapFrame {
 /// itself; then the state is in use and only that is reported.
 #[unsafe(no_mangle)]
 extern "C" fn kernel_dump() -> ! {
+    // Every CPU gets the NMI; the first reports, the others stop.
+    static DUMPING: AtomicBool = AtomicBool::new(false);
+    if DUMPING.swap(true, Ordering::AcqRel) {
+        arch::halt_forever();
+    }
     arch::force_unlock_log();
-    if KERNEL.busy.swap(true, Ordering::Acquire) {
-        kernel_core::error!("dump: the NMI arrived inside the kernel; no thread states");
-    } else {
-        // SAFETY: `busy` was false: nothing else refers to the state, and
+    if try_lock() {
+        // SAFETY: the lock is ours: nothing else refers to the state, and
         // nothing will (the machine stops below).
         events::dump(unsafe { &*KERNEL.kernel.get() });
+    } else {
+        kernel_core::error!("dump: the NMI arrived while a CPU held the kernel; no thread states");
     }
     arch::exit(abi::machine::EXIT_DUMPED)
 }

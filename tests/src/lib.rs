@@ -35,12 +35,39 @@ pub fn manifest(toml: &str) -> Manifest {
     Manifest::from_toml_str(toml, &base).unwrap_or_else(|error| panic!("scenario manifest: {error}"))
 }
 
+/// The module a test function must sit in to boot on two CPUs: the
+/// `*_2cpus.rs` test files include a test file of one CPU as
+/// `mod on_2_cpus`, so the whole suite runs at both counts.
+pub const TWO_CPUS_MODULE: &str = "on_2_cpus";
+
+/// How many CPUs the calling test boots with: 2 for a test in a module
+/// named [`TWO_CPUS_MODULE`] (libtest names each test's thread after its
+/// path), else 1. A scenario that asks for a count itself keeps it.
+pub fn test_cpus() -> usize {
+    let thread = std::thread::current();
+    let two = thread
+        .name()
+        .is_some_and(|name| name.split("::").any(|part| part == TWO_CPUS_MODULE));
+    if two { 2 } else { 1 }
+}
+
 /// Builds the scenario's image into `target/image/systest-<name>/` (its own
-/// directory, so tests running in parallel never share an initrd). Cargo's
-/// output is shown only if the build fails.
+/// directory, so tests running in parallel never share an initrd; a test
+/// on two CPUs adds `-2cpus`). Cargo's output is shown only if the build
+/// fails.
 pub fn image(name: &str, toml: &str) -> Image {
     let options = xtask::BuildOptions { echo_cargo: false };
-    xtask::build_image_with(&manifest(toml), &format!("systest-{name}"), &options)
+    let mut manifest = manifest(toml);
+    let cpus = test_cpus();
+    let dir = if cpus == 1 {
+        format!("systest-{name}")
+    } else {
+        format!("systest-{name}-{cpus}cpus")
+    };
+    if manifest.cpus == 1 {
+        manifest.cpus = cpus;
+    }
+    xtask::build_image_with(&manifest, &dir, &options)
         .unwrap_or_else(|error| panic!("building scenario `{name}`: {error}"))
 }
 

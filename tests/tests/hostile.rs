@@ -254,9 +254,16 @@ fn fork_bomb_fills_the_process_table_and_is_refused() {
             ("thread_capacity", "64"),
         ],
     );
-    // Console, supervisor, echo, hello, worker and the bomb hold the rest.
+    // Console, supervisor, echo, hello, worker and the bomb hold the rest
+    // (on more than one CPU hello may have ended, on another CPU, before
+    // the table filled).
     let copies = number(&outcome, &values(&outcome, "forkbomb"), "copies");
-    assert_eq!(copies, 64 - 6, "{}", report(&outcome));
+    let others = 64 - copies;
+    assert!(
+        others == 6 || (test_cpus() > 1 && others == 5),
+        "{copies} copies\n{}",
+        report(&outcome)
+    );
     assert_exited(&outcome, "forkbomb", 0);
     let ends = endings_of(&outcome, "forkbomb-copy");
     let exits = ends

@@ -12,6 +12,9 @@ name = "reaper"
 name = "spawner"
 crate = "testprogs"
 priority = 3
+# With hello on the same CPU, hello runs only once the spawner is done,
+# however many CPUs there are.
+cpus = [0]
 spawns = ["child"]
 handles = [
     { endpoint = "console", rights = ["send"] },
@@ -23,6 +26,9 @@ name = "child"
 crate = "testprogs"
 start = "spawn"
 priority = 2
+# Everything on one CPU: hello must not run (and end) while the spawner
+# counts, which on two CPUs it could do on the other one.
+cpus = [0]
 handles = [
     { endpoint = "console", rights = ["send"] },
     { endpoint = "reaper", rights = ["send"] },
@@ -31,8 +37,9 @@ handles = [
 
 #[test]
 fn five_hundred_processes_come_and_go() {
-    // hello runs below everyone else: last, after 500 processes came and went.
-    let toml = scenario(&format!("{SPAWNER}{}", hello(1)));
+    // hello runs below everyone else, on the spawner's CPU: last, after 500
+    // processes came and went.
+    let toml = scenario(&format!("{SPAWNER}{}cpus = [0]\n", hello(1)));
     let outcome = boot("five_hundred_processes_come_and_go", &toml, "");
     assert_kernel_alive(&outcome);
     assert_exited(&outcome, "spawner", 0);

@@ -63,6 +63,10 @@ impl Target {
     }
 }
 
+/// Guest instructions a clock read (`libsys::time::Instant::now`,
+/// `libsys::time::ticks`) may take, the measuring loop's 2 included.
+pub const CLOCK_READ_LIMIT: u64 = 10;
+
 /// The performance targets (docs/performance.md) that the figures allow to judge. The Linux one
 /// needs the Linux peer's pipe round trip.
 pub fn targets(icount: &IcountFigures, linux_pipe: Option<f64>) -> Vec<Target> {
@@ -75,6 +79,24 @@ pub fn targets(icount: &IcountFigures, linux_pipe: Option<f64>) -> Vec<Target> {
             subject: "null_syscall".into(),
             limit: 50.0,
             misses: Vec::new(),
+        });
+    }
+    let clocks: Vec<(String, f64)> = ["clock.ticks", "clock.instant_now"]
+        .iter()
+        .filter_map(|key| icount.median(key).map(|value| (key.to_string(), value)))
+        .collect();
+    if let Some((worst, figure)) = clocks.iter().cloned().max_by(|a, b| a.1.total_cmp(&b.1)) {
+        targets.push(Target {
+            name: "clock_read",
+            description: format!("clock read from the time page <= {CLOCK_READ_LIMIT}"),
+            figure,
+            subject: worst,
+            limit: CLOCK_READ_LIMIT as f64,
+            misses: clocks
+                .iter()
+                .filter(|(_, v)| *v > CLOCK_READ_LIMIT as f64)
+                .map(|(k, _)| k.clone())
+                .collect(),
         });
     }
     let words: Vec<(String, f64)> = [
@@ -159,6 +181,8 @@ mod tests {
         let figures = icount(&[
             ("loop.empty", 2),
             ("null_syscall", 47),
+            ("clock.ticks", 4),
+            ("clock.instant_now", 12),
             ("ipc_roundtrip.words_0", 290),
             ("ipc_roundtrip.words_4", 310),
             ("write_64_bytes", 900),
@@ -170,15 +194,18 @@ mod tests {
             verdicts,
             [
                 ("null_syscall", true),
+                ("clock_read", false),
                 ("ipc_roundtrip", false),
                 ("write_64_bytes", false),
                 ("linux_pipe", true)
             ]
         );
         assert_eq!(targets[0].verdict(), "pass (3 under)");
-        assert_eq!(targets[1].subject, "ipc_roundtrip.words_4");
-        assert_eq!(targets[1].misses, ["ipc_roundtrip.words_4"]);
-        assert_eq!(targets[2].verdict(), "miss (by 30)");
-        assert_eq!(targets[3].limit, 1298.52);
+        assert_eq!(targets[1].subject, "clock.instant_now");
+        assert_eq!(targets[1].misses, ["clock.instant_now"]);
+        assert_eq!(targets[2].subject, "ipc_roundtrip.words_4");
+        assert_eq!(targets[2].misses, ["ipc_roundtrip.words_4"]);
+        assert_eq!(targets[3].verdict(), "miss (by 30)");
+        assert_eq!(targets[4].limit, 1298.52);
     }
 }

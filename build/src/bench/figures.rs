@@ -18,6 +18,8 @@ pub const BENCHMARKS: &[&str] = &[
     "loop.empty",
     "null_syscall",
     "get_ticks",
+    "clock.ticks",
+    "clock.instant_now",
     "ipc_roundtrip.words_0",
     "ipc_roundtrip.words_1",
     "ipc_roundtrip.words_4",

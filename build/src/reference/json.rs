@@ -24,7 +24,7 @@ macro_rules! schema_version {
     };
 }
 
-schema_version!(2);
+schema_version!(3);
 
 fn names(registers: &[Reg]) -> Value {
     registers.iter().map(|reg| reg.name()).collect()

@@ -23,6 +23,9 @@ pub mod source {
     pub const CONSOLE: &str = include_str!("../../../abi/src/console.rs");
     pub const MACHINE: &str = include_str!("../../../abi/src/machine.rs");
     pub const HANDLE: &str = include_str!("../../../abi/src/handle.rs");
+    pub const NOTIFY: &str = include_str!("../../../abi/src/notify.rs");
+    pub const PROCESS: &str = include_str!("../../../abi/src/process.rs");
+    pub const TIME: &str = include_str!("../../../abi/src/time.rs");
 }
 
 /// The doc comment of the first line (trimmed) starting with `item` after the
@@ -299,6 +302,95 @@ pub fn record_fields() -> Vec<FieldLayout> {
             magic, kind, cpu, pid, timestamp, number, regs, result, peer, len, sequence
         ]
     )
+}
+
+/// The fields of the time page (`abi::time::TimePage`), in memory order.
+pub fn time_page_fields() -> Vec<FieldLayout> {
+    use abi::time::TimePage;
+    struct_fields!(
+        TimePage,
+        source::TIME,
+        "pub struct TimePage",
+        [ticks, tick_hz, tsc_hz, tsc_at_boot]
+    )
+}
+
+/// Sets one field of a process record to all ones.
+type InfoProbe = fn(&mut abi::process::Info);
+
+/// The fields of a `process_info` record (`abi::process::Info`), in the
+/// order of its bytes: each found by setting the field to all ones and
+/// seeing which bytes of `Info::to_bytes` change.
+pub fn info_fields() -> Vec<FieldLayout> {
+    use abi::process::Info;
+    let probes: [(&'static str, &'static str, InfoProbe); 9] = [
+        ("pid", "u32", |info| info.pid = u32::MAX),
+        ("state", "u8", |info| info.state = u8::MAX),
+        ("priority", "u8", |info| info.priority = u8::MAX),
+        ("name_len", "u8", |info| info.name_len = u8::MAX),
+        ("name", "[u8; 16]", |info| info.name = [u8::MAX; 16]),
+        ("cpu_ticks", "u64", |info| info.cpu_ticks = u64::MAX),
+        ("handles", "u32", |info| info.handles = u32::MAX),
+        ("frames", "u64", |info| info.frames = u64::MAX),
+        ("memory_limit", "u64", |info| info.memory_limit = u64::MAX),
+    ];
+    let zero = Info::from_bytes(&[0; Info::SIZE]).expect("a whole record");
+    let mut fields: Vec<FieldLayout> = probes
+        .into_iter()
+        .map(|(name, type_name, set)| {
+            let mut info = zero;
+            set(&mut info);
+            let bytes = info.to_bytes();
+            let first = bytes.iter().position(|&b| b != 0).unwrap_or(0);
+            let last = bytes.iter().rposition(|&b| b != 0).unwrap_or(0);
+            FieldLayout {
+                name,
+                offset: first,
+                size: last + 1 - first,
+                type_name,
+                description: doc_comment(source::PROCESS, "pub struct Info", &format!("pub {name}:")),
+            }
+        })
+        .collect();
+    fields.sort_by_key(|field| field.offset);
+    fields
+}
+
+/// How a process ends (`abi::process::Ending`, `process_wait`'s result),
+/// with what its detail is.
+pub fn endings() -> Vec<Constant> {
+    abi::process::Ending::ALL
+        .into_iter()
+        .map(|ending| Constant {
+            name: ending.name(),
+            value: ending as u64,
+            description: doc_comment(source::PROCESS, "pub enum Ending", &format!("{ending:?} =")),
+        })
+        .collect()
+}
+
+/// The states of a `process_info` record (`abi::process::State`).
+pub fn process_states() -> Vec<Constant> {
+    (0..=u8::MAX)
+        .filter_map(abi::process::State::from_code)
+        .map(|state| Constant {
+            name: state.name(),
+            value: state as u64,
+            description: doc_comment(source::PROCESS, "pub enum State", &format!("{state:?} =")),
+        })
+        .collect()
+}
+
+/// The flags of `notify_wait` and `process_wait` (`abi::notify`).
+pub fn wait_flags() -> Vec<Constant> {
+    [("NONBLOCK", abi::notify::NONBLOCK)]
+        .into_iter()
+        .map(|(name, value)| Constant {
+            name,
+            value,
+            description: doc_comment(source::NOTIFY, "", &format!("pub const {name}:")),
+        })
+        .collect()
 }
 
 /// The `pub NAME:` fields of `pub struct NAME` in `source`, in order.
@@ -594,6 +686,45 @@ mod tests {
         for field in stats_fields().iter().chain(&record_fields()) {
             assert!(!field.description.is_empty(), "{} has no description", field.name);
         }
+    }
+
+    #[test]
+    fn the_new_records_are_laid_out_as_their_sources_say() {
+        check_struct(
+            &time_page_fields(),
+            size_of::<abi::time::TimePage>(),
+            source::TIME,
+            "TimePage",
+        );
+        let info = info_fields();
+        let mut names: Vec<&str> = info.iter().map(|f| f.name).collect();
+        names.sort_unstable();
+        let mut declared = source_struct_fields(source::PROCESS, "Info");
+        declared.sort_unstable();
+        assert_eq!(names, declared, "the fields of Info changed: update info_fields()");
+        let mut end = 0;
+        for field in &info {
+            assert!(field.offset >= end, "{} overlaps the field before", field.name);
+            assert!(!field.description.is_empty(), "{} has no description", field.name);
+            end = field.offset + field.size;
+        }
+        assert!(end <= abi::process::Info::SIZE);
+        let sizes: Vec<usize> = info.iter().map(|f| f.size).collect();
+        assert_eq!(sizes, [4, 1, 1, 1, 16, 8, 4, 8, 8]);
+        let variants: Vec<String> = endings().iter().map(|e| e.name.to_string()).collect();
+        assert_eq!(variants.len(), source_enum_variants(source::PROCESS, "Ending").len());
+        assert_eq!(
+            process_states().len(),
+            source_enum_variants(source::PROCESS, "State").len()
+        );
+        for constant in endings().iter().chain(&process_states()).chain(&wait_flags()) {
+            assert!(!constant.description.is_empty(), "{} has no description", constant.name);
+        }
+        assert_eq!(
+            wait_flags().iter().fold(0, |all, flag| all | flag.value),
+            abi::notify::WAIT_FLAGS,
+            "abi::notify changed: update wait_flags()"
+        );
     }
 
     #[test]

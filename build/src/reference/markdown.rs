@@ -33,6 +33,10 @@ pub fn markdown() -> String {
     handles(&mut out);
     memory(&mut out);
     stats(&mut out);
+    notifications(&mut out);
+    interrupt_lines(&mut out);
+    processes(&mut out);
+    time_page(&mut out);
     console(&mut out);
     exit_values(&mut out);
     trace(&mut out);
@@ -341,6 +345,93 @@ fn stats(out: &mut String) {
     );
     line(out, "");
     struct_table(out, &layout::stats_fields());
+}
+
+fn constant_table(out: &mut String, header: [&str; 3], constants: &[layout::Constant], hex: bool) {
+    let rows: Vec<Vec<String>> = constants
+        .iter()
+        .map(|constant| {
+            let value = if hex {
+                format!("{:#x}", constant.value)
+            } else {
+                constant.value.to_string()
+            };
+            vec![value, code(constant.name), constant.description.clone()]
+        })
+        .collect();
+    table(out, &header, &rows);
+}
+
+fn notifications(out: &mut String) {
+    line(out, "### Notifications");
+    line(out, "");
+    line(
+        out,
+        &format!(
+            "Flag bits of the waits (`abi::notify`; any other bit of `flags` is EINVAL). A \
+             notification bound to an endpoint arrives there as a message with label \
+             `NOTIFICATION_LABEL` ({:#x}), the flag `KERNEL`, badge 0, one word (the bits) and no \
+             bytes.",
+            abi::notify::NOTIFICATION_LABEL
+        ),
+    );
+    line(out, "");
+    constant_table(out, ["bit", "flag", "meaning"], &layout::wait_flags(), true);
+}
+
+fn interrupt_lines(out: &mut String) {
+    line(out, "### Interrupt lines");
+    line(out, "");
+    line(
+        out,
+        &format!(
+            "A manifest may grant lines 1 to {} of the first I/O APIC (`abi::manifest::IRQ_LINES` = \
+             {}; line 0 is the kernel's timer), each to one program, which starts with a handle \
+             (`wait`, `transfer`) to each after its endpoint handles.",
+            abi::manifest::IRQ_LINES - 1,
+            abi::manifest::IRQ_LINES
+        ),
+    );
+    line(out, "");
+}
+
+fn processes(out: &mut String) {
+    line(out, "### Processes");
+    line(out, "");
+    line(
+        out,
+        "How a process ended (`abi::process::Ending`): `process_wait`'s `rax`, with its detail in `rdx`.",
+    );
+    line(out, "");
+    constant_table(out, ["code", "ending", "meaning"], &layout::endings(), false);
+    line(
+        out,
+        &format!(
+            "`process_info` copies one `abi::process::Info` record of {} bytes per live process, \
+             little-endian (bytes not listed are 0):",
+            abi::process::Info::SIZE
+        ),
+    );
+    line(out, "");
+    struct_table(out, &layout::info_fields());
+    line(out, "Its `state` (`abi::process::State`):");
+    line(out, "");
+    constant_table(out, ["code", "state", "meaning"], &layout::process_states(), false);
+}
+
+fn time_page(out: &mut String) {
+    line(out, "### Time page");
+    line(out, "");
+    line(
+        out,
+        &format!(
+            "One page mapped read-only at {:#x} (`abi::time::TIME_PAGE`) in every process. \
+             `abi::time::TimePage`, `repr(C)`, little-endian; each field is read with one aligned load:",
+            abi::time::TIME_PAGE
+        ),
+    );
+    line(out, "");
+    struct_table(out, &layout::time_page_fields());
 }
 
 fn console(out: &mut String) {

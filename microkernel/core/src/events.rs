@@ -234,10 +234,19 @@ fn enforce_cpu_limits<M: Machine>(k: &mut Kernel<M>) {
 /// resume.
 #[inline(always)]
 pub fn schedule<M: Machine>(k: &mut Kernel<M>) -> Resume {
+    let resume = pick(k);
+    // After this CPU took its pick: the other CPUs are asked only for what
+    // is left.
     let kicks = k.sched.kicks();
     if kicks != 0 {
         k.machine.kick(kicks);
     }
+    resume
+}
+
+/// This CPU's pick, and the switch to it.
+#[inline(always)]
+fn pick<M: Machine>(k: &mut Kernel<M>) -> Resume {
     let next = match k.sched.pick() {
         Pick::Same(thread) => thread,
         Pick::Switch { from, to } => {

@@ -9,6 +9,10 @@
 //! (`tests/tests/hostile.rs`): most misbehave on purpose and must be killed
 //! or refused, `worker` is a well-behaved bystander, and `supervisor` starts
 //! a scenario and checks that the kernel's resource counters come back.
+//! The tests of notifications, interrupt lines, process handles and the
+//! time page (`tests/tests/signals.rs`) use the same supervisor; their
+//! programs (`notify-flood`, `bad-signals`, `irq-heir`, `kill-parent`, ...)
+//! print `key=value` results ([`report`]).
 
 #![no_std]
 
@@ -37,4 +41,58 @@ pub fn sleep_on(handle: Handle, ticks: u32) -> libsys::Result<()> {
         Err(error) => Err(error),
         Ok(_) => Err(Error::INVAL),
     }
+}
+
+/// Prints `key=value`: a result for the system tests to read
+/// (`systests::values`).
+pub fn report(key: &str, value: impl core::fmt::Display) {
+    libsys::println!("{key}={value}");
+}
+
+/// Prints `key=` and the name of `result` (`ok`, `ENORIGHTS`).
+pub fn report_result<T>(key: &str, result: &libsys::Result<T>) {
+    report(key, result_name(result));
+}
+
+/// Blocks for `ticks` timer ticks in `notify_wait` on a fresh notification
+/// nobody signals (for programs with no endpoint to sleep on).
+pub fn pause(ticks: u64) -> libsys::Result<()> {
+    if ticks == 0 {
+        return Ok(());
+    }
+    let notification = libsys::Notification::new()?;
+    match notification.wait_timeout(ticks) {
+        Err(Error::TIMEDOUT) => Ok(()),
+        Err(error) => Err(error),
+        Ok(_) => Err(Error::INVAL),
+    }
+}
+
+/// The `process_info` record of the live process `pid`, if it is among the
+/// first 16 (libsys reads at most that many at once).
+pub fn process_record(pid: u32) -> Option<libsys::abi::process::Info> {
+    let empty = libsys::abi::process::Info::from_bytes(&[0; libsys::abi::process::Info::SIZE])?;
+    let mut records = [empty; 16];
+    let count = libsys::process_info(&mut records).ok()?;
+    records[..count.min(records.len())]
+        .iter()
+        .find(|record| record.pid == pid)
+        .copied()
+}
+
+/// CPU ticks this process has used, from its `process_info` record.
+pub fn my_cpu_ticks() -> u64 {
+    process_record(libsys::get_pid()).map_or(u64::MAX, |record| record.cpu_ticks)
+}
+
+/// Labels of the small protocol the signals programs speak on their
+/// endpoints.
+pub mod label {
+    /// Asks for a handle: the reply passes one.
+    pub const ASK: u32 = 0x20;
+    /// Passes a handle (word 0) and, in word 1, a process id.
+    pub const PASS: u32 = 0x21;
+    /// A server holds a call (word 0: its caller's badge) and waits to be
+    /// told to answer it.
+    pub const HELD: u32 = 0x22;
 }

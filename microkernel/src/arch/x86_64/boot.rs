@@ -2,10 +2,11 @@
 //!
 //! The trampoline zeroes `.bss`, turns on long mode with boot page tables that
 //! map the first 4 GiB three times (identity, for the jump; the direct map at
-//! [`super::paging::DIRECT_MAP_BASE`]; and the kernel image at -2 GiB), then
+//! [`super::layout::DIRECT_MAP_BASE`]; and the kernel image at -2 GiB), then
 //! calls [`pvh_entry64`] on the CPU 0 kernel stack. Everything it uses is
 //! static data, so nothing can fail before Rust runs.
 
+use super::layout;
 use core::arch::global_asm;
 
 // The PVH ELF note (XEN_ELFNOTE_PHYS32_ENTRY = 18): the 32-bit physical entry
@@ -59,10 +60,13 @@ boot_pd:
     .endr
 
     .balign 16
+    .global boot_gdt, boot_gdt_end
 boot_gdt:
     .quad 0
     .quad 0x00af9a000000ffff
     .quad 0x00cf92000000ffff
+    /* 32-bit code, for the other CPUs' way up from real mode. */
+    .quad 0x00cf9a000000ffff
 boot_gdt_end:
 boot_gdt_pointer:
     .word boot_gdt_end - boot_gdt - 1
@@ -143,6 +147,92 @@ pvh_start64:
     options(att_syntax)
 );
 
+// The other CPUs start in real mode at the page `smp` copies this code to
+// (SIPI vector 0x08: CS = 0x0800, IP = 0). They switch to protected mode
+// with the boot GDT and jump to `ap_start32`, which takes the BSP's path
+// to long mode with the boot page tables, then to `ap_start64`, which
+// takes the stack and CPU number the BSP left at the end of the page and
+// calls `ap_entry64` in the higher half.
+global_asm!(
+    r#"
+    .section .rodata.ap_trampoline, "a"
+    .global ap_trampoline_start, ap_trampoline_end
+    .code16
+ap_trampoline_start:
+    cli
+    cld
+    movw %cs, %ax
+    movw %ax, %ds
+    lgdtl (ap_gdt_pointer - ap_trampoline_start)
+    movl %cr0, %eax
+    orl $1, %eax
+    movl %eax, %cr0
+    ljmpl $0x18, $ap_start32
+    .balign 8
+ap_gdt_pointer:
+    .word boot_gdt_end - boot_gdt - 1
+    .long boot_gdt
+ap_trampoline_end:
+    .code64
+
+    .section .boot.text, "ax"
+    .code32
+ap_start32:
+    movw $0x10, %ax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movl %cr4, %eax
+    orl $(1 << 5), %eax
+    movl %eax, %cr4
+    movl $boot_pml4, %eax
+    movl %eax, %cr3
+    movl $0x80000001, %eax
+    cpuid
+    movl $0xc0000080, %ecx
+    movl %edx, %edi
+    rdmsr
+    orl $(1 << 8), %eax
+    testl $(1 << 20), %edi
+    jz 1f
+    orl $(1 << 11), %eax
+1:
+    wrmsr
+    movl %cr0, %eax
+    orl $((1 << 31) | (1 << 16) | 1), %eax
+    movl %eax, %cr0
+    ljmp $0x08, $ap_start64
+
+    .code64
+ap_start64:
+    movw $0x10, %ax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    xorw %ax, %ax
+    movw %ax, %fs
+    movw %ax, %gs
+    movq {stack_slot}, %rsp
+    movq {cpu_slot}, %rdi
+    xorl %ebp, %ebp
+    movabsq ${entry}, %rax
+    callq *%rax
+2:
+    hlt
+    jmp 2b
+    "#,
+    stack_slot = const layout::TRAMPOLINE + layout::TRAMPOLINE_STACK,
+    cpu_slot = const layout::TRAMPOLINE + layout::TRAMPOLINE_CPU,
+    entry = sym ap_entry64,
+    options(att_syntax)
+);
+
+/// First Rust code of another CPU: on its own kernel stack, with the boot
+/// page tables.
+extern "C" fn ap_entry64(cpu: u64) -> ! {
+    super::setup::start_ap(cpu as usize)
+}
+
 // Kernel stacks of CPU 0, each above a guard page that the kernel unmaps when
 // it remaps its image, so an overflow faults instead of corrupting memory.
 global_asm!(
@@ -171,8 +261,25 @@ machine_check_stack_guard:
     .skip 4096
     .skip 16384
 machine_check_stack_top:
+
+    /* The other CPUs' stacks, the same way, one block each: kernel, NMI,
+       double fault and machine check stacks above guard pages. */
+    .balign 4096
+    .global ap_stacks
+ap_stacks:
+    .rept 7
+    .skip 4096
+    .skip 65536
+    .skip 4096
+    .skip 16384
+    .skip 4096
+    .skip 16384
+    .skip 4096
+    .skip 16384
+    .endr
     "#
 );
+const _: () = assert!(kernel_core::config::MAX_CPUS == 8, "ap_stacks holds 7 blocks");
 
 /// First Rust code: runs on the CPU 0 stack with the boot page tables.
 extern "C" fn pvh_entry64(start_info: u64) -> ! {

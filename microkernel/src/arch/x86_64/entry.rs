@@ -185,7 +185,7 @@ trap_stub_\vector:
     jmp trap_common
     .endm
 
-    .irp vector, 0,1,3,4,5,6,7,9,15,16,19,20,22,23,24,25,26,27,28,31,32,128,255
+    .irp vector, 0,1,3,4,5,6,7,9,15,16,19,20,22,23,24,25,26,27,28,31,32,128,240,241,255
     TRAP_NO_ERROR \vector
     .endr
     /* Device interrupt lines 0 to 23: vectors 48 to 71. */

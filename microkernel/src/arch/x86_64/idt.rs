@@ -13,6 +13,11 @@ pub const IRQ_BASE_VECTOR: u8 = 48;
 pub const IRQ_VECTORS: u8 = kernel_core::irq::LINES as u8;
 /// Vector of the `int 0x80` syscall gate.
 pub const SYSCALL_INT_VECTOR: u8 = 0x80;
+/// Vector of the inter-processor interrupt that makes a CPU pick again.
+pub const RESCHEDULE_VECTOR: u8 = 0xf0;
+/// Vector of the inter-processor interrupt that makes a CPU forget
+/// mappings (a TLB shootdown).
+pub const SHOOTDOWN_VECTOR: u8 = 0xf1;
 /// Vector the local APIC uses for spurious interrupts.
 pub const SPURIOUS_VECTOR: u8 = 0xff;
 
@@ -62,11 +67,13 @@ unsafe extern "C" {
     static irq_stub_table: [u64; IRQ_VECTORS as usize];
     fn trap_stub_32();
     fn trap_stub_128();
+    fn trap_stub_240();
+    fn trap_stub_241();
     fn trap_stub_255();
 }
 
-/// Fills and loads the IDT.
-pub fn load() {
+/// Fills the IDT (once, on the boot CPU) and loads it.
+pub fn init() {
     // SAFETY: runs once at boot before interrupts are enabled, so nothing
     // reads the IDT while it is written; the stubs are defined in entry.rs.
     unsafe {
@@ -90,10 +97,25 @@ pub fn load() {
             (*idt)[vector] = Gate::interrupt(irq_stub_table[line as usize], 0, 0);
         }
         (*idt)[SYSCALL_INT_VECTOR as usize] = Gate::interrupt(trap_stub_128 as *const () as u64, 3, 0);
+        (*idt)[RESCHEDULE_VECTOR as usize] = Gate::interrupt(trap_stub_240 as *const () as u64, 0, 0);
+        (*idt)[SHOOTDOWN_VECTOR as usize] = Gate::interrupt(trap_stub_241 as *const () as u64, 0, 0);
         (*idt)[SPURIOUS_VECTOR as usize] = Gate::interrupt(trap_stub_255 as *const () as u64, 0, 0);
         let pointer = DescriptorPointer {
             limit: (size_of::<[Gate; 256]>() - 1) as u16,
             base: idt as u64,
+        };
+        core::arch::asm!("lidt [{}]", in(reg) &pointer, options(readonly, nostack, preserves_flags));
+    }
+}
+
+/// Loads the IDT the boot CPU filled, on another CPU.
+pub fn load() {
+    // SAFETY: `init` filled the table before any other CPU started; it is
+    // never written again, so loading it is all another CPU does.
+    unsafe {
+        let pointer = DescriptorPointer {
+            limit: (size_of::<[Gate; 256]>() - 1) as u16,
+            base: &raw const IDT as u64,
         };
         core::arch::asm!("lidt [{}]", in(reg) &pointer, options(readonly, nostack, preserves_flags));
     }

@@ -4,7 +4,7 @@
 //! bound and acknowledged (`kernel_core::irq`).
 
 use super::idt::IRQ_BASE_VECTOR;
-use super::paging::phys_to_virt;
+use super::layout::phys_to_virt;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel_core::irq::LINES;
 

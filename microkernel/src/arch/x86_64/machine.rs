@@ -8,7 +8,6 @@ use super::percpu;
 use super::tss::{IOMAP_ALLOWED, IOMAP_DENIED};
 use super::usercopy;
 use abi::{Error, PAGE_SIZE};
-use core::cell::UnsafeCell;
 use kernel_core::machine::{Machine, Published};
 use kernel_core::physmem::Frame;
 use kernel_core::space::AddressSpace as _;
@@ -73,7 +72,12 @@ impl Machine for X86 {
     fn switch_to_kernel(&mut self) {
         // While no thread is current nothing enters from ring 3, so the
         // save-area top is never used; one frame above null says so.
-        percpu::switch(u64::MAX, TrapFrame::SIZE as u64, paging::kernel_root(), IOMAP_DENIED);
+        percpu::switch(
+            u64::MAX,
+            TrapFrame::SIZE as u64,
+            super::layout::kernel_root(),
+            IOMAP_DENIED,
+        );
     }
 
     fn user_frame(&self, entry: u64, stack: u64) -> TrapFrame {
@@ -86,7 +90,7 @@ impl Machine for X86 {
 
     fn store_word(&mut self, frame: Frame, offset: usize, value: u64) {
         assert!(offset.is_multiple_of(8) && offset + 8 <= PAGE_SIZE as usize);
-        let address = paging::phys_to_virt(frame.address()) + offset as u64;
+        let address = super::layout::phys_to_virt(frame.address()) + offset as u64;
         // SAFETY: the direct map covers every frame the allocator hands out;
         // the word is 8-aligned, so the store is one `mov` that a reader
         // sees whole.
@@ -100,12 +104,18 @@ impl Machine for X86 {
     unsafe fn zero_frame(&mut self, frame: Frame) {
         // SAFETY: the caller owns the frame; the direct map covers it (the
         // allocator manages only memory below 4 GiB).
-        unsafe { core::ptr::write_bytes(paging::phys_to_virt(frame.address()) as *mut u8, 0, PAGE_SIZE as usize) };
+        unsafe {
+            core::ptr::write_bytes(
+                super::layout::phys_to_virt(frame.address()) as *mut u8,
+                0,
+                PAGE_SIZE as usize,
+            )
+        };
     }
 
     unsafe fn write_frame(&mut self, frame: Frame, offset: usize, bytes: &[u8]) {
         assert!(offset + bytes.len() <= PAGE_SIZE as usize, "a write past the frame");
-        let target = (paging::phys_to_virt(frame.address()) as usize + offset) as *mut u8;
+        let target = (super::layout::phys_to_virt(frame.address()) as usize + offset) as *mut u8;
         // SAFETY: as for `zero_frame`; the range stays inside the frame.
         unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), target, bytes.len()) };
     }
@@ -193,14 +203,14 @@ fn transfer(
             // SAFETY: the destination is a user page of `to`, just checked
             // writable, reached through the direct map; the source is checked
             // user memory of the active address space.
-            unsafe { usercopy::copy(paging::phys_to_virt(phys) as *mut u8, src as *const u8, chunk) }
+            unsafe { usercopy::copy(super::layout::phys_to_virt(phys) as *mut u8, src as *const u8, chunk) }
         } else {
             let (phys, flags) = from.translate(src).ok_or(Error::FAULT)?;
             if !allows(flags, Access::Read) {
                 return Err(Error::FAULT);
             }
             // SAFETY: as above with the roles swapped.
-            unsafe { usercopy::copy(dst as *mut u8, paging::phys_to_virt(phys) as *const u8, chunk) }
+            unsafe { usercopy::copy(dst as *mut u8, super::layout::phys_to_virt(phys) as *const u8, chunk) }
         };
         result.map_err(|_| Error::FAULT)?;
         done += chunk;
@@ -208,14 +218,14 @@ fn transfer(
     Ok(())
 }
 
-/// The frame of the idle loop: ring 0, interrupts on, halting on this CPU's
-/// kernel stack until the next interrupt. Built fresh on every use (an
-/// interrupt that ends idling discards the loop's state).
+/// The frame of this CPU's idle loop: ring 0, interrupts on, halting on
+/// this CPU's kernel stack until the next interrupt. Built fresh on every
+/// use (an interrupt that ends idling discards the loop's state).
 pub fn idle_frame() -> *mut TrapFrame {
-    static IDLE: IdleFrame = IdleFrame(UnsafeCell::new(TrapFrame::ZERO));
-    let frame = IDLE.0.get();
-    // SAFETY: the idle frame is written only here, by the kernel with
-    // interrupts off, and read only by the exit path resuming it.
+    let frame = percpu::idle_frame();
+    // SAFETY: the idle frame is this CPU's, written only here, by the
+    // kernel with interrupts off, and read only by the exit path resuming
+    // it.
     unsafe {
         *frame = TrapFrame {
             vector: KERNEL_BUILT_VECTOR,
@@ -229,11 +239,6 @@ pub fn idle_frame() -> *mut TrapFrame {
     }
     frame
 }
-
-struct IdleFrame(UnsafeCell<TrapFrame>);
-
-// SAFETY: only the kernel, with interrupts off on this CPU, touches it.
-unsafe impl Sync for IdleFrame {}
 
 /// Waits for interrupts; the timer handler decides what runs next.
 extern "C" fn idle_loop() -> ! {

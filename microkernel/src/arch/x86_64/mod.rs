@@ -13,6 +13,8 @@ mod boot;
 #[cfg(target_os = "none")]
 mod cpu;
 #[cfg(target_os = "none")]
+mod cpus;
+#[cfg(target_os = "none")]
 mod entry;
 #[cfg(target_os = "none")]
 mod idt;
@@ -20,6 +22,8 @@ mod idt;
 mod inject;
 #[cfg(target_os = "none")]
 mod ioapic;
+#[cfg(target_os = "none")]
+mod layout;
 #[cfg(target_os = "none")]
 mod log;
 #[cfg(target_os = "none")]
@@ -41,6 +45,8 @@ mod smp;
 #[cfg(target_os = "none")]
 mod timer;
 #[cfg(target_os = "none")]
+mod tlb;
+#[cfg(target_os = "none")]
 mod trap;
 #[cfg(target_os = "none")]
 mod tss;
@@ -54,11 +60,29 @@ pub use self::{
     entry::resume,
     inject::{InjectedFault, inject_fault},
     ioapic::init as init_ioapic,
+    layout::phys_to_virt,
     log::force_unlock_log,
     machine::{X86, idle_frame},
-    paging::{init_kernel_space, phys_to_virt},
+    paging::init_kernel_space,
+    percpu::cpu_id as cpu_id_raw,
     pvh::BootInfo,
     qemu::exit,
     setup::halt_forever,
+    smp::{release_others as release_other_cpus, start_cpus},
     timer::{HZ as TIMER_HZ, init as init_timer},
+    tlb::serve_shootdown as serve_shootdown_raw,
 };
+
+/// This CPU's number (read through GS).
+#[cfg(target_os = "none")]
+#[inline(always)]
+pub fn cpu_id() -> usize {
+    cpu_id_raw() as usize
+}
+
+/// Serves a TLB shootdown aimed at this CPU, if one waits.
+#[cfg(target_os = "none")]
+#[inline(always)]
+pub fn serve_shootdown() {
+    serve_shootdown_raw();
+}

@@ -8,17 +8,11 @@
 //! slots 256 to 511 are copied from the kernel's PML4 when it is created and
 //! the kernel never adds a slot later). The lower half belongs to the process.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use super::layout::{DIRECT_MAP_BASE, DIRECT_MAP_SIZE, kernel_root, phys_to_virt, virt_to_phys};
 use heapless::Vec;
 use kernel_core::physmem::{Frame, FrameSource, PAGE_SIZE};
 use kernel_core::space::{self, MapError, PageFlags};
 
-/// Virtual address of physical address 0 in the direct map (PML4 slot 256).
-pub const DIRECT_MAP_BASE: u64 = 0xffff_8000_0000_0000;
-/// Physical memory the direct map (and the frame allocator) covers.
-pub const DIRECT_MAP_SIZE: u64 = 4 << 30;
-/// Virtual address the kernel image is linked at, minus its physical load address.
-pub const KERNEL_VIRT_BASE: u64 = 0xffff_ffff_8000_0000;
 /// Physical memory from here up to 4 GiB is device memory on QEMU: uncached.
 const MMIO_START: u64 = 3 << 30;
 
@@ -32,20 +26,6 @@ const GLOBAL: u64 = 1 << 8;
 const NO_EXECUTE: u64 = 1 << 63;
 const ADDRESS_MASK: u64 = 0x000f_ffff_ffff_f000;
 const ENTRIES: usize = 512;
-
-/// The direct-map address of physical address `phys`.
-pub const fn phys_to_virt(phys: u64) -> u64 {
-    DIRECT_MAP_BASE + phys
-}
-
-/// The physical address of a kernel-image or direct-map virtual address.
-pub const fn virt_to_phys(virt: u64) -> u64 {
-    if virt >= KERNEL_VIRT_BASE {
-        virt - KERNEL_VIRT_BASE
-    } else {
-        virt - DIRECT_MAP_BASE
-    }
-}
 
 type Table = [u64; ENTRIES];
 
@@ -86,15 +66,6 @@ unsafe fn next_table(
     Ok(table(*entry & ADDRESS_MASK))
 }
 
-/// The kernel's PML4 (physical), written once at boot by
-/// [`init_kernel_space`] before any address space exists.
-static KERNEL_ROOT: AtomicU64 = AtomicU64::new(0);
-
-/// The kernel's PML4 (physical), whose upper half every address space shares.
-pub fn kernel_root() -> u64 {
-    KERNEL_ROOT.load(Ordering::Relaxed)
-}
-
 unsafe extern "C" {
     static __text_start: u8;
     static __text_end: u8;
@@ -131,12 +102,16 @@ pub fn init_kernel_space(frames: &mut impl FrameSource) -> Result<(), MapError> 
             }
         }
         // The kernel image, 4 KiB pages with the permissions of its sections.
-        let guards = [
+        let mut guards: heapless::Vec<u64, { 4 * kernel_core::config::MAX_CPUS }> = heapless::Vec::new();
+        guards.extend([
             &raw const cpu0_stack_guard as u64,
             &raw const nmi_stack_guard as u64,
             &raw const double_fault_stack_guard as u64,
             &raw const machine_check_stack_guard as u64,
-        ];
+        ]);
+        for cpu in 1..kernel_core::config::MAX_CPUS {
+            guards.extend(super::layout::ap_stacks_of(cpu).1);
+        }
         let sections = [
             (&raw const __text_start as u64, &raw const __text_end as u64, 0),
             (
@@ -159,7 +134,7 @@ pub fn init_kernel_space(frames: &mut impl FrameSource) -> Result<(), MapError> 
                 page += PAGE_SIZE;
             }
         }
-        KERNEL_ROOT.store(root, Ordering::Relaxed);
+        super::layout::set_kernel_root(root);
         core::arch::asm!("mov cr3, {}", in(reg) root, options(nostack, preserves_flags));
         super::percpu::set_active_root(root);
     }
@@ -304,6 +279,9 @@ impl space::AddressSpace for AddressSpace {
     /// address space must not be active.
     fn destroy(self, frames: &mut impl FrameSource) {
         assert_ne!(active_root(), self.root, "destroying the active address space");
+        // Another CPU may still run it (a thread of the ended process was
+        // running there): it leaves the address space before the tables go.
+        super::tlb::shootdown(self.root, 0, 0, true);
         if self.untracked {
             // SAFETY: only this address space's user-half tables are walked;
             // they are owned by it and by nothing else.
@@ -346,6 +324,9 @@ impl AddressSpace {
         if active_root() == self.root {
             x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(virt));
         }
+        // Every other CPU that runs this address space forgets it too
+        // before the call returns.
+        super::tlb::shootdown(self.root, virt, 1, false);
     }
 
     /// [`next_table`], remembering a table it creates.

@@ -8,8 +8,12 @@
 //! offsets in [`offsets`]. A second CPU needs only its own block.
 
 use super::gdt::{self, DescriptorPointer};
+use super::layout::Stacks;
 use super::tss::{IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI, Tss};
 use core::mem::{offset_of, size_of};
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel_core::config::MAX_CPUS;
+use kernel_core::trapframe::TrapFrame;
 
 /// This CPU's kernel state.
 #[repr(C, align(64))]
@@ -36,10 +40,14 @@ pub struct PerCpu {
     pub in_user_copy: u64,
     /// The PML4 in CR3, kept here so a switch compares instead of reading CR3.
     pub active_root: u64,
+    /// This CPU's local APIC id (what inter-processor interrupts name).
+    pub apic_id: u64,
     /// Global descriptor table of this CPU (5 segments and the 2-word TSS).
     pub gdt: [u64; 7],
     /// This CPU's task state segment.
     pub tss: Tss,
+    /// The frame of this CPU's idle loop (`machine::idle_frame`).
+    pub idle: TrapFrame,
 }
 
 /// Field offsets for the assembly stubs.
@@ -55,47 +63,59 @@ pub mod offsets {
     pub const RSP0: usize = offset_of!(PerCpu, tss) + 4;
     pub const IOMAP_BASE: usize = offset_of!(PerCpu, tss) + offset_of!(Tss, iomap_base);
     pub const IN_USER_COPY: usize = offset_of!(PerCpu, in_user_copy);
+    pub const CPU_ID: usize = offset_of!(PerCpu, cpu_id);
 }
 
-static mut CPU0: PerCpu = PerCpu {
-    self_pointer: 0,
-    user_rsp: 0,
-    frame_top: 0,
-    kernel_stack_top: 0,
-    current_thread: u64::MAX,
-    cpu_id: 0,
-    smap_enabled: 0,
-    in_user_copy: 0,
-    active_root: 0,
-    gdt: [0; 7],
-    tss: Tss::new(),
-};
-
-unsafe extern "C" {
-    static nmi_stack_top: u8;
-    static double_fault_stack_top: u8;
-    static machine_check_stack_top: u8;
-    static cpu0_stack_top: u8;
+impl PerCpu {
+    const UNUSED: PerCpu = PerCpu {
+        self_pointer: 0,
+        user_rsp: 0,
+        frame_top: 0,
+        kernel_stack_top: 0,
+        current_thread: u64::MAX,
+        cpu_id: 0,
+        smap_enabled: 0,
+        in_user_copy: 0,
+        active_root: 0,
+        apic_id: 0,
+        gdt: [0; 7],
+        tss: Tss::new(),
+        idle: TrapFrame::ZERO,
+    };
 }
 
-/// Sets up the boot CPU's block: its stacks, its GDT and TSS (loaded, with
-/// every segment register reloaded) and its id. GS does not point at it
-/// yet: the syscall MSRs set that up.
-pub fn init_cpu0() -> *mut PerCpu {
-    let cpu = &raw mut CPU0;
-    // SAFETY: runs once, on the boot CPU, before anything reads the block;
-    // the stack symbols are defined in boot.rs and never move.
+/// Every CPU's block: CPU `i` owns `CPUS[i]` and reaches it only through
+/// its GS base (set by [`init_cpu`] on that CPU).
+static mut CPUS: [PerCpu; MAX_CPUS] = [const { PerCpu::UNUSED }; MAX_CPUS];
+
+/// The PML4 each CPU has in CR3, for the other CPUs to read: a TLB
+/// shootdown interrupts only the CPUs that run the address space.
+static ACTIVE_ROOTS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Sets up CPU `index`'s block on that CPU: its stacks, its GDT and TSS
+/// (loaded, with every segment register reloaded), its ids. GS does not
+/// point at it yet: the syscall MSRs set that up.
+///
+/// # Safety
+/// Must run once per CPU, on that CPU, with `index` its own and unique,
+/// before anything reads the block; the stacks must be this CPU's alone.
+pub unsafe fn init_cpu(index: usize, apic_id: u32, stacks: Stacks) -> *mut PerCpu {
+    assert!(index < MAX_CPUS);
+    // SAFETY: the caller guarantees that this CPU alone touches block
+    // `index`, now and later (through its GS).
     unsafe {
+        let cpu = &raw mut CPUS[index];
         (*cpu).self_pointer = cpu as u64;
-        (*cpu).cpu_id = 0;
-        (*cpu).kernel_stack_top = &raw const cpu0_stack_top as u64;
-        (*cpu).tss.rsp[0] = (*cpu).kernel_stack_top;
-        (*cpu).tss.ist[(IST_NMI - 1) as usize] = &raw const nmi_stack_top as u64;
-        (*cpu).tss.ist[(IST_DOUBLE_FAULT - 1) as usize] = &raw const double_fault_stack_top as u64;
-        (*cpu).tss.ist[(IST_MACHINE_CHECK - 1) as usize] = &raw const machine_check_stack_top as u64;
+        (*cpu).cpu_id = index as u64;
+        (*cpu).apic_id = u64::from(apic_id);
+        (*cpu).kernel_stack_top = stacks.kernel;
+        (*cpu).tss.rsp[0] = stacks.kernel;
+        (*cpu).tss.ist[(IST_NMI - 1) as usize] = stacks.nmi;
+        (*cpu).tss.ist[(IST_DOUBLE_FAULT - 1) as usize] = stacks.double_fault;
+        (*cpu).tss.ist[(IST_MACHINE_CHECK - 1) as usize] = stacks.machine_check;
         load_tables(cpu);
+        cpu
     }
-    cpu
 }
 
 /// Fills in and loads `cpu`'s GDT and TSS, then reloads every segment.
@@ -151,10 +171,32 @@ pub fn set_smap(enabled: bool) {
     unsafe { (*this_cpu()).smap_enabled = enabled as u64 }
 }
 
-/// This CPU's number, read through GS.
+/// This CPU's number, read through GS (one load).
+#[inline(always)]
 pub fn cpu_id() -> u64 {
-    // SAFETY: a plain read of this CPU's block.
-    unsafe { (*this_cpu()).cpu_id }
+    let id: u64;
+    // SAFETY: GS points at this CPU's block whenever the kernel runs; the
+    // field is written once at boot.
+    unsafe {
+        core::arch::asm!(
+            "mov {}, gs:[{offset}]",
+            out(reg) id,
+            offset = const offsets::CPU_ID,
+            options(nostack, readonly, preserves_flags)
+        )
+    };
+    id
+}
+
+/// This CPU's idle frame.
+pub fn idle_frame() -> *mut TrapFrame {
+    // SAFETY: the field's address, within this CPU's block.
+    unsafe { &raw mut (*this_cpu()).idle }
+}
+
+/// The PML4 CPU `cpu` has in CR3 (0 for a CPU that is not up).
+pub fn active_root_of(cpu: usize) -> u64 {
+    ACTIVE_ROOTS[cpu].load(Ordering::Acquire)
 }
 
 /// Top of this CPU's kernel stack.
@@ -179,6 +221,7 @@ pub fn this_cpu() -> *mut PerCpu {
 /// base (`iomap`).
 #[inline(always)]
 pub fn switch(thread: u64, frame_top: u64, root: u64, iomap: u16) {
+    ACTIVE_ROOTS[cpu_id() as usize % MAX_CPUS].store(root, Ordering::Release);
     // SAFETY: GS points at this CPU's block while the kernel runs; the fields
     // are written with interrupts off. `root` is a live PML4 that maps the
     // kernel half like every other, so execution continues after the write.
@@ -214,8 +257,10 @@ pub fn active_root() -> u64 {
     unsafe { (*this_cpu()).active_root }
 }
 
-/// Records a CR3 load done elsewhere (at boot).
+/// Records a CR3 load done elsewhere (at boot, or by a TLB shootdown that
+/// made this CPU leave an address space).
 pub fn set_active_root(root: u64) {
+    ACTIVE_ROOTS[cpu_id() as usize % MAX_CPUS].store(root, Ordering::Release);
     // SAFETY: a plain write of this CPU's block; see `switch`.
     unsafe { (*this_cpu()).active_root = root }
 }

@@ -3,7 +3,7 @@
 //! Read once at boot through the direct map and copied into [`BootInfo`], so
 //! nothing later depends on the firmware's memory.
 
-use super::paging::phys_to_virt;
+use super::layout::phys_to_virt;
 use heapless::{String, Vec};
 use kernel_core::memmap::{MAX_REGIONS, Region, RegionKind};
 
@@ -50,6 +50,8 @@ pub struct BootInfo {
     pub cmdline: String<MAX_CMDLINE>,
     /// Physical `[start, end)` of the initrd, if QEMU was given one.
     pub initrd: Option<(u64, u64)>,
+    /// Physical address of the ACPI RSDP (0: not given; scan for it).
+    pub rsdp: u64,
 }
 
 /// Why the start info could not be used.
@@ -85,6 +87,7 @@ pub fn read(address: u64) -> Result<BootInfo, BootInfoError> {
         memory_map: Vec::new(),
         cmdline: String::new(),
         initrd: None,
+        rsdp: info.rsdp_paddr,
     };
     for index in 0..info.memmap_entries as u64 {
         let entry_address = info.memmap_paddr + index * core::mem::size_of::<MemmapEntry>() as u64;

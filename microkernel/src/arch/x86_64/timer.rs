@@ -3,7 +3,7 @@
 //! trick is out; its read-back status still tells when a count has run out).
 
 use super::idt::{SPURIOUS_VECTOR, TIMER_VECTOR};
-use super::paging::phys_to_virt;
+use super::layout::phys_to_virt;
 use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::instructions::port::Port;
 use x86_64::registers::model_specific::Msr;
@@ -36,6 +36,19 @@ const CALIBRATION_COUNT: u16 = (PIT_HZ / 100) as u16;
 /// The direct-map address of the local APIC's registers (every CPU's is at
 /// the same address), set once at boot by [`init`] before any use.
 static APIC_BASE: AtomicU64 = AtomicU64::new(0);
+/// APIC timer counts per tick, measured by the boot CPU; the others use it.
+static PER_TICK: AtomicU64 = AtomicU64::new(0);
+
+const REG_ICR_LOW: u64 = 0x300;
+const REG_ICR_HIGH: u64 = 0x310;
+/// ICR: the interrupt is still being sent.
+const ICR_PENDING: u32 = 1 << 12;
+/// ICR delivery modes.
+pub const ICR_FIXED: u32 = 0;
+pub const ICR_INIT: u32 = 0b101 << 8;
+pub const ICR_STARTUP: u32 = 0b110 << 8;
+/// ICR: level assert (required for INIT and STARTUP).
+pub const ICR_ASSERT: u32 = 1 << 14;
 
 fn apic_read(register: u64) -> u32 {
     let base = APIC_BASE.load(Ordering::Relaxed);
@@ -141,6 +154,7 @@ pub fn init() -> Calibration {
         None => (625_000, false, 0),
     };
     let per_tick = (per_10ms as u64 * 100 / HZ) as u32;
+    PER_TICK.store(u64::from(per_tick), Ordering::Relaxed);
     apic_write(REG_DIVIDE, DIVIDE_BY_16);
     apic_write(REG_LVT_TIMER, LVT_PERIODIC | TIMER_VECTOR as u32);
     let tsc_at_start = rdtsc();
@@ -150,6 +164,44 @@ pub fn init() -> Calibration {
         calibrated,
         tsc_hz: tsc_per_10ms * 100,
         tsc_at_start,
+    }
+}
+
+/// Enables this CPU's local APIC (another CPU's, after the boot CPU's
+/// [`init`]) and starts its periodic timer at the rate the boot CPU
+/// measured.
+pub fn init_ap() {
+    // SAFETY: as in `init`: the global enable bit keeps the APIC where the
+    // boot CPU found it (every CPU's is at the same address).
+    unsafe {
+        let mut msr = Msr::new(IA32_APIC_BASE);
+        let value = msr.read() | APIC_GLOBAL_ENABLE;
+        msr.write(value);
+    }
+    apic_write(REG_SPURIOUS, 0x100 | SPURIOUS_VECTOR as u32);
+    apic_write(REG_LVT_LINT1, LVT_DELIVERY_NMI);
+    apic_write(REG_DIVIDE, DIVIDE_BY_16);
+    apic_write(REG_LVT_TIMER, LVT_PERIODIC | TIMER_VECTOR as u32);
+    apic_write(REG_INITIAL_COUNT, (PER_TICK.load(Ordering::Relaxed) as u32).max(1));
+}
+
+/// Sends an inter-processor interrupt: `command` (vector and delivery
+/// mode) to the CPU whose local APIC id is `apic_id`. Waits until the APIC
+/// has sent it.
+pub fn send_ipi(apic_id: u32, command: u32) {
+    apic_write(REG_ICR_HIGH, apic_id << 24);
+    apic_write(REG_ICR_LOW, command);
+    while apic_read(REG_ICR_LOW) & ICR_PENDING != 0 {
+        core::hint::spin_loop();
+    }
+}
+
+/// Spins for about `micros` microseconds, by the TSC at `tsc_hz`.
+pub fn delay(micros: u64, tsc_hz: u64) {
+    let hz = if tsc_hz == 0 { 1_000_000_000 } else { tsc_hz };
+    let end = rdtsc() + hz / 1_000_000 * micros;
+    while rdtsc() < end {
+        core::hint::spin_loop();
     }
 }
 

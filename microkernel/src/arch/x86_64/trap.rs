@@ -2,7 +2,10 @@
 //! into an event for the kernel (through the upcalls), and reporting what
 //! the kernel cannot handle.
 
-use super::idt::{IRQ_BASE_VECTOR, IRQ_VECTORS, SPURIOUS_VECTOR, SYSCALL_INT_VECTOR, TIMER_VECTOR};
+use super::idt::{
+    IRQ_BASE_VECTOR, IRQ_VECTORS, RESCHEDULE_VECTOR, SHOOTDOWN_VECTOR, SPURIOUS_VECTOR, SYSCALL_INT_VECTOR,
+    TIMER_VECTOR,
+};
 use super::machine;
 use super::upcalls;
 use abi::fault::{PageFaultCode, has_error_code, vector_name};
@@ -52,6 +55,21 @@ pub extern "C" fn trap_from_any(frame: *mut TrapFrame) -> *mut TrapFrame {
             }
         }
         SYSCALL_INT_VECTOR => Event::Syscall,
+        RESCHEDULE_VECTOR => {
+            super::timer::acknowledge();
+            Event::Reschedule
+        }
+        SHOOTDOWN_VECTOR => {
+            // Served without the kernel lock (its holder waits for it).
+            let left = super::tlb::serve_shootdown();
+            super::timer::acknowledge();
+            if !left {
+                return frame;
+            }
+            // This CPU ran the address space being freed: its thread has
+            // ended, so the kernel picks another.
+            Event::Reschedule
+        }
         SPURIOUS_VECTOR => return frame,
         _ => Event::Fault {
             vector,
@@ -86,6 +104,17 @@ fn kernel_mode_trap(saved: &mut TrapFrame, frame: *mut TrapFrame) -> *mut TrapFr
             };
             // SAFETY: as for the timer above.
             unsafe { upcalls::kernel_idle_event(event) }
+        }
+        RESCHEDULE_VECTOR => {
+            super::timer::acknowledge();
+            // SAFETY: as for the timer above.
+            unsafe { upcalls::kernel_idle_event(Event::Reschedule) }
+        }
+        SHOOTDOWN_VECTOR => {
+            // The idle loop runs no address space of a process.
+            super::tlb::serve_shootdown();
+            super::timer::acknowledge();
+            frame
         }
         SPURIOUS_VECTOR => frame,
         // A fault inside a user copy: the copy routine's recovery point turns

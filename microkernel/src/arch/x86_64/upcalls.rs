@@ -17,6 +17,8 @@ unsafe extern "Rust" {
     /// The boot CPU is up (its tables, control registers, syscall MSRs and
     /// GS): the kernel boots from what the firmware said.
     pub fn kernel_main(boot: BootInfo) -> !;
+    /// Another CPU is up: it schedules from now on.
+    pub fn kernel_ap_main(cpu: usize) -> !;
 }
 
 unsafe extern "C" {

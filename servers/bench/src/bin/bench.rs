@@ -40,6 +40,19 @@ fn main() {
             core::hint::black_box(libsys::get_ticks());
         }),
     );
+    // The clock without a syscall: reads of the kernel's time page.
+    report(
+        "clock.ticks",
+        measure(10_000, || {
+            core::hint::black_box(libsys::time::ticks());
+        }),
+    );
+    report(
+        "clock.instant_now",
+        measure(10_000, || {
+            core::hint::black_box(libsys::time::Instant::now());
+        }),
+    );
 
     // IPC round trips: call + the server's reply_recv, across address spaces.
     // The reply is the request, so every call sends the same message again.
