@@ -14,6 +14,7 @@ use crate::trace::{self, Filter, Stream};
 use crate::{Accel, Error, Machine, Manifest, RunOptions};
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -151,6 +152,17 @@ struct NewArgs {
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Limit(Option<Duration>);
 
+/// What `run` connects to the guest's serial port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputChoice {
+    /// The terminal, when stdin is one; else nothing.
+    Auto,
+    /// The terminal (stdin).
+    Terminal,
+    /// Nothing.
+    None,
+}
+
 #[derive(Debug, Args)]
 struct RunArgs {
     #[command(flatten)]
@@ -164,9 +176,17 @@ struct RunArgs {
     /// QEMU's machine type
     #[arg(long, value_enum, value_name = "MACHINE", default_value = "microvm")]
     machine: Machine,
-    /// Limit of the boot in seconds; 0 = none
-    #[arg(long, value_name = "S", default_value = "60", value_parser = seconds)]
-    timeout: Limit,
+    /// Limit of the boot in seconds; 0 = none [default: 60; none when the
+    /// serial port reads the terminal]
+    #[arg(long, value_name = "S", value_parser = seconds)]
+    timeout: Option<Limit>,
+    /// What the guest's serial port reads
+    ///
+    /// auto: the terminal when stdin is one, else nothing. terminal: raw
+    /// mode with signals off, so Ctrl-C goes to the guest (Ctrl-] x quits
+    /// QEMU); the terminal's settings are put back afterwards.
+    #[arg(long, verbatim_doc_comment, value_enum, value_name = "INPUT", default_value = "auto")]
+    input: InputChoice,
     /// Words added to the manifest's kernel command line; may be repeated
     ///
     /// log=debug, fault=pf, ...: see docs/architecture.md.
@@ -397,6 +417,10 @@ pub enum Command {
         options: RunOptions,
         trace: Option<TraceRequest>,
         strict: bool,
+        /// Decided when the command runs (whether stdin is a terminal).
+        input: InputChoice,
+        /// `--timeout` was given: a run on the terminal keeps it.
+        timeout_given: bool,
     },
     TraceDecode {
         file: PathBuf,
@@ -506,7 +530,11 @@ fn run_command(args: RunArgs) -> Result<Command, clap::Error> {
     let options = RunOptions {
         accel: args.accel,
         machine: args.machine,
-        timeout: if args.gdb { None } else { args.timeout.0 },
+        timeout: match args.timeout {
+            _ if args.gdb => None,
+            Some(limit) => limit.0,
+            None => Some(crate::qemu::DEFAULT_TIMEOUT),
+        },
         append: append.join(" "),
         icount: args.icount,
         gdb: args.gdb,
@@ -530,6 +558,8 @@ fn run_command(args: RunArgs) -> Result<Command, clap::Error> {
         options,
         trace,
         strict: args.strict,
+        input: args.input,
+        timeout_given: args.timeout.is_some(),
     })
 }
 
@@ -585,7 +615,22 @@ pub fn execute(command: Command) -> Result<u8, Error> {
             mut options,
             trace,
             strict,
+            input,
+            timeout_given,
         } => {
+            let terminal = match input {
+                InputChoice::Auto => std::io::stdin().is_terminal(),
+                InputChoice::Terminal => true,
+                InputChoice::None => false,
+            };
+            if terminal {
+                // A person types: the run lasts until the guest ends it (or
+                // Ctrl-] x), unless a limit was asked for.
+                options.input = crate::Input::Terminal;
+                if !timeout_given {
+                    options.timeout = None;
+                }
+            }
             let manifest = Manifest::load(&manifest)?;
             let image = crate::build_image(&manifest, &manifest.name)?;
             if let Some(request) = &trace {
@@ -759,6 +804,25 @@ mod tests {
             parse_line("run --strict"),
             Ok(Command::Run { strict: true, .. })
         ));
+        // Whether the terminal is the input is decided when the run starts;
+        // a run on the terminal keeps only a timeout that was asked for.
+        assert!(matches!(
+            parse_line("run --input terminal"),
+            Ok(Command::Run {
+                input: InputChoice::Terminal,
+                timeout_given: false,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_line("run --input none --timeout 5"),
+            Ok(Command::Run {
+                input: InputChoice::None,
+                timeout_given: true,
+                ..
+            })
+        ));
+        assert!(parse_line("run --input keyboard").is_err());
         assert_eq!(
             parse_line("run --manifest manifests/x.toml").unwrap(),
             Command::Run {
@@ -766,6 +830,8 @@ mod tests {
                 options: run_options("run"),
                 trace: None,
                 strict: false,
+                input: InputChoice::Auto,
+                timeout_given: false,
             }
         );
     }

@@ -152,6 +152,7 @@ name = "console"
 crate = "console"
 priority = 6
 io = ["serial"]
+irqs = [4]
 handles = [{{ endpoint = "console", rights = ["recv"] }}]
 
 [[program]]
