@@ -74,12 +74,8 @@ pub enum Resume {
 #[inline(always)]
 pub fn entered<M: Machine>(k: &mut Kernel<M>) {
     let (cpu, now) = (k.machine.cpu(), k.machine.timestamp());
-    let (ipc, threads, processes) = (&k.ipc, &k.threads, &k.processes);
-    k.sched.enter(cpu, now, |thread| {
-        let caller = ipc.payer_of(thread);
-        let budgeted = processes[threads[caller % threads.len()].process % processes.len()].cpu_limit != 0;
-        if caller != thread && budgeted { caller } else { thread }
-    });
+    let ipc = &k.ipc;
+    k.sched.enter(cpu, now, |thread| ipc.payer_of(thread));
 }
 
 /// A syscall of the current thread that is not IPC (or that the IPC entry
