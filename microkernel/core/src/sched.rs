@@ -326,7 +326,7 @@ impl<const N: usize> Scheduler<N> {
     /// `deadline` (0: no deadline). It stays current until the next pick.
     #[inline(always)]
     pub fn block(&mut self, thread: usize, deadline: u64) {
-        debug_assert_eq!(self.current(), Some(thread));
+        assert_eq!(self.current(), Some(thread), "only the current thread blocks");
         let run = &mut self.runs[thread % N];
         assert_eq!(run.state, RunState::Running, "only the running thread blocks");
         run.state = RunState::Blocked;
@@ -518,8 +518,10 @@ impl<const N: usize> Scheduler<N> {
     /// first (the fast path checked `to` has slice left and may run here).
     #[inline(always)]
     pub fn hand_off(&mut self, from: usize, to: usize) {
-        debug_assert_eq!(self.current(), Some(from));
-        debug_assert_eq!(self.runs[to % N].state, RunState::Blocked);
+        assert!(
+            self.current() == Some(from) && self.runs[to % N].state == RunState::Blocked,
+            "the fast path hands off from the current thread to a waiting one"
+        );
         let run = &mut self.runs[from % N];
         run.state = RunState::Blocked;
         run.deadline = 0;
