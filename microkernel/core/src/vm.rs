@@ -401,6 +401,12 @@ pub fn copy_between<M: Machine>(
     destination: UserSlice,
     len: usize,
 ) -> Result<(), Error> {
+    // Both buffers' pages are made first (a buffer checked when its thread
+    // began to wait may have been unmapped and mapped again since, by
+    // another thread of its process): a page that is not there at all is
+    // EFAULT before a byte moves.
+    prepare(k, to, destination.prefix(len), Access::Write)?;
+    prepare(k, from, source.prefix(len), Access::Read)?;
     let (machine, processes, threads) = (&mut k.machine, &k.processes, &k.threads);
     let space = |thread: usize| processes[threads[thread % MAX_THREADS].process].space();
     machine.transfer(space(from), source, space(to), destination, len)
