@@ -29,6 +29,10 @@ const NAP: Handle = 2;
 const SETTLE_TICKS: u32 = 1000;
 
 fn main() -> i32 {
+    // The console answers a write only from its receive loop, after it has
+    // made its own objects: on several CPUs it may still be starting, and
+    // its handles must be counted in `before`.
+    report("checker", "start");
     let before = match libsys::stats() {
         Ok(stats) => stats,
         Err(error) => {
