@@ -41,9 +41,9 @@ libsys::interface! {
     }
 }
 
-/// The control protocol: an instance started with `control` among its
-/// arguments calls its handle 2 first ([`control::STARTED`], word 0 its pid,
-/// word 1 the tick), and faults at once if the answer's word 0 is
+/// The control protocol: an instance started with `control=H` among its
+/// arguments first calls its handle H ([`control::STARTED`], word 0 its
+/// pid, word 1 the tick), and faults at once if the answer's word 0 is
 /// [`control::CRASH`]: so a test decides which instances die at start.
 pub mod control {
     /// The label of the call an instance makes when it starts.

@@ -1,7 +1,7 @@
 //! flaky: a restartable server that dies when asked (`flaky::protocol`).
 //!
-//! Handle 0 is the console, handle 1 RECEIVE on its endpoint; with
-//! `control` among its arguments, handle 2 is SEND to a control endpoint,
+//! Handle 0 is the console, handle 1 RECEIVE on its endpoint. With
+//! `control=H` among its arguments, handle H is SEND to a control endpoint,
 //! which it asks at start whether to fault at once (`flaky::control`). It
 //! prints nothing: the console reports how each instance ended, and the
 //! supervisor each restart.
@@ -18,8 +18,6 @@ libsys::entry!(main);
 
 /// Handle 1: RECEIVE on the server's endpoint.
 const ENDPOINT: Handle = 1;
-/// Handle 2: SEND to the control endpoint (with `control` in the arguments).
-const CONTROL: Handle = 2;
 
 struct Flaky {
     pid: u32,
@@ -56,9 +54,9 @@ fn fault() -> ! {
 
 fn main() {
     let pid = libsys::get_pid();
-    if libsys::arg("control").is_some() {
+    if let Some(control) = libsys::arg("control").and_then(|handle| handle.parse().ok()) {
         let started = Msg::with_words(control::STARTED, &[u64::from(pid), libsys::time::ticks()]);
-        match ipc::call_words(CONTROL, &started) {
+        match ipc::call_words(control, &started) {
             Ok(answer) if answer.word(0) == Some(control::CRASH) => fault(),
             Ok(_) => {}
             Err(error) => libsys::results::report("control", error.name()),
