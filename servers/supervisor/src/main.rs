@@ -27,7 +27,7 @@
 //! - `stopped.NAME=ENDING`: NAME ended so (`exited`) and its policy leaves
 //!   it ended;
 //! - `spawn.NAME=ERROR`, `watch.NAME=ERROR`: starting NAME failed (it is
-//!   tried again after the next delay);
+//!   tried again after the next delay, one tick at least);
 //! - `bad_arg=WORD`: an argument it does not understand (ignored).
 
 #![no_std]
@@ -94,14 +94,14 @@ impl Supervised {
             Ok(child) => child,
             Err(error) => {
                 report(format_args!("spawn.{}", self.name), error.name());
-                return self.schedule(0);
+                return self.retry();
             }
         };
         if let Err(error) = child.watch(watch, self.bit) {
             // Unwatched, it could end unnoticed: it is ended now instead.
             report(format_args!("watch.{}", self.name), error.name());
             let _ = child.kill();
-            return self.schedule(0);
+            return self.retry();
         }
         self.child = Some(child);
         self.instances += 1;
@@ -118,6 +118,14 @@ impl Supervised {
             report(format_args!("delay.{}", self.name), delay);
         }
         self.due = Some(ticks().saturating_add(delay));
+    }
+
+    /// Starting it failed (the process table may be full): tried again
+    /// after the next delay, and at the next tick at the soonest, so that a
+    /// back-off of 0 does not make the supervisor spin.
+    fn retry(&mut self) {
+        self.schedule(0);
+        self.due = self.due.map(|due| due.max(ticks() + 1));
     }
 
     /// Its bit was signalled: if the instance has ended, restarts it (after
