@@ -135,8 +135,7 @@ impl Supervised {
             return;
         };
         let Ok((ending, _detail)) = child.try_wait() else {
-            // Still running (or a handle the kernel no longer knows, which
-            // it would have to be told about): nothing ended.
+            // Still running: the bit was not its end.
             return;
         };
         self.child = None;
