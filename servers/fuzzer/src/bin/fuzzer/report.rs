@@ -4,7 +4,9 @@
 //! `key=value` lines for the build tool to read (`abi::results`):
 //! `fuzz.outcomes.SYSCALL=ok:N EFAULT:N ...` per syscall (and `unknown`),
 //! `fuzz.outcomes.all=...`, `fuzz.excluded=`, the counts of the call
-//! mix, and last `fuzz.seed=`, `fuzz.calls=`, `fuzz.violations=` and
+//! mix, which instance it is and the tick it started fuzzing at
+//! (`fuzz.instance=`, `fuzz.start_tick=`: instances running at once must
+//! overlap), and last `fuzz.seed=`, `fuzz.calls=`, `fuzz.violations=` and
 //! `fuzz.ticks=`.
 
 use crate::Fuzzer;
@@ -171,8 +173,9 @@ impl Fuzzer {
     }
 
     /// Prints the summary: per syscall, per outcome, what was left out and
-    /// the mix of calls, and the totals last.
-    pub fn summary(&mut self, ticks: u64) {
+    /// the mix of calls, and the totals last. It started fuzzing at tick
+    /// `start` and took `ticks`.
+    pub fn summary(&mut self, start: u64, ticks: u64) {
         for slot in 0..SLOTS {
             let counts = self.counts.outcomes[slot];
             if counts.iter().all(|count| *count == 0) {
@@ -204,6 +207,8 @@ impl Fuzzer {
             ("fuzz.victims", self.victims),
             ("fuzz.victims_killed", self.counts.killed),
             ("fuzz.notification_messages", self.counts.notified),
+            ("fuzz.instance", self.instance),
+            ("fuzz.start_tick", start),
             ("fuzz.seed", self.seed),
             ("fuzz.calls", self.index),
             ("fuzz.violations", self.violations),
