@@ -45,6 +45,10 @@ pub struct Counts {
     pub killed: u64,
     /// Notification messages a receive delivered.
     pub notified: u64,
+    /// ETABLEFULL from `notify_create` or `mem_create` that only the
+    /// kernel's tables being full because of the other fuzzers running at
+    /// once explains.
+    pub shared_full: u64,
 }
 
 impl Counts {
@@ -58,6 +62,7 @@ impl Counts {
             confined: 0,
             killed: 0,
             notified: 0,
+            shared_full: 0,
         }
     }
 
@@ -207,6 +212,7 @@ impl Fuzzer {
             ("fuzz.victims", self.victims),
             ("fuzz.victims_killed", self.counts.killed),
             ("fuzz.notification_messages", self.counts.notified),
+            ("fuzz.shared_tables_full", self.counts.shared_full),
             ("fuzz.instance", self.instance),
             ("fuzz.start_tick", start),
             ("fuzz.seed", self.seed),

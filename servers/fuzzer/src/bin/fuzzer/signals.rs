@@ -341,9 +341,7 @@ impl Fuzzer {
                     // running at once it may be full whatever this one holds.
                     if self.model.is_full() {
                         Verdict::Fail(Error::TABLEFULL)
-                    } else if self.instances > 1
-                        || self.signals.notification_count() + self.signals.notifications_given >= KERNEL_NOTIFICATIONS
-                    {
+                    } else if self.instances > 1 || self.notification_table_may_be_full() {
                         Verdict::Unknown
                     } else {
                         Verdict::Succeed
@@ -602,6 +600,13 @@ impl Fuzzer {
             self.take_bits(id, word)
                 .map(|_| "a notification message carried bits other than those signalled"),
         )
+    }
+
+    /// Whether the kernel's table of notifications may be full for all this
+    /// fuzzer's world knows: the notifications it refers to and those it
+    /// gave away (the other fuzzers running at once aside).
+    pub fn notification_table_may_be_full(&self) -> bool {
+        self.signals.notification_count() + self.signals.notifications_given >= KERNEL_NOTIFICATIONS
     }
 
     /// Whether a receive on `endpoint` must take a notification message
