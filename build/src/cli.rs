@@ -112,10 +112,11 @@ enum CliCommand {
     ///
     /// M random and edge-case syscalls from seed N, each result checked
     /// against the ABI table, then the kernel's resource counters compared
-    /// with the start (see docs/reliability.md). Serial output goes to
-    /// stdout, then a table (seed, calls, violations, counters, ticks, wall
-    /// time). Exit status 0 when every boot exited 0 with 0 violations, every
-    /// call made and the counters unchanged; 1 otherwise.
+    /// with the start (see docs/reliability.md). With --cpus C, C fuzzers at
+    /// once, one pinned to each CPU, seeds N to N+C-1. Serial output goes to
+    /// stdout, then a table (seed, CPU, calls, violations, counters, ticks,
+    /// wall time). Exit status 0 when every boot exited 0 with 0 violations,
+    /// every call made and the counters unchanged; 1 otherwise.
     #[command(verbatim_doc_comment)]
     Fuzz(FuzzArgs),
 }
@@ -346,10 +347,19 @@ struct FuzzArgs {
     /// Syscalls per boot (`_` separators allowed: 1_000_000)
     #[arg(long, value_name = "M", default_value_t = crate::fuzz::DEFAULT_CALLS, value_parser = whole_number)]
     calls: u64,
-    /// Boot K times, seeds N to N+K-1
+    /// Boot K times, seeds N to N+K-1 (with --cpus C: N to N+K*C-1)
     #[arg(long, value_name = "K", default_value = "1", value_parser = clap::value_parser!(u64).range(1..))]
     seeds: u64,
-    /// Limit of each boot in seconds; 0 = none (default: 60 + M/1000)
+    /// C CPUs, and a fuzzer on each at once (1 to 3)
+    ///
+    /// The fuzzer on CPU I of a boot whose first seed is N has seed N+I;
+    /// each makes M calls.
+    #[arg(long, verbatim_doc_comment, value_name = "C", default_value = "1", value_parser = clap::value_parser!(u8).range(1..=crate::fuzz::MAX_CPUS as i64))]
+    cpus: u8,
+    /// With several CPUs under TCG: one host thread per CPU
+    #[arg(long)]
+    parallel: bool,
+    /// Limit of each boot in seconds; 0 = none (default: 60 + M*C/1000)
     #[arg(long, value_name = "S", value_parser = seconds)]
     timeout: Option<Limit>,
 }
@@ -501,16 +511,23 @@ where
             }
         }
         CliCommand::Fuzz(args) => {
-            if args.seed.checked_add(args.seeds - 1).is_none() {
+            let cpus = u64::from(args.cpus);
+            let last = args
+                .seeds
+                .checked_mul(cpus)
+                .and_then(|seeds| args.seed.checked_add(seeds - 1));
+            if last.is_none() {
                 return Err(usage_error("fuzz", "--seed plus --seeds runs past the largest seed"));
             }
             Command::Fuzz(FuzzOptions {
                 seed: args.seed,
                 calls: args.calls,
                 seeds: args.seeds,
+                cpus: usize::from(args.cpus),
+                parallel: args.parallel,
                 timeout: match args.timeout {
                     Some(limit) => limit.0,
-                    None => Some(crate::fuzz::timeout_for(args.calls)),
+                    None => Some(crate::fuzz::timeout_for(args.calls.saturating_mul(cpus))),
                 },
             })
         }
@@ -921,9 +938,14 @@ mod tests {
                 seed: 7,
                 calls: 1_000_000,
                 seeds: 10,
+                cpus: 1,
+                parallel: false,
                 timeout: Some(Duration::from_secs(90)),
             }
         );
+        let options = fuzz_options("fuzz --cpus 2 --calls 5000 --parallel");
+        assert_eq!((options.cpus, options.parallel), (2, true));
+        assert_eq!(options.timeout, Some(crate::fuzz::timeout_for(10_000)));
         assert_eq!(fuzz_options("fuzz --timeout 0").timeout, None);
         assert_eq!(
             fuzz_options("fuzz --calls 5000").timeout,
@@ -1018,6 +1040,9 @@ mod tests {
             "fuzz --timeout soon",
             "fuzz --bogus",
             "fuzz --seed 18446744073709551615 --seeds 2",
+            "fuzz --seed 18446744073709551614 --seeds 1 --cpus 3",
+            "fuzz --cpus 0",
+            "fuzz --cpus 4",
             "new",
             "new Bad",
             "new console",
