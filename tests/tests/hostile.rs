@@ -417,7 +417,9 @@ fn callers_that_time_out_leave_and_the_server_goes_on() {
     // server would start at once on another CPU: it settles 5 ticks first.)
     let caller = |name: &str, badge: u64, args: &str| {
         let send = format!("{{ endpoint = \"slow\", rights = [\"send\"], badge = {badge} }}");
-        hostile(name, "caller", 3, &[&send], args)
+        // Pinned to one CPU: at one priority, they then run (and queue) in
+        // the order they were spawned, however many CPUs there are.
+        hostile(name, "caller", 3, &[&send], &format!("{args}\ncpus = [0]"))
     };
     let programs = [
         endpoint("slow"),
