@@ -5,6 +5,9 @@
 //! sends exit and fault notices with labels [`EXIT`] and [`FAULT`]; all three
 //! carry [`crate::message::MsgFlags::KERNEL`], which user programs cannot set,
 //! so the console can trust the process id and name in them.
+//!
+//! Clients take the typed input with [`ATTACH`] and [`READ`]
+//! (`libsys::io::Stdin` does both).
 
 /// A forwarded `write`. Words: `[fd, pid, 0, 0, name0, name1]`; the buffer holds
 /// the bytes. The console replies with word 0 = bytes written, or an error
@@ -27,21 +30,61 @@ pub const KILLED: u32 = 5;
 /// Word indices of the packed process name in every notice and write.
 pub const WORD_NAME: [usize; 2] = [4, 5];
 
+// Console input. The console server drives the serial port's receive
+// interrupt and keeps what is typed in a line discipline (echo, erase,
+// Ctrl-C); one client at a time, the holder, takes the input. See the
+// console input protocol in docs/abi.md.
+
 /// Console input: a client attaches to take the input. Word 0 carries a
 /// handle (HANDLE flag) to a notification with SIGNAL, which the console
 /// signals with [`INPUT_READY`] when a line is ready and [`INTERRUPT`] on
-/// Ctrl-C. The previous holder is detached. Reply: no words.
+/// Ctrl-C; word 1 is the attaching process's pid (0: none given). The
+/// holder is known by the badge of its console handle (processes sharing a
+/// badge share the input).
+///
+/// The previous holder is set aside, not forgotten: it cannot read while
+/// the new one holds the input, and gets it back (with an [`INPUT_READY`]
+/// if lines wait) when the new holder's process ends, which the console
+/// learns from the exit notice with that pid. A process that attaches again
+/// moves to the top. At most [`MAX_HOLDERS`] holders are kept (the oldest
+/// is dropped). With no holder, typed bytes are dropped and counted.
+///
+/// Reply: no words. Error replies: EINVAL without a handle; else the error
+/// `notify` gives for the handle, when it is not a notification the
+/// console may signal (ENORIGHTS without SIGNAL, as for an endpoint;
+/// EWRONGKIND for another object with SIGNAL).
 pub const ATTACH: u32 = 16;
-/// Console input: reads up to the reply capacity of complete lines (each
-/// ending in `\n`) into the reply buffer. Only the process that attached may
-/// read (else ENORIGHTS as an error reply). An empty reply means no line is
-/// ready yet: wait for [`INPUT_READY`]. Reply word 0: input bytes dropped
-/// since the last read because nobody took them.
+/// Console input: the holder takes complete lines (each ending in `\n`).
+/// Word 0: the most bytes the reply may carry, at most
+/// [`crate::message::MAX_BUFFER`] (0 or missing: that many; the client's reply
+/// buffer must hold them, or the call fails with ETOOLONG and the bytes
+/// count as dropped); word 1: the most lines (0 or missing: no limit).
+/// Whole lines come while they fit; a line longer than word 0 comes in
+/// pieces of that size, the last ending in `\n`.
+///
+/// Reply: the bytes; word 0 = input bytes dropped since the last read (no
+/// holder, a line longer than [`MAX_LINE`], a reply the reader could not
+/// take); word 1 = bytes of complete lines still waiting after these. An
+/// empty reply means no line is ready: wait for [`INPUT_READY`]. Only the
+/// holder may read: anyone else gets an ENORIGHTS error reply.
 pub const READ: u32 = 17;
 /// Notification bit: a complete line waits to be read.
 pub const INPUT_READY: u64 = 1 << 0;
-/// Notification bit: Ctrl-C was typed.
+/// Notification bit: Ctrl-C was typed. What was typed and not read yet
+/// (the line being typed and complete lines) is dropped, as a terminal
+/// does, so nothing typed before the Ctrl-C is read after it.
 pub const INTERRUPT: u64 = 1 << 1;
+/// Holders the console keeps (the current one and those set aside).
+pub const MAX_HOLDERS: usize = 4;
+/// The longest line, with its `\n`: typed bytes beyond it are dropped
+/// (erase and Enter still work).
+pub const MAX_LINE: usize = 1024;
+/// Bytes of typed input the console keeps (complete lines and the one being
+/// typed). When it is full and a holder is attached, the console stops
+/// taking bytes from the serial port until a `READ` makes room, so the
+/// UART (and QEMU's character device behind it) holds the rest: nothing is
+/// lost.
+pub const INPUT_CAPACITY: usize = 4096;
 
 use crate::fault::{PageFaultCode, vector_name};
 use core::fmt;

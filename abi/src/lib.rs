@@ -21,6 +21,7 @@ pub mod message;
 pub mod notify;
 pub mod process;
 pub mod regs;
+pub mod restart;
 pub mod results;
 pub mod stats;
 pub mod syscall;

@@ -14,6 +14,7 @@ use crate::trace::{self, Filter, Stream};
 use crate::{Accel, Error, Machine, Manifest, RunOptions};
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -111,10 +112,11 @@ enum CliCommand {
     ///
     /// M random and edge-case syscalls from seed N, each result checked
     /// against the ABI table, then the kernel's resource counters compared
-    /// with the start (see docs/reliability.md). Serial output goes to
-    /// stdout, then a table (seed, calls, violations, counters, ticks, wall
-    /// time). Exit status 0 when every boot exited 0 with 0 violations, every
-    /// call made and the counters unchanged; 1 otherwise.
+    /// with the start (see docs/reliability.md). With --cpus C, C fuzzers at
+    /// once, one pinned to each CPU, seeds N to N+C-1. Serial output goes to
+    /// stdout, then a table (seed, CPU, calls, violations, counters, ticks,
+    /// wall time). Exit status 0 when every boot exited 0 with 0 violations,
+    /// every call made and the counters unchanged; 1 otherwise.
     #[command(verbatim_doc_comment)]
     Fuzz(FuzzArgs),
 }
@@ -151,6 +153,17 @@ struct NewArgs {
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Limit(Option<Duration>);
 
+/// What `run` connects to the guest's serial port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputChoice {
+    /// The terminal, when stdin is one; else nothing.
+    Auto,
+    /// The terminal (stdin).
+    Terminal,
+    /// Nothing.
+    None,
+}
+
 #[derive(Debug, Args)]
 struct RunArgs {
     #[command(flatten)]
@@ -164,9 +177,17 @@ struct RunArgs {
     /// QEMU's machine type
     #[arg(long, value_enum, value_name = "MACHINE", default_value = "microvm")]
     machine: Machine,
-    /// Limit of the boot in seconds; 0 = none
-    #[arg(long, value_name = "S", default_value = "60", value_parser = seconds)]
-    timeout: Limit,
+    /// Limit of the boot in seconds; 0 = none [default: 60; none when the
+    /// serial port reads the terminal]
+    #[arg(long, value_name = "S", value_parser = seconds)]
+    timeout: Option<Limit>,
+    /// What the guest's serial port reads
+    ///
+    /// auto: the terminal when stdin is one, else nothing. terminal: raw
+    /// mode with signals off, so Ctrl-C goes to the guest (Ctrl-] x quits
+    /// QEMU); the terminal's settings are put back afterwards.
+    #[arg(long, verbatim_doc_comment, value_enum, value_name = "INPUT", default_value = "auto")]
+    input: InputChoice,
     /// Words added to the manifest's kernel command line; may be repeated
     ///
     /// log=debug, fault=pf, ...: see docs/architecture.md.
@@ -326,10 +347,19 @@ struct FuzzArgs {
     /// Syscalls per boot (`_` separators allowed: 1_000_000)
     #[arg(long, value_name = "M", default_value_t = crate::fuzz::DEFAULT_CALLS, value_parser = whole_number)]
     calls: u64,
-    /// Boot K times, seeds N to N+K-1
+    /// Boot K times, seeds N to N+K-1 (with --cpus C: N to N+K*C-1)
     #[arg(long, value_name = "K", default_value = "1", value_parser = clap::value_parser!(u64).range(1..))]
     seeds: u64,
-    /// Limit of each boot in seconds; 0 = none (default: 60 + M/1000)
+    /// C CPUs, and a fuzzer on each at once (1 to 3)
+    ///
+    /// The fuzzer on CPU I of a boot whose first seed is N has seed N+I;
+    /// each makes M calls.
+    #[arg(long, verbatim_doc_comment, value_name = "C", default_value = "1", value_parser = clap::value_parser!(u8).range(1..=crate::fuzz::MAX_CPUS as i64))]
+    cpus: u8,
+    /// With several CPUs under TCG: one host thread per CPU
+    #[arg(long)]
+    parallel: bool,
+    /// Limit of each boot in seconds; 0 = none (default: 60 + M*C/1000)
     #[arg(long, value_name = "S", value_parser = seconds)]
     timeout: Option<Limit>,
 }
@@ -397,6 +427,10 @@ pub enum Command {
         options: RunOptions,
         trace: Option<TraceRequest>,
         strict: bool,
+        /// Decided when the command runs (whether stdin is a terminal).
+        input: InputChoice,
+        /// `--timeout` was given: a run on the terminal keeps it.
+        timeout_given: bool,
     },
     TraceDecode {
         file: PathBuf,
@@ -477,16 +511,23 @@ where
             }
         }
         CliCommand::Fuzz(args) => {
-            if args.seed.checked_add(args.seeds - 1).is_none() {
+            let cpus = u64::from(args.cpus);
+            let last = args
+                .seeds
+                .checked_mul(cpus)
+                .and_then(|seeds| args.seed.checked_add(seeds - 1));
+            if last.is_none() {
                 return Err(usage_error("fuzz", "--seed plus --seeds runs past the largest seed"));
             }
             Command::Fuzz(FuzzOptions {
                 seed: args.seed,
                 calls: args.calls,
                 seeds: args.seeds,
+                cpus: usize::from(args.cpus),
+                parallel: args.parallel,
                 timeout: match args.timeout {
                     Some(limit) => limit.0,
-                    None => Some(crate::fuzz::timeout_for(args.calls)),
+                    None => Some(crate::fuzz::timeout_for(args.calls.saturating_mul(cpus))),
                 },
             })
         }
@@ -506,7 +547,11 @@ fn run_command(args: RunArgs) -> Result<Command, clap::Error> {
     let options = RunOptions {
         accel: args.accel,
         machine: args.machine,
-        timeout: if args.gdb { None } else { args.timeout.0 },
+        timeout: match args.timeout {
+            _ if args.gdb => None,
+            Some(limit) => limit.0,
+            None => Some(crate::qemu::DEFAULT_TIMEOUT),
+        },
         append: append.join(" "),
         icount: args.icount,
         gdb: args.gdb,
@@ -530,6 +575,8 @@ fn run_command(args: RunArgs) -> Result<Command, clap::Error> {
         options,
         trace,
         strict: args.strict,
+        input: args.input,
+        timeout_given: args.timeout.is_some(),
     })
 }
 
@@ -585,7 +632,22 @@ pub fn execute(command: Command) -> Result<u8, Error> {
             mut options,
             trace,
             strict,
+            input,
+            timeout_given,
         } => {
+            let terminal = match input {
+                InputChoice::Auto => std::io::stdin().is_terminal(),
+                InputChoice::Terminal => true,
+                InputChoice::None => false,
+            };
+            if terminal {
+                // A person types: the run lasts until the guest ends it (or
+                // Ctrl-] x), unless a limit was asked for.
+                options.input = crate::Input::Terminal;
+                if !timeout_given {
+                    options.timeout = None;
+                }
+            }
             let manifest = Manifest::load(&manifest)?;
             let image = crate::build_image(&manifest, &manifest.name)?;
             if let Some(request) = &trace {
@@ -759,6 +821,25 @@ mod tests {
             parse_line("run --strict"),
             Ok(Command::Run { strict: true, .. })
         ));
+        // Whether the terminal is the input is decided when the run starts;
+        // a run on the terminal keeps only a timeout that was asked for.
+        assert!(matches!(
+            parse_line("run --input terminal"),
+            Ok(Command::Run {
+                input: InputChoice::Terminal,
+                timeout_given: false,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_line("run --input none --timeout 5"),
+            Ok(Command::Run {
+                input: InputChoice::None,
+                timeout_given: true,
+                ..
+            })
+        ));
+        assert!(parse_line("run --input keyboard").is_err());
         assert_eq!(
             parse_line("run --manifest manifests/x.toml").unwrap(),
             Command::Run {
@@ -766,6 +847,8 @@ mod tests {
                 options: run_options("run"),
                 trace: None,
                 strict: false,
+                input: InputChoice::Auto,
+                timeout_given: false,
             }
         );
     }
@@ -855,9 +938,14 @@ mod tests {
                 seed: 7,
                 calls: 1_000_000,
                 seeds: 10,
+                cpus: 1,
+                parallel: false,
                 timeout: Some(Duration::from_secs(90)),
             }
         );
+        let options = fuzz_options("fuzz --cpus 2 --calls 5000 --parallel");
+        assert_eq!((options.cpus, options.parallel), (2, true));
+        assert_eq!(options.timeout, Some(crate::fuzz::timeout_for(10_000)));
         assert_eq!(fuzz_options("fuzz --timeout 0").timeout, None);
         assert_eq!(
             fuzz_options("fuzz --calls 5000").timeout,
@@ -952,6 +1040,9 @@ mod tests {
             "fuzz --timeout soon",
             "fuzz --bogus",
             "fuzz --seed 18446744073709551615 --seeds 2",
+            "fuzz --seed 18446744073709551614 --seeds 1 --cpus 3",
+            "fuzz --cpus 0",
+            "fuzz --cpus 4",
             "new",
             "new Bad",
             "new console",

@@ -51,7 +51,7 @@ use std::path::{Path, PathBuf};
 pub use image::{BuildOptions, Image, build_image, build_image_with};
 pub use install::ensure_qemu;
 pub use manifest::Manifest;
-pub use qemu::{Accel, GuestStatus, KvmProbe, Machine, RunOptions, RunOutcome, probe_kvm, run};
+pub use qemu::{Accel, GuestStatus, Input, KvmProbe, Machine, RunOptions, RunOutcome, Step, probe_kvm, run};
 
 /// `cargo xtask run --strict` exit status when the guest exited with 0 but
 /// a program ended otherwise than its manifest entry expects.

@@ -8,12 +8,16 @@
 use crate::Error;
 use abi::Rights;
 use abi::manifest::{ManifestErrorKind, PRIORITIES, check_name};
+use abi::restart::Restart;
 use serde::Deserialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 pub use abi::manifest::Start;
+pub use restart::{SUPERVISOR_CRATE, SUPERVISOR_NAME, parse_duration_ms};
+
+mod restart;
 
 /// A checked user manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,6 +89,11 @@ pub struct Program {
     /// with status 0, if it ends at all.
     pub expect: Option<Expect>,
     pub handles: Vec<HandleSpec>,
+    /// How the supervisor server restarts it (`restart = "on-fault"`); it is
+    /// then started by the supervisor, not at boot.
+    pub restart: Option<Restart>,
+    /// Line of its `restart`, if it has one.
+    pub restart_line: Option<usize>,
     /// Line of its `name`.
     pub line: Option<usize>,
     /// Line of its `crate`, `path` or `elf`.
@@ -176,6 +185,10 @@ struct ProgramToml {
     handles: Vec<Spanned<HandleToml>>,
     expect: Option<Spanned<String>>,
     expect_exit: Option<Spanned<i64>>,
+    restart: Option<Spanned<String>>,
+    restart_backoff: Option<Spanned<String>>,
+    restart_backoff_max: Option<Spanned<String>>,
+    restart_stable: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -494,6 +507,7 @@ impl Manifest {
                     format!("program `{name}`: expect = \"cpu_limit\" needs a cpu_limit"),
                 ));
             }
+            let restart = restart::parse(&cx, &name, program)?;
             let mut handles = Vec::new();
             for handle in &program.handles {
                 let handle_toml = handle.get_ref();
@@ -549,6 +563,8 @@ impl Manifest {
                 args,
                 expect,
                 handles,
+                restart,
+                restart_line: program.restart.as_ref().map(|r| cx.line_of(r.span().start)),
                 line: Some(cx.line_of(program.name.span().start)),
                 source_line: [&program.krate, &program.path, &program.elf]
                     .into_iter()
@@ -575,6 +591,10 @@ impl Manifest {
                 }
             }
         }
+
+        // The supervisor's entry is completed (or written) once every
+        // program is known.
+        restart::supervise(&cx, &raw, &endpoints, &mut programs)?;
 
         let cpus = match &raw.kernel.cpus {
             None => 1,

@@ -6,6 +6,10 @@
 //! exits with `(v << 1) | 1`. An even status (or a signal) means the guest
 //! wrote nothing: a triple fault under `-no-reboot`, or QEMU failed.
 //!
+//! The serial port's input is nothing, this terminal (an interactive run:
+//! raw mode, Ctrl-C goes to the guest) or a script that types into QEMU's
+//! stdin while it watches the output ([`Input`]).
+//!
 //! With [`RunOptions::trace`], the kernel also gets `trace` on its command
 //! line and writes its syscall trace to an `isa-debugcon` device whose
 //! output QEMU saves in a file ([`crate::trace`] decodes it). After every
@@ -17,11 +21,11 @@ use crate::install::ensure_qemu;
 use crate::{Error, lock};
 use std::ffi::OsString;
 use std::fmt;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Mutex;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// The line the kernel prints (with `probe` on its command line) once a
@@ -83,6 +87,56 @@ impl Machine {
     }
 }
 
+/// What the guest's serial port reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Input {
+    /// Nothing: QEMU's stdin is `/dev/null` (with `gdb`, the terminal, as
+    /// before).
+    #[default]
+    None,
+    /// This terminal, for a person at the keyboard: QEMU puts it in raw
+    /// mode with signals off, so Ctrl-C reaches the guest;
+    /// [`TERMINAL_ESCAPE`] then `x` quits QEMU. The terminal's settings are
+    /// put back after the run, even when QEMU is killed.
+    Terminal,
+    /// Typed by a script, the way a person types: each [`Step`] in order,
+    /// a thread writing to QEMU's stdin while it watches the serial output.
+    /// QEMU takes bytes only as fast as the guest's UART accepts them.
+    Script(Vec<Step>),
+}
+
+/// One step of a typing script ([`Input::Script`]).
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// Wait until the serial output contains this text after where the
+    /// previous `Expect` matched (from the start, for the first).
+    Expect(String),
+    /// Type these bytes.
+    Send(Vec<u8>),
+    /// Type what the function makes of the serial output so far (say,
+    /// `kill` and a pid the guest printed); nothing if it returns nothing.
+    SendFrom(fn(&str) -> Vec<u8>),
+}
+
+/// Steps are equal when they do the same; two `SendFrom` when they name
+/// the same function (as far as addresses tell: [`std::ptr::fn_addr_eq`]).
+impl PartialEq for Step {
+    fn eq(&self, other: &Step) -> bool {
+        match (self, other) {
+            (Step::Expect(a), Step::Expect(b)) => a == b,
+            (Step::Send(a), Step::Send(b)) => a == b,
+            (Step::SendFrom(a), Step::SendFrom(b)) => std::ptr::fn_addr_eq(*a, *b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Step {}
+
+/// The key that starts QEMU's commands on an interactive run: Ctrl-] (as
+/// in telnet), then `x` to quit, `h` for help.
+pub const TERMINAL_ESCAPE: u8 = 0x1d;
+
 /// How to run an image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunOptions {
@@ -113,9 +167,12 @@ pub struct RunOptions {
     /// exists): `trace` is added to the kernel command line and an
     /// `isa-debugcon` device at `abi::trace::TRACE_PORT` writes to the file.
     pub trace: Option<PathBuf>,
+    /// What the serial port reads.
+    pub input: Input,
 }
 
-/// TCG on microvm, 60 s timeout, nothing appended, no echo: what tests want.
+/// TCG on microvm, 60 s timeout, nothing appended, no echo, no input:
+/// what tests want.
 impl Default for RunOptions {
     fn default() -> Self {
         Self {
@@ -129,6 +186,7 @@ impl Default for RunOptions {
             parallel: false,
             echo: false,
             trace: None,
+            input: Input::None,
         }
     }
 }
@@ -258,6 +316,10 @@ pub struct RunOutcome {
     /// `    inlined into faulty::main at servers/demo/src/bin/faulty.rs:12:26`
     /// per enclosing inlined frame. Empty when nothing faulted.
     pub symbolized: Vec<String>,
+    /// Where a typing script ([`Input::Script`]) stopped, when it did not
+    /// finish: the step and why (the guest ended before the text it waited
+    /// for appeared, say).
+    pub script_stopped: Option<String>,
 }
 
 impl RunOutcome {
@@ -291,17 +353,31 @@ pub fn qemu_args(image: &Image, options: &RunOptions, accel: Accel, monitor: Opt
         "256M",
         "-display",
         "none",
-        "-serial",
-        "stdio",
-        "-no-reboot",
-        "-device",
-        "isa-debug-exit,iobase=0xf4,iosize=4",
     ]
     .iter()
     .map(OsString::from)
     .collect();
     let cpus = options.smp.unwrap_or(image.cpus).max(1).to_string();
     args.splice(6..6, ["-smp".into(), cpus.into()]);
+    if options.input == Input::Terminal {
+        // Raw mode without signals, so Ctrl-C is a byte for the guest; a
+        // multiplexer only for its escape key (Ctrl-] x quits), which is
+        // not Ctrl-A, a key programs may want.
+        args.extend(
+            [
+                "-chardev",
+                "stdio,id=serial0,mux=on,signal=off",
+                "-serial",
+                "chardev:serial0",
+                "-echr",
+            ]
+            .map(OsString::from),
+        );
+        args.push(TERMINAL_ESCAPE.to_string().into());
+    } else {
+        args.extend(["-serial", "stdio"].map(OsString::from));
+    }
+    args.extend(["-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=4"].map(OsString::from));
     args.push("-monitor".into());
     args.push(match monitor {
         // QEMU's option syntax doubles commas inside a value.
@@ -392,12 +468,25 @@ fn boot(
             image.kernel.display()
         );
     }
-    let mut child = Command::new(qemu)
-        .args(&args)
+    let stdin = match &options.input {
+        Input::Terminal => Stdio::inherit(),
+        Input::Script(_) => Stdio::piped(),
         // With --gdb there is no timeout and the user may type to the serial
         // port. Otherwise QEMU gets no terminal: if it is killed on a timeout
         // it cannot leave the terminal in raw mode.
-        .stdin(if options.gdb { Stdio::inherit() } else { Stdio::null() })
+        Input::None if options.gdb => Stdio::inherit(),
+        Input::None => Stdio::null(),
+    };
+    // QEMU restores the terminal when it exits, but not when it is killed.
+    let terminal = (options.input == Input::Terminal)
+        .then(TerminalSettings::save)
+        .flatten();
+    if options.echo && options.input == Input::Terminal {
+        eprintln!("xtask: the serial port reads this terminal; Ctrl-C goes to the guest, Ctrl-] x quits QEMU");
+    }
+    let mut child = Command::new(qemu)
+        .args(&args)
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -408,10 +497,17 @@ fn boot(
         let _ = child.wait();
         return Err(Error::Qemu("QEMU's output pipes are missing".into()));
     };
+    let typist = match (&options.input, child.stdin.take()) {
+        (Input::Script(steps), Some(stdin)) => Some((steps.as_slice(), stdin)),
+        _ => None,
+    };
     let echo = options.echo;
-    std::thread::scope(|scope| {
-        let serial = scope.spawn(move || pump(stdout, echo.then_some(Sink::Stdout), start));
-        let errors = scope.spawn(move || pump(stderr, echo.then_some(Sink::Stderr), start));
+    let serial = Transcript::default();
+    let errors = Transcript::default();
+    let outcome = std::thread::scope(|scope| {
+        let serial_reader = scope.spawn(|| pump(stdout, echo.then_some(Sink::Stdout), &serial, start));
+        let errors_reader = scope.spawn(|| pump(stderr, echo.then_some(Sink::Stderr), &errors, start));
+        let typist = typist.map(|(steps, stdin)| scope.spawn(|| type_script(stdin, steps, &serial)));
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => {
@@ -447,21 +543,148 @@ fn boot(
         if let Some(socket) = &monitor {
             let _ = std::fs::remove_file(socket);
         }
-        // The pipes close when QEMU exits, so the readers finish.
-        let (serial, serial_times) = serial.join().unwrap_or_default();
-        let (stderr, _) = errors.join().unwrap_or_default();
+        // The pipes close when QEMU exits, so the readers finish, and the
+        // typist with them (its stdin is closed only now).
+        let _ = serial_reader.join();
+        let _ = errors_reader.join();
+        let script_stopped = typist.and_then(|typist| match typist.join() {
+            Ok((stopped, _stdin)) => stopped,
+            Err(_) => Some("the typist panicked".into()),
+        });
         Ok(RunOutcome {
             status: status?,
-            serial: String::from_utf8_lossy(&serial).into_owned(),
-            serial_times,
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            serial: String::from_utf8_lossy(&serial.bytes()).into_owned(),
+            serial_times: serial.line_times(),
+            stderr: String::from_utf8_lossy(&errors.bytes()).into_owned(),
             wall,
             accel,
             command: command_line,
             trace: options.trace.clone(),
             symbolized: Vec::new(),
+            script_stopped,
         })
-    })
+    });
+    if let Some(terminal) = terminal {
+        terminal.restore();
+    }
+    outcome
+}
+
+/// A terminal's settings (`stty -g` of our stdin), to put back after an
+/// interactive run.
+struct TerminalSettings(String);
+
+impl TerminalSettings {
+    fn save() -> Option<TerminalSettings> {
+        let output = Command::new("stty")
+            .arg("-g")
+            .stdin(Stdio::inherit())
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        let settings = String::from_utf8(output.stdout).ok()?;
+        (output.status.success() && !settings.trim().is_empty()).then(|| TerminalSettings(settings.trim().into()))
+    }
+
+    fn restore(self) {
+        let _ = Command::new("stty")
+            .arg(&self.0)
+            .stdin(Stdio::inherit())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// What QEMU wrote to one of its outputs so far, shared between the thread
+/// that reads it and the typist that waits for text in it.
+#[derive(Default)]
+struct Transcript {
+    /// The bytes, and whether the output has ended.
+    state: Mutex<(Vec<u8>, bool)>,
+    grew: Condvar,
+    /// When each line ended (its newline arrived, or the output ended).
+    line_times: Mutex<Vec<Duration>>,
+}
+
+impl Transcript {
+    /// Appends `bytes`, which arrived at `now`.
+    fn append(&self, bytes: &[u8], now: Duration) {
+        let newlines = bytes.iter().filter(|&&byte| byte == b'\n').count();
+        lock(&self.line_times).extend(std::iter::repeat_n(now, newlines));
+        lock(&self.state).0.extend_from_slice(bytes);
+        self.grew.notify_all();
+    }
+
+    /// The output ended at `now` (a last line without its newline ends then).
+    fn close(&self, now: Duration) {
+        let mut state = lock(&self.state);
+        if state.0.last().is_some_and(|&byte| byte != b'\n') {
+            lock(&self.line_times).push(now);
+        }
+        state.1 = true;
+        self.grew.notify_all();
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        lock(&self.state).0.clone()
+    }
+
+    /// When each line ended, in order.
+    fn line_times(&self) -> Vec<Duration> {
+        lock(&self.line_times).clone()
+    }
+
+    /// Waits until `needle` appears at or after `from`; returns the offset
+    /// just past it, or `None` if the output ends first.
+    fn wait_for(&self, needle: &[u8], from: usize) -> Option<usize> {
+        let mut state = lock(&self.state);
+        loop {
+            let (bytes, closed) = &*state;
+            if let Some(at) = find(&bytes[from.min(bytes.len())..], needle) {
+                return Some(from + at + needle.len());
+            }
+            if *closed {
+                return None;
+            }
+            state = self.grew.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+}
+
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack.windows(needle.len()).position(|window| window == needle)
+}
+
+/// Types `steps` into QEMU's `stdin`, waiting for each expected text in the
+/// `serial` output. Returns where it stopped if it could not finish, and
+/// the pipe, which stays open until QEMU has exited (a closed stdin is an
+/// event QEMU's character device would see).
+fn type_script(mut stdin: ChildStdin, steps: &[Step], serial: &Transcript) -> (Option<String>, ChildStdin) {
+    let mut position = 0;
+    for (index, step) in steps.iter().enumerate() {
+        let stopped = |why: String| Some(format!("typing script step {} of {}: {why}", index + 1, steps.len()));
+        match step {
+            Step::Expect(text) => match serial.wait_for(text.as_bytes(), position) {
+                Some(end) => position = end,
+                None => return (stopped(format!("the output ended before {text:?} appeared")), stdin),
+            },
+            Step::Send(_) | Step::SendFrom(_) => {
+                let bytes = match step {
+                    Step::SendFrom(make) => make(&String::from_utf8_lossy(&serial.bytes())),
+                    Step::Send(bytes) => bytes.clone(),
+                    Step::Expect(_) => unreachable!(),
+                };
+                if let Err(error) = stdin.write_all(&bytes).and_then(|()| stdin.flush()) {
+                    return (stopped(format!("cannot type {} bytes: {error}", bytes.len())), stdin);
+                }
+            }
+        }
+    }
+    (None, stdin)
 }
 
 /// A fresh path for QEMU's monitor socket, short enough for a Unix socket
@@ -508,31 +731,29 @@ enum Sink {
     Stderr,
 }
 
-/// Reads `input` to its end, line by line, copying each line to `sink` as it
-/// arrives; returns everything read, and when each line arrived (since
-/// `start`).
-fn pump(input: impl Read, sink: Option<Sink>, start: Instant) -> (Vec<u8>, Vec<Duration>) {
-    let mut reader = BufReader::new(input);
-    let mut all = Vec::new();
-    let mut times = Vec::new();
-    let mut line = Vec::new();
+/// Reads `input` to its end into `transcript`, copying each piece to
+/// `sink` as it arrives (not waiting for a line's end: a prompt shows, and
+/// so does the echo of what is typed), and noting when each line arrived
+/// (since `start`).
+fn pump(mut input: impl Read, sink: Option<Sink>, transcript: &Transcript, start: Instant) {
+    let mut buffer = [0u8; 4096];
     loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                times.push(start.elapsed());
-                all.extend_from_slice(&line);
+        match input.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => {
+                transcript.append(&buffer[..n], start.elapsed());
                 // A closed stdout (e.g. `| head`) must not stop the capture.
                 let _ = match sink {
-                    Some(Sink::Stdout) => write_flush(&mut std::io::stdout().lock(), &line),
-                    Some(Sink::Stderr) => write_flush(&mut std::io::stderr().lock(), &line),
+                    Some(Sink::Stdout) => write_flush(&mut std::io::stdout().lock(), &buffer[..n]),
+                    Some(Sink::Stderr) => write_flush(&mut std::io::stderr().lock(), &buffer[..n]),
                     None => Ok(()),
                 };
             }
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
         }
     }
-    (all, times)
+    transcript.close(start.elapsed());
 }
 
 fn write_flush(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
@@ -716,6 +937,7 @@ pub fn resolve_accel(image: &Image, options: &RunOptions) -> Result<Accel, Error
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{BufRead, BufReader};
 
     #[test]
     fn odd_statuses_carry_the_guest_value() {
@@ -842,6 +1064,103 @@ mod tests {
                 " x "
             ),
             "x"
+        );
+    }
+
+    #[test]
+    fn a_terminal_run_takes_ctrl_c_to_the_guest() {
+        let options = RunOptions {
+            input: Input::Terminal,
+            ..RunOptions::default()
+        };
+        let args: Vec<String> = qemu_args(&image(), &options, Accel::Tcg, None)
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let at = args.iter().position(|a| a == "-chardev").expect("a chardev");
+        assert_eq!(args[at + 1], "stdio,id=serial0,mux=on,signal=off");
+        assert_eq!(args[at + 2..at + 6], ["-serial", "chardev:serial0", "-echr", "29"]);
+        assert!(!args.windows(2).any(|w| w == ["-serial", "stdio"]));
+        // A script types through a pipe into the plain stdio device.
+        let scripted = RunOptions {
+            input: Input::Script(vec![Step::Send(b"x".to_vec())]),
+            ..RunOptions::default()
+        };
+        let args = qemu_args(&image(), &scripted, Accel::Tcg, None);
+        assert!(args.windows(2).any(|w| w == ["-serial", "stdio"]));
+    }
+
+    #[test]
+    fn a_transcript_notes_when_each_line_ended() {
+        let at = Duration::from_millis;
+        let transcript = Transcript::default();
+        transcript.append(b"one\ntw", at(1));
+        transcript.append(b"o\nthree\nfo", at(2));
+        transcript.close(at(3));
+        assert_eq!(transcript.line_times(), [at(1), at(2), at(2), at(3)]);
+        let ended = Transcript::default();
+        ended.append(b"one\n", at(1));
+        ended.close(at(2));
+        assert_eq!(ended.line_times(), [at(1)]);
+    }
+
+    /// Runs `script` in `sh` with `steps` typed into it; returns what it
+    /// printed and where the typing stopped.
+    fn typed(script: &str, steps: &[Step]) -> (String, Option<String>) {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (stdin, stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
+        let transcript = Transcript::default();
+        let stopped = std::thread::scope(|scope| {
+            let reader = scope.spawn(|| pump(stdout, None, &transcript, Instant::now()));
+            let typist = scope.spawn(|| type_script(stdin, steps, &transcript));
+            child.wait().unwrap();
+            reader.join().unwrap();
+            typist.join().unwrap().0
+        });
+        (String::from_utf8(transcript.bytes()).unwrap(), stopped)
+    }
+
+    #[test]
+    fn a_script_types_each_line_after_its_prompt() {
+        // Each `read` would get nothing if its line came before its prompt
+        // was printed and the earlier `read` took everything: the script
+        // waits for every prompt, and a prompt has no newline.
+        let script = r#"for n in 1 2 3; do printf "prompt$n> "; read line; echo "got=$line"; done"#;
+        let mut steps = Vec::new();
+        for n in 1..=2 {
+            steps.push(Step::Expect(format!("prompt{n}> ")));
+            steps.push(Step::Send(format!("line {n}\n").into_bytes()));
+        }
+        // The last line is made from what was printed so far.
+        steps.push(Step::Expect("prompt3> ".into()));
+        steps.push(Step::SendFrom(|output| {
+            format!("line {}\n", output.matches("got=").count() + 1).into_bytes()
+        }));
+        let (output, stopped) = typed(script, &steps);
+        assert_eq!(stopped, None);
+        assert_eq!(
+            output,
+            "prompt1> got=line 1\nprompt2> got=line 2\nprompt3> got=line 3\n"
+        );
+        // A text that never comes stops the script when the output ends.
+        let (_, stopped) = typed(
+            "printf 'a> '; read line",
+            &[
+                Step::Expect("a> ".into()),
+                Step::Send(b"\n".to_vec()),
+                Step::Expect("b> ".into()),
+                Step::Send(b"never\n".to_vec()),
+            ],
+        );
+        assert_eq!(
+            stopped.as_deref(),
+            Some("typing script step 3 of 4: the output ended before \"b> \" appeared")
         );
     }
 

@@ -150,6 +150,7 @@ name = "console"
 crate = "console"                # the console server of the microkernel
 priority = 6
 io = ["serial"]
+irqs = [4]                       # COM1: typed input (libsys::io::Stdin)
 handles = [{{ endpoint = "console", rights = ["recv"] }}]
 
 [[program]]

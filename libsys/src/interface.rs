@@ -855,8 +855,8 @@ macro_rules! interface {
             }
 
             /// A server of the interface: one method per operation, and
-            /// hooks for requests that do not fit and replies that were
-            /// refused.
+            /// hooks for requests that do not fit, replies that were
+            /// refused and notifications bound to its endpoint.
             pub trait Server {
                 $(
                     $(#[$op_meta])*
@@ -874,6 +874,13 @@ macro_rules! interface {
                 /// unless overridden.
                 fn reply_refused(&mut self, error: $crate::Error) {
                     let _ = error;
+                }
+
+                /// The notification bound to the endpoint was signalled
+                /// with `bits` (see `libsys::server::Server::notification`).
+                /// Does nothing unless overridden.
+                fn notification(&mut self, bits: u64) {
+                    let _ = bits;
                 }
             }
 
@@ -927,6 +934,10 @@ macro_rules! interface {
 
                 fn reply_refused(&mut self, error: $crate::Error) {
                     self.0.reply_refused(error);
+                }
+
+                fn notification(&mut self, bits: u64) {
+                    self.0.notification(bits);
                 }
             }
 

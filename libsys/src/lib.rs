@@ -2,9 +2,10 @@
 //!
 //! Raw `syscall` wrappers ([`raw`]), safe wrappers for every syscall
 //! ([`sys`], [`ipc`]), the program entry point and panic handler ([`rt`]),
-//! `print!`/`println!` ([`io`]), `key=value` results for tests to read
-//! ([`results`]), a server loop ([`server`]) and typed IPC interfaces
-//! ([`interface!`]). A program is one short file that starts with
+//! `print!`/`println!` and typed input ([`io`]), `key=value` results for
+//! tests to read ([`results`]), a server loop ([`server`]), typed IPC
+//! interfaces ([`interface!`]) and the console's line discipline
+//! ([`line`](mod@line)). A program is one short file that starts with
 //! `#![no_std]` and `#![no_main]` (left out here, where the example is
 //! compiled for the host):
 //!
@@ -40,6 +41,7 @@ pub mod heap;
 pub mod interface;
 pub mod io;
 pub mod ipc;
+pub mod line;
 pub mod port;
 pub mod process;
 pub mod raw;

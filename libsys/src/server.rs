@@ -34,9 +34,13 @@
 //!   it as `Err`).
 //! - The buffer holds no bytes of an earlier request past the current one:
 //!   [`serve`] zeroes them before calling [`Server::handle`].
+//!
+//! A notification bound to the endpoint (`libsys::Notification::bind`, an
+//! interrupt's or a child's) arrives in the same loop: [`serve`] hands its
+//! bits to [`Server::notification`] and replies to nobody.
 
 use crate::ipc::{Exchange, Msg};
-use abi::message::{MAX_BUFFER, MAX_WORDS, MsgFlags};
+use abi::message::{MAX_BUFFER, MAX_WORDS, MsgFlags, NOTIFICATION_LABEL};
 use abi::{Error, Handle, MsgInfo};
 
 /// A request as the server sees it; its bytes are `buffer[..len]`.
@@ -240,6 +244,14 @@ pub trait Server {
     fn reply_refused(&mut self, error: Error) {
         let _ = error;
     }
+
+    /// The notification bound to the endpoint was signalled with `bits`
+    /// (the kernel's message with label `abi::message::NOTIFICATION_LABEL`;
+    /// nobody waits for a reply to it). Does nothing unless the server
+    /// overrides it.
+    fn notification(&mut self, bits: u64) {
+        let _ = bits;
+    }
 }
 
 /// Serves requests on `endpoint` forever: one `reply_recv` per request,
@@ -342,6 +354,13 @@ impl Loop {
             return self.refused(transport, server, error);
         }
         let request = Request::arrived(transport.badge(), transport.info(), transport.words());
+        if request.from_kernel && request.label == NOTIFICATION_LABEL {
+            // Nobody called: nothing goes back (`reply_recv` then only
+            // receives).
+            server.notification(request.word(0).unwrap_or(0));
+            self.set(transport, Pending::Nothing, Reply::label(0));
+            return Ok(());
+        }
         let buffer = transport.buffer_mut();
         // No bytes of an earlier request past this one's.
         let len = request.len.min(buffer.len());
@@ -421,6 +440,9 @@ mod tests {
         passes: Option<Handle>,
         /// Its handle table is full.
         table_full: bool,
+        /// Not a call: the kernel's notification message (KERNEL flag,
+        /// nobody to reply to).
+        notification: bool,
     }
 
     impl Call {
@@ -432,6 +454,15 @@ mod tests {
                 capacity: MAX_BUFFER,
                 passes: None,
                 table_full: false,
+                notification: false,
+            }
+        }
+
+        /// The kernel's message for a bound notification with `bits`.
+        fn notification(bits: u64) -> Call {
+            Call {
+                notification: true,
+                ..Call::new(NOTIFICATION_LABEL, &[bits], b"")
             }
         }
     }
@@ -534,8 +565,13 @@ mod tests {
                 info = info.with_flags(MsgFlags::HANDLE);
                 self.words[0] = handle;
             }
-            self.info = info;
             self.buffer[..call.data.len()].copy_from_slice(&call.data);
+            if call.notification {
+                self.info = info.with_flags(MsgFlags::KERNEL);
+                self.badge = 0;
+                return Ok(());
+            }
+            self.info = info;
             self.badge = 5;
             self.current = Some(call);
             Ok(())
@@ -546,11 +582,12 @@ mod tests {
     }
 
     /// Answers each request with what the function makes of it, and
-    /// remembers what it saw and what was refused.
+    /// remembers what it saw, what was refused and the notifications.
     struct Scripted<F: FnMut(&Request, &mut [u8]) -> Reply> {
         answer: F,
         seen: Vec<Request>,
         refused: Vec<Error>,
+        notified: Vec<u64>,
     }
 
     impl<F: FnMut(&Request, &mut [u8]) -> Reply> Server for Scripted<F> {
@@ -561,6 +598,9 @@ mod tests {
         fn reply_refused(&mut self, error: Error) {
             self.refused.push(error);
         }
+        fn notification(&mut self, bits: u64) {
+            self.notified.push(bits);
+        }
     }
 
     /// Serves `calls` until the model has none left.
@@ -569,6 +609,7 @@ mod tests {
             answer,
             seen: Vec::new(),
             refused: Vec::new(),
+            notified: Vec::new(),
         };
         let mut state = Loop::default();
         for _ in 0..100 {
@@ -702,6 +743,34 @@ mod tests {
         assert_eq!(model.closed, [0x103]);
         assert_eq!(server.seen[0].handle, Some(0x103));
         assert_eq!(server.seen[0].words(), [0x103]);
+    }
+
+    #[test]
+    fn notifications_reach_the_hook_and_are_answered_to_nobody() {
+        // A forged notification (no KERNEL flag) is an ordinary request.
+        let forged = Call::new(NOTIFICATION_LABEL, &[7], b"");
+        let mut model = Model::new(&[
+            Call::new(1, &[], b"a"),
+            Call::notification(0b101),
+            Call::new(2, &[], b""),
+            Call::notification(1),
+            forged,
+        ]);
+        let server = serve_all(&mut model, mirror);
+        assert_eq!(server.notified, [0b101, 1]);
+        assert_eq!(server.seen.len(), 3, "{:?}", server.seen);
+        assert_eq!(server.seen[2].label, NOTIFICATION_LABEL);
+        assert!(!server.seen[2].from_kernel);
+        // Every caller got its own reply, in order; nothing went to the
+        // notifications.
+        assert_eq!(
+            model.answers,
+            [
+                Ok((1, vec![], b"a".to_vec(), false)),
+                Ok((2, vec![], vec![], false)),
+                Ok((NOTIFICATION_LABEL, vec![7], vec![], false)),
+            ]
+        );
     }
 
     #[test]

@@ -116,6 +116,7 @@ fn kernel_main(boot: BootInfo) -> ! {
         }
         Ok(started) => kernel_core::info!("boot: started {started} programs"),
     }
+    corrupt_a_frame(&boot.cmdline);
     state::run()
 }
 
@@ -183,6 +184,24 @@ impl core::fmt::Display for InitrdRange {
             write!(f, "{:#x}-{:#x} ({} bytes)", self.0, self.1, self.1 - self.0)
         }
     }
+}
+
+/// `bad_return=NAME` on the command line gives program NAME's first thread
+/// a kernel-half RIP before it ever runs, so tests can check that the exit
+/// path refuses to resume such a frame and ends only that process.
+fn corrupt_a_frame(cmdline: &str) {
+    let Some(name) = cmdline::option(cmdline, "bad_return") else {
+        return;
+    };
+    state::with(|k| {
+        let Some(slot) = k.processes.iter().position(|p| p.is_live() && p.name == name) else {
+            kernel_core::warn!("bad_return: no program {name}");
+            return;
+        };
+        let thread = k.processes[slot].thread;
+        kernel_core::info!("boot: giving {name} a kernel-half RIP");
+        k.frame_mut(thread).rip = 0xffff_8000_0000_1000;
+    });
 }
 
 /// `fault=pf|gp|ud|panic` on the command line makes the kernel fault on

@@ -146,6 +146,16 @@ extern "C" fn kernel_event(event: Event) -> *mut TrapFrame {
     })
 }
 
+/// Upcall: the current thread's frame may not be resumed in ring 3.
+#[unsafe(no_mangle)]
+extern "C" fn kernel_bad_frame() -> *mut TrapFrame {
+    with(|k| {
+        events::entered(k);
+        let resume = events::bad_frame(k);
+        frame_of(k, resume)
+    })
+}
+
 /// Upcall: a timer tick or a device interrupt while the CPU idled.
 #[unsafe(no_mangle)]
 extern "C" fn kernel_idle_event(event: Event) -> *mut TrapFrame {

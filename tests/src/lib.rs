@@ -16,7 +16,7 @@ use std::time::Duration;
 pub use abi::fault::vector;
 pub use abi::results::Values;
 pub use xtask::endings::{Access, Cause, Ended, Ending, FaultDetail, PageFault, Reporter};
-pub use xtask::{Accel, GuestStatus, Image, Machine, Manifest, RunOptions, RunOutcome};
+pub use xtask::{Accel, GuestStatus, Image, Input, Machine, Manifest, RunOptions, RunOutcome, Step};
 
 /// Hard limit for one boot. A boot that ends normally takes well under a
 /// second under TCG; nothing a test does may hang past this.
@@ -111,14 +111,109 @@ pub fn run_image(image: &Image, mut options: RunOptions) -> RunOutcome {
 
 /// Everything known about a run, for failure messages.
 pub fn report(outcome: &RunOutcome) -> String {
+    let script = match &outcome.script_stopped {
+        Some(why) => format!("\ninput: {why}"),
+        None => String::new(),
+    };
     format!(
-        "status: {}\nwall: {:.2} s\ncommand: {}\n----- serial -----\n{}\n----- QEMU stderr -----\n{}------------------",
+        "status: {}{script}\nwall: {:.2} s\ncommand: {}\n----- serial -----\n{}\n----- QEMU stderr -----\n{}------------------",
         outcome.status,
         outcome.wall.as_secs_f64(),
         outcome.command,
         outcome.serial.trim_end(),
         outcome.stderr
     )
+}
+
+/// What a person at the serial port types, step by step: each line after
+/// the text it waits for (a prompt, a program's `ready` line), so nothing
+/// is typed before the guest can take it. The run still has its hard
+/// timeout; a step that never comes shows in [`report`].
+#[derive(Clone, Debug, Default)]
+pub struct Typing {
+    steps: Vec<Step>,
+}
+
+impl Typing {
+    /// Nothing typed yet.
+    pub fn new() -> Typing {
+        Typing::default()
+    }
+
+    /// Waits until the serial output shows `text` (after what the previous
+    /// wait matched).
+    pub fn expect(mut self, text: &str) -> Typing {
+        self.steps.push(Step::Expect(text.into()));
+        self
+    }
+
+    /// Types `bytes` at once, as a paste does.
+    pub fn send(mut self, bytes: impl AsRef<[u8]>) -> Typing {
+        self.steps.push(Step::Send(bytes.as_ref().to_vec()));
+        self
+    }
+
+    /// Types what `make` makes of the serial output so far.
+    pub fn send_from(mut self, make: fn(&str) -> Vec<u8>) -> Typing {
+        self.steps.push(Step::SendFrom(make));
+        self
+    }
+
+    /// Waits for `prompt`, then types `line` and Enter.
+    pub fn line(self, prompt: &str, line: &str) -> Typing {
+        self.expect(prompt).send(format!("{line}\n"))
+    }
+
+    /// The steps.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+}
+
+/// Builds and boots a scenario while `typing` types into its serial port.
+pub fn boot_typing(name: &str, toml: &str, typing: Typing) -> RunOutcome {
+    let image = image(name, toml);
+    run_typing(&image, typing)
+}
+
+/// Boots a built image while `typing` types into its serial port; fails
+/// the test if the script could not finish.
+#[track_caller]
+pub fn run_typing(image: &Image, typing: Typing) -> RunOutcome {
+    let options = RunOptions {
+        input: Input::Script(typing.steps),
+        ..options("")
+    };
+    let outcome = run_image(image, options);
+    if outcome.script_stopped.is_some() {
+        panic!("the typing did not finish\n{}", report(&outcome));
+    }
+    outcome
+}
+
+/// The `kind key=value ...` records `program` printed (`program[pid]: kind
+/// key=value ...`, the shell's way), in order: the kind, then the pairs.
+pub fn records(outcome: &RunOutcome, program: &str) -> Vec<(String, std::collections::BTreeMap<String, String>)> {
+    let prefix = format!("{program}[");
+    outcome
+        .serial
+        .lines()
+        .filter_map(|line| line.strip_prefix(&prefix)?.split_once("]: "))
+        .filter_map(|(_, text)| {
+            let mut words = text.split_whitespace();
+            let kind = words.next()?;
+            if kind.contains('=') {
+                return None;
+            }
+            let pairs: std::collections::BTreeMap<String, String> = words
+                .map(|word| word.split_once('='))
+                .collect::<Option<Vec<_>>>()?
+                .into_iter()
+                .map(|(key, value)| (key.to_string(), value.to_string()))
+                .collect();
+            (!pairs.is_empty()).then(|| (kind.to_string(), pairs))
+        })
+        .collect()
 }
 
 /// Asserts the guest wrote `value` to `isa-debug-exit`.
@@ -191,6 +286,7 @@ name = "console"
 crate = "console"
 priority = 6
 io = ["serial"]
+irqs = [4]
 handles = [{ endpoint = "console", rights = ["recv"] }]
 "#;
 

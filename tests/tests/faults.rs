@@ -4,7 +4,7 @@
 //! reports (`xtask::symbols::find_sites`), which symbolizes them.
 
 use abi::fault::{vector, vector_name};
-use abi::machine::{EXIT_KERNEL_FAULT, EXIT_KERNEL_PANIC};
+use abi::machine::{EXIT_KERNEL_FAULT, EXIT_KERNEL_PANIC, EXIT_SUCCESS};
 use systests::*;
 use xtask::symbols::{Site, find_sites};
 
@@ -56,4 +56,19 @@ fn injected_panic() {
         [Site::Panic { file, message, .. }] if message == "injected panic" && file.ends_with(".rs") => {}
         sites => panic!("expected one kernel panic, found {sites:?}\n{}", report(&outcome)),
     }
+}
+
+#[test]
+fn a_frame_with_a_kernel_rip_is_never_resumed_and_only_its_process_ends() {
+    // The kernel gives hello's thread a kernel-half RIP before it runs (a
+    // test hook: no syscall can): the exit path refuses to resume it, and
+    // hello ends as if it had taken a general protection fault; the kernel
+    // and the console go on.
+    let toml = scenario(&format!("{}{}", hello(1), test_program("args", 1)));
+    let outcome = boot("bad_return_frame", &toml, "bad_return=hello");
+    assert_exit(&outcome, EXIT_SUCCESS);
+    let fault = assert_fault(&outcome, "hello", vector::GENERAL_PROTECTION, FaultDetail::None);
+    assert_eq!(fault.rip, 0xffff_8000_0000_1000, "{}", report(&outcome));
+    assert_silent(&outcome, "hello");
+    assert_exited(&outcome, "args", 0);
 }

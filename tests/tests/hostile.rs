@@ -413,10 +413,13 @@ fn callers_that_time_out_leave_and_the_server_goes_on() {
     // gives up waiting for the reply, hasty while still queued. The late
     // reply finds its caller gone, and the next request is patient's: hasty
     // left the queue. (The timeouts and the work are counted in the same
-    // timer ticks, so a slow host changes nothing.)
+    // timer ticks, so a slow host changes nothing. On several CPUs the
+    // server would start at once on another CPU: it settles 5 ticks first.)
     let caller = |name: &str, badge: u64, args: &str| {
         let send = format!("{{ endpoint = \"slow\", rights = [\"send\"], badge = {badge} }}");
-        hostile(name, "caller", 3, &[&send], args)
+        // Pinned to one CPU: at one priority, they then run (and queue) in
+        // the order they were spawned, however many CPUs there are.
+        hostile(name, "caller", 3, &[&send], &format!("{args}\ncpus = [0]"))
     };
     let programs = [
         endpoint("slow"),
@@ -425,7 +428,7 @@ fn callers_that_time_out_leave_and_the_server_goes_on() {
             "slow-server",
             BYSTANDER_PRIORITY,
             &[&handle("slow", "recv")],
-            "args = \"requests=2 delay=40\"",
+            "args = \"requests=2 delay=40 settle=5\"",
         ),
         caller("impatient", 1, "args = \"timeout=10\""),
         caller("hasty", 2, "args = \"timeout=10\""),

@@ -149,3 +149,18 @@ fn a_fault_on_one_cpu_kills_only_its_process() {
     );
     assert_exited(&outcome, "counter", 0);
 }
+
+#[test]
+fn a_buffer_unmapped_while_a_receive_into_it_waits_is_refused() {
+    // Threads make it possible: one waits to receive into a page, the other
+    // unmaps the page and sends.
+    let programs = smp_program("unmap-pending", "unmap-pending", 2, &[], "threads = 2") + &hello(1);
+    let outcome = boot("smp_unmap_pending", &on_cpus(1, &programs), "");
+    assert_kernel_alive(&outcome);
+    assert_checks(
+        &outcome,
+        "unmap-pending",
+        &["send_refused", "receiver_waits", "resend_arrives"],
+    );
+    assert_exited(&outcome, "unmap-pending", 0);
+}

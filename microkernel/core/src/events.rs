@@ -21,6 +21,7 @@ use core::sync::atomic::Ordering;
 /// The page-fault vector, and the error-code bits that say what the access
 /// was.
 const PAGE_FAULT: u8 = 14;
+const GENERAL_PROTECTION: u8 = 13;
 const FAULT_PRESENT: u64 = 1 << 0;
 const FAULT_WRITE: u64 = 1 << 1;
 
@@ -74,12 +75,8 @@ pub enum Resume {
 #[inline(always)]
 pub fn entered<M: Machine>(k: &mut Kernel<M>) {
     let (cpu, now) = (k.machine.cpu(), k.machine.timestamp());
-    let (ipc, threads, processes) = (&k.ipc, &k.threads, &k.processes);
-    k.sched.enter(cpu, now, |thread| {
-        let caller = ipc.payer_of(thread);
-        let budgeted = processes[threads[caller % threads.len()].process % processes.len()].cpu_limit != 0;
-        if caller != thread && budgeted { caller } else { thread }
-    });
+    let ipc = &k.ipc;
+    k.sched.enter(cpu, now, |thread| ipc.payer_of(thread));
 }
 
 /// A syscall of the current thread that is not IPC (or that the IPC entry
@@ -148,6 +145,20 @@ fn thread_event<M: Machine>(k: &mut Kernel<M>, current: usize, event: Event) {
     }
 }
 
+/// The current thread was about to be resumed in ring 3 with a frame it
+/// may not have (a RIP outside user space; the exit path refuses it): its
+/// process ends as if it had taken a general protection fault there, and
+/// the CPU picks again.
+pub fn bad_frame<M: Machine>(k: &mut Kernel<M>) -> Resume {
+    if let Some(current) = k.sched.current() {
+        let rip = k.frame(current).rip;
+        crate::warn!("{} had a frame with RIP {rip:#x}: ended", k.describe(current));
+        let notice = process::fault_notice(k, current, GENERAL_PROTECTION, 0, 0);
+        process::terminate(k, current, notice);
+    }
+    schedule(k)
+}
+
 /// A tick, then the pick.
 fn after_tick<M: Machine>(k: &mut Kernel<M>) -> Resume {
     tick(k);
@@ -160,15 +171,28 @@ fn after_tick<M: Machine>(k: &mut Kernel<M>) -> Resume {
 pub fn ipc<M: Machine>(k: &mut Kernel<M>) -> Resume {
     entered(k);
     let Some(current) = k.sched.current() else {
-        return schedule(k);
+        return slow_schedule(k);
     };
     match fastpath::try_ipc(k, current) {
         Some(next) => Resume::Thread(next),
-        None => {
-            syscalls::dispatch(k, current);
-            schedule(k)
-        }
+        None => slow_ipc(k, current),
     }
+}
+
+/// [`schedule`], out of line (see [`slow_ipc`]).
+#[cold]
+#[inline(never)]
+fn slow_schedule<M: Machine>(k: &mut Kernel<M>) -> Resume {
+    schedule(k)
+}
+
+/// The slow path of an IPC syscall, kept out of line: inlined into the
+/// fast path's function, its code would cost the fast path registers.
+#[cold]
+#[inline(never)]
+fn slow_ipc<M: Machine>(k: &mut Kernel<M>, current: usize) -> Resume {
+    syscalls::dispatch(k, current);
+    schedule(k)
 }
 
 /// A timer tick or an interrupt that arrived while the CPU idled: a timed

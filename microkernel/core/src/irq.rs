@@ -72,7 +72,7 @@ impl IrqLines {
     /// Counts a closed handle; with the last the line is unbound and masked.
     pub fn closed(&mut self, line: usize) -> Mask {
         let l = &mut self.lines[line];
-        debug_assert!(l.handles > 0);
+        assert!(l.handles > 0, "a closed handle was counted");
         l.handles -= 1;
         if l.handles > 0 {
             return Mask::Keep;

@@ -72,11 +72,11 @@ impl List {
         (self.head != NONE).then_some(self.head as usize)
     }
 
-    /// Appends `slot`, which must be on no list of `links` (checked only in
-    /// debug builds: a slot on two lists corrupts both).
+    /// Appends `slot`, which must be on no list of `links` (checked: a slot
+    /// on two lists would corrupt both, so the kernel stops instead).
     #[inline(always)]
     pub fn push_back<const N: usize>(&mut self, links: &mut Links<N>, slot: usize) {
-        debug_assert!(!links.member[slot], "thread {slot} is already on a list");
+        assert!(!links.member[slot], "thread {slot} is already on a list");
         links.member[slot] = true;
         links.next[slot] = NONE;
         links.prev[slot] = self.tail;
@@ -93,7 +93,7 @@ impl List {
     /// on no list of `links`, as for [`List::push_back`].
     #[inline(always)]
     pub fn push_front<const N: usize>(&mut self, links: &mut Links<N>, slot: usize) {
-        debug_assert!(!links.member[slot], "thread {slot} is already on a list");
+        assert!(!links.member[slot], "thread {slot} is already on a list");
         links.member[slot] = true;
         links.prev[slot] = NONE;
         links.next[slot] = self.head;

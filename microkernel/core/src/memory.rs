@@ -85,7 +85,7 @@ impl<const N: usize> MemoryObjects<N> {
     /// The first frame and the size in pages of object `slot`.
     pub fn frames(&self, slot: usize) -> (Frame, usize) {
         let object = &self.objects[slot];
-        debug_assert!(object.pages != 0);
+        assert!(object.pages != 0, "a live memory object has pages");
         (object.base, object.pages)
     }
 

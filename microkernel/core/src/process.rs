@@ -132,6 +132,7 @@ pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize, args: Option<&str>) 
     t.traced_syscall = None;
     t.traced_peer = 0;
     k.sched.start(thread, priority, affinity);
+    k.sched.set_budgeted(thread, cpu_limit != 0);
     k.counters.spawned += 1;
     if k.tracing() {
         trace::start(k, pid, name);
@@ -315,6 +316,7 @@ pub fn thread_create<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64
     t.traced_syscall = None;
     t.traced_peer = 0;
     k.sched.start(new, priority, affinity);
+    k.sched.set_budgeted(new, k.processes[slot].cpu_limit != 0);
     k.processes[slot].threads += 1;
     Ok(new as u64)
 }

@@ -82,7 +82,7 @@ impl<const R: usize> Records<R> {
 
     /// Counts a new handle.
     pub fn opened(&mut self, record: usize) {
-        debug_assert!(self.records[record].live);
+        assert!(self.records[record].live, "a handle names a live record");
         self.records[record].handles += 1;
     }
 
@@ -91,7 +91,7 @@ impl<const R: usize> Records<R> {
     /// longer has a record).
     pub fn closed(&mut self, record: usize) -> Option<Option<usize>> {
         let r = &mut self.records[record];
-        debug_assert!(r.live && r.handles > 0);
+        assert!(r.live && r.handles > 0, "a closed handle was counted");
         r.handles -= 1;
         if r.handles > 0 {
             return None;
@@ -104,7 +104,7 @@ impl<const R: usize> Records<R> {
     /// The process ended: remembers how, and returns the watch to signal.
     pub fn end(&mut self, record: usize, ending: (Ending, u64)) -> Option<(usize, u64)> {
         let r = &mut self.records[record];
-        debug_assert!(r.live && r.ending.is_none());
+        assert!(r.live && r.ending.is_none(), "a process ends once");
         r.process = None;
         r.ending = Some(ending);
         r.watch.take()

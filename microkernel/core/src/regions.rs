@@ -135,7 +135,7 @@ impl Regions {
 
     /// Adds a region that overlaps none. ETABLEFULL when the table is full.
     pub fn insert(&mut self, region: Region) -> Result<(), Error> {
-        debug_assert!(!self.overlaps(region.start, region.end()));
+        assert!(!self.overlaps(region.start, region.end()), "regions never overlap");
         let at = self
             .list
             .iter()

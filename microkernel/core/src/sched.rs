@@ -73,6 +73,9 @@ struct Run {
     /// Clock time charged to it: its own running, and servers' running on
     /// its behalf.
     used: u64,
+    /// Its process has a CPU budget (a `cpu_limit`): servers working on
+    /// its behalf charge it.
+    budgeted: bool,
 }
 
 impl Run {
@@ -84,6 +87,7 @@ impl Run {
         slice_left: 0,
         deadline: 0,
         used: 0,
+        budgeted: false,
     };
 }
 
@@ -193,10 +197,17 @@ impl<const N: usize> Scheduler<N> {
         self.online
     }
 
+    /// `thread`'s process has a CPU budget: a server working on its behalf
+    /// charges it (see [`Scheduler::enter`]).
+    pub fn set_budgeted(&mut self, thread: usize, budgeted: bool) {
+        self.runs[thread].budgeted = budgeted;
+    }
+
     /// The kernel was entered on `cpu` at clock time `now`: what follows
     /// concerns that CPU. The thread that ran there is charged for the time
-    /// since the last entry, and so is its payer, which `payer_of` names
-    /// (the thread itself, or the caller a server works for).
+    /// since the last entry, and so is its payer: the caller `payer_of`
+    /// names (a server works for the caller it owes a reply) if that caller
+    /// has a budget, else the thread itself.
     #[inline(always)]
     pub fn enter(&mut self, cpu: usize, now: u64, payer_of: impl Fn(usize) -> usize) {
         self.this = cpu % MAX_CPUS;
@@ -206,7 +217,10 @@ impl<const N: usize> Scheduler<N> {
         let elapsed = self.now.saturating_sub(cpu.since);
         cpu.since = self.now;
         if let Some(thread) = cpu.current {
-            self.charge(thread % N, payer_of(thread) % N, elapsed);
+            let thread = thread % N;
+            let caller = payer_of(thread) % N;
+            let payer = if self.runs[caller].budgeted { caller } else { thread };
+            self.charge(thread, payer, elapsed);
         }
     }
 
@@ -303,6 +317,7 @@ impl<const N: usize> Scheduler<N> {
             slice_left: self.slice,
             deadline: 0,
             used: 0,
+            budgeted: false,
         };
         self.queues.push_back(thread, priority);
     }
@@ -311,7 +326,7 @@ impl<const N: usize> Scheduler<N> {
     /// `deadline` (0: no deadline). It stays current until the next pick.
     #[inline(always)]
     pub fn block(&mut self, thread: usize, deadline: u64) {
-        debug_assert_eq!(self.current(), Some(thread));
+        assert_eq!(self.current(), Some(thread), "only the current thread blocks");
         let run = &mut self.runs[thread % N];
         assert_eq!(run.state, RunState::Running, "only the running thread blocks");
         run.state = RunState::Blocked;
@@ -503,8 +518,10 @@ impl<const N: usize> Scheduler<N> {
     /// first (the fast path checked `to` has slice left and may run here).
     #[inline(always)]
     pub fn hand_off(&mut self, from: usize, to: usize) {
-        debug_assert_eq!(self.current(), Some(from));
-        debug_assert_eq!(self.runs[to % N].state, RunState::Blocked);
+        assert!(
+            self.current() == Some(from) && self.runs[to % N].state == RunState::Blocked,
+            "the fast path hands off from the current thread to a waiting one"
+        );
         let run = &mut self.runs[from % N];
         run.state = RunState::Blocked;
         run.deadline = 0;
@@ -667,7 +684,8 @@ mod tests {
         let mut sched = Scheduler::<8>::new();
         sched.set_tick_length(100);
         sched.start(1, 6, ANY_CPU); // the server
-        sched.start(2, 2, ANY_CPU); // the client
+        sched.start(2, 2, ANY_CPU); // the client, with a budget
+        sched.set_budgeted(2, true);
         sched.block_after_start(1);
         assert_eq!(run_first(&mut sched), 2);
         // The client calls; the server takes the call and works 250 units

@@ -401,6 +401,25 @@ pub fn copy_between<M: Machine>(
     destination: UserSlice,
     len: usize,
 ) -> Result<(), Error> {
+    // A buffer checked when its thread began to wait may have been unmapped
+    // and mapped again since, by another thread of its process: its pages
+    // are made again first, so a page that is not there at all is EFAULT
+    // before a byte moves. A receive buffer whose check still holds (the
+    // thread's `checked_buffer`: forgotten when its mappings change) and
+    // the current thread's own buffer (checked by this syscall) need no
+    // second look.
+    let receiving = k.frame(to);
+    let still_checked = k.thread(to).checked_buffer
+        == (
+            receiving.get(abi::regs::ipc::BUFFER),
+            receiving.get(abi::regs::ipc::CAPACITY),
+        );
+    if !still_checked {
+        prepare(k, to, destination.prefix(len), Access::Write)?;
+    }
+    if k.sched.current() != Some(from) {
+        prepare(k, from, source.prefix(len), Access::Read)?;
+    }
     let (machine, processes, threads) = (&mut k.machine, &k.processes, &k.threads);
     let space = |thread: usize| processes[threads[thread % MAX_THREADS].process].space();
     machine.transfer(space(from), source, space(to), destination, len)

@@ -86,6 +86,113 @@ pub mod peer {
     }
 }
 
+/// Several fuzzers at once, one per CPU (`cargo xtask fuzz --cpus N`):
+/// each instance is a whole fuzzer world (fuzzer, printer, sink, mirror,
+/// pinger, victims) whose programs carry the instance's number in their
+/// names, `fuzzer-0`, `printer-1`, ...; alone, a fuzzer's world has the
+/// plain names. The checker spawns every instance's fuzzer; each fuzzer
+/// spawns its own pinger and victims (`args`: `instance=I instances=N`).
+pub mod instances {
+    use super::Name;
+
+    /// Instances the fuzz image holds at most: every fuzzer measures at
+    /// start how many memory objects one process may refer to (16) by
+    /// creating them until ETABLEFULL, all at the same time, so their
+    /// measurements together must fit the kernel's table of 64 objects
+    /// with room to spare (docs/reliability.md).
+    pub const MAX: u64 = 3;
+
+    /// The name of program `base` of instance `instance` of `count`:
+    /// `base` when there is one instance, else `base-I`.
+    pub fn name(base: &str, instance: u64, count: u64) -> Name {
+        let mut name = Name::new();
+        name.push(base.as_bytes());
+        if count > 1 {
+            name.push(b"-");
+            let mut digits = [0u8; 20];
+            let mut at = digits.len();
+            let mut value = instance;
+            loop {
+                at -= 1;
+                digits[at] = b'0' + (value % 10) as u8;
+                value /= 10;
+                if value == 0 {
+                    break;
+                }
+            }
+            name.push(&digits[at..]);
+        }
+        name
+    }
+
+    /// `name` without an instance's suffix (`-` and digits) when there
+    /// are several instances: the program of the one-instance image it is
+    /// a copy of.
+    pub fn base(name: &str, count: u64) -> &str {
+        if count <= 1 {
+            return name;
+        }
+        match name.rsplit_once('-') {
+            Some((base, digits)) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => base,
+            _ => name,
+        }
+    }
+}
+
+/// A short name in a fixed buffer (a program name, or a name `spawn` is
+/// tried with, which may be longer than a program name may be); what does
+/// not fit is cut.
+#[derive(Clone, Copy)]
+pub struct Name {
+    bytes: [u8; Name::CAPACITY],
+    len: usize,
+}
+
+impl Name {
+    pub const CAPACITY: usize = 24;
+
+    pub const fn new() -> Name {
+        Name {
+            bytes: [0; Name::CAPACITY],
+            len: 0,
+        }
+    }
+
+    /// A name of `bytes`.
+    pub fn of(bytes: &[u8]) -> Name {
+        let mut name = Name::new();
+        name.push(bytes);
+        name
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) {
+        let take = bytes.len().min(Name::CAPACITY - self.len);
+        self.bytes[self.len..self.len + take].copy_from_slice(&bytes[..take]);
+        self.len += take;
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// The name as text (empty if it is not UTF-8).
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+}
+
+impl Default for Name {
+    fn default() -> Self {
+        Name::new()
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Badges the fuzzer's inbox handles carry: who called it.
 pub mod badges {
     /// The pinger's handle to the inbox.

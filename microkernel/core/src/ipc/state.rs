@@ -100,6 +100,15 @@ pub enum RecvOutcome {
     Blocked,
 }
 
+/// A pairing invariant does not hold: the kernel stops rather than go on
+/// with its queues or reply slots corrupted (kept out of line, so the fast
+/// paths' checks cost a compare and a branch).
+#[cold]
+#[inline(never)]
+fn broken(invariant: &'static str) -> ! {
+    panic!("IPC invariant broken: {invariant}")
+}
+
 /// Threads to wake with an error because a peer or endpoint went away.
 pub type Wakeups<const T: usize> = Vec<usize, T>;
 
@@ -169,7 +178,7 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     /// Counts a new handle to `endpoint`.
     pub fn handle_opened(&mut self, endpoint: usize, rights: Rights) {
         let e = &mut self.endpoints[endpoint];
-        debug_assert!(e.live);
+        assert!(e.live, "a handle names a live endpoint");
         e.handles += 1;
         if rights.contains(Rights::RECEIVE) {
             e.receive_handles += 1;
@@ -182,7 +191,7 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     pub fn handle_closed(&mut self, endpoint: usize, rights: Rights) -> Wakeups<T> {
         let mut woken = Wakeups::new();
         let e = &mut self.endpoints[endpoint];
-        debug_assert!(e.live && e.handles > 0);
+        assert!(e.live && e.handles > 0, "a closed handle was counted");
         e.handles -= 1;
         if rights.contains(Rights::RECEIVE) {
             e.receive_handles -= 1;
@@ -213,7 +222,7 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     /// `sender` sends (or calls) on `endpoint`. Fails with PEERGONE when no
     /// one holds a RECEIVE handle to it.
     pub fn send(&mut self, sender: usize, endpoint: usize, call: bool) -> Result<SendOutcome, Error> {
-        debug_assert_eq!(self.states[sender], IpcState::Idle);
+        assert_eq!(self.states[sender], IpcState::Idle, "a thread waits for one thing");
         let e = &mut self.endpoints[endpoint];
         if !e.live || e.receive_handles == 0 {
             return Err(Error::PEERGONE);
@@ -231,7 +240,7 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     /// `receiver` waits for a message on `endpoint`. The bits of a bound
     /// notification come first, then queued senders.
     pub fn recv(&mut self, receiver: usize, endpoint: usize) -> RecvOutcome {
-        debug_assert_eq!(self.states[receiver], IpcState::Idle);
+        assert_eq!(self.states[receiver], IpcState::Idle, "a thread waits for one thing");
         if let Some(bits) = self.take_bound_bits(endpoint) {
             return RecvOutcome::Signal { bits };
         }
@@ -290,7 +299,11 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     fn take_reply_slot(&mut self, server: usize) -> Option<usize> {
         match core::mem::replace(&mut self.replies[server], ReplySlot::Empty) {
             ReplySlot::Caller(caller) => {
-                debug_assert_eq!(self.states[caller], IpcState::AwaitingReply { server });
+                assert_eq!(
+                    self.states[caller],
+                    IpcState::AwaitingReply { server },
+                    "a reply slot names a caller awaiting that server"
+                );
                 self.states[caller] = IpcState::Idle;
                 Some(caller)
             }
@@ -302,7 +315,11 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     pub fn reply(&mut self, server: usize) -> Result<usize, Error> {
         match core::mem::replace(&mut self.replies[server], ReplySlot::Empty) {
             ReplySlot::Caller(caller) => {
-                debug_assert_eq!(self.states[caller], IpcState::AwaitingReply { server });
+                assert_eq!(
+                    self.states[caller],
+                    IpcState::AwaitingReply { server },
+                    "a reply slot names a caller awaiting that server"
+                );
                 self.states[caller] = IpcState::Idle;
                 Ok(caller)
             }
@@ -318,9 +335,13 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
         match self.states[thread] {
             IpcState::Sending { endpoint, .. } => self.endpoints[endpoint].senders.remove(&mut self.links, thread),
             IpcState::Receiving { endpoint } => self.endpoints[endpoint].receivers.remove(&mut self.links, thread),
+            // The server's slot is cleared only if it names this caller
+            // (the pairing `check` proves; a release kernel keeps it too,
+            // so a broken pairing can never clear another caller's slot).
             IpcState::AwaitingReply { server } => {
-                debug_assert_eq!(self.replies[server], ReplySlot::Caller(thread));
-                self.replies[server] = ReplySlot::Gone;
+                if self.replies[server] == ReplySlot::Caller(thread) {
+                    self.replies[server] = ReplySlot::Gone;
+                }
             }
             IpcState::Waiting { notification } => {
                 self.notifications[notification].waiters.remove(&mut self.links, thread);
@@ -372,9 +393,10 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     #[inline(always)]
     pub fn call_handoff(&mut self, caller: usize, receiver: usize, endpoint: usize) {
         let (caller, receiver, endpoint) = (caller % T, receiver % T, endpoint % E);
-        debug_assert_eq!(self.states[caller], IpcState::Idle);
         let front = self.endpoints[endpoint].receivers.pop_front(&mut self.links);
-        debug_assert_eq!(front, Some(receiver));
+        if self.states[caller] != IpcState::Idle || front != Some(receiver) {
+            broken("the fast path hands off from an idle caller to the first receiver");
+        }
         self.states[receiver] = IpcState::Idle;
         self.states[caller] = IpcState::AwaitingReply { server: receiver };
         self.replies[receiver] = ReplySlot::Caller(caller);
@@ -403,9 +425,11 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     #[inline(always)]
     pub fn reply_and_wait(&mut self, server: usize, caller: usize, endpoint: usize) {
         let (server, caller, endpoint) = (server % T, caller % T, endpoint % E);
-        debug_assert_eq!(self.replies[server], ReplySlot::Caller(caller));
-        debug_assert_eq!(self.states[caller], IpcState::AwaitingReply { server });
-        debug_assert!(!self.has_sender(endpoint));
+        assert!(
+            self.replies[server] == ReplySlot::Caller(caller)
+                && self.states[caller] == (IpcState::AwaitingReply { server }),
+            "the fast path replies to the caller the server owes"
+        );
         self.replies[server] = ReplySlot::Empty;
         self.states[caller] = IpcState::Idle;
         self.endpoints[endpoint].receivers.push_back(&mut self.links, server);

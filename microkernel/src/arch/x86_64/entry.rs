@@ -296,14 +296,18 @@ trap_common:
     .global return_to_frame
 return_to_frame:
     movq %rax, %rsp
-    cmpq ${syscall_vector}, {frame_vector}(%rsp)
-    jne 5f
-    /* sysretq loads RIP from RCX. With a non-canonical RCX it raises #GP in
-       ring 0 on the user's stack (CVE-2012-0217), so only user-half RIPs
-       take this path; anything else goes through iretq. */
+    /* To ring 3 only at a user-half RIP. sysretq with a non-canonical RCX
+       raises #GP in ring 0 on the user's stack (CVE-2012-0217), and an
+       iretq that faults has no frame to fault into: a ring-3 frame with any
+       other RIP is never resumed, its process is ended instead. No frame
+       holds one today (entry points are checked); this makes it a fact. */
+    testb $3, {frame_cs}(%rsp)
+    jz 5f
     movq {frame_rip}(%rsp), %rcx
     shrq $47, %rcx
-    jnz 5f
+    jnz bad_return
+    cmpq ${syscall_vector}, {frame_vector}(%rsp)
+    jne 5f
     popq %r15
     popq %r14
     popq %r13
@@ -350,6 +354,13 @@ return_to_frame:
     swapgs
 6:
     iretq
+
+    /* A ring-3 frame that must not be resumed (see return_to_frame): the
+       kernel ends its process and gives back the frame to resume instead. */
+bad_return:
+    movq %gs:{kernel_stack_top}, %rsp
+    callq {bad_frame}
+    jmp return_to_frame
     "#,
     smap_enabled = const cpu::SMAP_ENABLED,
     kernel_stack_top = const cpu::KERNEL_STACK_TOP,
@@ -362,6 +373,7 @@ return_to_frame:
     syscall_vector = const SYSCALL_VECTOR,
     dispatch = sym super::trap::trap_from_any,
     fatal = sym super::trap::trap_fatal,
+    bad_frame = sym super::upcalls::kernel_bad_frame,
     options(att_syntax)
 );
 

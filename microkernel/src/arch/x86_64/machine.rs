@@ -121,8 +121,11 @@ impl Machine for X86 {
     }
 
     fn read_user(&mut self, space: &AddressSpace, from: UserSlice, out: &mut [u8]) -> Result<(), Error> {
-        debug_assert_eq!(space.root(), paging::active_root());
-        debug_assert!(out.len() <= from.len());
+        // Only the active address space is reached through user addresses,
+        // and never beyond the checked slice.
+        if space.root() != paging::active_root() || out.len() > from.len() {
+            return Err(Error::FAULT);
+        }
         // SAFETY: `out` is kernel memory of its length; the source is user
         // memory of the active address space, in the user half (checked by
         // `UserSlice`); a fault in the copy becomes an error.
@@ -130,8 +133,9 @@ impl Machine for X86 {
     }
 
     fn write_user(&mut self, space: &AddressSpace, to: UserSlice, data: &[u8]) -> Result<(), Error> {
-        debug_assert_eq!(space.root(), paging::active_root());
-        debug_assert!(data.len() <= to.len());
+        if space.root() != paging::active_root() || data.len() > to.len() {
+            return Err(Error::FAULT);
+        }
         // SAFETY: as for `read_user`, with the roles swapped.
         unsafe { usercopy::copy(to.address() as *mut u8, data.as_ptr(), data.len()) }.map_err(|_| Error::FAULT)
     }
@@ -181,7 +185,9 @@ fn transfer(
     destination: UserSlice,
     len: usize,
 ) -> Result<(), Error> {
-    debug_assert!(len <= source.len() && len <= destination.len());
+    if len > source.len() || len > destination.len() {
+        return Err(Error::FAULT);
+    }
     let active = paging::active_root();
     let sending = from.root() == active;
     assert!(

@@ -207,7 +207,10 @@ impl space::AddressSpace for AddressSpace {
         flags: PageFlags,
         frames: &mut impl FrameSource,
     ) -> Result<(), MapError> {
-        debug_assert!(virt < abi::USER_END && virt.is_multiple_of(PAGE_SIZE));
+        assert!(
+            virt < abi::USER_END && virt.is_multiple_of(PAGE_SIZE),
+            "user mappings are pages of the user half"
+        );
         // Intermediate levels allow everything; the leaf decides.
         let walk = WRITABLE | USER;
         // SAFETY: the tables of the user half belong to this address space.

@@ -74,7 +74,7 @@ pub const ICR_ASSERT: u32 = 1 << 14;
 
 fn apic_read(register: u64) -> u32 {
     let base = APIC_BASE.load(Ordering::Relaxed);
-    debug_assert_ne!(base, 0, "the local APIC is used before init");
+    assert_ne!(base, 0, "the local APIC is used before init");
     // SAFETY: the base is the direct-map address of the local APIC page
     // (uncached in the kernel's tables), set before the timer is used.
     unsafe { core::ptr::read_volatile((base + register) as *const u32) }
@@ -82,7 +82,7 @@ fn apic_read(register: u64) -> u32 {
 
 fn apic_write(register: u64, value: u32) {
     let base = APIC_BASE.load(Ordering::Relaxed);
-    debug_assert_ne!(base, 0, "the local APIC is used before init");
+    assert_ne!(base, 0, "the local APIC is used before init");
     // SAFETY: as for `apic_read`; these registers only affect the local APIC.
     unsafe { core::ptr::write_volatile((base + register) as *mut u32, value) }
 }

@@ -30,6 +30,9 @@ unsafe extern "C" {
     pub fn kernel_syscall_ipc() -> *mut TrapFrame;
     /// An interrupt, `int 0x80` or an exception from ring 3.
     pub fn kernel_event(event: Event) -> *mut TrapFrame;
+    /// The current thread's frame is not one ring 3 may resume (its RIP is
+    /// not a user address): its process is ended.
+    pub fn kernel_bad_frame() -> *mut TrapFrame;
     /// A timer or device interrupt that arrived while the CPU idled.
     pub fn kernel_idle_event(event: Event) -> *mut TrapFrame;
     /// An NMI: the host asks what every thread is doing (a run that timed

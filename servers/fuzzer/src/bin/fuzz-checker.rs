@@ -8,6 +8,16 @@
 //! reports each before and after (`before.NAME=N`, `after.NAME=N`) and
 //! `check.counters_back=pass`, or `fail` and exits with 1 on any
 //! difference.
+//!
+//! With `instances=N` (several fuzzers at once, one per CPU:
+//! `fuzzer::instances`) it spawns `fuzzer-0` to `fuzzer-{N-1}` one right
+//! after the other, and waits for each to be gone on its own lifeline
+//! (handle 1 + I for `fuzzer-I`) before it compares the counters once,
+//! for the whole run.
+//!
+//! It sleeps on an endpoint of its own where nobody sends (a timed receive
+//! there is a sleep), made before the first reading and kept until after
+//! the last, so the counters do not see it.
 
 #![no_std]
 #![no_main]
@@ -21,14 +31,30 @@ use testspec::counters::{COUNTERS, COUNTERS_BACK};
 
 libsys::entry!(main);
 
-/// Handle 1: SEND on the lifeline. Handle 2: RECV on `nap`, where nobody
-/// ever sends: a timed receive there is a sleep.
+/// Handle 1: SEND on the lifeline (of the first fuzzer); handles 2
+/// onwards: SEND on the lifelines of the others.
 const LIFELINE: Handle = 1;
-const NAP: Handle = 2;
 /// Ticks to wait for the fuzzer's helpers to be gone.
 const SETTLE_TICKS: u32 = 1000;
 
+/// The lifeline of fuzzer `instance`.
+fn lifeline(instance: u64) -> Handle {
+    LIFELINE + instance
+}
+
 fn main() -> i32 {
+    let instances = fuzzer::number_arg("instances", 1).clamp(1, fuzzer::instances::MAX);
+    let nap = match libsys::endpoint_create() {
+        Ok(nap) => nap,
+        Err(error) => {
+            report("endpoint_create", error.name());
+            return 1;
+        }
+    };
+    // The console answers a write only from its receive loop, after it has
+    // made its own objects: on several CPUs it may still be starting, and
+    // its handles must be counted in `before`.
+    report("checker", "start");
     let before = match libsys::stats() {
         Ok(stats) => stats,
         Err(error) => {
@@ -36,18 +62,24 @@ fn main() -> i32 {
             return 1;
         }
     };
-    let pid = match libsys::spawn("fuzzer") {
-        Ok(child) => child.pid(),
-        Err(error) => {
-            report("spawn.fuzzer", error.name());
-            return 1;
+    let mut pids = [0u32; fuzzer::instances::MAX as usize];
+    for instance in 0..instances {
+        let name = fuzzer::instances::name("fuzzer", instance, instances);
+        match libsys::spawn(name.as_str()) {
+            Ok(child) => pids[instance as usize] = child.pid(),
+            Err(error) => {
+                report(format_args!("spawn.{name}"), error.name());
+                return 1;
+            }
         }
-    };
-    match ipc::send(LIFELINE, &Msg::new(0), &[]) {
-        Err(Error::PEERGONE) => {}
-        other => {
-            report("lifeline", format_args!("{other:?}"));
-            return 1;
+    }
+    for instance in 0..instances {
+        match ipc::send(lifeline(instance), &Msg::new(0), &[]) {
+            Err(Error::PEERGONE) => {}
+            other => {
+                report("lifeline", format_args!("{other:?}"));
+                return 1;
+            }
         }
     }
     let started = libsys::get_ticks();
@@ -55,11 +87,14 @@ fn main() -> i32 {
     let mut after = libsys::stats().unwrap_or_default();
     let mut naps = 0;
     while !settled(&after) && naps < SETTLE_TICKS {
-        let _ = ipc::recv_timeout(NAP, &mut [], 1);
+        let _ = ipc::recv_timeout(nap, &mut [], 1);
         naps += 1;
         after = libsys::stats().unwrap_or_default();
     }
-    report("fuzzer", pid);
+    for instance in 0..instances {
+        let name = fuzzer::instances::name("fuzzer", instance, instances);
+        report(name, pids[instance as usize]);
+    }
     report("helpers_gone_after_ticks", libsys::get_ticks() - started);
     for (name, read) in COUNTERS {
         report(format_args!("before.{name}"), read(&before));

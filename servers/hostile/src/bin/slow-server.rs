@@ -6,6 +6,10 @@
 //! request (which caller it came from: `request.N.badge=B`) and what each
 //! `reply` returned (`reply.N=RESULT`).
 //!
+//! With `settle=T` it first sleeps T ticks (on a notification nobody
+//! signals), so that callers spawned on other CPUs queue before it takes
+//! the first request.
+//!
 //! The work is a busy loop, not a sleep: a server that waits to receive
 //! anything (a timed `recv` on another endpoint included) while it owes a
 //! reply drops its caller, which the kernel releases with EPEERGONE.
@@ -26,6 +30,13 @@ const ENDPOINT: libsys::Handle = 1;
 fn main() -> i32 {
     let requests = number_arg("requests", 2);
     let delay = number_arg("delay", 20);
+    let settle = number_arg("settle", 0);
+    if settle > 0 {
+        if let Err(error) = settle_for(settle) {
+            report("settle", error.name());
+            return 1;
+        }
+    }
     for request in 1..=requests {
         let (word, badge) = match ipc::recv(ENDPOINT, &mut []) {
             Ok(message) => (message.word(0).unwrap_or(0), message.badge),
@@ -44,4 +55,15 @@ fn main() -> i32 {
         report(format_args!("reply.{request}"), result_name(&replied));
     }
     0
+}
+
+/// Sleeps `ticks` ticks on a notification of its own, then closes it.
+fn settle_for(ticks: u64) -> libsys::Result<()> {
+    let nap = libsys::sys::notify_create()?;
+    let waited = libsys::sys::notify_wait(nap, ticks, 0);
+    libsys::handle_close(nap)?;
+    match waited {
+        Err(libsys::Error::TIMEDOUT) | Ok(_) => Ok(()),
+        Err(error) => Err(error),
+    }
 }

@@ -42,6 +42,10 @@ const SLEEP: libsys::Handle = 1;
 const DEFAULT_BOUND: u64 = 3000;
 
 fn main() -> i32 {
+    // The console answers a write only from its receive loop, after it has
+    // made its own objects (its input notification): on several CPUs it may
+    // still be starting while this runs, and its handles must be in `before`.
+    report("scenario", libsys::arg("spawn").unwrap_or(""));
     let before = match libsys::stats() {
         Ok(stats) => stats,
         Err(error) => {

@@ -96,7 +96,7 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     /// Counts a new handle to `notification`.
     pub fn notification_opened(&mut self, notification: usize) {
         let n = &mut self.notifications[notification];
-        debug_assert!(n.live);
+        assert!(n.live, "a handle names a live notification");
         n.handles += 1;
     }
 
@@ -107,7 +107,7 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     pub fn notification_closed(&mut self, notification: usize) -> (bool, Wakeups<T>) {
         let mut woken = Wakeups::new();
         let n = &mut self.notifications[notification];
-        debug_assert!(n.live && n.handles > 0);
+        assert!(n.live && n.handles > 0, "a closed handle was counted");
         n.handles -= 1;
         if n.handles > 0 {
             return (false, woken);
@@ -127,7 +127,7 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     /// waiter, or else to the first receiver of its bound endpoint.
     pub fn signal(&mut self, notification: usize, bits: u64) -> Signalled {
         let n = &mut self.notifications[notification];
-        debug_assert!(n.live);
+        assert!(n.live, "signals go to live notifications");
         n.bits |= bits;
         if n.bits == 0 {
             return Signalled::Pending;
@@ -160,7 +160,7 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     /// `thread` waits for bits: returns them (now clear) if there are any,
     /// else queues it and returns `None`.
     pub fn wait(&mut self, thread: usize, notification: usize) -> Option<u64> {
-        debug_assert_eq!(self.states[thread], IpcState::Idle);
+        assert_eq!(self.states[thread], IpcState::Idle, "a thread waits for one thing");
         let n = &mut self.notifications[notification];
         if n.bits != 0 {
             return Some(core::mem::take(&mut n.bits));
@@ -194,7 +194,7 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
 
     /// `thread` waits for the process of `record` to end.
     pub fn join(&mut self, thread: usize, record: usize) {
-        debug_assert_eq!(self.states[thread], IpcState::Idle);
+        assert_eq!(self.states[thread], IpcState::Idle, "a thread waits for one thing");
         self.states[thread] = IpcState::Joining { record };
     }
 

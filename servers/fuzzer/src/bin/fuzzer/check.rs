@@ -165,6 +165,20 @@ impl Fuzzer {
         if let Some(problem) = self.peer_failed(plan, error) {
             return Some(problem);
         }
+        // A kernel table only the other fuzzers running at once can have
+        // filled (allowed; counted to show they did).
+        if error == Error::TABLEFULL && self.instances > 1 && !self.model.is_full() {
+            let alone = match syscall {
+                Syscall::NotifyCreate => self.notification_table_may_be_full(),
+                Syscall::MemCreate => {
+                    self.memory.objects.count() >= self.memory.object_room || self.object_table_may_be_full()
+                }
+                _ => true,
+            };
+            if !alone {
+                self.counts.shared_full += 1;
+            }
+        }
         match (syscall, error) {
             (syscall, _) if crate::signals::is_signal(syscall) => return self.signal_failed(plan, error),
             // Its entry point is never a user address.

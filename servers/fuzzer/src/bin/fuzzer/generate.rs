@@ -27,6 +27,7 @@ use abi::handle::MAX_HANDLES;
 use abi::message::{MAX_BUFFER, MAX_TIMEOUT, MAX_WORDS, MsgFlags};
 use abi::syscall::{ArgKind, SYSCALLS, SyscallDesc};
 use abi::{MsgInfo, PAGE_SIZE, Rights, Syscall, USER_BASE, USER_END};
+use fuzzer::Name;
 
 /// One syscall to make.
 #[derive(Clone, Copy, Debug)]
@@ -71,29 +72,49 @@ const _: () = {
     }
 };
 
-/// Names `spawn` is tried with: only `victim` may be started (and
-/// `pinger`, which the fuzzer starts itself); the others exist but are not
-/// the fuzzer's to spawn (EDENIED), do not exist (ENOTFOUND), or are no
-/// valid name at all (EINVAL).
-pub const NAMES: [&[u8]; 13] = [
-    b"victim",
-    b"fuzzer",
-    b"checker",
-    b"printer",
-    b"sink",
-    b"mirror",
-    b"console",
-    b"nosuch",
-    b"victimx",
-    b"victi",
-    b"",
-    b"abcdefghijklmnopq",
-    b"\xff\xfe\x80",
+/// Names `spawn` is tried with, as the image of one fuzzer names them:
+/// only `victim` may be started (and `pinger`, which the fuzzer starts
+/// itself); the others exist but are not the fuzzer's to spawn (EDENIED),
+/// do not exist (ENOTFOUND), or are no valid name at all (EINVAL). Those
+/// marked `true` are programs of the fuzzer's own world, whose names carry
+/// its instance's number when several fuzzers run at once
+/// (`fuzzer::instances`): `victim-1` is then the victim of instance 1.
+const NAMES: [(&[u8], bool); 13] = [
+    (b"victim", true),
+    (b"fuzzer", true),
+    (b"checker", false),
+    (b"printer", true),
+    (b"sink", true),
+    (b"mirror", true),
+    (b"console", false),
+    (b"nosuch", false),
+    (b"victimx", false),
+    (b"victi", false),
+    (b"", false),
+    (b"abcdefghijklmnopq", false),
+    (b"\xff\xfe\x80", false),
 ];
 /// Index of `victim` in [`NAMES`].
 pub const VICTIM: usize = 0;
 /// Index of `victimx` (no such program) in [`NAMES`].
 const NOT_FOUND: usize = 8;
+
+/// [`NAMES`] as this instance tries them.
+pub struct SpawnNames([Name; NAMES.len()]);
+
+impl SpawnNames {
+    pub fn new(instance: u64, instances: u64) -> SpawnNames {
+        SpawnNames(NAMES.map(|(name, own)| match core::str::from_utf8(name) {
+            Ok(name) if own => fuzzer::instances::name(name, instance, instances),
+            _ => Name::of(name),
+        }))
+    }
+
+    /// The name at `index` of [`NAMES`].
+    pub fn get(&self, index: usize) -> &[u8] {
+        self.0[index].as_bytes()
+    }
+}
 
 /// Out of this many IPC calls that could wait, one really waits (1 to 3
 /// timer ticks); the others are made non-blocking. Waits cost wall time
@@ -775,8 +796,11 @@ impl Fuzzer {
             index = NOT_FOUND;
         }
         plan.name = Some(index);
-        plan.regs.rdi = NAMES[index].as_ptr() as u64;
-        plan.regs.rsi = NAMES[index].len() as u64;
+        // The names live in the fuzzer's state, on its stack, which the
+        // kernel may read.
+        let name = self.names.get(index);
+        plan.regs.rdi = name.as_ptr() as u64;
+        plan.regs.rsi = name.len() as u64;
         // Arguments: mostly the manifest's (none), else a string (the
         // victim ignores it), else what the generic pointers gave.
         match self.random.below(8) {

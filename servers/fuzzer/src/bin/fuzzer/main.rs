@@ -7,7 +7,11 @@
 //!
 //! Arguments (`args` in the manifest): `seed=N` (default 1), `calls=N`
 //! (default 10000), `log=N` to print every call from index N on (with
-//! `log_calls=N`, default 64, of them) to reproduce a violation.
+//! `log_calls=N`, default 64, of them) to reproduce a violation, and
+//! `instance=I instances=N` when N fuzzers run at once, one per CPU
+//! (`fuzzer::instances`: the programs of its world are then named
+//! `pinger-I`, `victim-I`, ..., and the kernel's shared tables may be
+//! full because of the others).
 //!
 //! Handles (see `fuzzer::handles`): 0 the sink (its console: `write` goes
 //! there), 1 the mirror, 2 the inbox the pinger calls it on, 3 the printer
@@ -35,7 +39,7 @@ mod peers;
 mod report;
 mod signals;
 
-use crate::generate::Plan;
+use crate::generate::{Plan, SpawnNames};
 use crate::invoke::{Entry, Regs, invoke};
 use crate::layout::Layout;
 use crate::memory::Memory;
@@ -44,7 +48,7 @@ use crate::report::Counts;
 use crate::signals::Signals;
 use abi::syscall::SYSCALLS;
 use abi::{Error, Rights, Syscall};
-use fuzzer::{Line, Random, number_arg};
+use fuzzer::{Line, Name, Random, number_arg};
 
 libsys::entry!(main);
 
@@ -74,6 +78,15 @@ pub struct Fuzzer {
     pub weights: [u32; SYSCALLS.len() + 1],
     pub seed: u64,
     pub pid: u64,
+    /// Which of the fuzzers running at once this is, and how many run
+    /// (1: it is alone, and the kernel's tables hold only what its world
+    /// made).
+    pub instance: u64,
+    pub instances: u64,
+    /// Its own program name (`fuzzer`, or `fuzzer-I`).
+    pub name: Name,
+    /// The names `spawn` is tried with (`generate::NAMES`).
+    pub names: SpawnNames,
     /// Index of the current call.
     pub index: u64,
     pub last_ticks: u64,
@@ -101,6 +114,8 @@ fn main() -> i32 {
     let calls = number_arg("calls", 10_000);
     let log_from = number_arg("log", u64::MAX);
     let log_until = log_from.saturating_add(number_arg("log_calls", 64));
+    let instances = number_arg("instances", 1).max(1);
+    let instance = number_arg("instance", 0);
     let layout = Layout::new();
     let mut fuzzer = Fuzzer {
         random: Random::new(seed),
@@ -116,6 +131,10 @@ fn main() -> i32 {
         weights: generate::weights(),
         seed,
         pid: libsys::get_pid() as u64,
+        instance,
+        instances,
+        name: fuzzer::instances::name("fuzzer", instance, instances),
+        names: SpawnNames::new(instance, instances),
         index: 0,
         last_ticks: 0,
         victims: 0,
@@ -132,6 +151,9 @@ fn main() -> i32 {
     if let Some(problem) = fuzzer.layout.problems(layout::stack_pointer()) {
         fuzzer.say(format_args!("fuzz: cannot run: {problem}"));
         return 3;
+    }
+    if instances > 1 {
+        fuzzer.say(format_args!("fuzz: instance {instance} of {instances}"));
     }
     fuzzer.say(format_args!(
         "fuzz: seed {seed} calls {calls}: scratch {:#x}-{:#x} (last in the image: {}), read-only {:#x}-{:#x}",
@@ -154,7 +176,8 @@ fn main() -> i32 {
     ));
     // Its process handle is closed at once: the pinger is never waited
     // for nor killed.
-    if let Err(error) = libsys::spawn("pinger") {
+    let pinger = fuzzer::instances::name("pinger", instance, instances);
+    if let Err(error) = libsys::spawn(pinger.as_str()) {
         fuzzer.say(format_args!("fuzz: cannot start the pinger: {}", error.name()));
         return 4;
     }
@@ -206,7 +229,7 @@ fn main() -> i32 {
     fuzzer.release_memory();
     fuzzer.audit();
     let ticks = libsys::get_ticks() - start;
-    fuzzer.summary(ticks);
+    fuzzer.summary(start, ticks);
     match (fuzzer.violations, fuzzer.report_lost) {
         (0, false) => 0,
         (_, false) => 1,

@@ -446,6 +446,14 @@ impl Fuzzer {
         expect
     }
 
+    /// Whether the kernel's table of memory objects may be full for all
+    /// this fuzzer's world knows: the objects it refers to and those the
+    /// pinger and victims may keep (the other fuzzers running at once
+    /// aside).
+    pub fn object_table_may_be_full(&self) -> bool {
+        self.memory.objects.count() as u64 + self.memory.given_away >= KERNEL_OBJECTS
+    }
+
     fn expect_create(&self, len: u64) -> Expect {
         let mut expect = Expect::NONE;
         if len == 0 || !len.is_multiple_of(PAGE_SIZE) || len > MAX_OBJECT_SIZE {
@@ -457,8 +465,8 @@ impl Fuzzer {
             expect.allow(Error::TABLEFULL);
         }
         // The kernel's table of objects holds those the pinger and victims
-        // may still keep.
-        if objects as u64 + self.memory.given_away >= KERNEL_OBJECTS {
+        // may still keep, and those of the other fuzzers running at once.
+        if self.instances > 1 || self.object_table_may_be_full() {
             expect.maybe |= bit(Error::TABLEFULL);
         }
         if len / PAGE_SIZE > self.memory.room() {

@@ -4,7 +4,9 @@
 //! `key=value` lines for the build tool to read (`abi::results`):
 //! `fuzz.outcomes.SYSCALL=ok:N EFAULT:N ...` per syscall (and `unknown`),
 //! `fuzz.outcomes.all=...`, `fuzz.excluded=`, the counts of the call
-//! mix, and last `fuzz.seed=`, `fuzz.calls=`, `fuzz.violations=` and
+//! mix, which instance it is and the tick it started fuzzing at
+//! (`fuzz.instance=`, `fuzz.start_tick=`: instances running at once must
+//! overlap), and last `fuzz.seed=`, `fuzz.calls=`, `fuzz.violations=` and
 //! `fuzz.ticks=`.
 
 use crate::Fuzzer;
@@ -43,6 +45,10 @@ pub struct Counts {
     pub killed: u64,
     /// Notification messages a receive delivered.
     pub notified: u64,
+    /// ETABLEFULL from `notify_create` or `mem_create` that only the
+    /// kernel's tables being full because of the other fuzzers running at
+    /// once explains.
+    pub shared_full: u64,
 }
 
 impl Counts {
@@ -56,6 +62,7 @@ impl Counts {
             confined: 0,
             killed: 0,
             notified: 0,
+            shared_full: 0,
         }
     }
 
@@ -171,8 +178,9 @@ impl Fuzzer {
     }
 
     /// Prints the summary: per syscall, per outcome, what was left out and
-    /// the mix of calls, and the totals last.
-    pub fn summary(&mut self, ticks: u64) {
+    /// the mix of calls, and the totals last. It started fuzzing at tick
+    /// `start` and took `ticks`.
+    pub fn summary(&mut self, start: u64, ticks: u64) {
         for slot in 0..SLOTS {
             let counts = self.counts.outcomes[slot];
             if counts.iter().all(|count| *count == 0) {
@@ -204,6 +212,9 @@ impl Fuzzer {
             ("fuzz.victims", self.victims),
             ("fuzz.victims_killed", self.counts.killed),
             ("fuzz.notification_messages", self.counts.notified),
+            ("fuzz.shared_tables_full", self.counts.shared_full),
+            ("fuzz.instance", self.instance),
+            ("fuzz.start_tick", start),
             ("fuzz.seed", self.seed),
             ("fuzz.calls", self.index),
             ("fuzz.violations", self.violations),

@@ -337,11 +337,11 @@ impl Fuzzer {
         let result = (|| -> Result<Verdict, Verdict> {
             Ok(match plan.syscall.ok_or(Verdict::Unknown)? {
                 Syscall::NotifyCreate => {
+                    // The kernel's table is shared: with other fuzzers
+                    // running at once it may be full whatever this one holds.
                     if self.model.is_full() {
                         Verdict::Fail(Error::TABLEFULL)
-                    } else if self.signals.notification_count() + self.signals.notifications_given
-                        >= KERNEL_NOTIFICATIONS
-                    {
+                    } else if self.instances > 1 || self.notification_table_may_be_full() {
                         Verdict::Unknown
                     } else {
                         Verdict::Succeed
@@ -602,6 +602,13 @@ impl Fuzzer {
         )
     }
 
+    /// Whether the kernel's table of notifications may be full for all this
+    /// fuzzer's world knows: the notifications it refers to and those it
+    /// gave away (the other fuzzers running at once aside).
+    pub fn notification_table_may_be_full(&self) -> bool {
+        self.signals.notification_count() + self.signals.notifications_given >= KERNEL_NOTIFICATIONS
+    }
+
     /// Whether a receive on `endpoint` must take a notification message
     /// (bits are surely pending on the notification bound there).
     pub fn bits_pending_on(&self, endpoint: Endpoint) -> bool {
@@ -640,11 +647,12 @@ impl Fuzzer {
             let known = [
                 "console", "checker", "printer", "sink", "mirror", "fuzzer", "pinger", "victim",
             ];
-            if !known.contains(&info.name()) {
+            // The other instances' worlds are copies of this one's.
+            if !known.contains(&fuzzer::instances::base(info.name(), self.instances)) {
                 return Some("process_info named a program the image does not have");
             }
             if info.pid as u64 == self.pid {
-                let right = info.name() == "fuzzer"
+                let right = info.name() == self.name.as_str()
                     && info.state() == Some(abi::process::State::Running)
                     && info.priority == 3
                     && info.handles as usize == self.model.count()
