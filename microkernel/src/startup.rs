@@ -51,13 +51,14 @@ fn kernel_main(boot: BootInfo) -> ! {
     let timer = arch::init_timer();
     match timer.measured {
         Some(measured) => kernel_core::info!(
-            "timer: {} Hz, {} APIC counts per tick, TSC {} Hz ({} in {} us, within {} ppm{})",
+            "timer: {} Hz, {} APIC counts per tick, TSC {} Hz ({} in {} us; TSC within {} ppm, ticks within {} ppm{})",
             arch::TIMER_HZ,
             timer.per_tick,
             timer.tsc_hz,
             timer.source.describe(),
             measured.window_us(),
             measured.error_ppm,
+            measured.apic_error_ppm,
             match measured.restarts {
                 0 => "",
                 _ => ", started again after a stalled read",

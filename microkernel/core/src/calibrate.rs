@@ -157,9 +157,11 @@ struct Edge {
     earliest: u64,
     /// ...and before this one (after the latch that saw it).
     latest: u64,
-    /// The APIC timer's count, and the TSC around its read.
+    /// The APIC timer's count, and the TSC around its read: the middle of
+    /// the read, and how long the read took.
     apic: u32,
     apic_tsc: u64,
+    apic_width: u64,
 }
 
 impl Edge {
@@ -170,6 +172,7 @@ impl Edge {
             latest: sample.latched,
             apic: sample.apic,
             apic_tsc: sample.before / 2 + sample.after / 2,
+            apic_width: sample.after - sample.before,
         }
     }
 
@@ -189,8 +192,11 @@ pub struct Measured {
     pub tsc_hz: u64,
     /// APIC timer counts per second (divide by 1); 0 if it did not count.
     pub apic_hz: u64,
-    /// The error bound, parts per million.
+    /// The error bound of `tsc_hz`, parts per million.
     pub error_ppm: u64,
+    /// The error bound of `apic_hz`, parts per million: `error_ppm`, plus
+    /// half of each APIC read's bracket and one APIC count over the window.
+    pub apic_error_ppm: u64,
     /// PIT counts between the edges.
     pub counts: u16,
     /// Times the window started again because a read took so long that the
@@ -323,11 +329,17 @@ impl PitCalibrator {
             return Step::More;
         }
         let tsc_hz = (elapsed as u128 * u128::from(PIT_HZ) / u128::from(counts)) as u64;
-        let apic_hz = apic_hz_from_tsc(start.apic, edge.apic, edge.apic_tsc - start.apic_tsc, tsc_hz).unwrap_or(0);
+        let apic_elapsed = edge.apic_tsc.saturating_sub(start.apic_tsc);
+        let apic_hz = apic_hz_from_tsc(start.apic, edge.apic, apic_elapsed, tsc_hz).unwrap_or(0);
+        let apic_counts = start.apic.wrapping_sub(edge.apic).max(1);
+        let apic_error_ppm = error_ppm
+            + ((start.apic_width + edge.apic_width) as u128 * 500_000 / apic_elapsed.max(1) as u128) as u64
+            + 1_000_000u64.div_ceil(u64::from(apic_counts));
         Step::Done(Measured {
             tsc_hz,
             apic_hz,
             error_ppm,
+            apic_error_ppm,
             counts,
             restarts: self.restarts,
         })
@@ -480,7 +492,7 @@ mod tests {
             "{measured:?}"
         );
         assert!(
-            within(measured.apic_hz, 1_000_000_000, 2 * measured.error_ppm),
+            within(measured.apic_hz, 1_000_000_000, measured.apic_error_ppm),
             "{measured:?}"
         );
         // The count wraps below 0 without harm.
@@ -504,7 +516,29 @@ mod tests {
             within(measured.tsc_hz, 2_600_000_000, measured.error_ppm),
             "{measured:?}"
         );
+        assert!(
+            within(measured.apic_hz, 1_000_000_000, measured.apic_error_ppm),
+            "{measured:?}"
+        );
+        assert!(measured.apic_error_ppm <= 2 * TOLERANCE_PPM, "{measured:?}");
         assert_eq!(measured.restarts, 0);
+    }
+
+    #[test]
+    fn a_slow_apic_timer_adds_its_count_to_the_bound() {
+        // A 24 MHz crystal driving the APIC timer: one count is 42 ns, so
+        // over a short window the count's grain is part of the bound.
+        let mut crystal = machine(1_000_000_000, 15);
+        crystal.apic_hz = 24_000_000;
+        let (measured, _) = crystal.calibrate();
+        assert!(
+            within(measured.apic_hz, 24_000_000, measured.apic_error_ppm),
+            "{measured:?}"
+        );
+        assert!(
+            measured.apic_error_ppm > measured.error_ppm + 1_000_000 / 24 / measured.window_us().max(1),
+            "{measured:?}"
+        );
     }
 
     #[test]
@@ -520,6 +554,10 @@ mod tests {
                 "{measured:?}"
             );
             assert!(measured.error_ppm <= TOLERANCE_PPM, "{measured:?}");
+            assert!(
+                within(measured.apic_hz, 1_000_000_000, measured.apic_error_ppm),
+                "{measured:?}"
+            );
             assert!(measured.window_us() < 5_000, "stall at read {at}: {measured:?}");
         }
     }
@@ -567,7 +605,7 @@ mod tests {
                 "seed {seed}: {measured:?}"
             );
             assert!(
-                within(measured.apic_hz, 1_000_000_000, 2 * measured.error_ppm),
+                within(measured.apic_hz, 1_000_000_000, measured.apic_error_ppm),
                 "seed {seed}: {measured:?}"
             );
             assert!(measured.error_ppm <= TOLERANCE_PPM, "seed {seed}: {measured:?}");
