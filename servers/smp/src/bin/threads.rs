@@ -12,11 +12,17 @@ extern crate alloc;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 use libsys::results::{check, report};
 use libsys::sync::Mutex;
 use libsys::thread;
 
 libsys::entry!(main);
+
+/// The workers wait for it, so that none has exited (and given its slot
+/// back) when the main thread checks the limit: on another CPU one could
+/// otherwise finish before the last spawn.
+static GO: AtomicBool = AtomicBool::new(false);
 
 fn number(name: &str, default: u64) -> u64 {
     libsys::arg(name).and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -36,6 +42,9 @@ fn main() -> i32 {
     for _ in 0..threads {
         let counter = counter.clone();
         match thread::spawn(move || {
+            while !GO.load(Ordering::Acquire) {
+                libsys::yield_now();
+            }
             for round in 0..rounds {
                 *counter.lock() += 1;
                 if round % 64 == 0 {
@@ -55,6 +64,7 @@ fn main() -> i32 {
     // one more is refused.
     let extra = thread::spawn(|| 0u64);
     check("limit", matches!(extra, Err(thread::LIMIT)));
+    GO.store(true, Ordering::Release);
     let joined: u64 = handles.into_iter().filter_map(|handle| handle.join()).sum();
     report("threads", threads);
     report("counter", *counter.lock());
