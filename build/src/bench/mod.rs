@@ -17,6 +17,8 @@
 //! - [`runs`]: the options, and the boots that produce a [`Report`].
 //! - [`compare`]: the seL4 reference and the performance targets.
 //! - [`report`]: the `key=value` lines, tables and JSON of a report.
+//! - [`smp`]: the two-CPU image (`manifests/bench-smp.toml`): IPC on one
+//!   CPU and across two, two independent pairs against one, shootdowns.
 
 pub mod boot;
 pub mod breakdown;
@@ -25,6 +27,7 @@ pub mod figures;
 pub mod linux;
 pub mod report;
 pub mod runs;
+pub mod smp;
 
 pub use boot::BootCost;
 pub use breakdown::Breakdown;
@@ -35,3 +38,4 @@ pub use figures::{
 pub use linux::LinuxPeer;
 pub use report::{Report, number, table};
 pub use runs::{BenchOptions, MANIFEST, TIMEOUT, boot, commit, run};
+pub use smp::{SMP_BENCHMARKS, SMP_MANIFEST, SmpFigures};

@@ -6,6 +6,7 @@ use super::breakdown::Breakdown;
 use super::compare::{sel4, targets};
 use super::figures::{IcountFigures, Spread, WallFigures};
 use super::linux::{self, LinuxPeer};
+use super::smp::SmpFigures;
 use serde_json::{Value, json};
 use std::fmt;
 use std::time::Duration;
@@ -26,6 +27,8 @@ pub struct Report {
     pub breakdown: Option<Breakdown>,
     /// The boot cost (`manifests/boot.toml`).
     pub boot: Option<BootCost>,
+    /// The two-CPU image (unless `--no-smp`).
+    pub smp: Option<SmpFigures>,
 }
 
 /// `47`, `1959.02`, `12985.2`: at most two decimals, none for whole numbers.
@@ -142,6 +145,9 @@ impl Report {
                 format!("target.{}", target.name),
                 (if target.pass() { "pass" } else { "miss" }).into(),
             );
+        }
+        if let Some(smp) = &self.smp {
+            lines.extend(smp.key_values(self.runs));
         }
         if let Some(breakdown) = &self.breakdown {
             lines.extend(breakdown.key_values());
@@ -311,6 +317,10 @@ impl Report {
             }
         }
 
+        if let Some(smp) = &self.smp {
+            out.push_str(&smp.text(self.runs));
+        }
+
         if let Some(breakdown) = &self.breakdown {
             out.push('\n');
             out.push_str(&breakdown.text());
@@ -400,6 +410,7 @@ impl Report {
             "targets": targets,
             "boot": boot,
             "breakdown": self.breakdown.as_ref().map(Breakdown::json),
+            "smp": self.smp.as_ref().map(SmpFigures::json),
         })
     }
 }
