@@ -8,7 +8,7 @@
 //! whose TSC counts are turned into nanoseconds with the coordinator's
 //! `bench.tsc_per_tick` (TSC units per timer tick).
 //!
-//! - [`boot`]: the boot cost: instructions to the first user instruction,
+//! - [`boot`](mod@boot): the boot cost: instructions to the first user instruction,
 //!   time to the first user output (`manifests/boot.toml`).
 //! - [`linux`]: the Linux peer, for `--compare`.
 //! - [`breakdown`]: where the instructions of one IPC round trip go, per
