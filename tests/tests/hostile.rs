@@ -601,6 +601,59 @@ fn cpu_hog_is_preempted_while_a_higher_priority_wakes_every_tick() {
 }
 
 #[test]
+fn a_program_that_blocks_before_every_tick_is_charged_all_the_same() {
+    // The dodger (priority 3, above the bystanders) wakes just after each
+    // tick, computes for 60% of the tick period and blocks before the next
+    // tick, for 500 rounds. Charged by sampling at ticks, it would never be
+    // running when one comes and would finish (`rounds=500`, exit 0) at
+    // 60% of the CPU. Charged exactly at every kernel entry, it reaches its
+    // limit of 30 ticks after about 30 / 0.6 = 50 rounds.
+    let limit = 30;
+    let programs = hostile(
+        "tick-dodger",
+        "tick-dodger",
+        3,
+        &[],
+        &format!("cpu_limit = {limit}\nargs = \"busy=60 rounds=500\""),
+    );
+    let outcome = run("hostile_tick_dodger", &["tick-dodger", "hello", "worker"], &programs);
+    assert_survived(&outcome);
+    let dodger = values(&outcome, "tick-dodger");
+    assert_values(&outcome, "tick-dodger", &[("busy_percent", "60")]);
+    let killed = assert_over_limit(&outcome, "tick-dodger", limit);
+    // The bystanders of the priority below kept the other 40%: they
+    // finished while it still ran.
+    for bystander in ["hello", "worker"] {
+        assert!(
+            end_of(&outcome, bystander) < killed,
+            "{bystander} finished before the dodger was killed\n{}",
+            report(&outcome)
+        );
+    }
+    assert_eq!(dodger.get("rounds"), None, "it never finished\n{}", report(&outcome));
+    // Each round costs it at most a tick of CPU time (60% of one as
+    // planned): it cannot have used up its 30 ticks in fewer than 30 rounds
+    // (progress is reported every 10 rounds). Charged exactly, it is killed
+    // after about 30 / 0.6 = 50 rounds; allow twice that. (Charged by
+    // sampling at ticks, the same program ran about 280 rounds, charged
+    // only for the ticks that came while it computed, or all 500.)
+    let round = number(&outcome, &dodger, "round");
+    let exact = limit * 100 / 60;
+    assert!(
+        (limit - 10..2 * exact).contains(&round),
+        "killed after round {round}, expected about {exact}\n{}",
+        report(&outcome)
+    );
+    // It dodged the ticks: in most rounds no tick came while it computed.
+    let caught = number(&outcome, &dodger, "caught");
+    assert!(
+        caught * 2 < round,
+        "caught at {caught} of {round} ticks\n{}",
+        report(&outcome)
+    );
+}
+
+#[test]
 fn handles_passed_to_the_console_are_not_kept() {
     // A client passes the console a handle to a fresh endpoint with each of
     // 40 unserved messages. The kernel installs each in the console's handle
