@@ -699,3 +699,111 @@ fn program_larger_than_memory_is_refused_with_enomem() {
     assert_silent(&outcome, "bloated");
     assert_never_ended(&outcome, "bloated");
 }
+
+#[test]
+fn work_pushed_onto_the_console_is_charged_to_the_client_and_bounded() {
+    // The newline-writer (priority 2, a bystander's, `cpu_limit = 20`)
+    // sends `write`s of 4096 newlines for ever: 4096 prefixed lines each,
+    // printed by the console at priority 6. The console takes only what
+    // makes `MAX_WRITE_OUTPUT` bytes of output per write, and the time it
+    // spends on the writer's calls is the writer's (donation): the writer
+    // reaches its limit and is killed, the console is not charged for it,
+    // the bystanders of the writer's priority finish while it still runs
+    // (`busy-worker`, 5000 echo round trips, shares CPU 0 with it), and the
+    // tick-watcher (priority 5, which spawned it) keeps waking about every
+    // tick. (Before: 45 KiB per write, charged to the console; the writer
+    // was never stopped and the watcher saw 13-18-tick gaps.)
+    let limit = 20;
+    let programs = [
+        hostile(
+            "tick-watcher",
+            "tick-watcher",
+            SUPERVISOR_PRIORITY,
+            &[],
+            "spawns = [\"newline-writer\"]\nargs = \"child=newline-writer\"",
+        ),
+        hostile(
+            "newline-writer",
+            "newline-writer",
+            BYSTANDER_PRIORITY,
+            &[],
+            &format!("cpu_limit = {limit}\ncpus = [0]"),
+        ),
+        hostile(
+            "busy-worker",
+            "worker",
+            BYSTANDER_PRIORITY,
+            &[r#"{ endpoint = "echo", rights = ["send"] }"#],
+            "args = \"rounds=5000\"\ncpus = [0]",
+        ),
+    ]
+    .concat();
+    let outcome = run(
+        "hostile_newline_writer",
+        &["tick-watcher", "hello", "worker", "busy-worker"],
+        &programs,
+    );
+    assert_survived(&outcome);
+    assert_values(&outcome, "busy-worker", &[("rounds", "5000")]);
+    let killed = assert_over_limit(&outcome, "newline-writer", limit);
+    // On one CPU the console's work for the writer and the busy-worker's
+    // own take turns on the same CPU, charged alike: the busy-worker needs
+    // about half of the writer's budget. (On two, the console prints on
+    // either CPU while the single-threaded TCG gives each CPU half the
+    // host's time: no order is certain, only that both end.)
+    if test_cpus() == 1 {
+        for bystander in ["hello", "worker", "busy-worker"] {
+            assert!(
+                end_of(&outcome, bystander) < killed,
+                "{bystander} finished before the writer was killed\n{}",
+                report(&outcome)
+            );
+        }
+    }
+    // One write took only the newlines whose prefixed lines fit in the
+    // bound (one more would not), and each was printed as a line.
+    let writer_pid = ending(&outcome, "newline-writer").1.pid;
+    let max = abi::console::MAX_WRITE_OUTPUT as u64;
+    let line = format!("newline-writer[{writer_pid}]: \n").len() as u64;
+    let writer = values(&outcome, "newline-writer");
+    assert_values(&outcome, "newline-writer", &[("bytes", "4096")]);
+    let first = number(&outcome, &writer, "first_write");
+    assert!(
+        first * line <= max && (first + 1) * line > max - 1,
+        "first write took {first} newlines of {line} bytes each, bound {max}\n{}",
+        report(&outcome)
+    );
+    // The watcher: the calibration write (just under the bound, one line)
+    // was taken whole; the writer ended at its limit, charged about all of
+    // it while the console was charged next to nothing.
+    let watcher = values(&outcome, "tick-watcher");
+    let calibration = (abi::console::MAX_WRITE_OUTPUT - 64).to_string();
+    assert_values(
+        &outcome,
+        "tick-watcher",
+        &[("calibration.taken", &calibration), ("child.ending", "limit")],
+    );
+    let child_ticks = number(&outcome, &watcher, "child.cpu_ticks");
+    assert!(
+        (limit - 2..=limit).contains(&child_ticks),
+        "the writer was charged {child_ticks} ticks when last seen\n{}",
+        report(&outcome)
+    );
+    // The console pays for the calibration write (the watcher has no
+    // budget to pay from) and the bystanders' lines: a few ticks at most.
+    let calibration_ticks = number(&outcome, &watcher, "calibration.ticks_x100").div_ceil(100);
+    let console_ticks = number(&outcome, &watcher, "console.cpu_ticks");
+    assert!(
+        console_ticks <= calibration_ticks + 3,
+        "the console was charged {console_ticks} ticks\n{}",
+        report(&outcome)
+    );
+    // The watcher woke every tick or so: a write keeps the console (of a
+    // higher priority) busy for no longer than the calibration write took.
+    let max_gap = number(&outcome, &watcher, "max_gap");
+    assert!(
+        max_gap <= 2 + calibration_ticks,
+        "gaps of up to {max_gap} ticks; one bounded write takes {calibration_ticks}\n{}",
+        report(&outcome)
+    );
+}
