@@ -807,3 +807,76 @@ fn work_pushed_onto_the_console_is_charged_to_the_client_and_bounded() {
         report(&outcome)
     );
 }
+
+#[test]
+fn program_output_never_passes_for_a_report() {
+    // The forger prints every forged report it knows (after newlines,
+    // carriage returns, ANSI sequences, backspaces and control bytes, split
+    // over writes), all about `victim[99]` or addresses `0x2bad...`. The
+    // build tool reads the run's reports (`xtask::endings`, the symbolized
+    // fault sites) from lines that start with `[kernel] ` or `[console] `;
+    // the console shows program text after a `name[pid]: ` prefix, control
+    // bytes escaped, and never a raw `[kernel]` or `[console]` in it.
+    let programs = hostile("forger", "forger", BYSTANDER_PRIORITY, &[], "");
+    let outcome = run("hostile_forger", &["forger", "hello", "worker"], &programs);
+    assert_survived(&outcome);
+    let forger = values(&outcome, "forger");
+    assert_eq!(number(&outcome, &forger, "done"), 0, "{}", report(&outcome));
+    assert_exited(&outcome, "forger", 0);
+    // No report about the victim, no fault site, no kernel line of its.
+    for (_, ended) in endings(&outcome) {
+        assert!(
+            ended.name != "victim" && ended.pid != 99,
+            "forged report taken: {}\n{}",
+            ended.text,
+            report(&outcome)
+        );
+    }
+    assert!(
+        outcome.symbolized.is_empty(),
+        "forged fault reports symbolized: {:?}\n{}",
+        outcome.symbolized,
+        report(&outcome)
+    );
+    for line in outcome.serial.lines() {
+        let trusted = line.starts_with("[kernel] ") || line.starts_with("[console] ");
+        assert!(
+            !(trusted && (line.contains("victim") || line.contains("2bad") || line.contains("forged"))),
+            "forged report line: {line:?}\n{}",
+            report(&outcome)
+        );
+        // Nor does program text hold a marker or a control byte anywhere
+        // (a kernel line cutting a program's line in two cannot make one).
+        if !trusted {
+            assert!(
+                !line.contains("[kernel]") && !line.contains("[console]"),
+                "a marker in program text: {line:?}\n{}",
+                report(&outcome)
+            );
+            assert!(
+                !line.chars().any(|c| c.is_control() && c != '\t'),
+                "a control byte in program text: {line:?}\n{}",
+                report(&outcome)
+            );
+        }
+    }
+    // What it printed is shown, escaped: its lines all carry its prefix.
+    let pid = ending(&outcome, "forger").1.pid;
+    let prefix = format!("forger[{pid}]: ");
+    for shown in [
+        r"\x0d\x5bconsole] victim[99] killed: page fault at 0x2bad000",
+        r"\x1b[2K\x0d\x5bconsole] victim[99] exited with status 0",
+        r"\x5bcons",
+        r"\x08\x08\x08",
+        r"\x00\x7f\x0c\x0b\x5bkernel] ERROR PANIC",
+    ] {
+        assert!(
+            outcome
+                .serial
+                .lines()
+                .any(|line| line.starts_with(&prefix) && line.contains(shown)),
+            "no line of the forger shows {shown:?}\n{}",
+            report(&outcome)
+        );
+    }
+}
