@@ -339,6 +339,18 @@ struct BenchArgs {
     /// under multi-threaded TCG).
     #[arg(long, verbatim_doc_comment)]
     no_smp: bool,
+    /// Check every instruction count against a baseline; fail if one grew
+    ///
+    /// Only the icount boots run. FILE defaults to
+    /// build/bench-baseline.json; a figure may grow by 2 % at most, and one
+    /// the baseline has must be reported. Exit status 1 when the check
+    /// fails.
+    #[arg(long, verbatim_doc_comment, value_name = "FILE", num_args = 0..=1, value_parser = non_empty_path, conflicts_with = "no_icount")]
+    check: Option<Option<PathBuf>>,
+    /// Write this run's instruction counts as the baseline (FILE defaults to
+    /// build/bench-baseline.json)
+    #[arg(long, value_name = "FILE", num_args = 0..=1, value_parser = non_empty_path, conflicts_with = "no_icount")]
+    write_baseline: Option<Option<PathBuf>>,
     /// Also write the whole report as JSON to FILE
     #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
     json_out: Option<PathBuf>,
@@ -505,6 +517,13 @@ where
                 runs: usize::from(args.runs),
                 breakdown: args.breakdown,
                 smp: !args.no_smp,
+                wall: args.check.is_none(),
+                check: args
+                    .check
+                    .map(|file| file.unwrap_or_else(crate::bench::baseline::default_path)),
+                write_baseline: args
+                    .write_baseline
+                    .map(|file| file.unwrap_or_else(crate::bench::baseline::default_path)),
                 json: args.json_out,
                 timeout: args.timeout.0,
                 echo: true,
@@ -742,11 +761,27 @@ fn bench(options: &BenchOptions) -> Result<u8, Error> {
         std::fs::write(path, text).map_err(|e| Error::Bench(format!("cannot write {}: {e}", path.display())))?;
         eprintln!("xtask: bench: report written to {}", path.display());
     }
+    let counts = crate::bench::baseline::counts(&report);
+    if let Some(path) = &options.write_baseline {
+        crate::bench::baseline::write(path, &counts).map_err(Error::Bench)?;
+        eprintln!(
+            "xtask: bench: {} instruction counts written to {}",
+            counts.len(),
+            path.display()
+        );
+    }
+    let mut checked = true;
+    if let Some(path) = &options.check {
+        let baseline = crate::bench::baseline::read(path).map_err(Error::Bench)?;
+        let lines = crate::bench::baseline::compare(&baseline, &counts);
+        print!("{}", crate::bench::baseline::text(&lines));
+        checked = !lines.iter().any(|line| line.verdict.fails());
+    }
     if let Some(LinuxPeer::Failed { message, .. }) = &report.linux {
         eprintln!("error: --compare: the Linux peer failed: {message}");
         return Ok(crate::EXIT_ERROR);
     }
-    Ok(0)
+    Ok(if checked { 0 } else { crate::EXIT_UNEXPECTED })
 }
 
 /// Decodes a trace file and says where the results went.

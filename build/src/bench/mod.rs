@@ -17,9 +17,12 @@
 //! - [`runs`]: the options, and the boots that produce a [`Report`].
 //! - [`compare`]: the seL4 reference and the performance targets.
 //! - [`report`]: the `key=value` lines, tables and JSON of a report.
+//! - [`baseline`]: `--check` against the committed instruction counts, and
+//!   `--write-baseline`.
 //! - [`smp`]: the two-CPU image (`manifests/bench-smp.toml`): IPC on one
 //!   CPU and across two, two independent pairs against one, shootdowns.
 
+pub mod baseline;
 pub mod boot;
 pub mod breakdown;
 pub mod compare;

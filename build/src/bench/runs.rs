@@ -38,6 +38,14 @@ pub struct BenchOptions {
     /// Also boot the two-CPU image (`manifests/bench-smp.toml`); `--no-smp`
     /// turns it off.
     pub smp: bool,
+    /// Also boot without icount for wall time (off for `--check`, which
+    /// needs only the instruction counts).
+    pub wall: bool,
+    /// Compare the instruction counts with this baseline and fail when one
+    /// grew by more than [`super::baseline::TOLERANCE_PERCENT`].
+    pub check: Option<PathBuf>,
+    /// Write the instruction counts as the new baseline to this file.
+    pub write_baseline: Option<PathBuf>,
     /// Also write the report as JSON to this file.
     pub json: Option<PathBuf>,
     /// Limit of each boot; `None`: no limit.
@@ -55,6 +63,9 @@ impl Default for BenchOptions {
             runs: 1,
             breakdown: false,
             smp: true,
+            wall: true,
+            check: None,
+            write_baseline: None,
             json: None,
             timeout: Some(TIMEOUT),
             echo: true,
@@ -70,6 +81,12 @@ impl BenchOptions {
         }
         if !self.icount && self.compare {
             return Err("--compare compares instruction counts: it needs the icount boots (drop --no-icount)".into());
+        }
+        if !self.icount && (self.check.is_some() || self.write_baseline.is_some()) {
+            return Err("--check and --write-baseline need the instruction counts (drop --no-icount)".into());
+        }
+        if !self.icount && !self.wall {
+            return Err("nothing to boot: neither icount nor wall time".into());
         }
         if !self.icount && self.breakdown {
             return Err("--breakdown checks its total against the icount figures (drop --no-icount)".into());
@@ -198,6 +215,14 @@ pub fn run(options: &BenchOptions) -> Result<Report, Error> {
         if !boot_cost.icount.iter().all(IcountBoot::identical) {
             progress(options, "warning: the boot's instruction counts differ between runs");
         }
+    }
+
+    if !options.wall {
+        report.boot = Some(boot_cost);
+        if options.smp {
+            report.smp = Some(smp(options, &build, options.accel)?);
+        }
+        return Ok(report);
     }
 
     let accel = match options.accel {
@@ -340,6 +365,9 @@ fn smp(options: &BenchOptions, build: &BuildOptions, accel: Accel) -> Result<Smp
             progress(options, "warning: the two-CPU instruction counts differ between runs");
         }
         figures.icount = Some(icount);
+    }
+    if !options.wall {
+        return Ok(figures);
     }
     let run_options = RunOptions {
         accel,
