@@ -23,12 +23,18 @@ pub fn default_path() -> PathBuf {
 /// The instruction counts of `report` by key (`null_syscall.instructions`,
 /// `smp.ipc_roundtrip.cross_cpu.instructions`, ...): the figures measured
 /// here, not the seL4 or Linux references; and the boot's
-/// (`boot.instructions_to_user`, ...).
+/// (`boot.instructions_to_user`, ...), without `boot.smp_added`, the
+/// difference of two of them.
 pub fn counts(report: &Report) -> BTreeMap<String, f64> {
     let mut counts: BTreeMap<String, f64> = report
         .key_values()
         .into_iter()
-        .filter(|(key, _)| key.ends_with(".instructions") && !key.starts_with("sel4.") && !key.starts_with("linux."))
+        .filter(|(key, _)| {
+            key.ends_with(".instructions")
+                && !key.starts_with("sel4.")
+                && !key.starts_with("linux.")
+                && !key.starts_with("boot.")
+        })
         .filter_map(|(key, value)| value.parse::<f64>().ok().map(|value| (key, value)))
         .collect();
     if let Some(boot) = &report.boot {
