@@ -10,12 +10,16 @@
 //! later). The lower half belongs to the process.
 
 use super::layout::{DIRECT_MAP_BASE, DIRECT_MAP_SIZE, kernel_root, kernel_slots, phys_to_virt, virt_to_phys};
+use core::arch::x86_64::__cpuid;
 use heapless::Vec;
 use kernel_core::physmem::{Frame, FrameSource, PAGE_SIZE};
 use kernel_core::space::{self, MapError, PageFlags};
 
 /// Physical memory from here up to 4 GiB is device memory on QEMU: uncached.
+/// (A whole GiB: the direct map may use 1 GiB pages.)
 const MMIO_START: u64 = 3 << 30;
+/// CPUID 0x80000001 EDX: 1 GiB pages.
+const PDPE1GB: u32 = 1 << 26;
 
 const PRESENT: u64 = 1 << 0;
 const WRITABLE: u64 = 1 << 1;
@@ -92,9 +96,22 @@ pub fn init_kernel_space(frames: &mut impl FrameSource) -> Result<(), MapError> 
     // SAFETY: `root` and every table below are fresh frames owned here; the
     // linker symbols only provide addresses.
     unsafe {
-        // The direct map: 2 MiB pages, global, never executable.
+        // The direct map: 1 GiB pages where the CPU has them (4 entries,
+        // not 2,048 of 2 MiB: about 8,000 fewer boot instructions), else
+        // 2 MiB pages; global, never executable.
         let pdpt = next_table(pml4, index(DIRECT_MAP_BASE, 3), WRITABLE, frames)?;
+        let gib_pages = __cpuid(0x8000_0000).eax >= 0x8000_0001 && __cpuid(0x8000_0001).edx & PDPE1GB != 0;
         for gib in 0..DIRECT_MAP_SIZE >> 30 {
+            if gib_pages {
+                let phys = gib << 30;
+                let cache = if phys >= MMIO_START {
+                    WRITE_THROUGH | CACHE_DISABLE
+                } else {
+                    0
+                };
+                (*pdpt)[gib as usize] = phys | PRESENT | WRITABLE | HUGE | GLOBAL | NO_EXECUTE | cache;
+                continue;
+            }
             let pd = next_table(pdpt, gib as usize, WRITABLE, frames)?;
             for slot in 0..ENTRIES as u64 {
                 let phys = (gib << 30) | (slot << 21);
