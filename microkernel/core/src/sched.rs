@@ -518,7 +518,9 @@ impl<const N: usize> Scheduler<N> {
     /// first (the fast path checked `to` has slice left and may run here).
     #[inline(always)]
     pub fn hand_off(&mut self, from: usize, to: usize) {
-        assert!(
+        // The fast path runs for the current thread, and its peer waits in
+        // IPC, so it is blocked: the host tests keep the assertion.
+        debug_assert!(
             self.current() == Some(from) && self.runs[to % N].state == RunState::Blocked,
             "the fast path hands off from the current thread to a waiting one"
         );
