@@ -210,17 +210,28 @@ impl<const N: usize> Scheduler<N> {
     /// has a budget, else the thread itself.
     #[inline(always)]
     pub fn enter(&mut self, cpu: usize, now: u64, payer_of: impl Fn(usize) -> usize) {
-        self.this = cpu % MAX_CPUS;
-        self.now = self.now.max(now);
-        let cpu = &mut self.cpus[self.this];
+        let this = cpu % MAX_CPUS;
+        self.this = this;
+        let now = self.now.max(now);
+        self.now = now;
+        let cpu = &mut self.cpus[this];
         cpu.kicked = false;
-        let elapsed = self.now.saturating_sub(cpu.since);
-        cpu.since = self.now;
+        // `since` is always an earlier `self.now`, which never goes back:
+        // no underflow.
+        let elapsed = now - cpu.since;
+        cpu.since = now;
         if let Some(thread) = cpu.current {
             let thread = thread % N;
             let caller = payer_of(thread) % N;
-            let payer = if self.runs[caller].budgeted { caller } else { thread };
-            self.charge(thread, payer, elapsed);
+            let run = &mut self.runs[thread];
+            run.slice_left = run.slice_left.saturating_sub(elapsed);
+            if caller != thread && self.runs[caller].budgeted {
+                let paying = &mut self.runs[caller];
+                paying.used += elapsed;
+                paying.slice_left = paying.slice_left.saturating_sub(elapsed);
+            } else {
+                self.runs[thread].used += elapsed;
+            }
         }
     }
 
@@ -400,19 +411,6 @@ impl<const N: usize> Scheduler<N> {
     /// The current thread gives up the rest of its slice at the next pick.
     pub fn request_yield(&mut self) {
         self.cpus[self.this].yield_requested = true;
-    }
-
-    /// Charges `elapsed` of `thread`'s running: its slice, and its payer's
-    /// time and slice.
-    #[inline(always)]
-    fn charge(&mut self, thread: usize, payer: usize, elapsed: u64) {
-        let run = &mut self.runs[thread];
-        run.slice_left = run.slice_left.saturating_sub(elapsed);
-        let paying = &mut self.runs[payer];
-        paying.used += elapsed;
-        if payer != thread {
-            paying.slice_left = paying.slice_left.saturating_sub(elapsed);
-        }
     }
 
     /// A timer tick on this CPU (charged at the entry): when the running
