@@ -259,8 +259,9 @@ impl<const N: usize> Scheduler<N> {
     }
 
     /// Clock time left of `thread`'s time slice.
+    #[inline(always)]
     pub fn slice_left(&self, thread: usize) -> u64 {
-        self.runs[thread].slice_left
+        self.runs[thread % N].slice_left
     }
 
     /// Clock time charged to `thread`.
