@@ -112,29 +112,32 @@ syscall_entry:
     callq {dispatch}
     jmp return_to_frame
 3:
-    /* IPC: the whole frame, in one pass. */
-    pushq ${user_ss}
-    pushq %gs:{user_rsp}
-    pushq %r11
-    pushq ${user_cs}
-    pushq %rcx
-    pushq $0
-    pushq ${syscall_vector}
-    pushq %rdi
-    pushq %rsi
-    pushq %rdx
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %rax
-    pushq %rcx
-    pushq %r11
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    /* IPC: the whole frame, stored in place, but for what every thread's
+       frame holds already or what nothing resumes. SS and CS: the user
+       selectors, in every thread's frame from its start (`new_user`), and
+       an interrupt from ring 3 writes the same. The error code: read only
+       for the faults that push one. The RCX and R11 slots: a frame with the
+       syscall vector leaves by sysretq, which loads RCX and R11 from RIP
+       and RFLAGS. What is left in them is this thread's own. */
+    movq %rcx, {rip}(%rsp)
+    movq %r11, {rflags}(%rsp)
+    movq ${syscall_vector}, {vector}(%rsp)
+    movq %rdi, {rdi}(%rsp)
+    movq %rsi, {rsi}(%rsp)
+    movq %rdx, {rdx}(%rsp)
+    movq %r8, {r8}(%rsp)
+    movq %r9, {r9}(%rsp)
+    movq %r10, {r10}(%rsp)
+    movq %rax, {rax}(%rsp)
+    movq %rbx, {rbx}(%rsp)
+    movq %rbp, {rbp}(%rsp)
+    movq %r12, {r12}(%rsp)
+    movq %r13, {r13}(%rsp)
+    movq %r14, {r14}(%rsp)
+    movq %r15, {r15}(%rsp)
+    /* RCX is stored: it carries the user RSP into the frame. */
+    movq %gs:{user_rsp}, %rcx
+    movq %rcx, {rsp}(%rsp)
     /* The IPC fast path, or the dispatcher: the frame to resume. */
     movq %gs:{kernel_stack_top}, %rsp
     callq {ipc}
@@ -151,6 +154,15 @@ syscall_entry:
     r8 = const frame::R8 as isize - FRAME_SIZE as isize,
     r9 = const frame::R9 as isize - FRAME_SIZE as isize,
     r10 = const frame::R10 as isize - FRAME_SIZE as isize,
+    rax = const frame::RAX as isize - FRAME_SIZE as isize,
+    rbx = const frame::RBX as isize - FRAME_SIZE as isize,
+    rbp = const frame::RBP as isize - FRAME_SIZE as isize,
+    r12 = const frame::R12 as isize - FRAME_SIZE as isize,
+    r13 = const frame::R13 as isize - FRAME_SIZE as isize,
+    r14 = const frame::R14 as isize - FRAME_SIZE as isize,
+    r15 = const frame::R15 as isize - FRAME_SIZE as isize,
+    vector = const frame::VECTOR as isize - FRAME_SIZE as isize,
+    rsp = const frame::RSP as isize - FRAME_SIZE as isize,
     stored_bytes = const frame::VECTOR - frame::R10,
     first_ipc = const abi::Syscall::Send as u64,
     last_ipc = const abi::Syscall::ReplyRecv as u64,
@@ -301,13 +313,13 @@ return_to_frame:
        iretq that faults has no frame to fault into: a ring-3 frame with any
        other RIP is never resumed, its process is ended instead. No frame
        holds one today (entry points are checked); this makes it a fact. */
-    testb $3, {frame_cs}(%rsp)
-    jz 5f
+    cmpq ${syscall_vector}, {frame_vector}(%rsp)
+    jne 7f
+    /* Saved by the syscall entry, the only code that writes this vector:
+       a ring-3 frame. */
     movq {frame_rip}(%rsp), %rcx
     shrq $47, %rcx
     jnz bad_return
-    cmpq ${syscall_vector}, {frame_vector}(%rsp)
-    jne 5f
     popq %r15
     popq %r14
     popq %r13
@@ -331,6 +343,12 @@ return_to_frame:
     /* Last: after this instruction nothing may touch per-CPU data. */
     swapgs
     sysretq
+7:
+    testb $3, {frame_cs}(%rsp)
+    jz 5f
+    movq {frame_rip}(%rsp), %rcx
+    shrq $47, %rcx
+    jnz bad_return
 5:
     popq %r15
     popq %r14
