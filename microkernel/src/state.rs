@@ -58,9 +58,8 @@ pub fn with<R>(f: impl FnOnce(&mut Kernel<X86>) -> R) -> R {
         panic!("kernel state re-entered");
     }
     let ticket = KERNEL.next.fetch_add(1, Ordering::Relaxed);
-    while KERNEL.serving.load(Ordering::Acquire) != ticket {
-        arch::serve_shootdown();
-        core::hint::spin_loop();
+    if KERNEL.serving.load(Ordering::Acquire) != ticket {
+        wait_for(ticket);
     }
     KERNEL.owner.store(cpu, Ordering::Relaxed);
     // SAFETY: this CPU holds the lock: no other reference to the state
@@ -69,6 +68,17 @@ pub fn with<R>(f: impl FnOnce(&mut Kernel<X86>) -> R) -> R {
     KERNEL.owner.store(usize::MAX, Ordering::Relaxed);
     KERNEL.serving.fetch_add(1, Ordering::Release);
     result
+}
+
+/// Waits until `ticket` is served, serving TLB shootdowns meanwhile (out of
+/// line: an uncontended entry does not pay for the loop).
+#[cold]
+#[inline(never)]
+fn wait_for(ticket: u32) {
+    while KERNEL.serving.load(Ordering::Acquire) != ticket {
+        arch::serve_shootdown();
+        core::hint::spin_loop();
+    }
 }
 
 /// Takes the lock if it is free, for the NMI dump (which may interrupt a
