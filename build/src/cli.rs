@@ -331,6 +331,14 @@ struct BenchArgs {
     /// afterwards) and checks the total against ipc_roundtrip.words_0.
     #[arg(long, verbatim_doc_comment, conflicts_with = "no_icount")]
     breakdown: bool,
+    /// Skip the two-CPU image (manifests/bench-smp.toml)
+    ///
+    /// By default it boots too: IPC with the server on the client's CPU
+    /// and on the other one, two independent IPC pairs against one, and
+    /// the cost of a TLB shootdown (instructions under icount, wall time
+    /// under multi-threaded TCG).
+    #[arg(long, verbatim_doc_comment)]
+    no_smp: bool,
     /// Also write the whole report as JSON to FILE
     #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
     json_out: Option<PathBuf>,
@@ -496,6 +504,7 @@ where
                 compare: args.compare,
                 runs: usize::from(args.runs),
                 breakdown: args.breakdown,
+                smp: !args.no_smp,
                 json: args.json_out,
                 timeout: args.timeout.0,
                 echo: true,
@@ -920,6 +929,8 @@ mod tests {
         let options = bench_options("bench --no-icount --accel kvm");
         assert!(!options.icount);
         assert_eq!(options.accel, Accel::Kvm);
+        assert!(options.smp);
+        assert!(!bench_options("bench --no-smp").smp);
     }
 
     fn fuzz_options(line: &str) -> FuzzOptions {

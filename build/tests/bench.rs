@@ -44,7 +44,10 @@ bench[6]: bench.status=done
 fn figures_tables_and_json() {
     let dir = fake_qemu("good", SERIAL, 1);
     let json = dir.join("report.json");
-    let output = xtask(&["bench", "--runs", "2", "--json-out", json.to_str().unwrap()], &dir);
+    let output = xtask(
+        &["bench", "--no-smp", "--runs", "2", "--json-out", json.to_str().unwrap()],
+        &dir,
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
@@ -71,6 +74,60 @@ fn figures_tables_and_json() {
     assert_eq!(report["icount"]["identical"], true);
     assert_eq!(report["wall"]["accel"], "tcg");
     assert_eq!(report["sel4"]["ipc_roundtrip.words_0"], 425);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What the two-CPU coordinator prints (`manifests/bench-smp.toml`).
+const SMP_SERIAL: &str = "\
+[kernel] INFO  timer: 100 Hz, 624957 APIC counts per tick
+smpbench[7]: bench.status=begin
+smpbench[7]: smp.ipc_roundtrip.same_cpu=569.00
+smpbench[7]: smp.ipc_roundtrip.cross_cpu=3352.18
+smpbench[7]: smp.ipc_pairs.cpus_1=566.00
+smpbench[7]: smp.ipc_pairs.cpus_2=566.00
+smpbench[7]: smp.shootdown.unmap_local=2470.00
+smpbench[7]: smp.shootdown.unmap_remote=2650.00
+smpbench[7]: bench.tsc_per_tick=20000000
+smpbench[7]: bench.status=done
+";
+
+#[test]
+fn two_cpu_figures() {
+    use std::os::unix::fs::PermissionsExt;
+    // One fake QEMU for both images: the two-CPU one is the boot whose
+    // kernel lies under target/image/bench-smp/.
+    let dir = fake_qemu("smp", SERIAL, 1);
+    let script = dir.join("qemu-system-x86_64");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in\n*bench-smp*) cat <<'EOF'\n{SMP_SERIAL}EOF\n;;\n*) cat <<'EOF'\n{SERIAL}EOF\n;;\nesac\nexit 1\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let output = xtask(&["bench"], &dir);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    for line in [
+        "null_syscall.instructions=47",
+        "smp.ipc_roundtrip.cross_cpu.instructions=3352.18",
+        "smp.instructions_identical=yes",
+        "smp.wall_accel=tcg-multi",
+        // 20e6 TSC units per 10 ms tick: 2 per ns.
+        "smp.ipc_roundtrip.same_cpu.ns=284.5",
+        "smp.shootdown.cost.instructions=180",
+        "smp.ipc_pairs.scaling_icount=2.00",
+        "smp.ipc_pairs.scaling_wall=1.00",
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "no line {line}:\n{stdout}");
+    }
+    assert!(stdout.contains("On two CPUs"), "{stdout}");
+    let output = xtask(&["bench", "--no-smp"], &dir);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(!stdout.contains("smp."), "{stdout}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -1,17 +1,20 @@
-//! The benchmark image boots under icount and its coordinator prints every
-//! figure `cargo xtask bench` reports. Not a timed test and no thresholds:
-//! a benchmark is never a test of speed; this only checks that the figures
-//! are there (the numbers themselves are in docs/performance.md).
+//! The benchmark images boot under icount and their coordinators print
+//! every figure `cargo xtask bench` reports. Not timed tests and no
+//! thresholds: a benchmark is never a test of speed; this only checks that
+//! the figures are there (the numbers themselves are in
+//! docs/performance.md).
 
 use std::time::Duration;
 use systests::{Accel, Manifest, RunOptions, assert_exit, report, run_image};
-use xtask::bench::{self, BENCHMARKS};
+use xtask::bench::{self, BENCHMARKS, SMP_BENCHMARKS};
 
-#[test]
-fn every_figure_is_printed() {
-    let manifest = Manifest::load(bench::MANIFEST).unwrap_or_else(|error| panic!("{error}"));
+/// Builds `manifest` as image `name`, boots it under icount and checks its
+/// coordinator printed each of `keys` (positive) and a usable
+/// `bench.tsc_per_tick` before `bench.status=done`.
+fn prints_every_figure(manifest: &str, name: &str, keys: &[&str]) {
+    let manifest = Manifest::load(manifest).unwrap_or_else(|error| panic!("{error}"));
     let options = xtask::BuildOptions { echo_cargo: false };
-    let image = xtask::build_image_with(&manifest, "systest-bench", &options)
+    let image = xtask::build_image_with(&manifest, name, &options)
         .unwrap_or_else(|error| panic!("building the benchmark image: {error}"));
     let outcome = run_image(
         &image,
@@ -25,7 +28,7 @@ fn every_figure_is_printed() {
     assert_exit(&outcome, abi::machine::EXIT_SUCCESS);
     let figures = bench::parse_guest(&outcome.serial)
         .unwrap_or_else(|error| panic!("{error} (`bench.status=done` is the last line)\n{}", report(&outcome)));
-    for key in BENCHMARKS {
+    for key in keys {
         match figures.get(key) {
             Some(value) if value.0 > 0 => {}
             Some(value) => panic!("{key}={value}: not positive\n{}", report(&outcome)),
@@ -37,4 +40,16 @@ fn every_figure_is_printed() {
         "no usable bench.tsc_per_tick\n{}",
         report(&outcome)
     );
+}
+
+#[test]
+fn every_figure_is_printed() {
+    prints_every_figure(bench::MANIFEST, "systest-bench", BENCHMARKS);
+}
+
+/// The two-CPU image: the cross-CPU round trips, the second pair on the
+/// other CPU and the unmaps with a thread spinning there all complete.
+#[test]
+fn every_two_cpu_figure_is_printed() {
+    prints_every_figure(bench::SMP_MANIFEST, "systest-bench-smp", SMP_BENCHMARKS);
 }

@@ -28,6 +28,8 @@ fn on_cpus(cpus: usize, programs: &str) -> String {
 fn every_cpu_comes_up_and_reads_its_id_through_gs() {
     let outcome = boot("smp_four_cpus", &on_cpus(4, &hello(1)), "");
     assert_kernel_alive(&outcome);
+    let line = kernel_line(&outcome, "INFO", "cpu 0: boot CPU;");
+    assert!(line.contains("GS reads cpu 0,"), "{line}\n{}", report(&outcome));
     for cpu in 1..4 {
         let line = kernel_line(&outcome, "INFO", &format!("cpu {cpu}: up;"));
         assert!(

@@ -15,6 +15,8 @@
 //! - [`runs`]: the options, and the boots that produce a [`Report`].
 //! - [`compare`]: the seL4 reference and the performance targets.
 //! - [`report`]: the `key=value` lines, tables and JSON of a report.
+//! - [`smp`]: the two-CPU image (`manifests/bench-smp.toml`): IPC on one
+//!   CPU and across two, two independent pairs against one, shootdowns.
 
 pub mod breakdown;
 pub mod compare;
@@ -22,6 +24,7 @@ pub mod figures;
 pub mod linux;
 pub mod report;
 pub mod runs;
+pub mod smp;
 
 pub use breakdown::Breakdown;
 pub use compare::{Target, sel4, targets};
@@ -31,3 +34,4 @@ pub use figures::{
 pub use linux::LinuxPeer;
 pub use report::{Report, number, table};
 pub use runs::{BenchOptions, MANIFEST, TIMEOUT, boot, commit, run};
+pub use smp::{SMP_BENCHMARKS, SMP_MANIFEST, SmpFigures};

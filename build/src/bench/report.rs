@@ -5,6 +5,7 @@ use super::breakdown::Breakdown;
 use super::compare::{sel4, targets};
 use super::figures::{IcountFigures, Spread, WallFigures};
 use super::linux::{self, LinuxPeer};
+use super::smp::SmpFigures;
 use serde_json::{Value, json};
 use std::fmt;
 use std::time::Duration;
@@ -23,6 +24,8 @@ pub struct Report {
     pub linux: Option<LinuxPeer>,
     /// With `--breakdown`.
     pub breakdown: Option<Breakdown>,
+    /// The two-CPU image (unless `--no-smp`).
+    pub smp: Option<SmpFigures>,
 }
 
 /// `47`, `1959.02`, `12985.2`: at most two decimals, none for whole numbers.
@@ -136,6 +139,9 @@ impl Report {
                     (if target.pass() { "pass" } else { "miss" }).into(),
                 );
             }
+        }
+        if let Some(smp) = &self.smp {
+            lines.extend(smp.key_values(self.runs));
         }
         if let Some(breakdown) = &self.breakdown {
             lines.extend(breakdown.key_values());
@@ -270,6 +276,10 @@ impl Report {
             }
         }
 
+        if let Some(smp) = &self.smp {
+            out.push_str(&smp.text(self.runs));
+        }
+
         if let Some(breakdown) = &self.breakdown {
             out.push('\n');
             out.push_str(&breakdown.text());
@@ -347,6 +357,7 @@ impl Report {
             "linux": self.linux.as_ref().map(LinuxPeer::json),
             "targets": targets,
             "breakdown": self.breakdown.as_ref().map(Breakdown::json),
+            "smp": self.smp.as_ref().map(SmpFigures::json),
         })
     }
 }

@@ -7,6 +7,7 @@ use super::breakdown;
 use super::figures::{DONE, GuestFigures, IcountFigures, WallFigures, parse_guest, split_prefix};
 use super::linux;
 use super::report::Report;
+use super::smp::{SMP_MANIFEST, SmpFigures};
 use crate::Error;
 use crate::image::{BuildOptions, Image, build_image_with};
 use crate::manifest::Manifest;
@@ -33,6 +34,9 @@ pub struct BenchOptions {
     pub runs: usize,
     /// Where the instructions of one IPC round trip go.
     pub breakdown: bool,
+    /// Also boot the two-CPU image (`manifests/bench-smp.toml`); `--no-smp`
+    /// turns it off.
+    pub smp: bool,
     /// Also write the report as JSON to this file.
     pub json: Option<PathBuf>,
     /// Limit of each boot; `None`: no limit.
@@ -49,6 +53,7 @@ impl Default for BenchOptions {
             compare: false,
             runs: 1,
             breakdown: false,
+            smp: true,
             json: None,
             timeout: Some(TIMEOUT),
             echo: true,
@@ -151,6 +156,7 @@ pub fn run(options: &BenchOptions) -> Result<Report, Error> {
         wall: None,
         linux: None,
         breakdown: None,
+        smp: None,
     };
 
     if options.icount {
@@ -197,6 +203,10 @@ pub fn run(options: &BenchOptions) -> Result<Report, Error> {
     report.wall =
         Some(WallFigures::from_runs(used, &runs, walls).map_err(|e| Error::Bench(format!("wall time: {e}")))?);
 
+    if options.smp {
+        report.smp = Some(smp(options, &build, accel)?);
+    }
+
     if options.breakdown {
         progress(
             options,
@@ -230,6 +240,44 @@ pub fn run(options: &BenchOptions) -> Result<Report, Error> {
         report.linux = Some(peer);
     }
     Ok(report)
+}
+
+/// Builds the two-CPU image and boots it: under icount (single-threaded
+/// TCG, the CPUs in turn; exact instructions of both) unless
+/// `--no-icount`, and for wall time with one host thread per CPU
+/// (`accel`: TCG, or KVM when asked and working).
+fn smp(options: &BenchOptions, build: &BuildOptions, accel: Accel) -> Result<SmpFigures, Error> {
+    let manifest = Manifest::load(SMP_MANIFEST)?;
+    let image = build_image_with(&manifest, &manifest.name, build)?;
+    let mut figures = SmpFigures::default();
+    if options.icount {
+        let run_options = RunOptions {
+            accel: Accel::Tcg,
+            machine: Machine::Microvm,
+            timeout: options.timeout,
+            icount: true,
+            ..RunOptions::default()
+        };
+        let (runs, walls, _) = boots(options, &image, &run_options, "two CPUs, icount (single-threaded TCG)")?;
+        let icount = IcountFigures::from_runs(&runs, walls);
+        if !icount.identical {
+            progress(options, "warning: the two-CPU instruction counts differ between runs");
+        }
+        figures.icount = Some(icount);
+    }
+    let run_options = RunOptions {
+        accel,
+        machine: Machine::Microvm,
+        timeout: options.timeout,
+        parallel: true,
+        ..RunOptions::default()
+    };
+    let what = format!("two CPUs, wall time (--accel {}, a host thread per CPU)", accel.name());
+    let (runs, walls, used) = boots(options, &image, &run_options, &what)?;
+    figures.wall = Some(
+        WallFigures::from_runs(used, &runs, walls).map_err(|e| Error::Bench(format!("two CPUs, wall time: {e}")))?,
+    );
+    Ok(figures)
 }
 
 /// `options.runs` boots with `run_options`: what each printed, how long each

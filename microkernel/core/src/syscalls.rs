@@ -185,29 +185,26 @@ fn spawn<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64, Error> {
 /// The resource counters.
 pub fn stats<M: Machine>(k: &Kernel<M>) -> Stats {
     let published = k.machine.published();
+    // One pass over the process table for everything counted per process.
+    let (mut processes, mut handles, mut promised_frames) = (0, 0, 0);
+    for p in k.processes.iter().filter(|p| p.is_live()) {
+        processes += 1;
+        handles += p.handles.len() as u64;
+        promised_frames += p.private_pages() - p.resident;
+    }
     Stats {
         free_frames: k.frames.free_count() as u64,
         total_frames: k.frames.total_count() as u64,
-        processes: k.processes.iter().filter(|p| p.is_live()).count() as u64,
+        processes,
         process_capacity: k.processes.len() as u64,
         threads: k.sched.live_count() as u64,
         thread_capacity: k.threads.len() as u64,
         endpoints: k.ipc.endpoint_count() as u64,
         endpoint_capacity: crate::config::MAX_ENDPOINTS as u64,
-        handles: k
-            .processes
-            .iter()
-            .filter(|p| p.is_live())
-            .map(|p| p.handles.len() as u64)
-            .sum(),
+        handles,
         ticks: k.now(),
         syscalls: k.counters.syscalls + published.quick_syscalls.load(Ordering::Relaxed),
         spawned: k.counters.spawned,
-        promised_frames: k
-            .processes
-            .iter()
-            .filter(|p| p.is_live())
-            .map(|p| p.private_pages() - p.resident)
-            .sum(),
+        promised_frames,
     }
 }

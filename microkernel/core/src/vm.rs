@@ -451,9 +451,11 @@ pub fn add_private<M: Machine>(
     Ok(())
 }
 
+/// A page of zeroes, to clear parts of frames with.
+static ZERO_PAGE: [u8; PAGE_SIZE as usize] = [0; PAGE_SIZE as usize];
+
 /// Makes the page at `page` of `process`'s private region now, filled with
-/// `bytes` at `offset` (the rest zero; a page `bytes` fills entirely is not
-/// zeroed first).
+/// `bytes` at `offset` and zeroes around them (each byte is written once).
 pub fn load_page<M: Machine>(
     k: &mut Kernel<M>,
     process: usize,
@@ -464,12 +466,16 @@ pub fn load_page<M: Machine>(
     let p = &mut k.processes[process];
     let region = *p.regions.find(page).expect("loading a page of a region");
     let frame = k.frames.allocate().ok_or(Error::NOMEM)?;
-    if offset != 0 || bytes.len() != PAGE_SIZE as usize {
-        // SAFETY: the frame was just allocated; nothing maps it yet.
-        unsafe { k.machine.zero_frame(frame) };
+    let end = offset + bytes.len();
+    assert!(end <= PAGE_SIZE as usize, "a load stays inside its page");
+    // Only what `bytes` leaves uncovered is cleared: around it, with zeroes
+    // copied from a page of them (as cheap as storing them).
+    // SAFETY: the frame was just allocated; nothing maps it yet.
+    unsafe {
+        k.machine.write_frame(frame, 0, &ZERO_PAGE[..offset]);
+        k.machine.write_frame(frame, offset, bytes);
+        k.machine.write_frame(frame, end, &ZERO_PAGE[end..]);
     }
-    // SAFETY: as above.
-    unsafe { k.machine.write_frame(frame, offset, bytes) };
     let space = p.space.as_mut().expect("a process being started has an address space");
     if space.map(page, frame, flags(region.perms), &mut k.frames).is_err() {
         k.frames.release(frame);

@@ -23,6 +23,12 @@ pub mod label {
     /// Coordinator to the bulk server: words `[offset, len]` of the shared
     /// object are ready; read them.
     pub const NOTIFY: u32 = 5;
+    /// SMP coordinator to the second pair's client: word 0 round trips
+    /// with your server; reply at once, then start.
+    pub const START: u32 = 6;
+    /// SMP coordinator to the second pair's client: when done, reply with
+    /// the TSC at your first and after your last round trip.
+    pub const RESULT: u32 = 7;
 }
 
 /// Reads the time-stamp counter, ordered against surrounding instructions.
@@ -60,6 +66,17 @@ pub fn measure(iterations: u64, mut op: impl FnMut()) -> u64 {
     }
     costs.sort_unstable();
     costs[BATCHES / 2]
+}
+
+/// TSC units per timer tick (10 ms): turns TSC counts into time when
+/// icount is off.
+pub fn tsc_per_tick() -> u64 {
+    let start_tick = libsys::get_ticks();
+    while libsys::get_ticks() == start_tick {}
+    let start = tsc();
+    let first = libsys::get_ticks();
+    while libsys::get_ticks() < first + 5 {}
+    (tsc() - start) / 5
 }
 
 /// Prints `key=value` with two decimals from a value times 100.

@@ -212,6 +212,9 @@ pub struct Ipc<const T: usize, const E: usize, const N: usize> {
     states: [IpcState; T],
     replies: [ReplySlot; T],
     links: Links<T>,
+    /// Threads in the `Joining` state: with none, releasing a record's
+    /// joiners scans nothing.
+    joining: usize,
 }
 
 impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
@@ -223,6 +226,7 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
             states: [IpcState::Idle; T],
             replies: [ReplySlot::Empty; T],
             links: Links::new(),
+            joining: 0,
         }
     }
 
@@ -412,7 +416,8 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
             IpcState::Waiting { notification } => {
                 self.notifications[notification].waiters.remove(&mut self.links, thread);
             }
-            IpcState::Joining { .. } | IpcState::Idle => {}
+            IpcState::Joining { .. } => self.joining -= 1,
+            IpcState::Idle => {}
         }
         self.states[thread] = IpcState::Idle;
     }
@@ -427,7 +432,8 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
             IpcState::Waiting { notification } => {
                 self.notifications[notification].waiters.remove(&mut self.links, thread);
             }
-            IpcState::AwaitingReply { .. } | IpcState::Joining { .. } | IpcState::Idle => {}
+            IpcState::Joining { .. } => self.joining -= 1,
+            IpcState::AwaitingReply { .. } | IpcState::Idle => {}
         }
         self.states[thread] = IpcState::Idle;
         self.replies[thread] = ReplySlot::Empty;
@@ -558,6 +564,14 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     /// server's reply; no free endpoint has waiters or handles. Returns the
     /// first broken one.
     pub fn check(&self) -> Result<(), &'static str> {
+        let joining = self
+            .states
+            .iter()
+            .filter(|state| matches!(state, IpcState::Joining { .. }))
+            .count();
+        if joining != self.joining {
+            return Err("the count of joining threads is theirs");
+        }
         let mut queued = [0usize; T];
         for (index, e) in self.endpoints.iter().enumerate() {
             if !e.live {

@@ -266,9 +266,11 @@ impl Machine for MockMachine {
 
     unsafe fn write_frame(&mut self, frame: Frame, offset: usize, bytes: &[u8]) {
         assert!(offset + bytes.len() <= PAGE_SIZE as usize);
-        for (i, &byte) in bytes.iter().enumerate() {
-            self.set_byte(frame.address() + (offset + i) as u64, byte);
-        }
+        let page = self
+            .memory
+            .entry(frame.address())
+            .or_insert_with(|| Box::new([0; PAGE_SIZE as usize]));
+        page[offset..offset + bytes.len()].copy_from_slice(bytes);
     }
 
     fn read_user(&mut self, space: &MockSpace, from: UserSlice, out: &mut [u8]) -> Result<(), Error> {

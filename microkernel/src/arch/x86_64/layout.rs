@@ -34,9 +34,29 @@ pub fn kernel_root() -> u64 {
     KERNEL_ROOT.load(Ordering::Relaxed)
 }
 
-/// Records the kernel's own PML4, once its tables are built.
-pub fn set_kernel_root(root: u64) {
+/// Records the kernel's own PML4, once its tables are built, and which of
+/// its upper-half slots are in use.
+pub fn set_kernel_root(root: u64, slots: [u64; 4]) {
     KERNEL_ROOT.store(root, Ordering::Relaxed);
+    for (word, bits) in KERNEL_SLOTS.iter().zip(slots) {
+        word.store(bits, Ordering::Relaxed);
+    }
+}
+
+/// The PML4 slots from 256 up that the kernel's own PML4 uses: bit `i` of
+/// word `w` is slot `256 + 64 * w + i`. Set once with the kernel root.
+static KERNEL_SLOTS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+
+/// Calls `each` with every PML4 slot of the kernel half that is in use (a
+/// few: the direct map and the kernel image).
+pub fn kernel_slots(mut each: impl FnMut(usize)) {
+    for (word, bits) in KERNEL_SLOTS.iter().enumerate() {
+        let mut bits = bits.load(Ordering::Relaxed);
+        while bits != 0 {
+            each(256 + 64 * word + bits.trailing_zeros() as usize);
+            bits &= bits - 1;
+        }
+    }
 }
 
 /// Makes the kernel's own page tables active on this CPU (another CPU on

@@ -4,11 +4,12 @@
 //! [`DIRECT_MAP_BASE`] (2 MiB pages, no-execute); the kernel image runs at
 //! [`KERNEL_VIRT_BASE`] with 4 KiB pages: text read-only and executable,
 //! read-only data and writable data no-execute, and the stack guard pages
-//! left unmapped. Every address space shares these upper-half mappings (PML4
-//! slots 256 to 511 are copied from the kernel's PML4 when it is created and
-//! the kernel never adds a slot later). The lower half belongs to the process.
+//! left unmapped. Every address space shares these upper-half mappings (the
+//! few PML4 slots from 256 up that the kernel's PML4 uses are copied from it
+//! when an address space is created, and the kernel never adds a slot
+//! later). The lower half belongs to the process.
 
-use super::layout::{DIRECT_MAP_BASE, DIRECT_MAP_SIZE, kernel_root, phys_to_virt, virt_to_phys};
+use super::layout::{DIRECT_MAP_BASE, DIRECT_MAP_SIZE, kernel_root, kernel_slots, phys_to_virt, virt_to_phys};
 use heapless::Vec;
 use kernel_core::physmem::{Frame, FrameSource, PAGE_SIZE};
 use kernel_core::space::{self, MapError, PageFlags};
@@ -37,12 +38,16 @@ fn index(virt: u64, level: u32) -> usize {
     ((virt >> (12 + 9 * level)) & 0x1ff) as usize
 }
 
-/// A zeroed frame for a page table or a page.
+/// A zeroed frame for a page table: one known to be zero if the frame
+/// source has one, else one cleared here.
 fn zeroed(frames: &mut impl FrameSource) -> Result<u64, MapError> {
-    let frame = frames.allocate().ok_or(MapError::NoMemory)?;
-    // SAFETY: the frame was just allocated, so nothing else uses it, and it
-    // lies in the direct map (the allocator manages only memory below 4 GiB).
-    unsafe { core::ptr::write_bytes(phys_to_virt(frame.address()) as *mut u8, 0, PAGE_SIZE as usize) };
+    let (frame, known_zero) = frames.allocate_zeroed().ok_or(MapError::NoMemory)?;
+    if !known_zero {
+        // SAFETY: the frame was just allocated, so nothing else uses it, and
+        // it lies in the direct map (the allocator manages only memory below
+        // 4 GiB).
+        unsafe { core::ptr::write_bytes(phys_to_virt(frame.address()) as *mut u8, 0, PAGE_SIZE as usize) };
+    }
     Ok(frame.address())
 }
 
@@ -134,7 +139,13 @@ pub fn init_kernel_space(frames: &mut impl FrameSource) -> Result<(), MapError> 
                 page += PAGE_SIZE;
             }
         }
-        super::layout::set_kernel_root(root);
+        let mut slots = [0u64; 4];
+        for slot in 256..ENTRIES {
+            if (*pml4)[slot] != 0 {
+                slots[(slot - 256) / 64] |= 1 << (slot % 64);
+            }
+        }
+        super::layout::set_kernel_root(root, slots);
         core::arch::asm!("mov cr3, {}", in(reg) root, options(nostack, preserves_flags));
         super::percpu::set_active_root(root);
     }
@@ -162,16 +173,29 @@ unsafe fn map_kernel_page(
 
 /// A process's address space: its own PML4, kernel half shared.
 ///
-/// It remembers the page tables it created, so tearing it down frees only
-/// those (a scan of every table entry costs thousands of instructions); if
-/// the list fills up, teardown falls back to scanning the user half. Pages
-/// are the kernel's to free: it unmaps every one before the address space
-/// goes.
+/// It remembers the page tables it created and the entry that points at
+/// each, so tearing it down frees only those (a scan of every table entry
+/// costs thousands of instructions); if the list fills up, teardown falls
+/// back to scanning the user half. Pages are the kernel's to free: it
+/// unmaps every one before the address space goes. It also counts the
+/// pages mapped: when none is left, clearing the remembered entries leaves
+/// every table zero, and the tables go back to the frame source as zeroed
+/// frames (the next address space's tables need no clearing).
 #[derive(Debug)]
 pub struct AddressSpace {
     root: u64,
-    tables: Vec<u64, MAX_TRACKED_TABLES>,
+    tables: Vec<Tracked, MAX_TRACKED_TABLES>,
     untracked: bool,
+    /// Leaf entries present.
+    pages: usize,
+}
+
+/// A page table an address space made, and the entry pointing at it.
+#[derive(Clone, Copy, Debug)]
+struct Tracked {
+    table: u64,
+    parent: u64,
+    slot: usize,
 }
 
 /// Page tables an address space keeps track of.
@@ -181,16 +205,18 @@ impl space::AddressSpace for AddressSpace {
     /// A new address space with an empty user half.
     fn new(frames: &mut impl FrameSource) -> Result<AddressSpace, MapError> {
         let root = zeroed(frames)?;
-        // SAFETY: `root` is a fresh frame; the kernel PML4 is live and its
-        // upper half never changes after boot.
+        // SAFETY: `root` is a fresh zeroed frame; the kernel PML4 is live
+        // and its upper half never changes after boot: its other slots are
+        // zero, as they are in `root`.
         unsafe {
             let (new, kernel) = (&mut *table(root), &*table(kernel_root()));
-            new[256..].copy_from_slice(&kernel[256..]);
+            kernel_slots(|slot| new[slot] = kernel[slot]);
         }
         Ok(AddressSpace {
             root,
             tables: Vec::new(),
             untracked: false,
+            pages: 0,
         })
     }
 
@@ -234,6 +260,7 @@ impl space::AddressSpace for AddressSpace {
             }
             *entry = leaf;
         }
+        self.pages += 1;
         Ok(())
     }
 
@@ -247,6 +274,7 @@ impl space::AddressSpace for AddressSpace {
             *entry = 0;
             frame
         };
+        self.pages -= 1;
         self.flush(virt);
         Some(frame)
     }
@@ -291,10 +319,26 @@ impl space::AddressSpace for AddressSpace {
             unsafe { free_tables(self.root, 3, 0..256, frames) };
             return;
         }
-        for &table in &self.tables {
-            frames.release(Frame::containing(table));
+        if self.pages == 0 {
+            // No leaf is left, so once the entries pointing at the tables
+            // are cleared, every table holds only zeroes.
+            for tracked in &self.tables {
+                // SAFETY: `parent` is this address space's PML4 or one of
+                // its tables, live until the loop below frees it.
+                unsafe { (*table(tracked.parent))[tracked.slot] = 0 };
+            }
+            for tracked in &self.tables {
+                frames.release_zeroed(Frame::containing(tracked.table));
+            }
+            // SAFETY: the root is this address space's own, unused by now.
+            kernel_slots(|slot| unsafe { (*table(self.root))[slot] = 0 });
+            frames.release_zeroed(Frame::containing(self.root));
+        } else {
+            for tracked in &self.tables {
+                frames.release(Frame::containing(tracked.table));
+            }
+            frames.release(Frame::containing(self.root));
         }
-        frames.release(Frame::containing(self.root));
     }
 }
 
@@ -347,7 +391,12 @@ impl AddressSpace {
         let present = unsafe { (*parent)[slot] & PRESENT != 0 };
         // SAFETY: forwarded from the caller.
         let child = unsafe { next_table(parent, slot, flags, frames)? };
-        if !present && self.tables.push(virt_to_phys(child as u64)).is_err() {
+        let tracked = Tracked {
+            table: virt_to_phys(child as u64),
+            parent: virt_to_phys(parent as u64),
+            slot,
+        };
+        if !present && self.tables.push(tracked).is_err() {
             self.untracked = true;
         }
         Ok(child)

@@ -27,7 +27,7 @@ pub fn start(start_info: u64) -> ! {
     // Only the console's serial port is ever opened in the I/O bitmap.
     percpu::allow_ports(serial::COM1, serial::COM1_PORTS);
     kernel_core::info!(
-        "cpu {}: NX {} SMEP {} SMAP {} UMIP {}",
+        "cpu 0: boot CPU; GS reads cpu {}, APIC id {apic_id}; NX {} SMEP {} SMAP {} UMIP {}",
         percpu::cpu_id(),
         on_off(features.nx),
         on_off(features.smep),

@@ -8,7 +8,7 @@
 #![no_std]
 #![no_main]
 
-use bench::{label, measure, report, tsc};
+use bench::{label, measure, report, tsc_per_tick};
 use libsys::MsgInfo;
 use libsys::abi::Syscall;
 use libsys::abi::memory::Perms;
@@ -154,17 +154,6 @@ fn fill(address: u64, len: usize) {
     for (i, word) in words.iter_mut().enumerate() {
         *word = i as u64;
     }
-}
-
-/// TSC units per timer tick (10 ms): turns TSC counts into time when
-/// icount is off.
-fn tsc_per_tick() -> u64 {
-    let start_tick = libsys::get_ticks();
-    while libsys::get_ticks() == start_tick {}
-    let start = tsc();
-    let first = libsys::get_ticks();
-    while libsys::get_ticks() < first + 5 {}
-    (tsc() - start) / 5
 }
 
 /// A key built at run time.

@@ -31,11 +31,11 @@ fn main() -> i32 {
     let requests = number_arg("requests", 2);
     let delay = number_arg("delay", 20);
     let settle = number_arg("settle", 0);
-    if settle > 0 {
-        if let Err(error) = settle_for(settle) {
-            report("settle", error.name());
-            return 1;
-        }
+    if settle > 0
+        && let Err(error) = settle_for(settle)
+    {
+        report("settle", error.name());
+        return 1;
     }
     for request in 1..=requests {
         let (word, badge) = match ipc::recv(ENDPOINT, &mut []) {

@@ -196,15 +196,20 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     pub fn join(&mut self, thread: usize, record: usize) {
         assert_eq!(self.states[thread], IpcState::Idle, "a thread waits for one thing");
         self.states[thread] = IpcState::Joining { record };
+        self.joining += 1;
     }
 
     /// The threads waiting for the process of `record` to end, released:
     /// the kernel gives each the result and wakes it.
     pub fn release_joiners(&mut self, record: usize) -> Wakeups<T> {
         let mut released = Wakeups::new();
+        if self.joining == 0 {
+            return released;
+        }
         for thread in 0..T {
             if self.states[thread] == (IpcState::Joining { record }) {
                 self.states[thread] = IpcState::Idle;
+                self.joining -= 1;
                 let _ = released.push(thread);
             }
         }
