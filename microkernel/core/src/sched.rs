@@ -519,13 +519,15 @@ impl<const N: usize> Scheduler<N> {
     pub fn hand_off(&mut self, from: usize, to: usize) {
         // The fast path runs for the current thread, and its peer waits in
         // IPC, so it is blocked: the host tests keep the assertion.
+        // `from` runs, so it has no deadline (`Scheduler::check`): blocking
+        // it with none leaves that as it is.
         debug_assert!(
-            self.current() == Some(from) && self.runs[to % N].state == RunState::Blocked,
+            self.current() == Some(from)
+                && self.runs[from % N].deadline == 0
+                && self.runs[to % N].state == RunState::Blocked,
             "the fast path hands off from the current thread to a waiting one"
         );
-        let run = &mut self.runs[from % N];
-        run.state = RunState::Blocked;
-        run.deadline = 0;
+        self.runs[from % N].state = RunState::Blocked;
         let run = &mut self.runs[to % N];
         run.state = RunState::Running;
         run.deadline = 0;
