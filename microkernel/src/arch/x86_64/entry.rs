@@ -4,7 +4,7 @@
 //! Every entry builds a [`TrapFrame`] and calls one Rust function (in
 //! `trap`) that returns the frame to resume (the same thread's, or another's
 //! after a switch). From ring 3 the frame is built in the current thread's
-//! save area (`gs:frame_top`, also TSS.RSP0: the frame field of the thread
+//! save area (`gs:frame_top`, which is TSS.RSP0: the frame field of the thread
 //! in the kernel state), and the kernel then runs on this CPU's kernel
 //! stack. The kernel never blocks inside a call, so nothing else needs
 //! saving.
