@@ -320,26 +320,25 @@ return_to_frame:
     movq {frame_rip}(%rsp), %rcx
     shrq $47, %rcx
     jnz bad_return
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
-    /* R11 and RCX are about to be loaded with RFLAGS and RIP. */
-    addq $16, %rsp
-    popq %rax
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rdx
-    popq %rsi
-    popq %rdi
-    /* Now at the vector slot. A frame entered by syscall has the CS and SS
-       that sysretq recreates exactly. */
-    movq {rip_above_vector}(%rsp), %rcx
-    movq {rflags_above_vector}(%rsp), %r11
-    movq {rsp_above_vector}(%rsp), %rsp
+    /* Loads, not pops: RSP stays at the frame, and the RCX and R11 slots
+       are skipped (about to be loaded with RIP and RFLAGS). A frame entered
+       by syscall has the CS and SS that sysretq recreates exactly. */
+    movq {frame_r15}(%rsp), %r15
+    movq {frame_r14}(%rsp), %r14
+    movq {frame_r13}(%rsp), %r13
+    movq {frame_r12}(%rsp), %r12
+    movq {frame_rbp}(%rsp), %rbp
+    movq {frame_rbx}(%rsp), %rbx
+    movq {frame_rax}(%rsp), %rax
+    movq {frame_r10}(%rsp), %r10
+    movq {frame_r9}(%rsp), %r9
+    movq {frame_r8}(%rsp), %r8
+    movq {frame_rdx}(%rsp), %rdx
+    movq {frame_rsi}(%rsp), %rsi
+    movq {frame_rdi}(%rsp), %rdi
+    movq {frame_rip}(%rsp), %rcx
+    movq {frame_rflags}(%rsp), %r11
+    movq {frame_rsp}(%rsp), %rsp
     /* Last: after this instruction nothing may touch per-CPU data. */
     swapgs
     sysretq
@@ -385,9 +384,21 @@ bad_return:
     frame_cs = const frame::CS,
     frame_vector = const frame::VECTOR,
     frame_rip = const frame::RIP,
-    rip_above_vector = const frame::RIP - frame::VECTOR,
-    rflags_above_vector = const frame::RFLAGS - frame::VECTOR,
-    rsp_above_vector = const frame::RSP - frame::VECTOR,
+    frame_r15 = const frame::R15,
+    frame_r14 = const frame::R14,
+    frame_r13 = const frame::R13,
+    frame_r12 = const frame::R12,
+    frame_rbp = const frame::RBP,
+    frame_rbx = const frame::RBX,
+    frame_rax = const frame::RAX,
+    frame_r10 = const frame::R10,
+    frame_r9 = const frame::R9,
+    frame_r8 = const frame::R8,
+    frame_rdx = const frame::RDX,
+    frame_rsi = const frame::RSI,
+    frame_rdi = const frame::RDI,
+    frame_rflags = const frame::RFLAGS,
+    frame_rsp = const frame::RSP,
     syscall_vector = const SYSCALL_VECTOR,
     dispatch = sym super::trap::trap_from_any,
     fatal = sym super::trap::trap_fatal,
