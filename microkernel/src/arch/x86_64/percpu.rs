@@ -186,6 +186,27 @@ pub fn cpu_id() -> u64 {
     id
 }
 
+/// [`cpu_id`] for the kernel's own paths, which run only once this CPU's GS
+/// is set up (every kernel entry; not the bring-up code, which sets GS up):
+/// the id never changes while the kernel runs on this CPU, so the compiler
+/// may read it once for several uses in an entry.
+#[inline(always)]
+pub fn cpu_id_in_kernel() -> u64 {
+    let id: u64;
+    // SAFETY: as for `cpu_id`. `pure, nomem`: the field is written once,
+    // before GS points at the block, and is constant from then on, so
+    // reading it once and reusing the value is the same as reading it again.
+    unsafe {
+        core::arch::asm!(
+            "mov {}, gs:[{offset}]",
+            out(reg) id,
+            offset = const offsets::CPU_ID,
+            options(pure, nomem, nostack, preserves_flags)
+        )
+    };
+    id
+}
+
 /// This CPU's idle frame.
 pub fn idle_frame() -> *mut TrapFrame {
     // SAFETY: the field's address, within this CPU's block.
@@ -219,7 +240,7 @@ pub fn this_cpu() -> *mut PerCpu {
 /// and the I/O map base (`iomap`).
 #[inline(always)]
 pub fn switch(thread: u64, frame_top: u64, root: u64, iomap: u16) {
-    ACTIVE_ROOTS[cpu_id() as usize % MAX_CPUS].store(root, Ordering::Release);
+    ACTIVE_ROOTS[cpu_id_in_kernel() as usize % MAX_CPUS].store(root, Ordering::Release);
     // SAFETY: GS points at this CPU's block while the kernel runs; the fields
     // are written with interrupts off. `root` is a live PML4 that maps the
     // kernel half like every other, so execution continues after the write.
