@@ -316,10 +316,11 @@ return_to_frame:
     cmpq ${syscall_vector}, {frame_vector}(%rsp)
     jne 7f
     /* Saved by the syscall entry, the only code that writes this vector:
-       a ring-3 frame. */
+       a ring-3 frame. RCX gets its RIP for sysretq here, compared (unsigned)
+       with the end of the user half. */
     movq {frame_rip}(%rsp), %rcx
-    shrq $47, %rcx
-    jnz bad_return
+    cmpq user_half_end(%rip), %rcx
+    jae bad_return
     /* Loads, not pops: RSP stays at the frame, and the RCX and R11 slots
        are skipped (about to be loaded with RIP and RFLAGS). A frame entered
        by syscall has the CS and SS that sysretq recreates exactly. */
@@ -336,7 +337,6 @@ return_to_frame:
     movq {frame_rdx}(%rsp), %rdx
     movq {frame_rsi}(%rsp), %rsi
     movq {frame_rdi}(%rsp), %rdi
-    movq {frame_rip}(%rsp), %rcx
     movq {frame_rflags}(%rsp), %r11
     movq {frame_rsp}(%rsp), %rsp
     /* Last: after this instruction nothing may touch per-CPU data. */
@@ -378,6 +378,12 @@ bad_return:
     movq %gs:{kernel_stack_top}, %rsp
     callq {bad_frame}
     jmp return_to_frame
+
+    .section .rodata.user_half_end, "a"
+    .balign 8
+    /* The first address above the user half (bit 47 and up clear below). */
+user_half_end:
+    .quad 0x800000000000
     "#,
     smap_enabled = const cpu::SMAP_ENABLED,
     kernel_stack_top = const cpu::KERNEL_STACK_TOP,
