@@ -11,8 +11,15 @@
 
 /// A forwarded `write`. Words: `[fd, pid, 0, 0, name0, name1]`; the buffer holds
 /// the bytes. The console replies with word 0 = bytes written, or an error
-/// (see [`write_result`]).
+/// (see [`write_result`]). It prints each line prefixed with `name[pid]: `,
+/// control bytes other than `\n` and `\t` escaped as `\xNN`, and takes only
+/// as many bytes as make at most [`MAX_WRITE_OUTPUT`] bytes of output (at
+/// least one): the rest is the caller's to send again (`write_all` does).
 pub const WRITE: u32 = 1;
+/// The most serial output one `write` makes the console print, prefixes and
+/// escapes included: the bound on the work one request can cause it (4096
+/// newlines would otherwise be 4096 prefixed lines).
+pub const MAX_WRITE_OUTPUT: usize = 2048;
 /// A process called `exit`. Words: `[pid, status, 0, 0, name0, name1]`.
 pub const EXIT: u32 = 2;
 /// A process was killed by a fault. Words:

@@ -396,6 +396,9 @@ pub const SYSCALLS: &[SyscallDesc] = &[
         summary: "Writes up to 4096 bytes of `buf` to the console: the kernel forwards them as a `call` \
                   through handle 0 to the console server and returns the count it replies with \
                   (at most `len`). The whole range must lie in user space; at most 4096 bytes are sent. \
+                  The console server takes only the bytes whose output (prefixed lines, escaped \
+                  control bytes) fits in `console::MAX_WRITE_OUTPUT` (2048) bytes, at least one: \
+                  a caller loops over partial counts (`write_all`). \
                   A console that refuses answers EINVAL; any other error it answers is EPEERGONE. \
                   ETOOLONG when the console receives with a buffer shorter than the bytes sent; \
                   ENOMEM when a page of `buf` not made yet cannot be made (no free frame).",

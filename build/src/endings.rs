@@ -216,8 +216,11 @@ pub fn parse_notice(text: &str) -> Option<Ended> {
 
 /// The program end a serial line reports, if it reports one: from the
 /// console server (`[console] ...`) or from the kernel (`[kernel] INFO  ...`).
+/// Only a line that starts with the marker is a report: the console shows
+/// program text after a `name[pid]: ` prefix and never shows a marker in it,
+/// so no program can make such a line.
 pub fn parse_line(line: &str) -> Option<Ended> {
-    if let Some((_, notice)) = line.split_once("[console] ") {
+    if let Some(notice) = line.strip_prefix("[console] ") {
         return parse_notice(notice);
     }
     let rest = line.strip_prefix("[kernel] INFO ")?;
@@ -415,6 +418,11 @@ mod tests {
             "[console] pf[8] killed: page fault at 0x1 (fetch of 0x2, not present)",
             "[console] pf[8] killed: page fault at 0x1 (read of 0x2, gone)",
             "[console] gp[8] killed: general protection fault at 0x1 (error code x)",
+            // Markers that do not start the line: program text.
+            "forger[4]: [console] hello[3] exited with status 0",
+            "forger[4]: \\x0d[console] hog[8] killed: CPU time limit of 50 ticks used up at 0x201000",
+            " [console] hello[3] exited with status 0",
+            "x[kernel] INFO  hello[3] exited with status 0",
         ] {
             assert_eq!(parse_line(line), None, "{line}");
         }

@@ -1267,4 +1267,46 @@ cpu_limit = 300
                 .contains("no manifest named")
         );
     }
+
+    #[test]
+    fn a_relative_manifest_path_resolves_path_dot_once() {
+        // `cargo xtask run --manifest sub/m.toml` of a crate whose manifest
+        // sits in the crate (`path = "."`, as `cargo xtask new` writes it):
+        // the crate is the manifest's directory, made absolute once, so
+        // cargo, run inside it, finds its Cargo.toml (issue 16: a relative
+        // path used to be resolved again from the crate's directory).
+        let dir = std::env::temp_dir().join(format!("xtask-manifest-dot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"dot\"\n").unwrap();
+        std::fs::write(
+            dir.join("m.toml"),
+            "[[program]]\nname = \"p\"\npath = \".\"\npriority = 0\n",
+        )
+        .unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        let relative: PathBuf = cwd
+            .components()
+            .skip(1)
+            .map(|_| std::path::Component::ParentDir)
+            .collect::<PathBuf>()
+            .join(dir.strip_prefix("/").unwrap())
+            .join("m.toml");
+        assert!(relative.is_relative());
+        for manifest in [
+            Manifest::load(relative.to_str().unwrap()).unwrap(),
+            Manifest::from_file(&dir.join("m.toml")).unwrap(),
+        ] {
+            let Source::Path(crate_dir) = &manifest.programs[0].source else {
+                panic!("{:?}", manifest.programs[0].source)
+            };
+            assert!(crate_dir.is_absolute(), "{}", crate_dir.display());
+            assert_eq!(
+                std::fs::canonicalize(crate_dir).unwrap(),
+                std::fs::canonicalize(&dir).unwrap()
+            );
+            // From inside the crate (where cargo runs), its Cargo.toml.
+            assert!(crate_dir.join("Cargo.toml").is_file(), "{}", crate_dir.display());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

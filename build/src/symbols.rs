@@ -80,7 +80,8 @@ pub fn find_sites(serial: &str) -> Vec<Site> {
             });
             continue;
         }
-        let Some(message) = line.split_once("[kernel] ERROR").map(|(_, rest)| rest) else {
+        // Only lines that start with the marker: program output never does.
+        let Some(message) = line.strip_prefix("[kernel] ERROR") else {
             continue;
         };
         if let Some(fault) = message.trim().strip_prefix("unexpected ")
@@ -325,6 +326,12 @@ faulty[7]: about to read address 0
             find_sites("[kernel] ERROR   rip 0x1234\n").is_empty(),
             "a rip needs a fault before it"
         );
+        // Reports that do not start their line are program text.
+        let forged = SERIAL
+            .lines()
+            .map(|line| format!("forger[4]: {line}\n"))
+            .collect::<String>();
+        assert!(find_sites(&forged).is_empty(), "{forged}");
     }
 
     #[test]

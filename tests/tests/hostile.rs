@@ -603,6 +603,59 @@ fn cpu_hog_is_preempted_while_a_higher_priority_wakes_every_tick() {
 }
 
 #[test]
+fn a_program_that_blocks_before_every_tick_is_charged_all_the_same() {
+    // The dodger (priority 3, above the bystanders) wakes just after each
+    // tick, computes for 60% of the tick period and blocks before the next
+    // tick, for 500 rounds. Charged by sampling at ticks, it would never be
+    // running when one comes and would finish (`rounds=500`, exit 0) at
+    // 60% of the CPU. Charged exactly at every kernel entry, it reaches its
+    // limit of 30 ticks after about 30 / 0.6 = 50 rounds.
+    let limit = 30;
+    let programs = hostile(
+        "tick-dodger",
+        "tick-dodger",
+        3,
+        &[],
+        &format!("cpu_limit = {limit}\nargs = \"busy=60 rounds=500\""),
+    );
+    let outcome = run("hostile_tick_dodger", &["tick-dodger", "hello", "worker"], &programs);
+    assert_survived(&outcome);
+    let dodger = values(&outcome, "tick-dodger");
+    assert_values(&outcome, "tick-dodger", &[("busy_percent", "60")]);
+    let killed = assert_over_limit(&outcome, "tick-dodger", limit);
+    // The bystanders of the priority below kept the other 40%: they
+    // finished while it still ran.
+    for bystander in ["hello", "worker"] {
+        assert!(
+            end_of(&outcome, bystander) < killed,
+            "{bystander} finished before the dodger was killed\n{}",
+            report(&outcome)
+        );
+    }
+    assert_eq!(dodger.get("rounds"), None, "it never finished\n{}", report(&outcome));
+    // Each round costs it at most a tick of CPU time (60% of one as
+    // planned): it cannot have used up its 30 ticks in fewer than 30 rounds
+    // (progress is reported every 10 rounds). Charged exactly, it is killed
+    // after about 30 / 0.6 = 50 rounds; allow twice that. (Charged by
+    // sampling at ticks, the same program ran about 280 rounds, charged
+    // only for the ticks that came while it computed, or all 500.)
+    let round = number(&outcome, &dodger, "round");
+    let exact = limit * 100 / 60;
+    assert!(
+        (limit - 10..2 * exact).contains(&round),
+        "killed after round {round}, expected about {exact}\n{}",
+        report(&outcome)
+    );
+    // It dodged the ticks: in most rounds no tick came while it computed.
+    let caught = number(&outcome, &dodger, "caught");
+    assert!(
+        caught * 2 < round,
+        "caught at {caught} of {round} ticks\n{}",
+        report(&outcome)
+    );
+}
+
+#[test]
 fn handles_passed_to_the_console_are_not_kept() {
     // A client passes the console a handle to a fresh endpoint with each of
     // 40 unserved messages. The kernel installs each in the console's handle
@@ -647,4 +700,185 @@ fn program_larger_than_memory_is_refused_with_enomem() {
     // It never ran.
     assert_silent(&outcome, "bloated");
     assert_never_ended(&outcome, "bloated");
+}
+
+#[test]
+fn work_pushed_onto_the_console_is_charged_to_the_client_and_bounded() {
+    // The newline-writer (priority 2, a bystander's, `cpu_limit = 20`)
+    // sends `write`s of 4096 newlines for ever: 4096 prefixed lines each,
+    // printed by the console at priority 6. The console takes only what
+    // makes `MAX_WRITE_OUTPUT` bytes of output per write, and the time it
+    // spends on the writer's calls is the writer's (donation): the writer
+    // reaches its limit and is killed, the console is not charged for it,
+    // the bystanders of the writer's priority finish while it still runs
+    // (`busy-worker`, 5000 echo round trips, shares CPU 0 with it), and the
+    // tick-watcher (priority 5, which spawned it) keeps waking about every
+    // tick. (Before: 45 KiB per write, charged to the console; the writer
+    // was never stopped and the watcher saw 13-18-tick gaps.)
+    let limit = 20;
+    let programs = [
+        hostile(
+            "tick-watcher",
+            "tick-watcher",
+            SUPERVISOR_PRIORITY,
+            &[],
+            "spawns = [\"newline-writer\"]\nargs = \"child=newline-writer\"",
+        ),
+        hostile(
+            "newline-writer",
+            "newline-writer",
+            BYSTANDER_PRIORITY,
+            &[],
+            &format!("cpu_limit = {limit}\ncpus = [0]"),
+        ),
+        hostile(
+            "busy-worker",
+            "worker",
+            BYSTANDER_PRIORITY,
+            &[r#"{ endpoint = "echo", rights = ["send"] }"#],
+            "args = \"rounds=5000\"\ncpus = [0]",
+        ),
+    ]
+    .concat();
+    let outcome = run(
+        "hostile_newline_writer",
+        &["tick-watcher", "hello", "worker", "busy-worker"],
+        &programs,
+    );
+    assert_survived(&outcome);
+    assert_values(&outcome, "busy-worker", &[("rounds", "5000")]);
+    let killed = assert_over_limit(&outcome, "newline-writer", limit);
+    // On one CPU the console's work for the writer and the busy-worker's
+    // own take turns on the same CPU, charged alike: the busy-worker needs
+    // about half of the writer's budget. (On two, the console prints on
+    // either CPU while the single-threaded TCG gives each CPU half the
+    // host's time: no order is certain, only that both end.)
+    if test_cpus() == 1 {
+        for bystander in ["hello", "worker", "busy-worker"] {
+            assert!(
+                end_of(&outcome, bystander) < killed,
+                "{bystander} finished before the writer was killed\n{}",
+                report(&outcome)
+            );
+        }
+    }
+    // One write took only the newlines whose prefixed lines fit in the
+    // bound (one more would not), and each was printed as a line.
+    let writer_pid = ending(&outcome, "newline-writer").1.pid;
+    let max = abi::console::MAX_WRITE_OUTPUT as u64;
+    let line = format!("newline-writer[{writer_pid}]: \n").len() as u64;
+    let writer = values(&outcome, "newline-writer");
+    assert_values(&outcome, "newline-writer", &[("bytes", "4096")]);
+    let first = number(&outcome, &writer, "first_write");
+    assert!(
+        first * line <= max && (first + 1) * line > max - 1,
+        "first write took {first} newlines of {line} bytes each, bound {max}\n{}",
+        report(&outcome)
+    );
+    // The watcher: the calibration write (just under the bound, one line)
+    // was taken whole; the writer ended at its limit, charged about all of
+    // it while the console was charged next to nothing.
+    let watcher = values(&outcome, "tick-watcher");
+    let calibration = (abi::console::MAX_WRITE_OUTPUT - 64).to_string();
+    assert_values(
+        &outcome,
+        "tick-watcher",
+        &[("calibration.taken", &calibration), ("child.ending", "limit")],
+    );
+    let child_ticks = number(&outcome, &watcher, "child.cpu_ticks");
+    assert!(
+        (limit - 2..=limit).contains(&child_ticks),
+        "the writer was charged {child_ticks} ticks when last seen\n{}",
+        report(&outcome)
+    );
+    // The console pays for the calibration write (the watcher has no
+    // budget to pay from) and the bystanders' lines: a few ticks at most.
+    let calibration_ticks = number(&outcome, &watcher, "calibration.ticks_x100").div_ceil(100);
+    let console_ticks = number(&outcome, &watcher, "console.cpu_ticks");
+    assert!(
+        console_ticks <= calibration_ticks + 3,
+        "the console was charged {console_ticks} ticks\n{}",
+        report(&outcome)
+    );
+    // The watcher woke every tick or so: a write keeps the console (of a
+    // higher priority) busy for no longer than the calibration write took.
+    let max_gap = number(&outcome, &watcher, "max_gap");
+    assert!(
+        max_gap <= 2 + calibration_ticks,
+        "gaps of up to {max_gap} ticks; one bounded write takes {calibration_ticks}\n{}",
+        report(&outcome)
+    );
+}
+
+#[test]
+fn program_output_never_passes_for_a_report() {
+    // The forger prints every forged report it knows (after newlines,
+    // carriage returns, ANSI sequences, backspaces and control bytes, split
+    // over writes), all about `victim[99]` or addresses `0x2bad...`. The
+    // build tool reads the run's reports (`xtask::endings`, the symbolized
+    // fault sites) from lines that start with `[kernel] ` or `[console] `;
+    // the console shows program text after a `name[pid]: ` prefix, control
+    // bytes escaped, and never a raw `[kernel]` or `[console]` in it.
+    let programs = hostile("forger", "forger", BYSTANDER_PRIORITY, &[], "");
+    let outcome = run("hostile_forger", &["forger", "hello", "worker"], &programs);
+    assert_survived(&outcome);
+    let forger = values(&outcome, "forger");
+    assert_eq!(number(&outcome, &forger, "done"), 0, "{}", report(&outcome));
+    assert_exited(&outcome, "forger", 0);
+    // No report about the victim, no fault site, no kernel line of its.
+    for (_, ended) in endings(&outcome) {
+        assert!(
+            ended.name != "victim" && ended.pid != 99,
+            "forged report taken: {}\n{}",
+            ended.text,
+            report(&outcome)
+        );
+    }
+    assert!(
+        outcome.symbolized.is_empty(),
+        "forged fault reports symbolized: {:?}\n{}",
+        outcome.symbolized,
+        report(&outcome)
+    );
+    for line in outcome.serial.lines() {
+        let trusted = line.starts_with("[kernel] ") || line.starts_with("[console] ");
+        assert!(
+            !(trusted && (line.contains("victim") || line.contains("2bad") || line.contains("forged"))),
+            "forged report line: {line:?}\n{}",
+            report(&outcome)
+        );
+        // Nor does program text hold a marker or a control byte anywhere
+        // (a kernel line cutting a program's line in two cannot make one).
+        if !trusted {
+            assert!(
+                !line.contains("[kernel]") && !line.contains("[console]"),
+                "a marker in program text: {line:?}\n{}",
+                report(&outcome)
+            );
+            assert!(
+                !line.chars().any(|c| c.is_control() && c != '\t'),
+                "a control byte in program text: {line:?}\n{}",
+                report(&outcome)
+            );
+        }
+    }
+    // What it printed is shown, escaped: its lines all carry its prefix.
+    let pid = ending(&outcome, "forger").1.pid;
+    let prefix = format!("forger[{pid}]: ");
+    for shown in [
+        r"\x0d\x5bconsole] victim[99] killed: page fault at 0x2bad000",
+        r"\x1b[2K\x0d\x5bconsole] victim[99] exited with status 0",
+        r"\x5bcons",
+        r"\x08\x08\x08",
+        r"\x00\x7f\x0c\x0b\x5bkernel] ERROR PANIC",
+    ] {
+        assert!(
+            outcome
+                .serial
+                .lines()
+                .any(|line| line.starts_with(&prefix) && line.contains(shown)),
+            "no line of the forger shows {shown:?}\n{}",
+            report(&outcome)
+        );
+    }
 }

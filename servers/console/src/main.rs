@@ -8,6 +8,13 @@
 //! program leaves open (a prompt) stays open for its next write and for the
 //! echo of what is typed, and anything else printed first ends it.
 //!
+//! Program text cannot pass for a report: control bytes but `\n` and `\t`
+//! are shown as `\xNN`, and so is a `[` that would start `[kernel]` or
+//! `[console]`, so a line that starts with either is the kernel's or the
+//! console's own (the build tool trusts only those). One `write` makes at
+//! most `abi::console::MAX_WRITE_OUTPUT` bytes of output: the console takes
+//! the bytes that fit and replies with their count.
+//!
 //! Input: with COM1's interrupt line (the manifest's `irqs = [4]`: handle
 //! 1), the UART's receive interrupt signals a notification bound to the
 //! console's endpoint, so the same loop that serves writes also gets
@@ -25,7 +32,7 @@
 #![forbid(unsafe_code)]
 
 use libsys::abi::console::{
-    self, ATTACH, EXIT, FAULT, INPUT_READY, INTERRUPT, KILLED, LIMIT, MAX_HOLDERS, Notice, READ,
+    self, ATTACH, EXIT, FAULT, INPUT_READY, INTERRUPT, KILLED, LIMIT, MAX_HOLDERS, MAX_WRITE_OUTPUT, Notice, READ,
 };
 use libsys::abi::message::MAX_BUFFER;
 use libsys::line::LineDiscipline;
@@ -182,11 +189,17 @@ impl Console {
         }
     }
 
-    /// Prints `text` line by line, each prefixed with `name[pid]: `. A line
-    /// the text leaves open stays open for this process's next write;
-    /// other output ends it first.
-    fn print_lines(&mut self, name: &[u8], pid: u64, text: &[u8]) {
-        for line in text.split_inclusive(|&b| b == b'\n') {
+    /// Prints what it takes of `text` line by line, each line prefixed with
+    /// `name[pid]: ` and its bytes made safe ([`put_program_text`]); returns
+    /// how many bytes it took: as many as make at most
+    /// [`MAX_WRITE_OUTPUT`] bytes of output (at least one), so one `write`
+    /// bounds the work it causes. A line the text leaves open stays open
+    /// for this process's next write; other output ends it first.
+    ///
+    /// [`put_program_text`]: Console::put_program_text
+    fn print_lines(&mut self, name: &[u8], pid: u64, text: &[u8]) -> usize {
+        let taken = self.fitting(name.len(), pid, text);
+        for line in text[..taken].split_inclusive(|&b| b == b'\n') {
             if self.open != Open::Program(pid) {
                 self.end_open_line();
                 self.put(name);
@@ -194,12 +207,51 @@ impl Console {
                 self.put_number(pid);
                 self.put(b"]: ");
             }
-            self.put(line);
+            self.put_program_text(line);
             self.open = if line.last() == Some(&b'\n') {
                 Open::Nothing
             } else {
                 Open::Program(pid)
             };
+        }
+        taken
+    }
+
+    /// How many bytes of `text` [`print_lines`](Console::print_lines) takes:
+    /// the most whose output, counted at its largest (every `[` escaped),
+    /// is at most [`MAX_WRITE_OUTPUT`] bytes; at least one.
+    fn fitting(&self, name_len: usize, pid: u64, text: &[u8]) -> usize {
+        let prefix = name_len + decimal_digits(pid) + 4;
+        let mut open = self.open == Open::Program(pid);
+        let mut spent = usize::from(!open && self.open != Open::Nothing);
+        for (index, &byte) in text.iter().enumerate() {
+            let shown = if escaped(byte) || byte == b'[' { ESCAPE_LEN } else { 1 };
+            let cost = shown + if open { 0 } else { prefix };
+            if index > 0 && spent + cost > MAX_WRITE_OUTPUT {
+                return index;
+            }
+            spent += cost;
+            open = byte != b'\n';
+        }
+        text.len()
+    }
+
+    /// Prints one line of a program's text (ending in `\n`, or the last of
+    /// its write) so that it cannot pass for a report: control bytes other
+    /// than `\n` and `\t` (a `\r` that would go back to the start of the
+    /// line, an escape sequence) are shown as `\xNN`, and so is a `[` that
+    /// starts one of [`MARKERS`] (or what may become one in the program's
+    /// next write). So program output never holds `[kernel]` or
+    /// `[console]`, and a line that starts with either is the kernel's or
+    /// the console's, even if a kernel line cuts a program's line in two.
+    fn put_program_text(&self, line: &[u8]) {
+        for (index, &byte) in line.iter().enumerate() {
+            if escaped(byte) || (byte == b'[' && opens_marker(&line[index..])) {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                self.put(&[b'\\', b'x', HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]]);
+            } else {
+                self.put(&[byte]);
+            }
         }
     }
 
@@ -373,6 +425,37 @@ impl Console {
     }
 }
 
+/// The starts of the lines the host takes as reports (the kernel's log, the
+/// console's notices): program text never shows them.
+const MARKERS: [&[u8]; 2] = [b"[kernel]", b"[console]"];
+/// The length of an escaped byte: `\xNN`.
+const ESCAPE_LEN: usize = 4;
+
+/// Whether a byte of program text is shown escaped: the C0 control bytes but
+/// `\n` and `\t`, and DEL.
+fn escaped(byte: u8) -> bool {
+    (byte < 0x20 && byte != b'\n' && byte != b'\t') || byte == 0x7f
+}
+
+/// Whether `rest` (starting with its `[`) starts with one of [`MARKERS`],
+/// or ends while it still may.
+fn opens_marker(rest: &[u8]) -> bool {
+    MARKERS.iter().any(|marker| {
+        let len = rest.len().min(marker.len());
+        rest[..len] == marker[..len]
+    })
+}
+
+/// The number of decimal digits of `value`.
+fn decimal_digits(mut value: u64) -> usize {
+    let mut digits = 1;
+    while value >= 10 {
+        value /= 10;
+        digits += 1;
+    }
+    digits
+}
+
 /// A fixed buffer for formatting one notice line.
 #[derive(Default)]
 struct Line {
@@ -430,8 +513,8 @@ impl Server for Console {
             (console::WRITE, Some(words)) => {
                 let name_words = [words[console::WORD_NAME[0]], words[console::WORD_NAME[1]]];
                 let (name, len) = console::unpack_name(name_words);
-                self.print_lines(&name[..len], words[1], &buffer[..request.len]);
-                Reply::with_words(0, &[request.len as u64])
+                let taken = self.print_lines(&name[..len], words[1], &buffer[..request.len]);
+                Reply::with_words(0, &[taken as u64])
             }
             (EXIT | FAULT | LIMIT | KILLED, Some(words)) => {
                 if let Some(notice) = Notice::decode(request.label, words) {

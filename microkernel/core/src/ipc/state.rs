@@ -838,6 +838,25 @@ mod tests {
         assert_eq!(ipc.send(6, ep, false), Ok(SendOutcome::Blocked));
     }
 
+    /// The reply slot's pairing on timeout is a checked condition, not a
+    /// `debug_assert` (issue 16): a caller whose wait ends clears the
+    /// server's slot only if the slot names it, in release builds too.
+    #[test]
+    fn a_timeout_clears_only_the_reply_slot_that_names_its_caller() {
+        let (mut ipc, ep) = setup();
+        ipc.recv(1, ep);
+        ipc.send(2, ep, true).unwrap();
+        ipc.complete(2, 1, true);
+        // A broken pairing no syscall makes: thread 3 claims to await the
+        // reply that server 1 owes thread 2.
+        ipc.states[3] = AwaitingReply { server: 1 };
+        ipc.timeout(3);
+        assert_eq!(ipc.state(3), Idle);
+        assert_eq!(ipc.reply_slot(1), ReplySlot::Caller(2));
+        assert_eq!(ipc.reply(1), Ok(2));
+        assert_eq!(ipc.state(2), Idle);
+    }
+
     /// The fast path's steps leave exactly the state of the slow sequence.
     #[test]
     fn fast_path_steps_match_the_slow_path() {

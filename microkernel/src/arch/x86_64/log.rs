@@ -28,12 +28,15 @@ pub fn init_log(cmdline: &str) {
 }
 
 /// Releases the log lock after a panic or fault interrupted a line, so the
-/// report can be printed.
+/// report can be printed, and ends the line the serial port shows: the
+/// report starts a line of its own (the build tool trusts only lines that
+/// start with `[kernel] `) even when it cut into a line of the kernel or of
+/// the console (which writes COM1 from ring 3, maybe on another CPU).
 pub fn force_unlock_log() {
     if LOCK.is_locked() {
         // SAFETY: called only on the way to stopping the machine, with
         // interrupts off on the only CPU: the holder will never run again.
         unsafe { LOCK.force_unlock() };
-        super::serial::write_bytes(b"\n");
     }
+    super::serial::write_bytes(b"\n");
 }
