@@ -57,10 +57,25 @@ pub fn with<R>(f: impl FnOnce(&mut Kernel<X86>) -> R) -> R {
     if KERNEL.owner.load(Ordering::Relaxed) == cpu {
         panic!("kernel state re-entered");
     }
+    locked(cpu, f)
+}
+
+/// [`with`] for the `syscall` entries, without the re-entry check: a
+/// `syscall` comes from ring 3 only (the kernel runs with interrupts off and
+/// never executes one), so this CPU was outside the kernel and cannot hold
+/// the lock. It still records the owner, so that any other entry on this CPU
+/// while it holds the lock panics as in [`with`].
+#[inline(always)]
+fn with_from_syscall<R>(f: impl FnOnce(&mut Kernel<X86>) -> R) -> R {
+    locked(arch::cpu_id(), f)
+}
+
+/// Takes the lock for `cpu`, runs `f`, releases it.
+#[inline(always)]
+fn locked<R>(cpu: usize, f: impl FnOnce(&mut Kernel<X86>) -> R) -> R {
     let ticket = KERNEL.next.fetch_add(1, Ordering::Relaxed);
-    while KERNEL.serving.load(Ordering::Acquire) != ticket {
-        arch::serve_shootdown();
-        core::hint::spin_loop();
+    if KERNEL.serving.load(Ordering::Acquire) != ticket {
+        wait_for(ticket);
     }
     KERNEL.owner.store(cpu, Ordering::Relaxed);
     // SAFETY: this CPU holds the lock: no other reference to the state
@@ -69,6 +84,17 @@ pub fn with<R>(f: impl FnOnce(&mut Kernel<X86>) -> R) -> R {
     KERNEL.owner.store(usize::MAX, Ordering::Relaxed);
     KERNEL.serving.fetch_add(1, Ordering::Release);
     result
+}
+
+/// Waits until `ticket` is served, serving TLB shootdowns meanwhile (out of
+/// line: an uncontended entry does not pay for the loop).
+#[cold]
+#[inline(never)]
+fn wait_for(ticket: u32) {
+    while KERNEL.serving.load(Ordering::Acquire) != ticket {
+        arch::serve_shootdown();
+        core::hint::spin_loop();
+    }
 }
 
 /// Takes the lock if it is free, for the NMI dump (which may interrupt a
@@ -122,7 +148,7 @@ extern "Rust" fn kernel_ap_main(cpu: usize) -> ! {
 /// Upcall: a syscall the quick path declined.
 #[unsafe(no_mangle)]
 extern "C" fn kernel_syscall() -> *mut TrapFrame {
-    with(|k| {
+    with_from_syscall(|k| {
         let resume = events::syscall(k);
         frame_of(k, resume)
     })
@@ -131,7 +157,7 @@ extern "C" fn kernel_syscall() -> *mut TrapFrame {
 /// Upcall: an IPC syscall.
 #[unsafe(no_mangle)]
 extern "C" fn kernel_syscall_ipc() -> *mut TrapFrame {
-    with(|k| {
+    with_from_syscall(|k| {
         let resume = events::ipc(k);
         frame_of(k, resume)
     })

@@ -98,6 +98,20 @@ const _: () = assert!(TrapFrame::SIZE.is_multiple_of(16));
 /// `sysretq`; the interrupt entry reads CS to tell ring 3 from ring 0.
 pub mod offsets {
     use super::*;
+    /// Offset of [`TrapFrame::r15`].
+    pub const R15: usize = offset_of!(TrapFrame, r15);
+    /// Offset of [`TrapFrame::r14`].
+    pub const R14: usize = offset_of!(TrapFrame, r14);
+    /// Offset of [`TrapFrame::r13`].
+    pub const R13: usize = offset_of!(TrapFrame, r13);
+    /// Offset of [`TrapFrame::r12`].
+    pub const R12: usize = offset_of!(TrapFrame, r12);
+    /// Offset of [`TrapFrame::rbp`].
+    pub const RBP: usize = offset_of!(TrapFrame, rbp);
+    /// Offset of [`TrapFrame::rbx`].
+    pub const RBX: usize = offset_of!(TrapFrame, rbx);
+    /// Offset of [`TrapFrame::rax`].
+    pub const RAX: usize = offset_of!(TrapFrame, rax);
     /// Offset of [`TrapFrame::r10`].
     pub const R10: usize = offset_of!(TrapFrame, r10);
     /// Offset of [`TrapFrame::r9`].

@@ -4,7 +4,7 @@
 //! Every entry builds a [`TrapFrame`] and calls one Rust function (in
 //! `trap`) that returns the frame to resume (the same thread's, or another's
 //! after a switch). From ring 3 the frame is built in the current thread's
-//! save area (`gs:frame_top`, also TSS.RSP0: the frame field of the thread
+//! save area (`gs:frame_top`, which is TSS.RSP0: the frame field of the thread
 //! in the kernel state), and the kernel then runs on this CPU's kernel
 //! stack. The kernel never blocks inside a call, so nothing else needs
 //! saving.
@@ -112,29 +112,32 @@ syscall_entry:
     callq {dispatch}
     jmp return_to_frame
 3:
-    /* IPC: the whole frame, in one pass. */
-    pushq ${user_ss}
-    pushq %gs:{user_rsp}
-    pushq %r11
-    pushq ${user_cs}
-    pushq %rcx
-    pushq $0
-    pushq ${syscall_vector}
-    pushq %rdi
-    pushq %rsi
-    pushq %rdx
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %rax
-    pushq %rcx
-    pushq %r11
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    /* IPC: the whole frame, stored in place, but for what every thread's
+       frame holds already or what nothing resumes. SS and CS: the user
+       selectors, in every thread's frame from its start (`new_user`), and
+       an interrupt from ring 3 writes the same. The error code: read only
+       for the faults that push one. The RCX and R11 slots: a frame with the
+       syscall vector leaves by sysretq, which loads RCX and R11 from RIP
+       and RFLAGS. What is left in them is this thread's own. */
+    movq %rcx, {rip}(%rsp)
+    movq %r11, {rflags}(%rsp)
+    movq ${syscall_vector}, {vector}(%rsp)
+    movq %rdi, {rdi}(%rsp)
+    movq %rsi, {rsi}(%rsp)
+    movq %rdx, {rdx}(%rsp)
+    movq %r8, {r8}(%rsp)
+    movq %r9, {r9}(%rsp)
+    movq %r10, {r10}(%rsp)
+    movq %rax, {rax}(%rsp)
+    movq %rbx, {rbx}(%rsp)
+    movq %rbp, {rbp}(%rsp)
+    movq %r12, {r12}(%rsp)
+    movq %r13, {r13}(%rsp)
+    movq %r14, {r14}(%rsp)
+    movq %r15, {r15}(%rsp)
+    /* RCX is stored: it carries the user RSP into the frame. */
+    movq %gs:{user_rsp}, %rcx
+    movq %rcx, {rsp}(%rsp)
     /* The IPC fast path, or the dispatcher: the frame to resume. */
     movq %gs:{kernel_stack_top}, %rsp
     callq {ipc}
@@ -151,6 +154,15 @@ syscall_entry:
     r8 = const frame::R8 as isize - FRAME_SIZE as isize,
     r9 = const frame::R9 as isize - FRAME_SIZE as isize,
     r10 = const frame::R10 as isize - FRAME_SIZE as isize,
+    rax = const frame::RAX as isize - FRAME_SIZE as isize,
+    rbx = const frame::RBX as isize - FRAME_SIZE as isize,
+    rbp = const frame::RBP as isize - FRAME_SIZE as isize,
+    r12 = const frame::R12 as isize - FRAME_SIZE as isize,
+    r13 = const frame::R13 as isize - FRAME_SIZE as isize,
+    r14 = const frame::R14 as isize - FRAME_SIZE as isize,
+    r15 = const frame::R15 as isize - FRAME_SIZE as isize,
+    vector = const frame::VECTOR as isize - FRAME_SIZE as isize,
+    rsp = const frame::RSP as isize - FRAME_SIZE as isize,
     stored_bytes = const frame::VECTOR - frame::R10,
     first_ipc = const abi::Syscall::Send as u64,
     last_ipc = const abi::Syscall::ReplyRecv as u64,
@@ -301,36 +313,41 @@ return_to_frame:
        iretq that faults has no frame to fault into: a ring-3 frame with any
        other RIP is never resumed, its process is ended instead. No frame
        holds one today (entry points are checked); this makes it a fact. */
+    cmpq ${syscall_vector}, {frame_vector}(%rsp)
+    jne 7f
+    /* Saved by the syscall entry, the only code that writes this vector:
+       a ring-3 frame. RCX gets its RIP for sysretq here, compared (unsigned)
+       with the end of the user half. */
+    movq {frame_rip}(%rsp), %rcx
+    cmpq user_half_end(%rip), %rcx
+    jae bad_return
+    /* Loads, not pops: RSP stays at the frame, and the RCX and R11 slots
+       are skipped (about to be loaded with RIP and RFLAGS). A frame entered
+       by syscall has the CS and SS that sysretq recreates exactly. */
+    movq {frame_r15}(%rsp), %r15
+    movq {frame_r14}(%rsp), %r14
+    movq {frame_r13}(%rsp), %r13
+    movq {frame_r12}(%rsp), %r12
+    movq {frame_rbp}(%rsp), %rbp
+    movq {frame_rbx}(%rsp), %rbx
+    movq {frame_rax}(%rsp), %rax
+    movq {frame_r10}(%rsp), %r10
+    movq {frame_r9}(%rsp), %r9
+    movq {frame_r8}(%rsp), %r8
+    movq {frame_rdx}(%rsp), %rdx
+    movq {frame_rsi}(%rsp), %rsi
+    movq {frame_rdi}(%rsp), %rdi
+    movq {frame_rflags}(%rsp), %r11
+    movq {frame_rsp}(%rsp), %rsp
+    /* Last: after this instruction nothing may touch per-CPU data. */
+    swapgs
+    sysretq
+7:
     testb $3, {frame_cs}(%rsp)
     jz 5f
     movq {frame_rip}(%rsp), %rcx
     shrq $47, %rcx
     jnz bad_return
-    cmpq ${syscall_vector}, {frame_vector}(%rsp)
-    jne 5f
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
-    /* R11 and RCX are about to be loaded with RFLAGS and RIP. */
-    addq $16, %rsp
-    popq %rax
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rdx
-    popq %rsi
-    popq %rdi
-    /* Now at the vector slot. A frame entered by syscall has the CS and SS
-       that sysretq recreates exactly. */
-    movq {rip_above_vector}(%rsp), %rcx
-    movq {rflags_above_vector}(%rsp), %r11
-    movq {rsp_above_vector}(%rsp), %rsp
-    /* Last: after this instruction nothing may touch per-CPU data. */
-    swapgs
-    sysretq
 5:
     popq %r15
     popq %r14
@@ -361,15 +378,33 @@ bad_return:
     movq %gs:{kernel_stack_top}, %rsp
     callq {bad_frame}
     jmp return_to_frame
+
+    .section .rodata.user_half_end, "a"
+    .balign 8
+    /* The first address above the user half (bit 47 and up clear below). */
+user_half_end:
+    .quad 0x800000000000
     "#,
     smap_enabled = const cpu::SMAP_ENABLED,
     kernel_stack_top = const cpu::KERNEL_STACK_TOP,
     frame_cs = const frame::CS,
     frame_vector = const frame::VECTOR,
     frame_rip = const frame::RIP,
-    rip_above_vector = const frame::RIP - frame::VECTOR,
-    rflags_above_vector = const frame::RFLAGS - frame::VECTOR,
-    rsp_above_vector = const frame::RSP - frame::VECTOR,
+    frame_r15 = const frame::R15,
+    frame_r14 = const frame::R14,
+    frame_r13 = const frame::R13,
+    frame_r12 = const frame::R12,
+    frame_rbp = const frame::RBP,
+    frame_rbx = const frame::RBX,
+    frame_rax = const frame::RAX,
+    frame_r10 = const frame::R10,
+    frame_r9 = const frame::R9,
+    frame_r8 = const frame::R8,
+    frame_rdx = const frame::RDX,
+    frame_rsi = const frame::RSI,
+    frame_rdi = const frame::RDI,
+    frame_rflags = const frame::RFLAGS,
+    frame_rsp = const frame::RSP,
     syscall_vector = const SYSCALL_VECTOR,
     dispatch = sym super::trap::trap_from_any,
     fatal = sym super::trap::trap_fatal,

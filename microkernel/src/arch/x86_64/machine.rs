@@ -50,7 +50,7 @@ impl Machine for X86 {
 
     #[inline(always)]
     fn cpu(&self) -> usize {
-        percpu::cpu_id() as usize
+        percpu::cpu_id_in_kernel() as usize
     }
 
     fn kick(&mut self, cpus: u8) {

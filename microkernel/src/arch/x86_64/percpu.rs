@@ -22,10 +22,6 @@ pub struct PerCpu {
     pub self_pointer: u64,
     /// Scratch slot: the user RSP between `syscall` and the frame push.
     pub user_rsp: u64,
-    /// Top of the current thread's register save area: where the `syscall`
-    /// stub builds the frame, and (as TSS.RSP0) where the CPU pushes an
-    /// interrupt frame from ring 3. The thread's kernel entry stack.
-    pub frame_top: u64,
     /// Top of this CPU's kernel stack, on which all kernel code runs.
     pub kernel_stack_top: u64,
     /// Index of the thread running on this CPU (`u64::MAX` when idle).
@@ -54,7 +50,10 @@ pub struct PerCpu {
 pub mod offsets {
     use super::*;
     pub const USER_RSP: usize = offset_of!(PerCpu, user_rsp);
-    pub const FRAME_TOP: usize = offset_of!(PerCpu, frame_top);
+    /// Top of the current thread's register save area: where the `syscall`
+    /// stub builds the frame, and where the CPU pushes an interrupt frame
+    /// from ring 3. It is TSS.RSP0 itself, so a switch writes it once.
+    pub const FRAME_TOP: usize = RSP0;
     pub const KERNEL_STACK_TOP: usize = offset_of!(PerCpu, kernel_stack_top);
     pub const SMAP_ENABLED: usize = offset_of!(PerCpu, smap_enabled);
     pub const CURRENT_THREAD: usize = offset_of!(PerCpu, current_thread);
@@ -70,7 +69,6 @@ impl PerCpu {
     const UNUSED: PerCpu = PerCpu {
         self_pointer: 0,
         user_rsp: 0,
-        frame_top: 0,
         kernel_stack_top: 0,
         current_thread: u64::MAX,
         cpu_id: 0,
@@ -188,6 +186,27 @@ pub fn cpu_id() -> u64 {
     id
 }
 
+/// [`cpu_id`] for the kernel's own paths, which run only once this CPU's GS
+/// is set up (every kernel entry; not the bring-up code, which sets GS up):
+/// the id never changes while the kernel runs on this CPU, so the compiler
+/// may read it once for several uses in an entry.
+#[inline(always)]
+pub fn cpu_id_in_kernel() -> u64 {
+    let id: u64;
+    // SAFETY: as for `cpu_id`. `pure, nomem`: the field is written once,
+    // before GS points at the block, and is constant from then on, so
+    // reading it once and reusing the value is the same as reading it again.
+    unsafe {
+        core::arch::asm!(
+            "mov {}, gs:[{offset}]",
+            out(reg) id,
+            offset = const offsets::CPU_ID,
+            options(pure, nomem, nostack, preserves_flags)
+        )
+    };
+    id
+}
+
 /// This CPU's idle frame.
 pub fn idle_frame() -> *mut TrapFrame {
     // SAFETY: the field's address, within this CPU's block.
@@ -217,11 +236,11 @@ pub fn this_cpu() -> *mut PerCpu {
 
 /// Makes `thread` the one the CPU returns to: its address space (CR3 is
 /// written only when it changes), the top of its save area (where the next
-/// entry from ring 3 saves, as `frame_top` and TSS.RSP0), and the I/O map
-/// base (`iomap`).
+/// entry from ring 3 saves: TSS.RSP0, which the `syscall` stub reads too),
+/// and the I/O map base (`iomap`).
 #[inline(always)]
 pub fn switch(thread: u64, frame_top: u64, root: u64, iomap: u16) {
-    ACTIVE_ROOTS[cpu_id() as usize % MAX_CPUS].store(root, Ordering::Release);
+    ACTIVE_ROOTS[cpu_id_in_kernel() as usize % MAX_CPUS].store(root, Ordering::Release);
     // SAFETY: GS points at this CPU's block while the kernel runs; the fields
     // are written with interrupts off. `root` is a live PML4 that maps the
     // kernel half like every other, so execution continues after the write.
@@ -232,12 +251,10 @@ pub fn switch(thread: u64, frame_top: u64, root: u64, iomap: u16) {
             "mov cr3, {root}",
             "mov gs:[{active}], {root}",
             "2:",
-            "mov gs:[{frame_top_offset}], {top}",
             "mov gs:[{rsp0}], {top}",
             "mov gs:[{current}], {thread}",
             "mov word ptr gs:[{iomap_offset}], {iomap:x}",
             active = const offsets::ACTIVE_ROOT,
-            frame_top_offset = const offsets::FRAME_TOP,
             rsp0 = const offsets::RSP0,
             current = const offsets::CURRENT_THREAD,
             iomap_offset = const offsets::IOMAP_BASE,
