@@ -5,6 +5,7 @@
 
 use crate::qemu::Accel;
 use abi::results::Output;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -209,6 +210,27 @@ pub struct IcountFigures {
 }
 
 impl IcountFigures {
+    /// As JSON: `method` (how the counts were made), whether the runs
+    /// agreed, each boot's seconds, and every figure's spread.
+    pub fn json(&self, method: &str) -> Value {
+        let figures: serde_json::Map<String, Value> = self
+            .figures
+            .iter()
+            .map(|(key, s)| {
+                (
+                    key.clone(),
+                    json!({"min": s.min.as_f64(), "median": s.median.as_f64(), "max": s.max.as_f64()}),
+                )
+            })
+            .collect();
+        json!({
+            "method": method,
+            "identical": self.identical,
+            "boot_seconds": self.walls.iter().map(Duration::as_secs_f64).collect::<Vec<_>>(),
+            "instructions": figures,
+        })
+    }
+
     pub fn from_runs(runs: &[GuestFigures], walls: Vec<Duration>) -> Self {
         let figures: Vec<(String, Spread<Hundredths>)> = keys_of(runs)
             .into_iter()
@@ -266,6 +288,23 @@ pub struct WallFigures {
 }
 
 impl WallFigures {
+    /// As JSON under `accel`: the TSC rate's spread, each boot's seconds,
+    /// and every figure's spread in ns per operation.
+    pub fn json(&self, accel: &str) -> Value {
+        let figures: serde_json::Map<String, Value> = self
+            .figures
+            .iter()
+            .map(|(key, s)| (key.clone(), json!({"min": s.min, "median": s.median, "max": s.max})))
+            .collect();
+        json!({
+            "accel": accel,
+            "tick_hz": self.tick_hz,
+            "tsc_per_tick": {"min": self.tsc_per_tick.min, "median": self.tsc_per_tick.median, "max": self.tsc_per_tick.max},
+            "boot_seconds": self.walls.iter().map(Duration::as_secs_f64).collect::<Vec<_>>(),
+            "ns_per_op": figures,
+        })
+    }
+
     /// Turns each run's TSC units into nanoseconds with its own
     /// `bench.tsc_per_tick`.
     pub fn from_runs(accel: Accel, runs: &[GuestFigures], walls: Vec<Duration>) -> Result<Self, String> {

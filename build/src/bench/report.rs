@@ -9,7 +9,6 @@ use super::linux::{self, LinuxPeer};
 use super::smp::SmpFigures;
 use serde_json::{Value, json};
 use std::fmt;
-use std::time::Duration;
 
 /// Everything one `cargo xtask bench` measured.
 #[derive(Clone, Debug)]
@@ -330,38 +329,11 @@ impl Report {
 
     /// The whole report as JSON.
     pub fn json(&self) -> Value {
-        let icount = self.icount.as_ref().map(|icount| {
-            let figures: serde_json::Map<String, Value> = icount
-                .figures
-                .iter()
-                .map(|(key, s)| {
-                    (
-                        key.clone(),
-                        json!({"min": s.min.as_f64(), "median": s.median.as_f64(), "max": s.max.as_f64()}),
-                    )
-                })
-                .collect();
-            json!({
-                "method": "TCG, -icount shift=0,align=off,sleep=off: guest instructions per operation",
-                "identical": icount.identical,
-                "boot_seconds": icount.walls.iter().map(Duration::as_secs_f64).collect::<Vec<_>>(),
-                "instructions": figures,
-            })
-        });
-        let wall = self.wall.as_ref().map(|wall| {
-            let figures: serde_json::Map<String, Value> = wall
-                .figures
-                .iter()
-                .map(|(key, s)| (key.clone(), json!({"min": s.min, "median": s.median, "max": s.max})))
-                .collect();
-            json!({
-                "accel": wall.accel.name(),
-                "tick_hz": wall.tick_hz,
-                "tsc_per_tick": {"min": wall.tsc_per_tick.min, "median": wall.tsc_per_tick.median, "max": wall.tsc_per_tick.max},
-                "boot_seconds": wall.walls.iter().map(Duration::as_secs_f64).collect::<Vec<_>>(),
-                "ns_per_op": figures,
-            })
-        });
+        let icount = self
+            .icount
+            .as_ref()
+            .map(|icount| icount.json("TCG, -icount shift=0,align=off,sleep=off: guest instructions per operation"));
+        let wall = self.wall.as_ref().map(|wall| wall.json(wall.accel.name()));
         let targets = Some(
             self.targets()
                 .iter()

@@ -10,7 +10,6 @@
 use super::figures::{Hundredths, IcountFigures, Spread, WallFigures};
 use super::report::{number, table};
 use serde_json::{Value, json};
-use std::time::Duration;
 
 /// The manifest of the two-CPU image (`manifests/bench-smp.toml`).
 pub const SMP_MANIFEST: &str = "bench-smp";
@@ -180,36 +179,9 @@ impl SmpFigures {
 
     pub fn json(&self) -> Value {
         let icount = self.icount.as_ref().map(|icount| {
-            let figures: serde_json::Map<String, Value> = icount
-                .figures
-                .iter()
-                .map(|(key, s)| {
-                    (
-                        key.clone(),
-                        json!({"min": s.min.as_f64(), "median": s.median.as_f64(), "max": s.max.as_f64()}),
-                    )
-                })
-                .collect();
-            json!({
-                "method": "single-threaded TCG, -icount shift=0,align=off: instructions of both CPUs per operation",
-                "identical": icount.identical,
-                "boot_seconds": icount.walls.iter().map(Duration::as_secs_f64).collect::<Vec<_>>(),
-                "instructions": figures,
-            })
+            icount.json("single-threaded TCG, -icount shift=0,align=off: instructions of both CPUs per operation")
         });
-        let wall = self.wall.as_ref().map(|wall| {
-            let figures: serde_json::Map<String, Value> = wall
-                .figures
-                .iter()
-                .map(|(key, s)| (key.clone(), json!({"min": s.min, "median": s.median, "max": s.max})))
-                .collect();
-            json!({
-                "accel": wall_accel(wall),
-                "tsc_per_tick": {"min": wall.tsc_per_tick.min, "median": wall.tsc_per_tick.median, "max": wall.tsc_per_tick.max},
-                "boot_seconds": wall.walls.iter().map(Duration::as_secs_f64).collect::<Vec<_>>(),
-                "ns_per_op": figures,
-            })
-        });
+        let wall = self.wall.as_ref().map(|wall| wall.json(&wall_accel(wall)));
         json!({
             "manifest": SMP_MANIFEST,
             "icount": icount,

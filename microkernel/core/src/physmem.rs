@@ -195,15 +195,8 @@ impl<const WORDS: usize> FrameAllocator<WORDS> {
     /// The same checks as `free` apply (a frame already free, in the pool
     /// or not, is refused).
     pub fn free_zeroed(&mut self, frame: Frame) -> Result<(), FreeError> {
-        let number = frame.number();
-        if number >= Self::CAPACITY {
-            return Err(FreeError::NotManaged);
-        }
-        let (word, bit) = split(number);
-        if self.managed_bits[word] & bit == 0 {
-            return Err(FreeError::NotManaged);
-        }
-        if self.free_bits[word] & bit != 0 || self.zeroed.contains(&frame) {
+        self.allocated(frame)?;
+        if self.zeroed.contains(&frame) {
             return Err(FreeError::DoubleFree);
         }
         match self.zeroed.push(frame) {
@@ -264,8 +257,9 @@ impl<const WORDS: usize> FrameAllocator<WORDS> {
         Ok(())
     }
 
-    /// Returns a frame to the pool.
-    pub fn free(&mut self, frame: Frame) -> Result<(), FreeError> {
+    /// The bitmap word and bit of `frame`, if it is managed RAM and not free
+    /// in the bitmap.
+    fn allocated(&self, frame: Frame) -> Result<(usize, u64), FreeError> {
         let number = frame.number();
         if number >= Self::CAPACITY {
             return Err(FreeError::NotManaged);
@@ -277,6 +271,12 @@ impl<const WORDS: usize> FrameAllocator<WORDS> {
         if self.free_bits[word] & bit != 0 {
             return Err(FreeError::DoubleFree);
         }
+        Ok((word, bit))
+    }
+
+    /// Returns a frame to the pool.
+    pub fn free(&mut self, frame: Frame) -> Result<(), FreeError> {
+        let (word, bit) = self.allocated(frame)?;
         self.free_bits[word] |= bit;
         self.free += 1;
         self.hint = self.hint.min(word);
