@@ -48,4 +48,4 @@ pub use record::{DATA_BYTES, HEADER_MAGIC, MAGIC, RECORD_SIZE, REGS, Record, Rec
 #[cfg(feature = "std")]
 pub use events::{Call, Ending, Event, EventKind, Trace, Unfinished};
 #[cfg(feature = "std")]
-pub use writer::TraceWriter;
+pub use writer::{SAMPLE_WRITE, TraceWriter};

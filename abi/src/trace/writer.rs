@@ -4,7 +4,8 @@
 
 use super::events::Trace;
 use super::record::{Record, RecordKind};
-use crate::Syscall;
+use crate::message::MsgFlags;
+use crate::{MsgInfo, Syscall};
 
 /// Builds a trace record by record: a header first, then every record
 /// pushed gets the next sequence number and a timestamp 1000 counts after
@@ -145,20 +146,17 @@ impl TraceWriter {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use crate::MsgInfo;
-    use crate::message::MsgFlags;
+/// What hello writes in [`TraceWriter::sample`].
+pub const SAMPLE_WRITE: &[u8] = b"Hello from ring 3!\n";
 
-    pub const HELLO: &[u8] = b"Hello from ring 3!\n";
-
-    /// A console (pid 1) serving hello (pid 3, writes and exits) and
-    /// pingpong (pid 6, calls echo, pid 2), a faulting program (pid 7) and
-    /// two lost records.
-    pub fn scenario() -> TraceWriter {
+impl TraceWriter {
+    /// A sample trace for trace tools and their tests: a console (pid 1)
+    /// serving hello (pid 3, writes [`SAMPLE_WRITE`] and exits) and
+    /// pingpong (pid 6, calls echo, pid 2), a bad handle, a faulting
+    /// program (pid 7) and two lost records.
+    pub fn sample() -> TraceWriter {
         let ping = MsgInfo::new(7, 6, 64).0;
-        let write_info = MsgInfo::new(crate::console::WRITE, 6, HELLO.len())
+        let write_info = MsgInfo::new(crate::console::WRITE, 6, SAMPLE_WRITE.len())
             .with_flags(MsgFlags::KERNEL)
             .0;
         let mut writer = TraceWriter::new();
@@ -171,8 +169,8 @@ pub(crate) mod tests {
             // The console waits.
             .enter(1, Syscall::ReplyRecv, &[0, 0, 0x10_0000, 4096])
             // hello writes; the console receives the forwarded WRITE.
-            .enter(3, Syscall::Write, &[1, 0x2037a0, HELLO.len() as u64])
-            .data(3, Syscall::Write, HELLO)
+            .enter(3, Syscall::Write, &[1, 0x2037a0, SAMPLE_WRITE.len() as u64])
+            .data(3, Syscall::Write, SAMPLE_WRITE)
             .switch(1, 3)
             .exit(
                 1,
@@ -190,9 +188,9 @@ pub(crate) mod tests {
             .exit(
                 3,
                 Syscall::Write,
-                HELLO.len() as u64,
+                SAMPLE_WRITE.len() as u64,
                 1,
-                &[1, 0x2037a0, HELLO.len() as u64],
+                &[1, 0x2037a0, SAMPLE_WRITE.len() as u64],
             )
             .enter(3, Syscall::Exit, &[0])
             .end(3, 0)
@@ -216,6 +214,16 @@ pub(crate) mod tests {
             .fault(7, 14, 0b100, 0x20_154a, 0)
             .end(7, 0);
         writer
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// [`TraceWriter::sample`], for the tests of the other trace modules.
+    pub fn scenario() -> TraceWriter {
+        TraceWriter::sample()
     }
 
     #[test]

@@ -101,64 +101,11 @@ pub(crate) mod tests {
     //! A synthetic trace, shared by the tests of the submodules.
 
     use super::*;
-    use abi::message::MsgFlags;
     use abi::trace::TraceWriter;
-    use abi::{MsgInfo, Syscall};
 
-    pub const HELLO: &[u8] = b"Hello from ring 3!\n";
-
-    /// A console (pid 1) serving hello (pid 3, writes and exits) and
-    /// pingpong (pid 6, calls echo, pid 2), a faulting program (pid 7) and
-    /// two lost records.
+    /// abi's sample trace (`TraceWriter::sample`).
     pub fn scenario() -> TraceWriter {
-        let ping = MsgInfo::new(7, 6, 64).0;
-        let write_info = MsgInfo::new(abi::console::WRITE, 6, HELLO.len())
-            .with_flags(MsgFlags::KERNEL)
-            .0;
-        let mut writer = TraceWriter::new();
-        writer
-            .start(1, "console")
-            .start(2, "echo")
-            .start(3, "hello")
-            .start(6, "pingpong")
-            .start(7, "faulty")
-            .enter(1, Syscall::ReplyRecv, &[0, 0, 0x10_0000, 4096])
-            .enter(3, Syscall::Write, &[1, 0x2037a0, HELLO.len() as u64])
-            .data(3, Syscall::Write, HELLO)
-            .switch(1, 3)
-            .exit(
-                1,
-                Syscall::ReplyRecv,
-                0,
-                3,
-                &[9, write_info, 0x10_0000, 4096, 1, 3, 0, 0, 0, 0],
-            )
-            .enter(
-                1,
-                Syscall::ReplyRecv,
-                &[0, MsgInfo::new(0, 1, 0).0, 0x10_0000, 4096, 19],
-            )
-            .switch(3, 1)
-            .exit(
-                3,
-                Syscall::Write,
-                HELLO.len() as u64,
-                1,
-                &[1, 0x2037a0, HELLO.len() as u64],
-            )
-            .enter(3, Syscall::Exit, &[0])
-            .end(3, 0)
-            .enter(2, Syscall::Recv, &[1, 0, 0x30_0000, 4096])
-            .enter(6, Syscall::Call, &[1, ping, 0x40_0000, 64, 0, 1, 2, 3, 4, 5])
-            .exit(2, Syscall::Recv, 0, 6, &[5, ping, 0x30_0000, 4096, 0, 1, 2, 3, 4, 5])
-            .enter(2, Syscall::ReplyRecv, &[1, ping, 0x30_0000, 4096, 0, 1, 2, 3, 4, 5])
-            .exit(6, Syscall::Call, 0, 2, &[0, ping, 0x40_0000, 64, 0, 1, 2, 3, 4, 5])
-            .enter(6, Syscall::HandleClose, &[0x105])
-            .exit(6, Syscall::HandleClose, abi::Error::BADHANDLE.to_return(), 0, &[0x105])
-            .lose(2)
-            .fault(7, 14, 0b100, 0x20_154a, 0)
-            .end(7, 0);
-        writer
+        TraceWriter::sample()
     }
 
     #[test]
