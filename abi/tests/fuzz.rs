@@ -45,7 +45,7 @@ use std::fmt::{self, Write as _};
 
 // ------------------------------------------------------------------ harness
 
-use fuzzing::{Input, Outcome, Rng, Suite, escape};
+use fuzzing::{Input, Mutation, Outcome, Rng, Suite, escape};
 
 const SUITE: Suite = Suite {
     default_seed: 0x6162_692d_6675_7a7a,
@@ -85,91 +85,15 @@ impl fmt::Debug for Bytes {
     }
 }
 
-const INTERESTING_BYTES: [u8; 20] = [
-    0, 0xff, 0x7f, 0x80, 1, 0xfe, 0xc3, 0xe2, b'0', b'1', b'7', b'9', b'a', b'f', b'F', b'g', b'\n', b'#', b' ', b'=',
-];
-
-/// Applies one to a few random byte-level mutations: bit flips, interesting
-/// bytes, insertions, deletions, truncation, duplicated chunks, splices and
-/// small arithmetic on words.
-fn mutate(rng: &mut Rng, data: &mut Vec<u8>, others: &[&[u8]], max_len: usize) {
-    let most = if rng.one_in(4) { 12 } else { 3 };
-    let rounds = 1 + rng.index(most);
-    for _ in 0..rounds {
-        let len = data.len();
-        match rng.below(11) {
-            0 if len > 0 => {
-                let at = rng.index(len);
-                data[at] ^= 1 << rng.below(8);
-            }
-            1 if len > 0 => {
-                let at = rng.index(len);
-                data[at] = rng.pick(&INTERESTING_BYTES);
-            }
-            2 if len > 0 => {
-                let at = rng.index(len);
-                data[at] = rng.byte();
-            }
-            3 => {
-                let at = rng.index(len + 1);
-                let count = 1 + rng.index(8);
-                for _ in 0..count {
-                    let byte = if rng.one_in(2) {
-                        rng.byte()
-                    } else {
-                        rng.pick(&INTERESTING_BYTES)
-                    };
-                    data.insert(at, byte);
-                }
-            }
-            4 if len > 0 => {
-                let at = rng.index(len);
-                let count = (1 + rng.index(16)).min(len - at);
-                data.drain(at..at + count);
-            }
-            5 => {
-                let at = rng.index(len + 1);
-                data.truncate(at);
-            }
-            6 if len > 0 => {
-                let from = rng.index(len);
-                let count = (1 + rng.index(128)).min(len - from);
-                let chunk = data[from..from + count].to_vec();
-                let at = rng.index(len + 1);
-                data.splice(at..at, chunk);
-            }
-            7 if !others.is_empty() => {
-                let other = rng.pick(others);
-                let cut = rng.index(len + 1);
-                let from = rng.index(other.len() + 1);
-                data.truncate(cut);
-                data.extend_from_slice(&other[from..]);
-            }
-            8 if !others.is_empty() && len > 0 => {
-                let other = rng.pick(others);
-                let at = rng.index(len).min(other.len());
-                let count = (1 + rng.index(64)).min(len - at).min(other.len() - at);
-                data[at..at + count].copy_from_slice(&other[at..at + count]);
-            }
-            9 if len >= 8 => {
-                let width = rng.pick(&[1usize, 2, 4, 8]);
-                let at = rng.index(len - width + 1);
-                let mut word = [0u8; 8];
-                word[..width].copy_from_slice(&data[at..at + width]);
-                let delta = rng.below(33) as i64 - 16;
-                let value = u64::from_le_bytes(word).wrapping_add(delta as u64);
-                data[at..at + width].copy_from_slice(&value.to_le_bytes()[..width]);
-            }
-            _ => {
-                let at = rng.index(len + 1);
-                let count = 1 + rng.index(32);
-                let byte = rng.pick(&INTERESTING_BYTES);
-                data.splice(at..at, std::iter::repeat_n(byte, count));
-            }
-        }
-    }
-    data.truncate(max_len);
-}
+/// The byte-level mutations of the abi's parsers: anywhere, evenly.
+const MUTATION: Mutation = Mutation {
+    interesting: &[
+        0, 0xff, 0x7f, 0x80, 1, 0xfe, 0xc3, 0xe2, b'0', b'1', b'7', b'9', b'a', b'f', b'F', b'g', b'\n', b'#', b' ',
+        b'=',
+    ],
+    hot: None,
+    duplicate: 128,
+};
 
 // --------------------------------------------------------------------- cpio
 //
@@ -566,7 +490,7 @@ fn cpio_mutation() {
                 if rng.one_in(2) {
                     mutate_cpio_field(rng, &mut bytes);
                 } else {
-                    mutate(rng, &mut bytes, &others, 0x4000);
+                    MUTATION.apply(rng, &mut bytes, &others, 0x4000);
                 }
             }
             Bytes(bytes)
@@ -1170,7 +1094,7 @@ fn manifest_mutation() {
             let mut bytes = rng.pick(&others).to_vec();
             for _ in 0..1 + rng.index(3) {
                 if rng.one_in(5) {
-                    mutate(rng, &mut bytes, &others, 0x4000);
+                    MUTATION.apply(rng, &mut bytes, &others, 0x4000);
                 } else {
                     mutate_manifest(rng, &mut bytes);
                 }

@@ -46,7 +46,7 @@ use std::fmt;
 
 // ------------------------------------------------------------------ harness
 
-use fuzzing::{Input, Outcome, Rng, Suite, escape};
+use fuzzing::{Input, Mutation, Outcome, Rng, Suite, escape};
 
 const SUITE: Suite = Suite {
     default_seed: 0x6d69_6372_6f6b_726e,
@@ -71,99 +71,16 @@ fn corpus_file(kind: &str, name: &str) -> Vec<u8> {
     SUITE.corpus_file(kind, name)
 }
 
-const INTERESTING_BYTES: [u8; 16] = [
-    0, 0xff, 0x7f, 0x80, 1, 0xfe, 0x40, 0x38, b'0', b'9', b'a', b'f', b'\n', b'#', b' ', 0x20,
-];
-
-/// Applies one to a few random byte-level mutations. Positions fall in the
-/// first `hot` bytes three times out of four.
-fn mutate(rng: &mut Rng, data: &mut Vec<u8>, others: &[&[u8]], hot: usize, max_len: usize) {
-    let most = if rng.one_in(4) { 12 } else { 3 };
-    let rounds = 1 + rng.index(most);
-    for _ in 0..rounds {
-        let position = |rng: &mut Rng, len: usize| {
-            if len == 0 {
-                0
-            } else if rng.one_in(4) {
-                rng.index(len)
-            } else {
-                rng.index(len.min(hot.max(1)))
-            }
-        };
-        let len = data.len();
-        match rng.below(11) {
-            0 if len > 0 => {
-                let at = position(rng, len);
-                data[at] ^= 1 << rng.below(8);
-            }
-            1 if len > 0 => {
-                let at = position(rng, len);
-                data[at] = rng.pick(&INTERESTING_BYTES);
-            }
-            2 if len > 0 => {
-                let at = position(rng, len);
-                data[at] = rng.byte();
-            }
-            3 => {
-                let at = position(rng, len + 1).min(len);
-                let count = 1 + rng.index(8);
-                for _ in 0..count {
-                    let byte = if rng.one_in(2) {
-                        rng.byte()
-                    } else {
-                        rng.pick(&INTERESTING_BYTES)
-                    };
-                    data.insert(at, byte);
-                }
-            }
-            4 if len > 0 => {
-                let at = position(rng, len);
-                let count = (1 + rng.index(16)).min(len - at);
-                data.drain(at..at + count);
-            }
-            5 => {
-                let at = rng.index(len + 1);
-                data.truncate(at);
-            }
-            6 if len > 0 => {
-                let from = position(rng, len);
-                let count = (1 + rng.index(64)).min(len - from);
-                let chunk = data[from..from + count].to_vec();
-                let at = position(rng, len + 1).min(len);
-                data.splice(at..at, chunk);
-            }
-            7 if !others.is_empty() => {
-                let other = rng.pick(others);
-                let cut = rng.index(len + 1);
-                let from = rng.index(other.len() + 1);
-                data.truncate(cut);
-                data.extend_from_slice(&other[from..]);
-            }
-            8 if !others.is_empty() && len > 0 => {
-                let other = rng.pick(others);
-                let at = position(rng, len).min(other.len());
-                let count = (1 + rng.index(64)).min(len - at).min(other.len().saturating_sub(at));
-                data[at..at + count].copy_from_slice(&other[at..at + count]);
-            }
-            9 if len >= 8 => {
-                // Add or subtract a small amount to a little-endian word.
-                let width = rng.pick(&[1usize, 2, 4, 8]);
-                let at = position(rng, len - width + 1).min(len - width);
-                let mut word = [0u8; 8];
-                word[..width].copy_from_slice(&data[at..at + width]);
-                let delta = rng.below(33) as i64 - 16;
-                let value = u64::from_le_bytes(word).wrapping_add(delta as u64);
-                data[at..at + width].copy_from_slice(&value.to_le_bytes()[..width]);
-            }
-            _ => {
-                let at = position(rng, len + 1).min(len);
-                let count = 1 + rng.index(32);
-                let byte = rng.pick(&INTERESTING_BYTES);
-                data.splice(at..at, core::iter::repeat_n(byte, count));
-            }
-        }
+/// The byte-level mutations of the kernel's parsers: positions mostly in
+/// the first `hot` bytes (the headers).
+fn mutation(hot: usize) -> Mutation {
+    Mutation {
+        interesting: &[
+            0, 0xff, 0x7f, 0x80, 1, 0xfe, 0x40, 0x38, b'0', b'9', b'a', b'f', b'\n', b'#', b' ', 0x20,
+        ],
+        hot: Some(hot),
+        duplicate: 64,
     }
-    data.truncate(max_len);
 }
 
 // ---------------------------------------------------------------------- ELF
@@ -763,7 +680,7 @@ fn elf_mutation() {
                 if rng.one_in(2) {
                     mutate_elf_field(rng, &mut image);
                 } else {
-                    mutate(rng, &mut image, &others, 1100, 0x8000);
+                    mutation(1100).apply(rng, &mut image, &others, 0x8000);
                 }
             }
             ElfCase {

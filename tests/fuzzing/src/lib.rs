@@ -2,7 +2,8 @@
 //! (`abi/tests/fuzz.rs`) and of the kernel core
 //! (`microkernel/core/tests/parsers.rs`): a deterministic generator, the
 //! `FUZZ_SEED` / `FUZZ_ITERATIONS` / `FUZZ_ONLY` settings, the loop that runs
-//! a target and saves a failing input, and the corpus readers.
+//! a target and saves a failing input, the corpus readers, and the
+//! byte-level [`Mutation`] both use.
 //!
 //! Each test binary describes itself once with a [`Suite`]: its base seed,
 //! the absolute path of its corpus directory, and the directory under the
@@ -17,6 +18,112 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::{Once, OnceLock};
 use std::time::Instant;
+
+/// How [`Mutation::apply`] mutates bytes: the bytes it likes to write, and
+/// where and how much it changes.
+#[derive(Clone, Copy, Debug)]
+pub struct Mutation {
+    /// Bytes that tend to matter to the parser (delimiters, digits, 0).
+    pub interesting: &'static [u8],
+    /// Positions fall in the first `hot` bytes three times out of four
+    /// (the headers of a format); `None`: anywhere, evenly.
+    pub hot: Option<usize>,
+    /// The longest chunk a mutation duplicates.
+    pub duplicate: usize,
+}
+
+impl Mutation {
+    /// Applies one to a few random byte-level mutations to `data`: bit
+    /// flips, interesting bytes, insertions, deletions, truncation,
+    /// duplicated chunks, splices with and copies from `others`, and small
+    /// arithmetic on little-endian words; then cuts it to `max_len`.
+    pub fn apply(&self, rng: &mut Rng, data: &mut Vec<u8>, others: &[&[u8]], max_len: usize) {
+        let interesting = self.interesting;
+        let most = if rng.one_in(4) { 12 } else { 3 };
+        let rounds = 1 + rng.index(most);
+        for _ in 0..rounds {
+            // A position below `len` (0 when `len` is 0).
+            let position = |rng: &mut Rng, len: usize| match self.hot {
+                _ if len == 0 => 0,
+                Some(hot) if !rng.one_in(4) => rng.index(len.min(hot.max(1))),
+                _ => rng.index(len),
+            };
+            let len = data.len();
+            match rng.below(11) {
+                0 if len > 0 => {
+                    let at = position(rng, len);
+                    data[at] ^= 1 << rng.below(8);
+                }
+                1 if len > 0 => {
+                    let at = position(rng, len);
+                    data[at] = rng.pick(interesting);
+                }
+                2 if len > 0 => {
+                    let at = position(rng, len);
+                    data[at] = rng.byte();
+                }
+                3 => {
+                    let at = position(rng, len + 1);
+                    let count = 1 + rng.index(8);
+                    for _ in 0..count {
+                        let byte = if rng.one_in(2) {
+                            rng.byte()
+                        } else {
+                            rng.pick(interesting)
+                        };
+                        data.insert(at, byte);
+                    }
+                }
+                4 if len > 0 => {
+                    let at = position(rng, len);
+                    let count = (1 + rng.index(16)).min(len - at);
+                    data.drain(at..at + count);
+                }
+                5 => {
+                    let at = rng.index(len + 1);
+                    data.truncate(at);
+                }
+                6 if len > 0 => {
+                    let from = position(rng, len);
+                    let count = (1 + rng.index(self.duplicate)).min(len - from);
+                    let chunk = data[from..from + count].to_vec();
+                    let at = position(rng, len + 1);
+                    data.splice(at..at, chunk);
+                }
+                7 if !others.is_empty() => {
+                    let other = rng.pick(others);
+                    let cut = rng.index(len + 1);
+                    let from = rng.index(other.len() + 1);
+                    data.truncate(cut);
+                    data.extend_from_slice(&other[from..]);
+                }
+                8 if !others.is_empty() && len > 0 => {
+                    let other = rng.pick(others);
+                    let at = position(rng, len).min(other.len());
+                    let count = (1 + rng.index(64)).min(len - at).min(other.len() - at);
+                    data[at..at + count].copy_from_slice(&other[at..at + count]);
+                }
+                9 if len >= 8 => {
+                    // Add or subtract a small amount to a little-endian word.
+                    let width = rng.pick(&[1usize, 2, 4, 8]);
+                    let at = position(rng, len - width + 1);
+                    let mut word = [0u8; 8];
+                    word[..width].copy_from_slice(&data[at..at + width]);
+                    let delta = rng.below(33) as i64 - 16;
+                    let value = u64::from_le_bytes(word).wrapping_add(delta as u64);
+                    data[at..at + width].copy_from_slice(&value.to_le_bytes()[..width]);
+                }
+                _ => {
+                    let at = position(rng, len + 1);
+                    let count = 1 + rng.index(32);
+                    let byte = rng.pick(interesting);
+                    data.splice(at..at, std::iter::repeat_n(byte, count));
+                }
+            }
+        }
+        data.truncate(max_len);
+    }
+}
 
 /// splitmix64 (Steele, Lea and Flood, 2014): one add and three
 /// xor-shift-multiplies per output; the same sequence on every host.
