@@ -383,19 +383,10 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
 
     /// `server` replies. Returns the caller to deliver the reply to.
     pub fn reply(&mut self, server: usize) -> Result<usize, Error> {
-        match core::mem::replace(&mut self.replies[server], ReplySlot::Empty) {
-            ReplySlot::Caller(caller) => {
-                assert_eq!(
-                    self.states[caller],
-                    IpcState::AwaitingReply { server },
-                    "a reply slot names a caller awaiting that server"
-                );
-                self.states[caller] = IpcState::Idle;
-                Ok(caller)
-            }
-            ReplySlot::Empty => Err(Error::NOREPLY),
-            ReplySlot::Gone => Err(Error::PEERGONE),
-        }
+        // Gone: the caller left (timed out or died) after the message moved.
+        let owed = self.replies[server] != ReplySlot::Empty;
+        self.take_reply_slot(server)
+            .ok_or(if owed { Error::PEERGONE } else { Error::NOREPLY })
     }
 
     /// `thread` stopped waiting (its timeout expired, or NONBLOCK found no
