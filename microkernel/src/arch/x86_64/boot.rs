@@ -98,6 +98,14 @@ pvh_start32:
     xorl %eax, %eax
     rep stosl
 
+    movl $pvh_start64_far, %ebp
+    jmp enter_long_mode
+
+    /* The way into long mode of every CPU, from 32-bit protected mode with
+       flat segments: EBP points at the far pointer (offset, then selector)
+       of the 64-bit code to jump to. Clobbers EAX, EBX, ECX, EDX, EDI. */
+    .global enter_long_mode
+enter_long_mode:
     /* CR4.PAE, then the boot page tables. */
     movl %cr4, %eax
     orl $(1 << 5), %eax
@@ -124,7 +132,14 @@ pvh_start32:
     movl %eax, %cr0
 
     lgdt boot_gdt_pointer
-    ljmp $0x08, $pvh_start64
+    /* Through EAX: an EBP-based operand would go through SS. */
+    movl %ebp, %eax
+    ljmp *(%eax)
+
+    .balign 4
+pvh_start64_far:
+    .long pvh_start64
+    .word 0x08
 
     .code64
 pvh_start64:
@@ -153,7 +168,8 @@ pvh_start64:
 // The other CPUs start in real mode at the page `smp` copies this code to
 // (SIPI vector 0x08: CS = 0x0800, IP = 0). They switch to protected mode
 // with the boot GDT and jump to `ap_start32`, which takes the BSP's path
-// to long mode with the boot page tables, then to `ap_start64`, which
+// to long mode (`enter_long_mode`) with the boot page tables, then to
+// `ap_start64`, which
 // takes the stack and CPU number the BSP left at the end of the page and
 // calls `ap_entry64` in the higher half.
 global_asm!(
@@ -185,26 +201,13 @@ ap_start32:
     movw %ax, %ds
     movw %ax, %es
     movw %ax, %ss
-    movl %cr4, %eax
-    orl $(1 << 5), %eax
-    movl %eax, %cr4
-    movl $boot_pml4, %eax
-    movl %eax, %cr3
-    movl $0x80000001, %eax
-    cpuid
-    movl $0xc0000080, %ecx
-    movl %edx, %edi
-    rdmsr
-    orl $(1 << 8), %eax
-    testl $(1 << 20), %edi
-    jz 1f
-    orl $(1 << 11), %eax
-1:
-    wrmsr
-    movl %cr0, %eax
-    orl $((1 << 31) | (1 << 16) | 1), %eax
-    movl %eax, %cr0
-    ljmp $0x08, $ap_start64
+    movl $ap_start64_far, %ebp
+    jmp enter_long_mode
+
+    .balign 4
+ap_start64_far:
+    .long ap_start64
+    .word 0x08
 
     .code64
 ap_start64:
