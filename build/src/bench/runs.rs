@@ -217,55 +217,51 @@ pub fn run(options: &BenchOptions) -> Result<Report, Error> {
         }
     }
 
-    if !options.wall {
-        report.boot = Some(boot_cost);
-        if options.smp {
-            report.smp = Some(smp(options, &build, options.accel)?);
-        }
-        return Ok(report);
-    }
-
-    let accel = match options.accel {
-        Accel::Kvm => {
-            let probe = crate::qemu::probe_kvm(&image, Machine::Microvm)?;
-            if !probe.works {
-                return Err(Error::Bench(format!(
-                    "--accel kvm: KVM does not work on this machine ({}); use --accel tcg or auto",
-                    probe.reason
-                )));
+    // The wall-time boots (not for `--check`, which needs only the counts).
+    let mut accel = options.accel;
+    if options.wall {
+        accel = match options.accel {
+            Accel::Kvm => {
+                let probe = crate::qemu::probe_kvm(&image, Machine::Microvm)?;
+                if !probe.works {
+                    return Err(Error::Bench(format!(
+                        "--accel kvm: KVM does not work on this machine ({}); use --accel tcg or auto",
+                        probe.reason
+                    )));
+                }
+                Accel::Kvm
             }
-            Accel::Kvm
-        }
-        other => other,
-    };
-    let run_options = RunOptions {
-        accel,
-        machine: Machine::Microvm,
-        timeout: options.timeout,
-        echo: false,
-        ..RunOptions::default()
-    };
-    let what = format!("wall time (--accel {})", accel.name());
-    let (runs, walls, used) = boots(options, &image, &run_options, &what)?;
-    if accel == Accel::Auto {
-        progress(options, format_args!("--accel auto chose {}", used.name()));
-    }
-    report.wall =
-        Some(WallFigures::from_runs(used, &runs, walls).map_err(|e| Error::Bench(format!("wall time: {e}")))?);
-    for cpus in [1, boot::SMP_CPUS] {
-        let options_cpus = RunOptions {
-            smp: Some(cpus),
-            accel: used,
-            ..run_options.clone()
+            other => other,
         };
-        let what = format!("boot cost, wall time, {cpus} CPU(s)");
-        let runs: Vec<WallRun> = boot_boots(options, &boot_image, &options_cpus, &what)?
-            .iter()
-            .map(|(lines, outcome)| {
-                WallRun::of(lines, boot::first_program_line(&outcome.serial, &outcome.serial_times))
-            })
-            .collect();
-        boot_cost.wall.push(WallBoot::from_runs(cpus, &runs));
+        let run_options = RunOptions {
+            accel,
+            machine: Machine::Microvm,
+            timeout: options.timeout,
+            echo: false,
+            ..RunOptions::default()
+        };
+        let what = format!("wall time (--accel {})", accel.name());
+        let (runs, walls, used) = boots(options, &image, &run_options, &what)?;
+        if accel == Accel::Auto {
+            progress(options, format_args!("--accel auto chose {}", used.name()));
+        }
+        report.wall =
+            Some(WallFigures::from_runs(used, &runs, walls).map_err(|e| Error::Bench(format!("wall time: {e}")))?);
+        for cpus in [1, boot::SMP_CPUS] {
+            let options_cpus = RunOptions {
+                smp: Some(cpus),
+                accel: used,
+                ..run_options.clone()
+            };
+            let what = format!("boot cost, wall time, {cpus} CPU(s)");
+            let runs: Vec<WallRun> = boot_boots(options, &boot_image, &options_cpus, &what)?
+                .iter()
+                .map(|(lines, outcome)| {
+                    WallRun::of(lines, boot::first_program_line(&outcome.serial, &outcome.serial_times))
+                })
+                .collect();
+            boot_cost.wall.push(WallBoot::from_runs(cpus, &runs));
+        }
     }
     report.boot = Some(boot_cost);
 
