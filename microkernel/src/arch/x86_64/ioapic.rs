@@ -25,9 +25,10 @@ static BASE: AtomicU64 = AtomicU64::new(0);
 fn read(register: u32) -> u32 {
     let base = BASE.load(Ordering::Relaxed);
     // SAFETY: `base` is the direct-map (uncached) address of the I/O APIC's
-    // registers, set by `init` after it answered; the kernel runs with
-    // interrupts off on one CPU, so the select-then-access pair is not
-    // interleaved.
+    // registers, set by `init` after it answered. Only the kernel reaches
+    // them (`init` at boot, `Machine::irq_mask` under the kernel lock), with
+    // interrupts off and one CPU in the kernel at a time, so the
+    // select-then-access pair is not interleaved.
     unsafe {
         core::ptr::write_volatile((base + REG_SELECT) as *mut u32, register);
         core::ptr::read_volatile((base + REG_WINDOW) as *const u32)
