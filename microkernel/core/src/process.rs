@@ -122,17 +122,7 @@ pub fn spawn<M: Machine>(k: &mut Kernel<M>, program: usize, args: Option<&str>) 
     frame.rdi = stack_top;
     frame.rsi = args.len() as u64;
     let switch = k.machine.switch_target(k.processes[slot].space(), io_serial);
-    let t = k.thread_mut(thread);
-    t.frame = frame;
-    t.process = slot;
-    t.outgoing = Outgoing::Message;
-    t.badge = 0;
-    t.checked_buffer = (0, 0);
-    t.switch = switch;
-    t.traced_syscall = None;
-    t.traced_peer = 0;
-    k.sched.start(thread, priority, affinity);
-    k.sched.set_budgeted(thread, cpu_limit != 0);
+    begin_thread(k, thread, slot, frame, switch, priority, affinity);
     k.counters.spawned += 1;
     if k.tracing() {
         trace::start(k, pid, name);
@@ -281,6 +271,31 @@ fn retire_thread<M: Machine>(k: &mut Kernel<M>, thread: usize) {
     k.thread_mut(thread).outgoing = Outgoing::Message;
 }
 
+/// Makes the free thread slot `thread` a thread of process `slot` that
+/// starts with `frame` in the address space `switch` names, and makes it
+/// ready; it is budgeted if the process has a CPU limit.
+fn begin_thread<M: Machine>(
+    k: &mut Kernel<M>,
+    thread: usize,
+    slot: usize,
+    frame: crate::trapframe::TrapFrame,
+    switch: M::Switch,
+    priority: u8,
+    affinity: u8,
+) {
+    let t = k.thread_mut(thread);
+    t.frame = frame;
+    t.process = slot;
+    t.outgoing = Outgoing::Message;
+    t.badge = 0;
+    t.checked_buffer = (0, 0);
+    t.switch = switch;
+    t.traced_syscall = None;
+    t.traced_peer = 0;
+    k.sched.start(thread, priority, affinity);
+    k.sched.set_budgeted(thread, k.processes[slot].cpu_limit != 0);
+}
+
 /// `thread_create(entry, stack, arg)`: a new thread of the caller's
 /// process, ready at the process's priority on its CPUs.
 pub fn thread_create<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64, Error> {
@@ -306,17 +321,7 @@ pub fn thread_create<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<u64
     let mut frame = k.machine.user_frame(entry, stack);
     frame.rdi = arg;
     let switch = k.thread(thread).switch;
-    let t = k.thread_mut(new);
-    t.frame = frame;
-    t.process = slot;
-    t.outgoing = Outgoing::Message;
-    t.badge = 0;
-    t.checked_buffer = (0, 0);
-    t.switch = switch;
-    t.traced_syscall = None;
-    t.traced_peer = 0;
-    k.sched.start(new, priority, affinity);
-    k.sched.set_budgeted(new, k.processes[slot].cpu_limit != 0);
+    begin_thread(k, new, slot, frame, switch, priority, affinity);
     k.processes[slot].threads += 1;
     Ok(new as u64)
 }

@@ -39,16 +39,21 @@ fn flags(perms: Perms) -> PageFlags {
 }
 
 /// A checked range of whole pages: `[addr, addr + len)` page-aligned, not
-/// empty, in `[USER_BASE, MAP_END)`.
-fn page_range(addr: u64, len: u64) -> Result<(u64, u64), Error> {
+/// empty, in `[low, high)`; returns its end.
+fn pages_within(addr: u64, len: u64, low: u64, high: u64) -> Result<u64, Error> {
     if len == 0 || !addr.is_multiple_of(PAGE_SIZE) || !len.is_multiple_of(PAGE_SIZE) {
         return Err(Error::INVAL);
     }
     let end = addr.checked_add(len).ok_or(Error::INVAL)?;
-    if addr < USER_BASE || end > MAP_END {
+    if addr < low || end > high {
         return Err(Error::INVAL);
     }
-    Ok((addr, end))
+    Ok(end)
+}
+
+/// [`pages_within`] the arena `mem_map` hands out, `[USER_BASE, MAP_END)`.
+fn page_range(addr: u64, len: u64) -> Result<(u64, u64), Error> {
+    Ok((addr, pages_within(addr, len, USER_BASE, MAP_END)?))
 }
 
 /// Where a new mapping of `pages` pages goes in `process`: at `addr`, which
@@ -193,13 +198,8 @@ pub fn map_object<M: Machine>(
 
 /// `mem_unmap(addr, len)`: removes every mapping in the range.
 pub fn unmap<M: Machine>(k: &mut Kernel<M>, thread: usize, addr: u64, len: u64) -> Result<(), Error> {
-    if len == 0 || !addr.is_multiple_of(PAGE_SIZE) || !len.is_multiple_of(PAGE_SIZE) {
-        return Err(Error::INVAL);
-    }
-    let end = addr
-        .checked_add(len)
-        .filter(|&end| end <= abi::USER_END)
-        .ok_or(Error::INVAL)?;
+    // Anywhere in the user half: the image and the stack too.
+    let end = pages_within(addr, len, 0, abi::USER_END)?;
     let process = k.thread(thread).process;
     let before = object_mappings(k, process);
     let removed = k.processes[process].regions.remove(addr, end)?;
@@ -277,13 +277,8 @@ fn unmap_pages<M: Machine>(k: &mut Kernel<M>, process: usize, region: &Region) {
 /// `mem_protect(addr, len, perms)`.
 pub fn protect<M: Machine>(k: &mut Kernel<M>, thread: usize, addr: u64, len: u64, perms: u64) -> Result<(), Error> {
     let perms = Perms::check(perms)?;
-    if len == 0 || !addr.is_multiple_of(PAGE_SIZE) || !len.is_multiple_of(PAGE_SIZE) {
-        return Err(Error::INVAL);
-    }
-    let end = addr
-        .checked_add(len)
-        .filter(|&end| end <= abi::USER_END)
-        .ok_or(Error::INVAL)?;
+    // Anywhere in the user half: the image and the stack too.
+    let end = pages_within(addr, len, 0, abi::USER_END)?;
     let process = k.thread(thread).process;
     let before = object_mappings(k, process);
     let p = &mut k.processes[process];
