@@ -96,3 +96,11 @@ pub mod label {
     /// told to answer it.
     pub const HELD: u32 = 0x22;
 }
+
+/// A new notification, or `None` after reporting `notify_create=ERROR`
+/// (the program then ends with status 1).
+pub fn notification() -> Option<libsys::process::Notification> {
+    libsys::process::Notification::new()
+        .map_err(|error| report("notify_create", error.name()))
+        .ok()
+}

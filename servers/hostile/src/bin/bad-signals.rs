@@ -267,12 +267,8 @@ fn spawns() {
 }
 
 fn main() -> i32 {
-    let notification = match Notification::new() {
-        Ok(notification) => notification,
-        Err(error) => {
-            report("notify_create", error.name());
-            return 1;
-        }
+    let Some(notification) = hostile::notification() else {
+        return 1;
     };
     let child = match libsys::spawn_with_args("sleepy", "ticks=forever") {
         Ok(child) => child,

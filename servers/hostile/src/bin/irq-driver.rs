@@ -12,9 +12,9 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use hostile::{label, report, report_result};
+use hostile::{label, report_result};
 use libsys::ipc::{self, Msg};
-use libsys::{Handle, Notification, Rights};
+use libsys::{Handle, Rights};
 
 libsys::entry!(main);
 
@@ -32,12 +32,8 @@ fn pass(handle: Handle, rights: Rights) -> libsys::Result<()> {
 }
 
 fn main() -> i32 {
-    let notification = match Notification::new() {
-        Ok(notification) => notification,
-        Err(error) => {
-            report("notify_create", error.name());
-            return 1;
-        }
+    let Some(notification) = hostile::notification() else {
+        return 1;
     };
     report_result("bind", &libsys::irq_bind(IRQ, notification.handle(), 1));
     report_result("pass_irq", &pass(IRQ, Rights::WAIT));

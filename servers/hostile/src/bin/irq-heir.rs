@@ -17,8 +17,8 @@
 #![forbid(unsafe_code)]
 
 use hostile::{label, report, report_result};
+use libsys::Handle;
 use libsys::ipc::{self, Msg};
-use libsys::{Handle, Notification};
 
 libsys::entry!(main);
 
@@ -54,12 +54,8 @@ fn main() -> i32 {
         }
     };
     report_result("orphan_ack", &libsys::irq_ack(line));
-    let mine = match Notification::new() {
-        Ok(notification) => notification,
-        Err(error) => {
-            report("notify_create", error.name());
-            return 1;
-        }
+    let Some(mine) = hostile::notification() else {
+        return 1;
     };
     report_result("orphan_bind", &libsys::irq_bind(line, mine.handle(), 4));
     report_result("orphan_ack_after_bind", &libsys::irq_ack(line));

@@ -10,8 +10,8 @@
 #![forbid(unsafe_code)]
 
 use hostile::{report, report_result};
+use libsys::Handle;
 use libsys::ipc;
-use libsys::{Handle, Notification};
 
 libsys::entry!(main);
 
@@ -21,12 +21,8 @@ const ENDPOINT: Handle = 1;
 const IRQ: Handle = 2;
 
 fn main() -> i32 {
-    let notification = match Notification::new() {
-        Ok(notification) => notification,
-        Err(error) => {
-            report("notify_create", error.name());
-            return 1;
-        }
+    let Some(notification) = hostile::notification() else {
+        return 1;
     };
     report_result("notify_bind", &notification.bind(ENDPOINT));
     report_result("irq_bind", &libsys::irq_bind(IRQ, notification.handle(), 1));

@@ -28,7 +28,7 @@
 use hostile::{label, number_arg, report, report_result};
 use libsys::abi::notify::{NONBLOCK, NOTIFICATION_LABEL};
 use libsys::ipc::{self, Msg};
-use libsys::{Handle, Notification, Rights};
+use libsys::{Handle, Rights};
 
 libsys::entry!(main);
 
@@ -55,12 +55,8 @@ fn main() -> i32 {
 }
 
 fn waiter() -> i32 {
-    let notification = match Notification::new() {
-        Ok(notification) => notification,
-        Err(error) => {
-            report("notify_create", error.name());
-            return 1;
-        }
+    let Some(notification) = hostile::notification() else {
+        return 1;
     };
     let copy = match libsys::handle_dup(notification.handle(), Rights::SIGNAL | Rights::TRANSFER, BADGE) {
         Ok(copy) => copy,

@@ -33,12 +33,8 @@ const OWN: u64 = 1 << 40;
 const DONE: u64 = 1 << 63;
 
 fn main() -> i32 {
-    let notification = match Notification::new() {
-        Ok(notification) => notification,
-        Err(error) => {
-            report("notify_create", error.name());
-            return 1;
-        }
+    let Some(notification) = hostile::notification() else {
+        return 1;
     };
     report_result("bind", &notification.bind(ENDPOINT));
     let other_endpoint = libsys::endpoint_create();

@@ -18,8 +18,8 @@
 #![forbid(unsafe_code)]
 
 use hostile::{number_arg, report};
+use libsys::Error;
 use libsys::time::{self, Instant};
-use libsys::{Error, Notification};
 
 libsys::entry!(main);
 
@@ -37,12 +37,8 @@ fn main() -> i32 {
     // TSC counts of one tick period, and of the part of it spent computing.
     let per_tick = tsc_hz / tick_hz;
     let busy_counts = per_tick * busy / 100;
-    let timer = match Notification::new() {
-        Ok(notification) => notification,
-        Err(error) => {
-            report("notify_create", error.name());
-            return 1;
-        }
+    let Some(timer) = hostile::notification() else {
+        return 1;
     };
     let mut caught = 0u64;
     let mut state: u64 = 1;

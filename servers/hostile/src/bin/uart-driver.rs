@@ -57,12 +57,8 @@ fn phase(name: &str, notification: &Notification, rounds: u64, acknowledge: bool
 
 fn main() -> i32 {
     let rounds = number_arg("rounds", 8);
-    let notification = match Notification::new() {
-        Ok(notification) => notification,
-        Err(error) => {
-            report("notify_create", error.name());
-            return 1;
-        }
+    let Some(notification) = hostile::notification() else {
+        return 1;
     };
     report_result("bind", &libsys::irq_bind(IRQ, notification.handle(), 1));
     let enabled = inb(IER);

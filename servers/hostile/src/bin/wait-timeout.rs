@@ -19,7 +19,6 @@
 #![forbid(unsafe_code)]
 
 use hostile::{report, report_result};
-use libsys::Notification;
 use libsys::abi::notify::NONBLOCK;
 
 libsys::entry!(main);
@@ -34,12 +33,8 @@ fn timed<T>(key: &str, wait: impl FnOnce() -> libsys::Result<T>) {
 }
 
 fn main() -> i32 {
-    let notification = match Notification::new() {
-        Ok(notification) => notification,
-        Err(error) => {
-            report("notify_create", error.name());
-            return 1;
-        }
+    let Some(notification) = hostile::notification() else {
+        return 1;
     };
     let handle = notification.handle();
     timed("timeout", || libsys::notify_wait(handle, 5, 0));
