@@ -824,7 +824,7 @@ pub fn parse_memory(text: &str) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::collections::{BTreeMap, BTreeSet};
 
@@ -933,11 +933,13 @@ mod tests {
         }
     }
 
-    fn parse(text: &str) -> Result<Manifest, Error> {
+    /// `text` read as a manifest in `/base`.
+    pub(crate) fn parse(text: &str) -> Result<Manifest, Error> {
         Manifest::from_toml_str(text, Path::new("/base"))
     }
 
-    fn error(text: &str) -> (Option<usize>, String) {
+    /// The line and message of the manifest error `text` makes.
+    pub(crate) fn error(text: &str) -> (Option<usize>, String) {
         match parse(text) {
             Err(Error::Manifest { line, message, .. }) => (line, message),
             other => panic!("expected a manifest error, got {other:?}"),

@@ -272,19 +272,7 @@ pub(super) fn supervise(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Manifest;
-    use std::path::Path;
-
-    fn parse(text: &str) -> Result<Manifest, Error> {
-        Manifest::from_toml_str(text, Path::new("/base"))
-    }
-
-    fn error(text: &str) -> (Option<usize>, String) {
-        match parse(text) {
-            Err(Error::Manifest { line, message, .. }) => (line, message),
-            other => panic!("expected a manifest error, got {other:?}"),
-        }
-    }
+    use crate::manifest::tests::{error, parse};
 
     /// The console (lines 1 to 10), then `programs`.
     fn with_console(programs: &str) -> String {
