@@ -1029,6 +1029,14 @@ mod tests {
         }
     }
 
+    /// QEMU's arguments for `options` under TCG, as strings.
+    fn tcg_args(options: &RunOptions) -> Vec<String> {
+        qemu_args(&image(), options, Accel::Tcg, None)
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
     #[test]
     fn command_line() {
         let options = RunOptions {
@@ -1036,10 +1044,7 @@ mod tests {
             icount: true,
             ..RunOptions::default()
         };
-        let args: Vec<String> = qemu_args(&image(), &options, Accel::Tcg, None)
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        let args = tcg_args(&options);
         let expected = "-M microvm -cpu max -m 256M -smp 1 -display none -serial stdio \
                         -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 -monitor none -kernel /img/kernel \
                         -initrd /img/initrd.cpio -append log=debug_fault=pf -accel tcg -icount shift=0,align=off,sleep=off";
@@ -1073,10 +1078,7 @@ mod tests {
             input: Input::Terminal,
             ..RunOptions::default()
         };
-        let args: Vec<String> = qemu_args(&image(), &options, Accel::Tcg, None)
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        let args = tcg_args(&options);
         let at = args.iter().position(|a| a == "-chardev").expect("a chardev");
         assert_eq!(args[at + 1], "stdio,id=serial0,mux=on,signal=off");
         assert_eq!(args[at + 2..at + 6], ["-serial", "chardev:serial0", "-echr", "29"]);
@@ -1171,10 +1173,7 @@ mod tests {
             trace: Some("/tmp/a,b/t.bin".into()),
             ..RunOptions::default()
         };
-        let args: Vec<String> = qemu_args(&image(), &options, Accel::Tcg, None)
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        let args = tcg_args(&options);
         let at = args.iter().position(|a| a == "-chardev").expect("a chardev");
         assert_eq!(args[at + 1], "file,id=trace,path=/tmp/a,,b/t.bin");
         assert_eq!(args[at + 2], "-device");
