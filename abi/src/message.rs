@@ -162,6 +162,16 @@ impl MsgInfo {
         MsgInfo((self.0 & !(TIMEOUT_MASK << TIMEOUT_SHIFT)) | ((ticks as u64) << TIMEOUT_SHIFT))
     }
 
+    /// Whether this is a plain message of valid shape: no flags, no timeout,
+    /// at most [`MAX_WORDS`] words and [`MAX_BUFFER`] bytes (what the
+    /// kernel's fast path takes). Two comparisons: the length, flags and
+    /// timeout lie above the word count, in that order.
+    #[inline(always)]
+    pub const fn is_plain(self) -> bool {
+        let high = self.0 >> WORDS_SHIFT;
+        high & WORDS_MASK <= MAX_WORDS as u64 && high >> (LEN_SHIFT - WORDS_SHIFT) <= MAX_BUFFER as u64
+    }
+
     /// Checks a `MsgInfo` a user program passed in: unknown flags clear, no
     /// KERNEL flag, word count and length within bounds.
     pub const fn check(self) -> Result<Self, Error> {
@@ -227,6 +237,18 @@ mod tests {
         assert_eq!(MsgInfo(1 << 52).check(), Err(Error::INVAL)); // unknown flag
         let waiting = MsgInfo::new(1, 0, 0).with_flags(MsgFlags::NONBLOCK).with_timeout(5);
         assert_eq!(waiting.check(), Ok(waiting));
+    }
+
+    #[test]
+    fn plain_means_no_flags_no_timeout_and_valid_counts() {
+        assert!(MsgInfo::new(u32::MAX, 6, 4096).is_plain());
+        assert!(MsgInfo::new(0, 0, 0).is_plain());
+        assert!(!MsgInfo::new(0, 7, 0).is_plain());
+        assert!(!MsgInfo::new(0, 0, 4097).is_plain());
+        assert!(!MsgInfo::new(0, 0, 0).with_flags(MsgFlags::NONBLOCK).is_plain());
+        assert!(!MsgInfo::new(0, 1, 0).with_flags(MsgFlags::HANDLE).is_plain());
+        assert!(!MsgInfo::new(0, 0, 0).with_timeout(1).is_plain());
+        assert!(!MsgInfo(u64::MAX).is_plain());
     }
 
     #[test]

@@ -162,7 +162,7 @@ fn a_buffer_unmapped_while_a_receive_into_it_waits_is_refused() {
     assert_checks(
         &outcome,
         "unmap-pending",
-        &["send_refused", "receiver_waits", "resend_arrives"],
+        &["send_refused", "call_refused", "receiver_waits", "resend_arrives"],
     );
     assert_exited(&outcome, "unmap-pending", 0);
 }

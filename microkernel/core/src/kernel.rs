@@ -24,6 +24,7 @@ use crate::records::Records;
 use crate::regions::{Backing, Regions};
 use crate::sched::{RunState, Scheduler};
 use crate::trapframe::TrapFrame;
+use crate::umem::CheckedBuffers;
 use abi::manifest::{MAX_ENDPOINTS as MANIFEST_ENDPOINTS, MAX_NAME, Manifest};
 use core::fmt::Write;
 use heapless::String;
@@ -48,8 +49,9 @@ pub struct Thread<M: Machine> {
     /// What switching to it needs (its address space, its I/O rights),
     /// computed when it starts so a switch needs no lookup.
     pub switch: M::Switch,
-    /// The receive buffer (address, capacity) last found writable for it.
-    pub checked_buffer: (u64, u64),
+    /// Its buffers as last checked, for the fast path (forgotten when its
+    /// process's mappings change).
+    pub buffers: CheckedBuffers,
     /// Tracing: the syscall whose exit record is still to be written.
     pub traced_syscall: Option<u64>,
     /// Tracing: pid of the process its last message went to or came from.
@@ -64,7 +66,7 @@ impl<M: Machine> Thread<M> {
         outgoing: Outgoing::Message,
         badge: 0,
         switch: M::NO_SWITCH,
-        checked_buffer: (0, 0),
+        buffers: CheckedBuffers::NONE,
         traced_syscall: None,
         traced_peer: 0,
     };

@@ -9,7 +9,7 @@
 use crate::physmem::Frame;
 use crate::space::AddressSpace;
 use crate::trapframe::TrapFrame;
-use crate::umem::UserSlice;
+use crate::umem::{FrameTarget, UserSlice};
 use abi::Error;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -129,6 +129,19 @@ pub trait Machine {
         destination: UserSlice,
         len: usize,
     ) -> Result<(), Error>;
+
+    /// Copies the bytes of `source`, a slice of `from` (the active address
+    /// space) whose pages were found readable with their mappings unchanged
+    /// since, into the physical pages of `to` from `to.offset` on (crossing
+    /// into its second page past the first's end): the IPC fast path, which
+    /// knows the pages under the receiver's buffer. EFAULT if the source
+    /// faults all the same, or if it is longer than `to` takes.
+    ///
+    /// # Safety
+    /// `to.frames` must be the pages under a user buffer of `to.capacity`
+    /// bytes that a live address space maps writable, as the kernel found
+    /// them with no mapping changed since: the copy writes physical memory.
+    unsafe fn copy_to_frames(&mut self, from: &Self::Space, source: UserSlice, to: FrameTarget) -> Result<(), Error>;
 
     /// Stores `value` at byte `offset` (8-aligned) of `frame` in one
     /// aligned write: the time page, which user space reads while the

@@ -23,7 +23,7 @@ use crate::sched::RunState;
 use crate::signals;
 use crate::space::AddressSpace;
 use crate::trace;
-use crate::umem::{Access, UserSlice};
+use crate::umem::{Access, CheckedBuffers, UserSlice};
 use crate::vm;
 use crate::wake::{self, log_and_reap};
 use abi::memory::{DEFAULT_MEMORY_PAGES, Perms};
@@ -288,7 +288,7 @@ fn begin_thread<M: Machine>(
     t.process = slot;
     t.outgoing = Outgoing::Message;
     t.badge = 0;
-    t.checked_buffer = (0, 0);
+    t.buffers = CheckedBuffers::NONE;
     t.switch = switch;
     t.traced_syscall = None;
     t.traced_peer = 0;

@@ -8,6 +8,7 @@
 //! turns a fault during the copy into EFAULT.
 
 use crate::space::{AddressSpace, PageFlags};
+use abi::message::MAX_BUFFER;
 use abi::{Error, PAGE_SIZE, USER_END};
 
 /// A user buffer of one address space whose range has been checked: it does
@@ -82,6 +83,101 @@ impl UserSlice {
             page += PAGE_SIZE;
         }
         Ok(())
+    }
+}
+
+/// What the kernel remembers of a thread's buffers between its syscalls,
+/// so that the IPC fast path moves bytes with neither a second check nor a
+/// page-table walk: the range it last sent from (found readable), the
+/// receive buffer it last named (found writable) and the physical pages
+/// under that buffer.
+///
+/// It holds only while the mappings it describes do: `vm` forgets it for
+/// every thread of a process whose mappings change (unmap, protect, the end
+/// of the process), and a thread slot starts with nothing remembered. Pages
+/// made on first touch add mappings and change none, so they keep it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckedBuffers {
+    /// `[start, end)` of user memory last found readable for sending.
+    send: (u64, u64),
+    /// The receive buffer `(address, capacity)` last found writable.
+    receive: (u64, u64),
+    /// Where bytes sent to that buffer go.
+    target: FrameTarget,
+}
+
+/// Where the bytes of a message go when the receiver's pages are known: the
+/// physical pages of its buffer and the offset into the first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameTarget {
+    /// Physical addresses of the first page and of the next (0 if the
+    /// buffer does not reach it).
+    pub frames: [u64; 2],
+    /// Where the buffer starts in the first page.
+    pub offset: usize,
+    /// How many bytes the buffer takes.
+    pub capacity: usize,
+}
+
+impl CheckedBuffers {
+    /// Nothing remembered.
+    pub const NONE: CheckedBuffers = CheckedBuffers {
+        send: (0, 0),
+        receive: (0, 0),
+        target: FrameTarget {
+            frames: [0; 2],
+            offset: 0,
+            capacity: 0,
+        },
+    };
+
+    /// Whether `len` bytes at `address` lie in the range last found
+    /// readable (an empty range always does).
+    #[inline(always)]
+    pub fn sends(&self, address: u64, len: usize) -> bool {
+        let (start, end) = self.send;
+        len == 0 || (start <= address && address <= end && len as u64 <= end - address)
+    }
+
+    /// The slice of `len` bytes (at least one) at `address`, if it lies in
+    /// the range last found readable: a [`UserSlice`] without checking its
+    /// range again (the remembered one was checked).
+    #[inline(always)]
+    pub fn send_slice(&self, address: u64, len: usize) -> Option<UserSlice> {
+        let (start, end) = self.send;
+        (start <= address && address <= end && len as u64 <= end - address).then_some(UserSlice { address, len })
+    }
+
+    /// Remembers `slice` as found readable.
+    pub fn sent(&mut self, slice: UserSlice) {
+        if !slice.is_empty() {
+            self.send = (slice.address, slice.address + slice.len as u64);
+        }
+    }
+
+    /// Whether the receive buffer `(address, capacity)` is the one last
+    /// found writable (an empty one needs no check).
+    #[inline(always)]
+    pub fn receives(&self, address: u64, capacity: u64) -> bool {
+        capacity == 0 || self.receive == (address, capacity)
+    }
+
+    /// Remembers the receive buffer `(address, capacity)` as found writable,
+    /// with the physical pages under its first [`MAX_BUFFER`] bytes.
+    pub fn received(&mut self, address: u64, capacity: u64, frames: [u64; 2]) {
+        self.receive = (address, capacity);
+        self.target = FrameTarget {
+            frames,
+            offset: (address % PAGE_SIZE) as usize,
+            capacity: (capacity as usize).min(MAX_BUFFER),
+        };
+    }
+
+    /// The pages under the remembered receive buffer, if it is
+    /// `(address, capacity)` and not empty.
+    #[inline(always)]
+    pub fn receive_target(&self, address: u64, capacity: u64) -> Option<&FrameTarget> {
+        (capacity != 0 && self.receive == (address, capacity)).then_some(&self.target)
     }
 }
 

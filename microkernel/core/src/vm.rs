@@ -24,7 +24,7 @@ use crate::machine::Machine;
 use crate::physmem::{Frame, FrameSource, PAGE_SIZE};
 use crate::regions::{Backing, Region};
 use crate::space::{AddressSpace, PageFlags};
-use crate::umem::{Access, UserSlice, allows};
+use crate::umem::{Access, CheckedBuffers, UserSlice, allows};
 use abi::memory::{MAP_ARENA, MAP_END, MAX_OBJECT_SIZE, Perms};
 use abi::{Error, Handle, Rights, USER_BASE};
 use heapless::Vec;
@@ -294,14 +294,36 @@ pub fn protect<M: Machine>(k: &mut Kernel<M>, thread: usize, addr: u64, len: u64
     Ok(())
 }
 
-/// Forgets the receive buffers the fast path may take without a check, for
-/// every thread of `process`: its mappings changed.
+/// Forgets the buffers the fast path may use without a check (and the
+/// physical pages it would copy to), for every thread of `process`: its
+/// mappings changed.
 fn forget_checked_buffers<M: Machine>(k: &mut Kernel<M>, process: usize) {
     for thread in 0..MAX_THREADS {
         if k.thread(thread).process == process {
-            k.thread_mut(thread).checked_buffer = (0, 0);
+            k.thread_mut(thread).buffers = CheckedBuffers::NONE;
         }
     }
+}
+
+/// The physical pages under `slice` of `thread`'s address space (every page
+/// of it there: [`prepare`]d), for the fast path to copy to: its first page
+/// and the next, 0 where it does not reach. At most [`MAX_BUFFER`] bytes
+/// are ever copied there, so two pages are all it can span.
+///
+/// [`MAX_BUFFER`]: abi::message::MAX_BUFFER
+pub fn frames_under<M: Machine>(k: &Kernel<M>, thread: usize, slice: UserSlice) -> [u64; 2] {
+    let space = k.process_of(thread).space();
+    let first = slice.address() & !(PAGE_SIZE - 1);
+    let end = slice.address() + slice.len().min(abi::message::MAX_BUFFER) as u64;
+    let frame = |page: u64| space.translate(page).map_or(0, |(phys, _)| phys & !(PAGE_SIZE - 1));
+    [
+        frame(first),
+        if end > first + PAGE_SIZE {
+            frame(first + PAGE_SIZE)
+        } else {
+            0
+        },
+    ]
 }
 
 /// Makes the private page holding `address` of `process`, zeroed, if its
@@ -404,11 +426,10 @@ pub fn copy_between<M: Machine>(
     // the current thread's own buffer (checked by this syscall) need no
     // second look.
     let receiving = k.frame(to);
-    let still_checked = k.thread(to).checked_buffer
-        == (
-            receiving.get(abi::regs::ipc::BUFFER),
-            receiving.get(abi::regs::ipc::CAPACITY),
-        );
+    let still_checked = k.thread(to).buffers.receives(
+        receiving.get(abi::regs::ipc::BUFFER),
+        receiving.get(abi::regs::ipc::CAPACITY),
+    );
     if !still_checked {
         prepare(k, to, destination.prefix(len), Access::Write)?;
     }
@@ -491,6 +512,7 @@ pub fn teardown<M: Machine>(k: &mut Kernel<M>, process: usize) {
     }
     k.processes[process].regions.clear();
     recount_objects(k, process, &before);
+    forget_checked_buffers(k, process);
     let p = &mut k.processes[process];
     if let Some(mut space) = p.space.take() {
         // The time page is the kernel's: it is only unmapped.

@@ -350,7 +350,7 @@ fn a_buffer_unmapped_between_two_receives_is_refused_the_second_time() {
         };
         receive(&mut k);
         assert_eq!(k.sched.state(server), RunState::Blocked);
-        assert_eq!(k.thread(server).checked_buffer, (buffer, 64));
+        assert!(k.thread(server).buffers.receives(buffer, 64));
         // Its wait times out; it unmaps the buffer and receives again.
         while k.sched.state(server) == RunState::Blocked {
             events::idle_tick(&mut k);
@@ -360,8 +360,8 @@ fn a_buffer_unmapped_between_two_receives_is_refused_the_second_time() {
         }
         syscall(&mut k, server, Syscall::MemUnmap, &[buffer, PAGE_SIZE]).unwrap();
         assert_eq!(
-            k.thread(server).checked_buffer,
-            (0, 0),
+            k.thread(server).buffers,
+            kernel_core::umem::CheckedBuffers::NONE,
             "the record of the checked buffer is gone"
         );
         receive(&mut k);
@@ -369,5 +369,103 @@ fn a_buffer_unmapped_between_two_receives_is_refused_the_second_time() {
             Error::decode(k.frame(server).get(regs::RESULT)),
             Err(Error::FAULT as u64)
         );
+    });
+}
+
+/// Writes `bytes` into `thread`'s memory at `address` as ring 3 would
+/// (making the page first).
+fn write_as(k: &mut Kernel<MockMachine>, thread: usize, address: u64, bytes: &[u8]) {
+    assert!(touch(k, thread, address, true));
+    let Kernel {
+        machine,
+        processes,
+        threads,
+        ..
+    } = k;
+    machine.poke(processes[threads[thread].process].space(), address, bytes);
+}
+
+/// What `thread` sees at `address`.
+fn read_as(k: &Kernel<MockMachine>, thread: usize, address: u64, len: usize) -> Vec<u8> {
+    k.machine.peek(k.process_of(thread).space(), address, len).unwrap()
+}
+
+/// Whether the fast path would take the current thread's syscall (tried
+/// on a copy of the kernel).
+fn fast_path_takes(k: &Kernel<MockMachine>, thread: usize) -> bool {
+    kernel_core::ipc::fastpath::try_ipc(&mut Box::new(k.clone()), thread).is_some()
+}
+
+#[test]
+fn the_fast_path_moves_bytes_only_into_pages_still_mapped() {
+    on_big_stack(|| {
+        let (mut k, _) = boot(MANIFEST, 8);
+        let (server, client) = (thread_of(&k, "server"), thread_of(&k, "client"));
+        let page = syscall(&mut k, server, Syscall::MemMap, &[0, PAGE_SIZE, RW]).unwrap();
+        let out = syscall(&mut k, client, Syscall::MemMap, &[0, PAGE_SIZE, RW]).unwrap();
+        let endpoint = k.process_of(server).handles.iter().nth(1).unwrap().0;
+        let to_server = k.process_of(client).handles.iter().nth(1).unwrap().0;
+        let mut resume = first(&mut k);
+        let message = |f: &mut kernel_core::trapframe::TrapFrame, handle: u64, buffer: u64| {
+            f.set(ipc_regs::HANDLE, handle);
+            f.set(ipc_regs::INFO, MsgInfo::new(7, 0, 64).0);
+            f.set(ipc_regs::BUFFER, buffer);
+            f.set(ipc_regs::CAPACITY, 64);
+        };
+        // The server waits with nothing to send yet; then the client and
+        // the server exchange 64 bytes each way, three times: the first
+        // round checks and remembers every buffer (the slow path), the
+        // later ones take the fast path.
+        assert_eq!(resume, Resume::Thread(server));
+        resume = enter(&mut k, Syscall::Recv, |f| message(f, endpoint, page));
+        for round in 0..3u8 {
+            while resume != Resume::Thread(client) {
+                resume = events::schedule(&mut k);
+            }
+            write_as(&mut k, client, out, &[round; 64]);
+            k.frame_mut(client).set(regs::NUMBER, Syscall::Call as u64);
+            message(k.frame_mut(client), to_server, out);
+            assert_eq!(fast_path_takes(&k, client), round > 0, "round {round}: the call");
+            resume = enter(&mut k, Syscall::Call, |f| message(f, to_server, out));
+            assert_eq!(resume, Resume::Thread(server));
+            assert_eq!(read_as(&k, server, page, 64), [round; 64], "round {round}");
+            write_as(&mut k, server, page, &[round | 0x80; 64]);
+            k.frame_mut(server).set(regs::NUMBER, Syscall::ReplyRecv as u64);
+            message(k.frame_mut(server), endpoint, page);
+            assert_eq!(fast_path_takes(&k, server), round > 0, "round {round}: the reply");
+            resume = enter(&mut k, Syscall::ReplyRecv, |f| message(f, endpoint, page));
+            assert_eq!(resume, Resume::Thread(client));
+            assert_eq!(read_as(&k, client, out, 64), [round | 0x80; 64], "round {round}");
+        }
+        // While the server waits, its process unmaps the page (another of
+        // its threads could); the client's next page gets the frame freed,
+        // and the server maps a fresh page at the same address.
+        let old_frame = k.process_of(server).space().translate(page).unwrap().0;
+        kernel_core::vm::unmap(&mut k, server, page, PAGE_SIZE).unwrap();
+        let scratch = syscall(&mut k, client, Syscall::MemMap, &[0, PAGE_SIZE, RW]).unwrap();
+        assert!(touch(&mut k, client, scratch, true));
+        assert_eq!(
+            k.process_of(client).space().translate(scratch).unwrap().0,
+            old_frame,
+            "the freed frame is the client's now"
+        );
+        assert_eq!(
+            kernel_core::vm::map_private(&mut k, server, page, PAGE_SIZE, RW),
+            Ok(page)
+        );
+        // The next call's bytes must land in the new page, never in the old
+        // frame: the fast path has forgotten the server's buffer, and the
+        // slow path makes the new page and copies into it.
+        write_as(&mut k, client, out, &[0x55; 64]);
+        k.frame_mut(client).set(regs::NUMBER, Syscall::Call as u64);
+        message(k.frame_mut(client), to_server, out);
+        assert!(
+            !fast_path_takes(&k, client),
+            "the fast path declines a forgotten buffer"
+        );
+        resume = enter(&mut k, Syscall::Call, |f| message(f, to_server, out));
+        assert_eq!(resume, Resume::Thread(server));
+        assert_eq!(read_as(&k, server, page, 64), [0x55; 64]);
+        assert_eq!(read_as(&k, client, scratch, 64), [0; 64], "the old frame is untouched");
     });
 }

@@ -73,7 +73,9 @@ fn env_number(name: &str, default: u64) -> u64 {
 
 /// The registers of the syscall a well-behaved program would make: a server
 /// replies and waits on the endpoint it receives on, a client calls one it
-/// may send to; register-only messages, mostly (the fast path's case).
+/// may send to or writes; register-only messages, mostly, and some with
+/// bytes from and into its stack (the fast path's cases). Bytes it sends
+/// are written first, so that moving them shows.
 fn typical_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> Option<TrapFrame> {
     let mut frame = *k.frame(thread);
     let handles: Vec<(u64, abi::Rights)> = k
@@ -101,22 +103,39 @@ fn typical_syscall(k: &Kernel<MockMachine>, thread: usize, rng: &mut Rng) -> Opt
             Syscall::ReplyRecv
         };
         (number, rng.pick(&receive))
-    } else if !send.is_empty() {
+    } else if !send.is_empty() && !rng.one_in(8) {
         (Syscall::Call, rng.pick(&send))
     } else {
-        return None;
+        (Syscall::Write, 0)
     };
+    let stack_low = USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE;
+    // A buffer at the bottom of the stack, or one that crosses a page.
+    let buffer = stack_low + rng.pick(&[0, 0, PAGE_SIZE - 24]);
+    let len = if rng.one_in(3) {
+        rng.pick(&[1, 8, 64, 64, 200, PAGE_SIZE as usize])
+    } else {
+        0
+    };
+    if len != 0 {
+        let bytes = (0..len).map(|_| rng.below(256) as u8).collect();
+        POKES.with(|p| p.borrow_mut().push((buffer, bytes)));
+    }
+    frame.set(regs::NUMBER, number as u64);
+    if number == Syscall::Write {
+        frame.set(regs::ARGS[0], 1);
+        frame.set(regs::ARGS[1], buffer);
+        frame.set(regs::ARGS[2], len as u64);
+        return Some(frame);
+    }
     let words = rng.below(7) as usize;
-    let mut info = MsgInfo::new(rng.below(4) as u32, words, 0);
+    let mut info = MsgInfo::new(rng.below(4) as u32, words, len);
     if rng.one_in(10) {
         info = info.with_timeout(rng.below(3) as u32 + 1);
     }
-    frame.set(regs::NUMBER, number as u64);
     frame.set(ipc_regs::HANDLE, handle);
     frame.set(ipc_regs::INFO, info.0);
-    let stack_low = USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE;
-    frame.set(ipc_regs::BUFFER, stack_low);
-    frame.set(ipc_regs::CAPACITY, if rng.one_in(5) { 64 } else { 0 });
+    frame.set(ipc_regs::BUFFER, buffer);
+    frame.set(ipc_regs::CAPACITY, rng.pick(&[0, 0, 0, 64, PAGE_SIZE]));
     for reg in ipc_regs::WORDS {
         frame.set(reg, rng.u64());
     }
@@ -400,7 +419,8 @@ struct Snapshot {
     ipc:
         kernel_core::ipc::state::Ipc<{ config::MAX_THREADS }, { config::MAX_ENDPOINTS }, { config::MAX_NOTIFICATIONS }>,
     frames: Vec<TrapFrame>,
-    threads: Vec<(usize, Outgoing, u64, (u64, u64))>,
+    threads: Vec<(usize, Outgoing, u64, kernel_core::umem::CheckedBuffers)>,
+    memory: Vec<(u64, Vec<u8>)>,
     handles: Vec<kernel_core::handles::HandleTable>,
     counters: Counters,
     switched: Option<(usize, MockSwitch)>,
@@ -459,6 +479,20 @@ fn differences(a: &Snapshot, b: &Snapshot) -> String {
     list("frame", &a.frames, &b.frames, &mut out);
     list("thread", &a.threads, &b.threads, &mut out);
     list("handles", &a.handles, &b.handles, &mut out);
+    if a.memory != b.memory {
+        let pages = |s: &Snapshot| s.memory.iter().map(|(p, _)| *p).collect::<Vec<_>>();
+        let differing: Vec<u64> = a
+            .memory
+            .iter()
+            .filter(|page| !b.memory.contains(page))
+            .map(|(p, _)| *p)
+            .collect();
+        out.push_str(&format!(
+            "memory differs: pages {:x?} vs {:x?}; contents differ in {differing:x?}\n",
+            pages(a),
+            pages(b)
+        ));
+    }
     if (a.counters, a.switched, a.active, a.free_frames) != (b.counters, b.switched, b.active, b.free_frames) {
         out.push_str(&format!(
             "machine/counters: {:?} vs {:?}\n",
@@ -485,8 +519,9 @@ fn snapshot(k: &Kernel<MockMachine>) -> Snapshot {
         threads: k
             .threads
             .iter()
-            .map(|t| (t.process, t.outgoing, t.badge, t.checked_buffer))
+            .map(|t| (t.process, t.outgoing, t.badge, t.buffers))
             .collect(),
+        memory: k.machine.memory(),
         handles: k.processes.iter().map(|p| p.handles.clone()).collect(),
         counters: k.counters,
         switched: k.machine.switched,
@@ -501,7 +536,12 @@ fn snapshot(k: &Kernel<MockMachine>) -> Snapshot {
 /// Returns whether the fast path took it.
 fn fast_equals_slow(k: &Kernel<MockMachine>, thread: usize) -> bool {
     let mut fast = Box::new(k.clone());
-    let Some(next) = fastpath::try_ipc(&mut fast, thread) else {
+    let tried = if k.frame(thread).syscall_number() == Syscall::Write as u64 {
+        fastpath::try_write(&mut fast, thread)
+    } else {
+        fastpath::try_ipc(&mut fast, thread)
+    };
+    let Some(next) = tried else {
         assert_same(
             &snapshot(&fast),
             &snapshot(k),
@@ -540,6 +580,10 @@ struct Totals {
     syscalls: u64,
     fast_taken: u64,
     fast_declined: u64,
+    /// Fast calls and replies that moved bytes.
+    fast_with_bytes: u64,
+    /// Writes the fast path took.
+    fast_writes: u64,
     ticks: u64,
     faults: u64,
     touches: u64,
@@ -673,12 +717,20 @@ fn run_system(seed: u64, steps: u64, rng: &mut Rng, totals: &mut Totals) -> u64 
                 }
                 *k.frame_mut(current) = frame;
                 let number = frame.syscall_number();
-                if number == Syscall::Call as u64 || number == Syscall::ReplyRecv as u64 {
+                let fast = [Syscall::Call, Syscall::ReplyRecv, Syscall::Write].map(|s| s as u64);
+                if fast.contains(&number) {
                     if fast_equals_slow(&k, current) {
                         totals.fast_taken += 1;
+                        if number == Syscall::Write as u64 {
+                            totals.fast_writes += 1;
+                        } else if !MsgInfo(frame.get(ipc_regs::INFO)).is_empty() {
+                            totals.fast_with_bytes += 1;
+                        }
                     } else {
                         totals.fast_declined += 1;
                     }
+                }
+                if number == Syscall::Call as u64 || number == Syscall::ReplyRecv as u64 {
                     events::ipc(&mut k)
                 } else {
                     let resume = events::syscall(&mut k);
@@ -761,6 +813,11 @@ fn random_syscalls_keep_every_invariant_and_fast_equals_slow() {
         // The campaign exercised what it is meant to.
         assert!(totals.fast_taken > 0, "the fast path was never taken: {totals:?}");
         assert!(totals.fast_declined > 0, "the fast path never declined: {totals:?}");
+        assert!(
+            totals.fast_with_bytes > 0,
+            "the fast path never moved bytes: {totals:?}"
+        );
+        assert!(totals.fast_writes > 0, "the fast path never took a write: {totals:?}");
         assert!(totals.faults > 0 && totals.ticks > 0, "{totals:?}");
         assert!(
             totals.memory_calls_ok > 100,

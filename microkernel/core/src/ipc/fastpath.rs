@@ -1,34 +1,32 @@
-//! The IPC fast path: `call` and `reply_recv` with a register-only message,
-//! switching straight to the peer.
+//! The IPC fast path: `call`, `reply_recv` and `write` (a call to the
+//! console the kernel composes), switching straight to the peer.
 //!
 //! It takes the common case of a client calling a waiting server, and of the
 //! server replying and waiting again (also to a `write` the kernel
-//! forwarded, which returns the count replied), and nothing else. A buffer,
-//! a handle to pass, NONBLOCK or a timeout, a peer that cannot run at once
-//! on this CPU (something readier waits, its affinity excludes this CPU, or
-//! its slice is used up),
+//! forwarded, which returns the count replied), and nothing else. A message
+//! may carry a buffer of up to [`MAX_BUFFER`] bytes when both buffers are
+//! remembered as checked ([`CheckedBuffers`]): the sender's bytes lie in the
+//! range it last sent from, and the receiver's buffer is the one it last
+//! named, whose physical pages are known, so the bytes move with one copy
+//! and no page-table walk. A handle to pass, NONBLOCK or a timeout, a buffer
+//! not remembered, a peer that cannot run at once on this CPU (something
+//! readier waits, its affinity excludes this CPU, or its slice is used up),
 //! a receiver that still owes someone a reply, a queued sender, tracing:
 //! each declines to the slow path ([`super::syscalls`]), which serves every
 //! case. Like seL4's fastpath it is a flat list of checks, then a commit:
 //! nothing changes before the last check passes, what it accepts it checks
 //! exactly as the slow path would (handle, rights, generation, receiver
-//! state, buffer), and it leaves the state the slow path would (the host
-//! tests run both and compare).
+//! state, buffers), and it leaves the state the slow path would (the host
+//! tests run both and compare, memory included).
 
 use super::message::Outgoing;
 use crate::kernel::Kernel;
 use crate::machine::Machine;
 use crate::trapframe::TrapFrame;
-use abi::message::MAX_WORDS;
+use crate::umem::CheckedBuffers;
+use abi::message::{MAX_BUFFER, MAX_WORDS, MsgFlags};
 use abi::regs::ipc as regs;
-use abi::{MsgInfo, Rights, Syscall};
-
-/// A MsgInfo the fast path takes: up to six words, and no length, flags or
-/// timeout (everything above the word count is zero).
-#[inline(always)]
-fn register_only(info: MsgInfo) -> bool {
-    info.0 >> 32 <= MAX_WORDS as u64
-}
+use abi::{MsgInfo, Rights, Syscall, console};
 
 /// Moves the message words and MsgInfo from `from` to `to`, and returns
 /// success to `to`.
@@ -47,33 +45,75 @@ pub fn try_ipc<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Option<usize> {
     if k.tracing() {
         return None;
     }
+    let info = MsgInfo(k.frame(thread).get(regs::INFO));
+    if register_only(info) {
+        try_message::<M, false>(k, thread, info)
+    } else {
+        try_with_bytes(k, thread, info)
+    }
+}
+
+/// [`try_ipc`] for a message with bytes (or one the fast path does not
+/// take): the same steps, compiled a second time and out of line, so that
+/// none of the byte handling costs a register-only message anything.
+#[inline(never)]
+fn try_with_bytes<M: Machine>(k: &mut Kernel<M>, thread: usize, info: MsgInfo) -> Option<usize> {
+    if !info.is_plain() {
+        return None;
+    }
+    try_message::<M, true>(k, thread, info)
+}
+
+/// `call` or `reply_recv` of `info`, which has bytes if `BYTES`.
+#[inline(always)]
+fn try_message<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, thread: usize, info: MsgInfo) -> Option<usize> {
     let number = k.frame(thread).syscall_number();
     let next = if number == Syscall::Call as u64 {
-        call(k, thread)?
+        call::<M, BYTES>(k, thread, info)?
     } else if number == Syscall::ReplyRecv as u64 {
-        reply_recv(k, thread)?
+        reply_recv::<M, BYTES>(k, thread, info)?
     } else {
         return None;
     };
+    Some(hand_off(k, thread, next))
+}
+
+/// Tries the fast path for the current thread `thread`'s `write`: as
+/// [`try_ipc`].
+#[inline(always)]
+pub fn try_write<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Option<usize> {
+    if k.tracing() {
+        return None;
+    }
+    let next = write(k, thread)?;
+    Some(hand_off(k, thread, next))
+}
+
+/// Switches from `thread`, which has just blocked, straight to its peer
+/// `next`: no queue, no pick. The peer's priority is the highest ready;
+/// both keep what is left of their time slices.
+#[inline(always)]
+fn hand_off<M: Machine>(k: &mut Kernel<M>, thread: usize, next: usize) -> usize {
     k.counters.syscalls += 1;
-    // Switch straight to the peer: no queue, no pick. The current thread
-    // has just blocked and the peer's priority is the highest ready; both
-    // keep what is left of their time slices.
     k.sched.hand_off(thread, next);
     let top = k.frame_top(next);
     let switch = k.thread(next).switch;
     k.machine.switch_to(next, top, &switch);
-    Some(next)
+    next
 }
 
-/// `call` to a server already waiting on the endpoint.
+/// Whether a message is register-only: everything above the word count is
+/// zero and the count is valid (one comparison: the usual case).
 #[inline(always)]
-fn call<M: Machine>(k: &mut Kernel<M>, client: usize) -> Option<usize> {
+fn register_only(info: MsgInfo) -> bool {
+    info.0 >> 32 <= MAX_WORDS as u64
+}
+
+/// `call` of `info` (with bytes if `BYTES`) to a server already waiting on
+/// the endpoint.
+#[inline(always)]
+fn call<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, client: usize, info: MsgInfo) -> Option<usize> {
     let frame = k.frame(client);
-    let info = MsgInfo(frame.get(regs::INFO));
-    if !register_only(info) {
-        return None;
-    }
     let entry = k
         .process_of(client)
         .handles
@@ -84,12 +124,17 @@ fn call<M: Machine>(k: &mut Kernel<M>, client: usize) -> Option<usize> {
     if !runs_next_here(k, server) {
         return None;
     }
-    // A reply with bytes takes the slow path, which checks the client's
-    // receive buffer then; one the slow path already checked is fine now.
+    // The reply will land in the client's receive buffer: one not checked
+    // yet is checked by the slow path.
     if !receive_buffer_checked(k, client) {
         return None;
     }
-    // Checked: commit.
+    // The bytes last: they land in the server's buffer, which nothing reads
+    // before it runs, so a copy that fails changes nothing the slow path
+    // would not write again. Then commit.
+    if BYTES && !move_bytes(k, client, frame.get(regs::BUFFER), info.len(), Some(server)) {
+        return None;
+    }
     k.ipc.call_handoff(client, server, endpoint);
     let (from, to) = k.frames_mut(client, server);
     deliver(from, to, info);
@@ -100,15 +145,11 @@ fn call<M: Machine>(k: &mut Kernel<M>, client: usize) -> Option<usize> {
     Some(server)
 }
 
-/// `reply_recv` from a server whose caller waits and whose endpoint has no
-/// queued sender: reply, then wait.
+/// `reply_recv` of `info` (with bytes if `BYTES`) from a server whose
+/// caller waits and whose endpoint has no queued sender: reply, then wait.
 #[inline(always)]
-fn reply_recv<M: Machine>(k: &mut Kernel<M>, server: usize) -> Option<usize> {
+fn reply_recv<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, server: usize, info: MsgInfo) -> Option<usize> {
     let frame = k.frame(server);
-    let info = MsgInfo(frame.get(regs::INFO));
-    if !register_only(info) {
-        return None;
-    }
     let endpoint = k
         .process_of(server)
         .handles
@@ -126,9 +167,17 @@ fn reply_recv<M: Machine>(k: &mut Kernel<M>, server: usize) -> Option<usize> {
     if !receive_buffer_checked(k, server) {
         return None;
     }
-    // Checked: commit.
-    k.ipc.reply_and_wait(server, caller, endpoint);
+    // The bytes last (see `call`). A caller the kernel answers itself (a
+    // forwarded `write`) takes none, but the server's buffer is checked all
+    // the same (the slow path checks every reply's).
     let outgoing = k.thread(caller).outgoing;
+    if BYTES {
+        let receiver = (outgoing == Outgoing::Message).then_some(caller);
+        if !move_bytes(k, server, frame.get(regs::BUFFER), info.len(), receiver) {
+            return None;
+        }
+    }
+    k.ipc.reply_and_wait(server, caller, endpoint);
     let (from, to) = k.frames_mut(server, caller);
     match outgoing.reply_result(from) {
         None => deliver(from, to, info),
@@ -136,6 +185,83 @@ fn reply_recv<M: Machine>(k: &mut Kernel<M>, server: usize) -> Option<usize> {
     }
     k.thread_mut(caller).outgoing = Outgoing::Message;
     Some(caller)
+}
+
+/// `write(fd, buffer, len)` to a console waiting on its endpoint: the call
+/// the slow path's `write` composes ([`Outgoing::Write`]), made straight
+/// away. Only what the slow path would send whole: fd 1 or 2, and 1 to
+/// [`MAX_BUFFER`] bytes from the range the writer last sent from.
+#[inline(always)]
+fn write<M: Machine>(k: &mut Kernel<M>, writer: usize) -> Option<usize> {
+    let frame = k.frame(writer);
+    let (fd, buffer, len) = (frame.arg(0), frame.arg(1), frame.arg(2));
+    if (fd != 1 && fd != 2) || len == 0 || len > MAX_BUFFER as u64 {
+        return None;
+    }
+    let len = len as usize;
+    let entry = k
+        .process_of(writer)
+        .handles
+        .require(abi::handle::CONSOLE, Rights::SEND)
+        .ok()?;
+    let endpoint = entry.endpoint().ok()?;
+    let console = k.ipc.waiting_receiver(endpoint)?;
+    if !runs_next_here(k, console) {
+        return None;
+    }
+    // The bytes last (see `call`), then commit.
+    if !move_bytes(k, writer, buffer, len, Some(console)) {
+        return None;
+    }
+    k.ipc.call_handoff(writer, console, endpoint);
+    let sender = k.process_of(writer).sender();
+    let [name0, name1] = sender.name_words;
+    let words = [fd, sender.pid as u64, 0, 0, name0, name1];
+    let info = MsgInfo::new(console::WRITE, MAX_WORDS, len).with_flags(MsgFlags::KERNEL);
+    let to = k.frame_mut(console);
+    to.set_message_words(&words, MAX_WORDS);
+    to.set(regs::INFO, info.0);
+    to.set(regs::BADGE, entry.badge);
+    to.set(abi::regs::RESULT, 0);
+    let t = k.thread_mut(writer);
+    t.outgoing = Outgoing::Write { fd, buffer, len };
+    t.badge = entry.badge;
+    Some(console)
+}
+
+/// Moves the `len` bytes (1 to [`MAX_BUFFER`]) that `sender`, the current
+/// thread, sends from `address`, into `receiver`'s buffer (`None`: they go
+/// nowhere, but are checked all the same). Only when the sender's range
+/// and the receiver's buffer are both remembered as checked
+/// ([`CheckedBuffers`]) and the bytes fit; `false` leaves it to the slow
+/// path, to check them or to refuse with ETOOLONG or EFAULT.
+#[inline(always)]
+fn move_bytes<M: Machine>(k: &mut Kernel<M>, sender: usize, address: u64, len: usize, receiver: Option<usize>) -> bool {
+    let Some(source) = k.thread(sender).buffers.send_slice(address, len) else {
+        return false;
+    };
+    let Some(receiver) = receiver else {
+        return true;
+    };
+    let to = k.frame(receiver);
+    let Some(&target) = k
+        .thread(receiver)
+        .buffers
+        .receive_target(to.get(regs::BUFFER), to.get(regs::CAPACITY))
+    else {
+        return false;
+    };
+    if len > target.capacity {
+        return false;
+    }
+    let (machine, processes, threads) = (&mut k.machine, &k.processes, &k.threads);
+    let space = processes[threads[sender % threads.len()].process].space();
+    // SAFETY: `target` holds the physical pages under the receiver's buffer,
+    // remembered when the buffer was found writable ([`CheckedBuffers`]);
+    // every change to its process's mappings since would have forgotten them,
+    // so they are still its pages, mapped writable, and the bytes fit its
+    // capacity (checked above). The source was found readable the same way.
+    unsafe { machine.copy_to_frames(space, source, target) }.is_ok()
 }
 
 /// Whether `peer`, woken, would run next on this CPU: nothing readier
@@ -152,6 +278,6 @@ fn runs_next_here<M: Machine>(k: &Kernel<M>, peer: usize) -> bool {
 #[inline(always)]
 fn receive_buffer_checked<M: Machine>(k: &Kernel<M>, thread: usize) -> bool {
     let frame = k.frame(thread);
-    let capacity = frame.get(regs::CAPACITY);
-    capacity == 0 || k.thread(thread).checked_buffer == (frame.get(regs::BUFFER), capacity)
+    let buffers: &CheckedBuffers = &k.thread(thread).buffers;
+    buffers.receives(frame.get(regs::BUFFER), frame.get(regs::CAPACITY))
 }

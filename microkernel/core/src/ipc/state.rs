@@ -139,6 +139,7 @@ impl Receivers {
     }
 
     /// Queues `thread` last.
+    #[inline(always)]
     pub(super) fn push_back<const T: usize>(&mut self, links: &mut Links<T>, thread: usize) {
         if self.parked == NO_THREAD {
             debug_assert!(self.rest.is_empty());
@@ -157,6 +158,7 @@ impl Receivers {
     }
 
     /// Takes the first receiver.
+    #[inline(always)]
     pub(super) fn pop_front<const T: usize>(&mut self, links: &mut Links<T>) -> Option<usize> {
         let first = self.front()?;
         self.parked = self.rest.pop_front(links).map_or(NO_THREAD, |next| next as u16);

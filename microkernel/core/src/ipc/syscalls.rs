@@ -30,24 +30,37 @@ fn check_message<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<MsgInfo
     if info.flags().contains(MsgFlags::HANDLE) {
         k.process_of(thread).handles.require(word, Rights::TRANSFER)?;
     }
-    vm::prepare(k, thread, UserSlice::new(buffer, info.len())?, Access::Read)?;
+    check_send_buffer(k, thread, UserSlice::new(buffer, info.len())?)?;
     Ok(info)
 }
 
+/// Checks `thread` may send the bytes of `slice` (making missing pages),
+/// and remembers the range for the fast path, unless it lies in the range
+/// already remembered (its mappings unchanged since: `vm` forgets it then).
+fn check_send_buffer<M: Machine>(k: &mut Kernel<M>, thread: usize, slice: UserSlice) -> Result<(), Error> {
+    if k.thread(thread).buffers.sends(slice.address(), slice.len()) {
+        return Ok(());
+    }
+    vm::prepare(k, thread, slice, Access::Read)?;
+    k.thread_mut(thread).buffers.sent(slice);
+    Ok(())
+}
+
 /// Checks a receive buffer is writable in the caller's address space, and
-/// remembers it for the fast path (until the process's mappings change:
-/// `vm` forgets it then).
+/// remembers it for the fast path with the physical pages under it (until
+/// the process's mappings change: `vm` forgets it then).
 fn check_receive_buffer<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<(), Error> {
     let frame = k.frame(thread);
     let (address, capacity) = (frame.get(regs::BUFFER), frame.get(regs::CAPACITY));
     // An empty buffer needs no check (and is not remembered: the fast path
     // takes it as it is).
-    if capacity == 0 || k.thread(thread).checked_buffer == (address, capacity) {
+    if k.thread(thread).buffers.receives(address, capacity) {
         return Ok(());
     }
     let buffer = receive_buffer(frame)?;
     vm::prepare(k, thread, buffer, Access::Write)?;
-    k.thread_mut(thread).checked_buffer = (address, capacity);
+    let frames = vm::frames_under(k, thread, buffer);
+    k.thread_mut(thread).buffers.received(address, capacity, frames);
     Ok(())
 }
 
@@ -101,7 +114,7 @@ pub fn write<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Result<(), Error> 
         .handles
         .require(abi::handle::CONSOLE, Rights::SEND)?;
     entry.endpoint()?;
-    vm::prepare(k, thread, sent, Access::Read)?;
+    check_send_buffer(k, thread, sent)?;
     if sent.is_empty() {
         k.frame_mut(thread).set_result(Ok(0));
         return Ok(());

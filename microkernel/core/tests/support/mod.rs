@@ -14,7 +14,7 @@ use kernel_core::machine::{Machine, Published};
 use kernel_core::physmem::{Frame, FrameSource};
 use kernel_core::space::{AddressSpace, MapError, PageFlags};
 use kernel_core::trapframe::{TrapFrame, UserSelectors};
-use kernel_core::umem::{Access, UserSlice, allows};
+use kernel_core::umem::{Access, FrameTarget, UserSlice, allows};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
@@ -168,6 +168,16 @@ impl MockMachine {
         page[(phys % PAGE_SIZE) as usize] = value;
     }
 
+    /// Every page ever written and its bytes (a page of zeroes counts as
+    /// never written), to compare two machines by.
+    pub fn memory(&self) -> Vec<(u64, Vec<u8>)> {
+        self.memory
+            .iter()
+            .filter(|(_, bytes)| bytes.iter().any(|&b| b != 0))
+            .map(|(&page, bytes)| (page, bytes.to_vec()))
+            .collect()
+    }
+
     /// Reads user memory of `space` the way ring 3 sees it (no checks).
     pub fn peek(&self, space: &MockSpace, address: u64, len: usize) -> Option<Vec<u8>> {
         (0..len as u64)
@@ -304,6 +314,24 @@ impl Machine for MockMachine {
             "a transfer touches the active address space"
         );
         self.copy(from, source, to, destination, len)
+    }
+
+    unsafe fn copy_to_frames(&mut self, from: &MockSpace, source: UserSlice, to: FrameTarget) -> Result<(), Error> {
+        assert_eq!(
+            from.root(),
+            self.active,
+            "the fast path copies from the active address space"
+        );
+        assert!(source.len() <= to.capacity, "the fast path checked the bytes fit");
+        for i in 0..source.len() {
+            let (src, _) = from.translate(source.address() + i as u64).ok_or(Error::FAULT)?;
+            let at = to.offset + i;
+            let frame = to.frames[at / PAGE_SIZE as usize];
+            assert_ne!(frame, 0, "a remembered buffer has its pages");
+            let byte = self.byte(src);
+            self.set_byte(frame + (at % PAGE_SIZE as usize) as u64, byte);
+        }
+        Ok(())
     }
 
     fn timestamp(&self) -> u64 {

@@ -12,7 +12,7 @@ use kernel_core::machine::{Machine, Published};
 use kernel_core::physmem::Frame;
 use kernel_core::space::AddressSpace as _;
 use kernel_core::trapframe::{KERNEL_BUILT_VECTOR, TrapFrame, USER_RFLAGS, UserSelectors};
-use kernel_core::umem::{Access, UserSlice, allows};
+use kernel_core::umem::{Access, FrameTarget, UserSlice, allows};
 
 /// What the fast paths read without the kernel state (see `Published`).
 static PUBLISHED: Published = Published::new();
@@ -149,6 +149,33 @@ impl Machine for X86 {
         len: usize,
     ) -> Result<(), Error> {
         transfer(from, source, to, destination, len)
+    }
+
+    #[inline(always)]
+    unsafe fn copy_to_frames(&mut self, from: &AddressSpace, source: UserSlice, to: FrameTarget) -> Result<(), Error> {
+        let len = source.len();
+        if from.root() != paging::active_root() || len > to.capacity {
+            return Err(Error::FAULT);
+        }
+        let first = len.min(PAGE_SIZE as usize - to.offset);
+        let target = |frame: u64, offset: usize| (super::layout::phys_to_virt(frame) as usize + offset) as *mut u8;
+        // SAFETY: the caller guarantees the frames are the pages under a
+        // writable user buffer that takes `len` bytes from `to.offset` on
+        // (the first `first` in the first page, the rest in the second),
+        // reached through the direct map; the source is user memory of the
+        // active address space in the user half (a `UserSlice`), and a fault
+        // on it becomes an error.
+        unsafe {
+            usercopy::copy(target(to.frames[0], to.offset), source.address() as *const u8, first)
+                .and_then(|()| {
+                    usercopy::copy(
+                        target(to.frames[1], 0),
+                        (source.address() + first as u64) as *const u8,
+                        len - first,
+                    )
+                })
+                .map_err(|_| Error::FAULT)
+        }
     }
 
     #[inline(always)]

@@ -2,7 +2,8 @@
 //! pending. A thread waits in `recv` into a page of its own mapping; the
 //! main thread unmaps that page, then sends 64 bytes: the kernel cannot
 //! take them into the buffer, so the send fails with EFAULT and the
-//! receiver keeps waiting (`check.send_refused`, `check.receiver_waits`).
+//! receiver keeps waiting (`check.send_refused`, `check.receiver_waits`);
+//! two calls with the same bytes fail the same way (`check.call_refused`).
 //! The page mapped again, the next send arrives whole
 //! (`check.resend_arrives`).
 
@@ -67,6 +68,19 @@ fn main() -> i32 {
     let first = ipc::send(endpoint, &Msg::new(1).nonblocking(), &bytes);
     report("first_send", first.map_or_else(|e| e.name(), |()| "ok"));
     check("send_refused", first == Err(abi::Error::FAULT));
+    // Calls are refused the same way, the second too (after the first,
+    // the caller's own buffers are remembered as checked, so only the
+    // receiver's, forgotten at the unmap, keeps the kernel from moving the
+    // bytes at once).
+    let mut reply = [0u8; 64];
+    let mut refused = true;
+    for _ in 0..2 {
+        reply.copy_from_slice(&bytes);
+        let call = ipc::call(endpoint, &Msg::new(2), &mut reply, 64).map(|m| m.data.len());
+        report("call", call.map_or_else(|e| e.name(), |_| "ok"));
+        refused &= call == Err(abi::Error::FAULT);
+    }
+    check("call_refused", refused);
     check("receiver_waits", RECEIVED.load(Ordering::Acquire) == 0);
     // The page back, the same send arrives.
     let again = libsys::mem_map(page, abi::PAGE_SIZE as usize, Perms::READ | Perms::WRITE);
