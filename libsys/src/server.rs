@@ -176,6 +176,7 @@ pub struct Reply {
 
 impl Reply {
     /// A reply with a label only.
+    #[inline]
     pub const fn label(label: u32) -> Reply {
         Reply {
             msg: Msg::new(label),
@@ -185,6 +186,7 @@ impl Reply {
     }
 
     /// A reply with a label and words (at most six; more are cut).
+    #[inline]
     pub fn with_words(label: u32, words: &[u64]) -> Reply {
         Reply {
             msg: Msg::with_words(label, words),

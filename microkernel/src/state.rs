@@ -154,11 +154,21 @@ extern "C" fn kernel_syscall() -> *mut TrapFrame {
     })
 }
 
-/// Upcall: an IPC syscall.
+/// Upcall: an IPC syscall of a register-only message (the entry stub looked
+/// at its MsgInfo).
 #[unsafe(no_mangle)]
 extern "C" fn kernel_syscall_ipc() -> *mut TrapFrame {
     with_from_syscall(|k| {
-        let resume = events::ipc(k);
+        let resume = events::ipc_shaped::<_, false>(k);
+        frame_of(k, resume)
+    })
+}
+
+/// Upcall: an IPC syscall of any other message.
+#[unsafe(no_mangle)]
+extern "C" fn kernel_syscall_ipc_bytes() -> *mut TrapFrame {
+    with_from_syscall(|k| {
+        let resume = events::ipc_shaped::<_, true>(k);
         frame_of(k, resume)
     })
 }

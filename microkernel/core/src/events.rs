@@ -186,6 +186,22 @@ pub fn ipc<M: Machine>(k: &mut Kernel<M>) -> Resume {
     }
 }
 
+/// [`ipc`] for a syscall whose message the caller has looked at: a
+/// register-only one if not `BYTES` ([`fastpath::try_shaped`]). The
+/// kernel's entry stub sends each shape to its own upcall, so that each
+/// compiles with only its own fast path.
+#[inline(always)]
+pub fn ipc_shaped<M: Machine, const BYTES: bool>(k: &mut Kernel<M>) -> Resume {
+    entered(k);
+    let Some(current) = k.sched.current() else {
+        return slow_schedule(k);
+    };
+    match fastpath::try_shaped::<M, BYTES>(k, current) {
+        Some(next) => Resume::Thread(next),
+        None => slow_ipc(k, current),
+    }
+}
+
 /// [`schedule`], out of line (see [`slow_ipc`]).
 #[cold]
 #[inline(never)]

@@ -42,26 +42,28 @@ fn deliver(from: &TrapFrame, to: &mut TrapFrame, info: MsgInfo) {
 /// `None` to take the slow path (nothing has changed then).
 #[inline(always)]
 pub fn try_ipc<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Option<usize> {
+    if register_only(MsgInfo(k.frame(thread).get(regs::INFO))) {
+        try_shaped::<M, false>(k, thread)
+    } else {
+        try_shaped::<M, true>(k, thread)
+    }
+}
+
+/// [`try_ipc`] compiled for one shape of message: register-only if not
+/// `BYTES` (it declines any other), plain with bytes if `BYTES`. The steps
+/// are the same; compiled apart, none of the byte handling costs a
+/// register-only message anything.
+#[inline(always)]
+pub fn try_shaped<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, thread: usize) -> Option<usize> {
     if k.tracing() {
         return None;
     }
     let info = MsgInfo(k.frame(thread).get(regs::INFO));
-    if register_only(info) {
-        try_message::<M, false>(k, thread, info)
-    } else {
-        try_with_bytes(k, thread, info)
-    }
-}
-
-/// [`try_ipc`] for a message with bytes (or one the fast path does not
-/// take): the same steps, compiled a second time and out of line, so that
-/// none of the byte handling costs a register-only message anything.
-#[inline(never)]
-fn try_with_bytes<M: Machine>(k: &mut Kernel<M>, thread: usize, info: MsgInfo) -> Option<usize> {
-    if !info.is_plain() {
+    let takes = if BYTES { info.is_plain() } else { register_only(info) };
+    if !takes {
         return None;
     }
-    try_message::<M, true>(k, thread, info)
+    try_message::<M, BYTES>(k, thread, info)
 }
 
 /// `call` or `reply_recv` of `info`, which has bytes if `BYTES`.
@@ -132,7 +134,7 @@ fn call<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, client: usize, info: M
     // The bytes last: they land in the server's buffer, which nothing reads
     // before it runs, so a copy that fails changes nothing the slow path
     // would not write again. Then commit.
-    if BYTES && !move_bytes(k, client, frame.get(regs::BUFFER), info.len(), Some(server)) {
+    if BYTES && !info.is_empty() && !move_bytes(k, client, frame.get(regs::BUFFER), info.len(), Some(server)) {
         return None;
     }
     k.ipc.call_handoff(client, server, endpoint);
@@ -171,7 +173,7 @@ fn reply_recv<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, server: usize, i
     // forwarded `write`) takes none, but the server's buffer is checked all
     // the same (the slow path checks every reply's).
     let outgoing = k.thread(caller).outgoing;
-    if BYTES {
+    if BYTES && !info.is_empty() {
         let receiver = (outgoing == Outgoing::Message).then_some(caller);
         if !move_bytes(k, server, frame.get(regs::BUFFER), info.len(), receiver) {
             return None;

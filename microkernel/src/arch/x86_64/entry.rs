@@ -138,9 +138,19 @@ syscall_entry:
     /* RCX is stored: it carries the user RSP into the frame. */
     movq %gs:{user_rsp}, %rcx
     movq %rcx, {rsp}(%rsp)
-    /* The IPC fast path, or the dispatcher: the frame to resume. */
+    /* The IPC fast path, or the dispatcher: the frame to resume. A message
+       in registers only (MsgInfo in RSI: nothing above the word count, at
+       most 6 words) and one with bytes (or flags, or a timeout) go to two
+       upcalls, each compiled with its own fast path, so that the byte
+       handling costs a register-only message nothing but this test. */
     movq %gs:{kernel_stack_top}, %rsp
+    shrq $32, %rsi
+    cmpq ${max_words}, %rsi
+    ja 5f
     callq {ipc}
+    jmp return_to_frame
+5:
+    callq {ipc_bytes}
     jmp return_to_frame
     "#,
     user_rsp = const cpu::USER_RSP,
@@ -171,6 +181,8 @@ syscall_entry:
     syscall_vector = const SYSCALL_VECTOR,
     fast = sym super::trap::syscall_quick,
     ipc = sym super::upcalls::kernel_syscall_ipc,
+    ipc_bytes = sym super::upcalls::kernel_syscall_ipc_bytes,
+    max_words = const abi::message::MAX_WORDS,
     dispatch = sym super::upcalls::kernel_syscall,
     options(att_syntax)
 );

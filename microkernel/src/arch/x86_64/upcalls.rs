@@ -25,9 +25,11 @@ unsafe extern "C" {
     /// A syscall the quick path declined, with the whole frame saved:
     /// served by the dispatcher.
     pub fn kernel_syscall() -> *mut TrapFrame;
-    /// An IPC syscall (send to reply_recv), with the whole frame saved: the
-    /// IPC fast path, or the dispatcher.
+    /// An IPC syscall (send to reply_recv) of a register-only message, with
+    /// the whole frame saved: the IPC fast path, or the dispatcher.
     pub fn kernel_syscall_ipc() -> *mut TrapFrame;
+    /// The same for a message with bytes (or flags, or a timeout).
+    pub fn kernel_syscall_ipc_bytes() -> *mut TrapFrame;
     /// An interrupt, `int 0x80` or an exception from ring 3.
     pub fn kernel_event(event: Event) -> *mut TrapFrame;
     /// The current thread's frame is not one ring 3 may resume (its RIP is
