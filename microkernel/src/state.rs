@@ -154,6 +154,15 @@ extern "C" fn kernel_syscall() -> *mut TrapFrame {
     })
 }
 
+/// Upcall: a `write`.
+#[unsafe(no_mangle)]
+extern "C" fn kernel_syscall_write() -> *mut TrapFrame {
+    with_from_syscall(|k| {
+        let resume = events::write(k);
+        frame_of(k, resume)
+    })
+}
+
 /// Upcall: an IPC syscall of a register-only message (the entry stub looked
 /// at its MsgInfo).
 #[unsafe(no_mangle)]

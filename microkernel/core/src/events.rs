@@ -87,16 +87,24 @@ pub fn syscall<M: Machine>(k: &mut Kernel<M>) -> Resume {
     // Another CPU may have ended the thread while this one waited for the
     // kernel: then there is nothing to serve.
     if let Some(current) = k.sched.current() {
-        // A `write` is a call to the console the kernel composes: the IPC
-        // fast path takes it when it can.
-        if k.frame(current).syscall_number() == abi::Syscall::Write as u64
-            && let Some(next) = fastpath::try_write(k, current)
-        {
-            return Resume::Thread(next);
-        }
         syscalls::dispatch(k, current);
     }
     schedule(k)
+}
+
+/// A `write` of the current thread (the kernel's entry stub gives it an
+/// upcall of its own): a call to the console the kernel composes, which the
+/// IPC fast path takes when it can; the dispatcher otherwise.
+#[inline(always)]
+pub fn write<M: Machine>(k: &mut Kernel<M>) -> Resume {
+    entered(k);
+    let Some(current) = k.sched.current() else {
+        return slow_schedule(k);
+    };
+    match fastpath::try_write(k, current) {
+        Some(next) => Resume::Thread(next),
+        None => slow_ipc(k, current),
+    }
 }
 
 /// Handles `event` for the current thread; returns what to resume.

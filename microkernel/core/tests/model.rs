@@ -733,7 +733,11 @@ fn run_system(seed: u64, steps: u64, rng: &mut Rng, totals: &mut Totals) -> u64 
                 if number == Syscall::Call as u64 || number == Syscall::ReplyRecv as u64 {
                     events::ipc(&mut k)
                 } else {
-                    let resume = events::syscall(&mut k);
+                    let resume = if number == Syscall::Write as u64 {
+                        events::write(&mut k)
+                    } else {
+                        events::syscall(&mut k)
+                    };
                     let memory = (Syscall::MemMap as u64..=Syscall::MemMapObject as u64).contains(&number);
                     let signals = number >= Syscall::NotifyCreate as u64;
                     let ok = abi::Error::decode(k.frame(current).get(regs::RESULT)).is_ok();

@@ -25,6 +25,9 @@ unsafe extern "C" {
     /// A syscall the quick path declined, with the whole frame saved:
     /// served by the dispatcher.
     pub fn kernel_syscall() -> *mut TrapFrame;
+    /// A `write` the quick path declined (all of them), with the whole
+    /// frame saved: the IPC fast path, or the dispatcher.
+    pub fn kernel_syscall_write() -> *mut TrapFrame;
     /// An IPC syscall (send to reply_recv) of a register-only message, with
     /// the whole frame saved: the IPC fast path, or the dispatcher.
     pub fn kernel_syscall_ipc() -> *mut TrapFrame;
