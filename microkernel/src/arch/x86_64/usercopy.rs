@@ -74,9 +74,24 @@ pub unsafe fn copy(destination: *mut u8, source: *const u8, len: usize) -> Resul
     if len == 0 {
         return Ok(());
     }
+    let failed: u64;
     // SAFETY: the caller guarantees the kernel side and confines the user
-    // side to the user half; faults on it are recovered by `recover`.
-    match unsafe { user_copy_bytes(destination, source, len) } {
+    // side to the user half; faults on it are recovered by `recover`. The
+    // routine uses only the registers named here (and the per-CPU block),
+    // so the compiler keeps everything else live across the call instead of
+    // saving every caller-saved register as for a Rust call.
+    unsafe {
+        core::arch::asm!(
+            "call {copy}",
+            copy = sym user_copy_bytes,
+            inout("rdi") destination => _,
+            inout("rsi") source => _,
+            inout("rdx") len => _,
+            out("rcx") _,
+            out("rax") failed,
+        )
+    };
+    match failed {
         0 => Ok(()),
         _ => Err(CopyFault),
     }
