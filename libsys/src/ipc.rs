@@ -43,6 +43,14 @@ impl Msg {
 
     /// A message with the given words (at most six; more are ignored).
     pub fn with_words(label: u32, words: &[u64]) -> Msg {
+        Msg::with_words_inline(label, words)
+    }
+
+    /// [`Msg::with_words`], inlined where it is used: for the server loop's
+    /// replies ([`crate::server::Reply::with_words`]), where the words are
+    /// usually a slice of known length and the copy becomes a few stores.
+    #[inline(always)]
+    pub(crate) fn with_words_inline(label: u32, words: &[u64]) -> Msg {
         let mut msg = Msg::new(label);
         let count = words.len().min(MAX_WORDS);
         msg.words[..count].copy_from_slice(&words[..count]);

@@ -189,7 +189,7 @@ impl Reply {
     #[inline]
     pub fn with_words(label: u32, words: &[u64]) -> Reply {
         Reply {
-            msg: Msg::with_words(label, words),
+            msg: Msg::with_words_inline(label, words),
             len: 0,
             keep_handle: false,
         }
