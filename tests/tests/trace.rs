@@ -64,6 +64,11 @@ fn traced_boot_shows_write_forwarded_as_ipc() {
         ],
         &outcome,
     );
+    // libsys's start asks for the ABI version first: a syscall the entry
+    // stub answers itself when tracing is off, and hands to the dispatcher,
+    // which records it, when it is on.
+    let version = line_with_all(&lines, &[&format!("{hello} abi_version() = ")], &outcome);
+    assert!(version < write, "abi_version after the write:\n{}", lines.join("\n"));
     // Then hello exits.
     let exited = line_with_all(&lines, &[&format!("+++ {hello} exited with status 0 +++")], &outcome);
     let exit_call = line_with_all(&lines, &[&format!("{hello} exit(status=0) = ?")], &outcome);

@@ -19,24 +19,6 @@ use abi::stats::Stats;
 use abi::{Error, Rights, Syscall};
 use core::sync::atomic::Ordering;
 
-/// The quick path: answers the syscalls that read no kernel state from the
-/// published words alone, without the kernel state and without the whole
-/// frame saved. `None` sends the syscall to [`dispatch`], which serves
-/// every syscall, these included: with tracing on, all go there.
-#[inline(always)]
-pub fn quick(published: &crate::machine::Published, number: u64) -> Option<u64> {
-    if published.tracing() {
-        return None;
-    }
-    let value = match Syscall::try_from(number) {
-        Ok(Syscall::AbiVersion) => published.abi_version.load(Ordering::Relaxed) as u64,
-        Ok(Syscall::GetTicks) => published.ticks(),
-        _ => return None,
-    };
-    published.quick_syscalls.fetch_add(1, Ordering::Relaxed);
-    Some(value)
-}
-
 /// Serves the syscall in `thread`'s saved registers.
 pub fn dispatch<M: Machine>(k: &mut Kernel<M>, thread: usize) {
     k.counters.syscalls += 1;

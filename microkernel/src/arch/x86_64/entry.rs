@@ -14,6 +14,7 @@
 use super::gdt::{USER_CODE, USER_DATA};
 use super::percpu::offsets as cpu;
 use core::arch::global_asm;
+use kernel_core::machine::Published;
 use kernel_core::trapframe::{SYSCALL_VECTOR, TrapFrame, offsets as frame};
 
 /// Size of a trap frame, for the stubs' offset arithmetic.
@@ -23,12 +24,12 @@ const FRAME_SIZE: usize = TrapFrame::SIZE;
 // RSP = user RSP (untrusted), GS = user GS, IF/TF/DF/AC/NT/RF already cleared
 // by SFMASK (cpu.rs), CS/SS = kernel.
 //
-// Two paths share the frame layout. The quick path stores only what a Rust
-// call may clobber (RDI, RSI, RDX, R8-R10, and RCX/R11, the return state) and
-// asks `syscall_fast` whether it can answer without touching kernel state;
-// if so it returns at once. Otherwise (and at once for IPC, whose message
-// words live in callee-saved registers) the full path completes the frame
-// and calls the dispatcher, which may switch threads.
+// Three paths. The quick path answers `abi_version` and `get_ticks` from the
+// published words and returns at once, saving nothing. IPC (whose message
+// words live in callee-saved registers) stores the whole frame in place and
+// calls one of two upcalls by the shape of the message. Every other syscall
+// completes the frame as an interrupt would and calls the dispatcher (or,
+// for `write`, its own upcall), which may switch threads.
 global_asm!(
     r#"
     .section .text.entry, "ax"
@@ -49,7 +50,9 @@ syscall_entry:
     jb 1f
     cmpq ${last_ipc}, %rax
     jbe 3f
-1:
+7:
+    /* The full path: RDI..R10 and the return state first, as the quick
+       path's declines find them. */
     movq %rcx, {rip}(%rsp)
     movq %r11, {rflags}(%rsp)
     movq %rdi, {rdi}(%rsp)
@@ -58,36 +61,6 @@ syscall_entry:
     movq %r8, {r8}(%rsp)
     movq %r9, {r9}(%rsp)
     movq %r10, {r10}(%rsp)
-    /* sysretq to a non-canonical RCX faults in ring 0 on the user stack
-       (CVE-2012-0217). A syscall can only come from the user half, whose
-       last page is never mapped, so bit 47 of the return address is clear;
-       if it is not, leave through the full path and iretq. */
-    btq $47, %rcx
-    jc 2f
-    movq %rax, %rdi
-    movq %gs:{kernel_stack_top}, %rsp
-    callq {fast}
-    testq %rdx, %rdx
-    jz 4f
-    /* Answered: RAX holds the result. Restore what the call clobbered. */
-    movq %gs:{frame_top}, %rsp
-    movq {r10}(%rsp), %r10
-    movq {r9}(%rsp), %r9
-    movq {r8}(%rsp), %r8
-    movq {rdx}(%rsp), %rdx
-    movq {rsi}(%rsp), %rsi
-    movq {rdi}(%rsp), %rdi
-    movq {rip}(%rsp), %rcx
-    movq {rflags}(%rsp), %r11
-    movq %gs:{user_rsp}, %rsp
-    /* Last: after this instruction nothing may touch per-CPU data. */
-    swapgs
-    sysretq
-4:
-    /* Declined: RAX is the number again; the call clobbered RCX and R11. */
-    movq %gs:{frame_top}, %rsp
-    movq {rip}(%rsp), %rcx
-    movq {rflags}(%rsp), %r11
 2:
     /* The full frame, as an interrupt would have built it. RSP is the save
        area's top; RDI..R10 are stored already. */
@@ -118,6 +91,38 @@ syscall_entry:
 6:
     callq {write_upcall}
     jmp return_to_frame
+1:
+    /* The quick path, for the syscalls below `send`: `abi_version` and
+       `get_ticks` are answered from the words the kernel publishes
+       (`Published`), with no frame saved and no kernel state touched, unless
+       tracing is on (then every syscall goes to the dispatcher, which
+       records it). Only RAX changes. The others take the full path.
+       sysretq to a non-canonical RCX faults in ring 0 on the user stack
+       (CVE-2012-0217). A syscall can only come from the user half, whose
+       last page is never mapped, so bit 47 of the return address is clear;
+       if it is not, leave through the full path and iretq. `write` leaves
+       for the full path first: it is the syscall of this range a server
+       sees most often. */
+    cmpq ${write}, %rax
+    je 7b
+    btq $47, %rcx
+    jc 7b
+    cmpb $0, {published}+{tracing}(%rip)
+    jne 7b
+    testq %rax, %rax
+    jz 10f
+    cmpq ${get_ticks}, %rax
+    jne 7b
+    movq {published}+{ticks}(%rip), %rax
+    jmp 11f
+10:
+    movl {published}+{abi_version}(%rip), %eax
+11:
+    lock incq {published}+{quick_count}(%rip)
+    movq %gs:{user_rsp}, %rsp
+    /* Last: after this instruction nothing may touch per-CPU data. */
+    swapgs
+    sysretq
 3:
     /* IPC: the whole frame, stored in place, but for what every thread's
        frame holds already or what nothing resumes. SS and CS: the user
@@ -186,7 +191,12 @@ syscall_entry:
     user_ss = const USER_DATA as u64,
     user_cs = const USER_CODE as u64,
     syscall_vector = const SYSCALL_VECTOR,
-    fast = sym super::trap::syscall_quick,
+    published = sym super::machine::PUBLISHED,
+    tracing = const core::mem::offset_of!(Published, tracing),
+    ticks = const core::mem::offset_of!(Published, ticks),
+    abi_version = const core::mem::offset_of!(Published, abi_version),
+    quick_count = const core::mem::offset_of!(Published, quick_syscalls),
+    get_ticks = const abi::Syscall::GetTicks as u64,
     ipc = sym super::upcalls::kernel_syscall_ipc,
     ipc_bytes = sym super::upcalls::kernel_syscall_ipc_bytes,
     max_words = const abi::message::MAX_WORDS,

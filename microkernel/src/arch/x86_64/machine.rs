@@ -14,13 +14,9 @@ use kernel_core::space::AddressSpace as _;
 use kernel_core::trapframe::{KERNEL_BUILT_VECTOR, TrapFrame, USER_RFLAGS, UserSelectors};
 use kernel_core::umem::{Access, FrameTarget, UserSlice, allows};
 
-/// What the fast paths read without the kernel state (see `Published`).
-static PUBLISHED: Published = Published::new();
-
-/// The published words, for the `syscall` stub's quick path.
-pub fn published() -> &'static Published {
-    &PUBLISHED
-}
+/// What the fast paths read without the kernel state (see `Published`);
+/// the `syscall` stub's quick path reads it by its symbol.
+pub(super) static PUBLISHED: Published = Published::new();
 
 /// This machine. It holds no state of its own: what it needs lives in the
 /// per-CPU block, the page tables and [`PUBLISHED`].

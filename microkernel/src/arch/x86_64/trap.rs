@@ -6,33 +6,10 @@ use super::idt::{
     IRQ_BASE_VECTOR, IRQ_VECTORS, RESCHEDULE_VECTOR, SHOOTDOWN_VECTOR, SPURIOUS_VECTOR, SYSCALL_INT_VECTOR,
     TIMER_VECTOR,
 };
-use super::machine;
 use super::upcalls;
 use abi::fault::{PageFaultCode, has_error_code, vector_name};
 use kernel_core::events::Event;
 use kernel_core::trapframe::TrapFrame;
-
-/// What the quick path of the `syscall` stub gets back (in RAX and RDX).
-#[repr(C)]
-pub struct QuickResult {
-    /// The result, or the syscall number again when declined.
-    value: u64,
-    /// Non-zero: answered.
-    answered: u64,
-}
-
-/// Called by the `syscall` stub before it saves the whole frame: answers the
-/// syscalls that read no kernel state (`kernel_core::syscalls::quick`).
-pub extern "C" fn syscall_quick(number: u64) -> QuickResult {
-    match kernel_core::syscalls::quick(machine::published(), number) {
-        Some(value) => QuickResult { value, answered: 1 },
-        // The stub takes RAX back as the number: no need to set it.
-        None => QuickResult {
-            value: number,
-            answered: 0,
-        },
-    }
-}
 
 /// Called by every interrupt and exception stub.
 pub extern "C" fn trap_from_any(frame: *mut TrapFrame) -> *mut TrapFrame {
