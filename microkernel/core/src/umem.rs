@@ -135,8 +135,7 @@ impl CheckedBuffers {
     /// readable (an empty range always does).
     #[inline(always)]
     pub fn sends(&self, address: u64, len: usize) -> bool {
-        let (start, end) = self.send;
-        len == 0 || (start <= address && address <= end && len as u64 <= end - address)
+        len == 0 || self.send_slice(address, len).is_some()
     }
 
     /// The slice of `len` bytes (at least one) at `address`, if it lies in

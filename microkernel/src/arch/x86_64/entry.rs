@@ -51,8 +51,8 @@ syscall_entry:
     cmpq ${last_ipc}, %rax
     jbe 3f
 7:
-    /* The full path: RDI..R10 and the return state first, as the quick
-       path's declines find them. */
+    /* The full path: RDI..R10 and the return state first (the quick path
+       sends the syscalls it does not answer here untouched). */
     movq %rcx, {rip}(%rsp)
     movq %r11, {rflags}(%rsp)
     movq %rdi, {rdi}(%rsp)
@@ -61,7 +61,6 @@ syscall_entry:
     movq %r8, {r8}(%rsp)
     movq %r9, {r9}(%rsp)
     movq %r10, {r10}(%rsp)
-2:
     /* The full frame, as an interrupt would have built it. RSP is the save
        area's top; RDI..R10 are stored already. */
     pushq ${user_ss}
