@@ -14,7 +14,7 @@ use kernel_core::kernel::Kernel;
 use kernel_core::machine::Machine;
 use kernel_core::sched::RunState;
 use kernel_core::space::AddressSpace;
-use support::{MockMachine, TEXT, boot, check, first, on_big_stack};
+use support::{MockMachine, TEXT, boot, check, first, on_big_stack, peek_as, poke_as};
 
 /// A server (higher priority) and two clients; the server receives on
 /// `shared`, the clients may send to it and pass handles. `small` has a
@@ -233,7 +233,6 @@ fn an_object_passed_in_a_message_is_shared_and_outlives_its_creator() {
         });
         let Resume::Thread(running) = resume else { panic!() };
         // The client creates an object, maps it, writes it, and sends it.
-        let client_process = k.thread(client).process;
         let _ = running;
         while k.sched.current() != Some(client) {
             k.sched.request_yield();
@@ -241,10 +240,7 @@ fn an_object_passed_in_a_message_is_shared_and_outlives_its_creator() {
         }
         let object = syscall(&mut k, client, Syscall::MemCreate, &[2 * PAGE_SIZE]).unwrap();
         let mapped = syscall(&mut k, client, Syscall::MemMapObject, &[object, 0, RW]).unwrap();
-        {
-            let Kernel { machine, processes, .. } = &mut *k;
-            machine.poke(processes[client_process].space(), mapped + 100, b"shared");
-        }
+        poke_as(&mut k, client, mapped + 100, b"shared");
         let client_endpoint = k.process_of(client).handles.iter().nth(1).unwrap().0;
         let resume = enter(&mut k, Syscall::Send, |f| {
             f.set(ipc_regs::HANDLE, client_endpoint);
@@ -257,11 +253,7 @@ fn an_object_passed_in_a_message_is_shared_and_outlives_its_creator() {
         // The server maps the object read-only and sees the client's bytes.
         let seen = syscall(&mut k, server, Syscall::MemMapObject, &[received, 0, R]).unwrap();
         let server_process = k.thread(server).process;
-        let bytes = k
-            .machine
-            .peek(k.processes[server_process].space(), seen + 100, 6)
-            .unwrap();
-        assert_eq!(bytes, b"shared");
+        assert_eq!(peek_as(&k, server, seen + 100, 6), b"shared");
         // Both count the object against their limits, each once.
         assert!(k.processes[server_process].memory.used >= 2);
         // The client closes its handle and exits: the server's mapping
@@ -270,11 +262,7 @@ fn an_object_passed_in_a_message_is_shared_and_outlives_its_creator() {
         let notice = kernel_core::process::exit_notice(&k, client, 0);
         kernel_core::process::terminate(&mut k, client, notice);
         check(&k);
-        let bytes = k
-            .machine
-            .peek(k.processes[server_process].space(), seen + 100, 6)
-            .unwrap();
-        assert_eq!(bytes, b"shared");
+        assert_eq!(peek_as(&k, server, seen + 100, 6), b"shared");
         assert_eq!(k.memory.count(), 1);
         // The server's last reference goes: the pages come back.
         syscall(&mut k, server, Syscall::HandleClose, &[received]).unwrap();
@@ -376,18 +364,7 @@ fn a_buffer_unmapped_between_two_receives_is_refused_the_second_time() {
 /// (making the page first).
 fn write_as(k: &mut Kernel<MockMachine>, thread: usize, address: u64, bytes: &[u8]) {
     assert!(touch(k, thread, address, true));
-    let Kernel {
-        machine,
-        processes,
-        threads,
-        ..
-    } = k;
-    machine.poke(processes[threads[thread].process].space(), address, bytes);
-}
-
-/// What `thread` sees at `address`.
-fn read_as(k: &Kernel<MockMachine>, thread: usize, address: u64, len: usize) -> Vec<u8> {
-    k.machine.peek(k.process_of(thread).space(), address, len).unwrap()
+    poke_as(k, thread, address, bytes);
 }
 
 /// Whether the fast path would take the current thread's syscall (tried
@@ -428,14 +405,14 @@ fn the_fast_path_moves_bytes_only_into_pages_still_mapped() {
             assert_eq!(fast_path_takes(&k, client), round > 0, "round {round}: the call");
             resume = enter(&mut k, Syscall::Call, |f| message(f, to_server, out));
             assert_eq!(resume, Resume::Thread(server));
-            assert_eq!(read_as(&k, server, page, 64), [round; 64], "round {round}");
+            assert_eq!(peek_as(&k, server, page, 64), [round; 64], "round {round}");
             write_as(&mut k, server, page, &[round | 0x80; 64]);
             k.frame_mut(server).set(regs::NUMBER, Syscall::ReplyRecv as u64);
             message(k.frame_mut(server), endpoint, page);
             assert_eq!(fast_path_takes(&k, server), round > 0, "round {round}: the reply");
             resume = enter(&mut k, Syscall::ReplyRecv, |f| message(f, endpoint, page));
             assert_eq!(resume, Resume::Thread(client));
-            assert_eq!(read_as(&k, client, out, 64), [round | 0x80; 64], "round {round}");
+            assert_eq!(peek_as(&k, client, out, 64), [round | 0x80; 64], "round {round}");
         }
         // While the server waits, its process unmaps the page (another of
         // its threads could); the client's next page gets the frame freed,
@@ -465,7 +442,7 @@ fn the_fast_path_moves_bytes_only_into_pages_still_mapped() {
         );
         resume = enter(&mut k, Syscall::Call, |f| message(f, to_server, out));
         assert_eq!(resume, Resume::Thread(server));
-        assert_eq!(read_as(&k, server, page, 64), [0x55; 64]);
-        assert_eq!(read_as(&k, client, scratch, 64), [0; 64], "the old frame is untouched");
+        assert_eq!(peek_as(&k, server, page, 64), [0x55; 64]);
+        assert_eq!(peek_as(&k, client, scratch, 64), [0; 64], "the old frame is untouched");
     });
 }

@@ -31,7 +31,7 @@ use kernel_core::space::AddressSpace;
 use kernel_core::trapframe::TrapFrame;
 use kernel_core::{config, process, syscalls, vm, wake};
 use std::collections::BTreeMap;
-use support::{MockMachine, MockSwitch, TEXT, boot, check, first, on_big_stack};
+use support::{MockMachine, MockSwitch, TEXT, boot, check, first, on_big_stack, poke_as};
 
 /// The system under test: a console receiving notices, two servers (beta
 /// may call alpha on its clients' behalf), three clients at two priorities
@@ -707,13 +707,7 @@ fn run_system(seed: u64, steps: u64, rng: &mut Rng, totals: &mut Totals) -> u64 
                     if vm::prepare(&mut k, current, slice, kernel_core::umem::Access::Write).is_err() {
                         continue;
                     }
-                    let Kernel {
-                        machine,
-                        processes,
-                        threads,
-                        ..
-                    } = &mut *k;
-                    machine.poke(processes[threads[current].process].space(), address, &bytes);
+                    poke_as(&mut k, current, address, &bytes);
                 }
                 *k.frame_mut(current) = frame;
                 let number = frame.syscall_number();

@@ -14,7 +14,7 @@ use kernel_core::handles::{HandleEntry, Object};
 use kernel_core::ipc::state::IpcState;
 use kernel_core::kernel::Kernel;
 use kernel_core::sched::RunState;
-use support::{MockMachine, boot, check, first, on_big_stack, settle};
+use support::{MockMachine, boot, check, first, on_big_stack, peek_as, poke_as, settle};
 
 /// `driver` (highest) owns line 4 and serves `svc`; `parent` may spawn
 /// `child`; `other` is a third process; `client` calls `svc`.
@@ -192,15 +192,7 @@ fn a_parent_waits_for_kills_and_watches_its_child() {
         assert_eq!(syscall(&mut k, Syscall::Recv, &[0, 0, 0, 0]), Resume::Thread(parent));
         // Spawn: the name lies on the parent's stack.
         let name = kernel_core::config::USER_STACK_TOP - 64;
-        {
-            let Kernel {
-                machine,
-                processes,
-                threads,
-                ..
-            } = &mut *k;
-            machine.poke(processes[threads[parent].process].space(), name, b"child");
-        }
+        poke_as(&mut k, parent, name, b"child");
         let child = quick(&mut k, Syscall::Spawn, &[name, 5]).unwrap();
         let pid = k.frame(parent).get(regs::SECOND_RESULT);
         let child_thread = thread_of(&k, "child");
@@ -226,10 +218,7 @@ fn a_parent_waits_for_kills_and_watches_its_child() {
         let buffer = kernel_core::config::USER_STACK_TOP - 4096;
         let count = quick(&mut k, Syscall::ProcessInfo, &[buffer, 4096]).unwrap();
         assert_eq!(count, 5);
-        let bytes = k
-            .machine
-            .peek(k.process_of(parent).space(), buffer, Info::SIZE * 5)
-            .unwrap();
+        let bytes = peek_as(&k, parent, buffer, Info::SIZE * 5);
         let infos: Vec<Info> = bytes.chunks(Info::SIZE).map(|b| Info::from_bytes(b).unwrap()).collect();
         assert_eq!(infos[0].name(), "driver");
         assert_eq!(infos[0].state(), Some(State::Blocked));
@@ -295,15 +284,7 @@ fn a_record_outlives_the_child_until_the_last_handle_closes() {
         assert_eq!(first(&mut k), Resume::Thread(driver));
         assert_eq!(syscall(&mut k, Syscall::Recv, &[0, 0, 0, 0]), Resume::Thread(parent));
         let name = kernel_core::config::USER_STACK_TOP - 64;
-        {
-            let Kernel {
-                machine,
-                processes,
-                threads,
-                ..
-            } = &mut *k;
-            machine.poke(processes[threads[parent].process].space(), name, b"child");
-        }
+        poke_as(&mut k, parent, name, b"child");
         let child = quick(&mut k, Syscall::Spawn, &[name, 5]).unwrap();
         let child_thread = thread_of(&k, "child");
         let records_before = k.records.count();

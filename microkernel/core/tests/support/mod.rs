@@ -354,6 +354,25 @@ impl Machine for MockMachine {
     }
 }
 
+/// Writes `bytes` into `thread`'s memory at `address` the way ring 3 would
+/// (no checks; the pages must be there).
+pub fn poke_as(k: &mut Kernel<MockMachine>, thread: usize, address: u64, bytes: &[u8]) {
+    let Kernel {
+        machine,
+        processes,
+        threads,
+        ..
+    } = k;
+    machine.poke(processes[threads[thread].process].space(), address, bytes);
+}
+
+/// The `len` bytes `thread` sees at `address` (the pages must be there).
+pub fn peek_as(k: &Kernel<MockMachine>, thread: usize, address: u64, len: usize) -> Vec<u8> {
+    k.machine
+        .peek(k.process_of(thread).space(), address, len)
+        .expect("peek at mapped pages")
+}
+
 /// Runs `test` on a thread with a stack big enough for the kernel state,
 /// which debug builds move around by value.
 pub fn on_big_stack(test: impl FnOnce() + Send + 'static) {
