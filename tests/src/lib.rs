@@ -56,8 +56,14 @@ pub fn test_cpus() -> usize {
 /// on two CPUs adds `-2cpus`). Cargo's output is shown only if the build
 /// fails.
 pub fn image(name: &str, toml: &str) -> Image {
+    image_of(name, manifest(toml))
+}
+
+/// Builds `manifest` as [`image`] does: into `target/image/systest-<name>/`
+/// (`-2cpus` added on two CPUs), on the test's CPUs ([`test_cpus`]) unless
+/// the manifest asks for more.
+pub fn image_of(name: &str, mut manifest: Manifest) -> Image {
     let options = xtask::BuildOptions { echo_cargo: false };
-    let mut manifest = manifest(toml);
     let cpus = test_cpus();
     let dir = if cpus == 1 {
         format!("systest-{name}")

@@ -13,18 +13,7 @@ const PROMPT: &str = "]: $ ";
 /// The image of `manifests/shell.toml`, on the CPUs the test runs with
 /// ([`test_cpus`]).
 fn shell_image(name: &str) -> Image {
-    let mut manifest = Manifest::load("shell").unwrap_or_else(|error| panic!("{error}"));
-    let cpus = test_cpus();
-    let dir = if cpus == 1 {
-        format!("systest-{name}")
-    } else {
-        format!("systest-{name}-{cpus}cpus")
-    };
-    if manifest.cpus == 1 {
-        manifest.cpus = cpus;
-    }
-    let options = xtask::BuildOptions { echo_cargo: false };
-    xtask::build_image_with(&manifest, &dir, &options).unwrap_or_else(|error| panic!("{error}"))
+    image_of(name, Manifest::load("shell").unwrap_or_else(|error| panic!("{error}")))
 }
 
 /// The jobs the shell started, in order: (pid, name, mode) from its
