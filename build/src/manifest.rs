@@ -1244,13 +1244,7 @@ cpu_limit = 300
         // Given relative to the current directory (the package's, for unit
         // tests), the crate path comes out absolute all the same.
         let cwd = std::env::current_dir().unwrap();
-        let relative: PathBuf = cwd
-            .components()
-            .skip(1)
-            .map(|_| std::path::Component::ParentDir)
-            .collect::<PathBuf>()
-            .join(dir.strip_prefix("/").unwrap())
-            .join("good.toml");
+        let relative = relative_to_cwd(&dir.join("good.toml"));
         assert!(relative.is_relative());
         let manifest = Manifest::from_file(&relative).unwrap();
         assert_eq!(
@@ -1270,6 +1264,20 @@ cpu_limit = 300
         );
     }
 
+    /// `absolute` as a path relative to the current directory (up to the
+    /// root, then down).
+    fn relative_to_cwd(absolute: &Path) -> PathBuf {
+        let up: PathBuf = std::env::current_dir()
+            .unwrap()
+            .components()
+            .skip(1)
+            .map(|_| std::path::Component::ParentDir)
+            .collect();
+        let relative = up.join(absolute.strip_prefix("/").unwrap());
+        assert!(relative.is_relative());
+        relative
+    }
+
     #[test]
     fn a_relative_manifest_path_resolves_path_dot_once() {
         // `cargo xtask run --manifest sub/m.toml` of a crate whose manifest
@@ -1285,14 +1293,7 @@ cpu_limit = 300
             "[[program]]\nname = \"p\"\npath = \".\"\npriority = 0\n",
         )
         .unwrap();
-        let cwd = std::env::current_dir().unwrap();
-        let relative: PathBuf = cwd
-            .components()
-            .skip(1)
-            .map(|_| std::path::Component::ParentDir)
-            .collect::<PathBuf>()
-            .join(dir.strip_prefix("/").unwrap())
-            .join("m.toml");
+        let relative = relative_to_cwd(&dir.join("m.toml"));
         assert!(relative.is_relative());
         for manifest in [
             Manifest::load(relative.to_str().unwrap()).unwrap(),
