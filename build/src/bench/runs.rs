@@ -241,12 +241,11 @@ pub fn run(options: &BenchOptions) -> Result<Report, Error> {
             ..RunOptions::default()
         };
         let what = format!("wall time (--accel {})", accel.name());
-        let (runs, walls, used) = boots(options, &image, &run_options, &what)?;
+        let (wall, used) = wall_figures(options, &image, &run_options, &what)?;
         if accel == Accel::Auto {
             progress(options, format_args!("--accel auto chose {}", used.name()));
         }
-        report.wall =
-            Some(WallFigures::from_runs(used, &runs, walls).map_err(|e| Error::Bench(format!("wall time: {e}")))?);
+        report.wall = Some(wall);
         for cpus in [1, boot::SMP_CPUS] {
             let options_cpus = RunOptions {
                 smp: Some(cpus),
@@ -373,11 +372,22 @@ fn smp(options: &BenchOptions, build: &BuildOptions, accel: Accel) -> Result<Smp
         ..RunOptions::default()
     };
     let what = format!("two CPUs, wall time (--accel {}, a host thread per CPU)", accel.name());
-    let (runs, walls, used) = boots(options, &image, &run_options, &what)?;
-    figures.wall = Some(
-        WallFigures::from_runs(used, &runs, walls).map_err(|e| Error::Bench(format!("two CPUs, wall time: {e}")))?,
-    );
+    figures.wall = Some(wall_figures(options, &image, &run_options, &what)?.0);
     Ok(figures)
+}
+
+/// Boots `image` for wall time as `run_options` say ([`boots`]) and makes
+/// the figures of the runs; also the accelerator the runs used. `what`
+/// names them in progress lines and errors.
+fn wall_figures(
+    options: &BenchOptions,
+    image: &Image,
+    run_options: &RunOptions,
+    what: &str,
+) -> Result<(WallFigures, Accel), Error> {
+    let (runs, walls, used) = boots(options, image, run_options, what)?;
+    let figures = WallFigures::from_runs(used, &runs, walls).map_err(|e| Error::Bench(format!("{what}: {e}")))?;
+    Ok((figures, used))
 }
 
 /// `options.runs` boots with `run_options`: what each printed, how long each
