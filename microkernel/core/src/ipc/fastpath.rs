@@ -19,14 +19,14 @@
 //! state, buffers), and it leaves the state the slow path would (the host
 //! tests run both and compare, memory included).
 
-use super::message::Outgoing;
+use super::message::{Outgoing, write_message};
 use crate::kernel::Kernel;
 use crate::machine::Machine;
 use crate::trapframe::TrapFrame;
 use crate::umem::CheckedBuffers;
-use abi::message::{MAX_BUFFER, MAX_WORDS, MsgFlags};
+use abi::message::{MAX_BUFFER, MAX_WORDS};
 use abi::regs::ipc as regs;
-use abi::{MsgInfo, Rights, Syscall, console};
+use abi::{MsgInfo, Rights, Syscall};
 
 /// Moves the message words and MsgInfo from `from` to `to`, and returns
 /// success to `to`.
@@ -216,10 +216,8 @@ fn write<M: Machine>(k: &mut Kernel<M>, writer: usize) -> Option<usize> {
         return None;
     }
     k.ipc.call_handoff(writer, console, endpoint);
-    let sender = k.process_of(writer).sender();
-    let [name0, name1] = sender.name_words;
-    let words = [fd, sender.pid as u64, 0, 0, name0, name1];
-    let info = MsgInfo::new(console::WRITE, MAX_WORDS, len).with_flags(MsgFlags::KERNEL);
+    // The message the slow path composes for it (`Outgoing::compose`).
+    let (info, words) = write_message(fd, len, k.process_of(writer).sender());
     let to = k.frame_mut(console);
     to.set_message_words(&words, MAX_WORDS);
     to.set(regs::INFO, info.0);

@@ -124,10 +124,10 @@ impl Outgoing {
                 }
             }
             Outgoing::Write { fd, buffer, len } => {
-                let [name0, name1] = sender.name_words;
+                let (info, words) = write_message(fd, len, sender);
                 Composed {
-                    info: MsgInfo::new(console::WRITE, MAX_WORDS, len).with_flags(MsgFlags::KERNEL),
-                    words: [fd, sender.pid as u64, 0, 0, name0, name1],
+                    info,
+                    words,
                     source: UserSlice::new(buffer, len)?,
                 }
             }
@@ -161,6 +161,18 @@ impl Outgoing {
             _ => None,
         }
     }
+}
+
+/// The MsgInfo and words of a `write` of `len` bytes to `fd` forwarded to the
+/// console for `sender` (the bytes go in the buffer): label
+/// `console::WRITE`, flag KERNEL, the fd, the pid and the packed name.
+#[inline(always)]
+pub fn write_message(fd: u64, len: usize, sender: Sender) -> (MsgInfo, [u64; MAX_WORDS]) {
+    let [name0, name1] = sender.name_words;
+    (
+        MsgInfo::new(console::WRITE, MAX_WORDS, len).with_flags(MsgFlags::KERNEL),
+        [fd, sender.pid as u64, 0, 0, name0, name1],
+    )
 }
 
 #[cfg(test)]
