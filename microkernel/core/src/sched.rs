@@ -502,7 +502,9 @@ impl<const N: usize> Scheduler<N> {
     fn nothing_ready(&mut self) -> Pick {
         let released = self.cpus[self.this].current.take();
         let others_run = self.cpus.iter().any(|cpu| cpu.current.is_some());
-        if self.has_timed_waits() || others_run || !self.queues.is_empty() {
+        // The cheap tests first: the scan of every thread's deadline runs
+        // only when the system may be about to finish.
+        if others_run || !self.queues.is_empty() || self.has_timed_waits() {
             Pick::Idle { released }
         } else {
             Pick::Quiescent { released }
