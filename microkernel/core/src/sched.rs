@@ -541,15 +541,19 @@ impl<const N: usize> Scheduler<N> {
     /// a ready thread, or one whose thread a ready thread it may run
     /// outranks. Each is named once until it next enters the kernel.
     pub fn kicks(&mut self) -> u8 {
-        if self.online & !(1 << self.this) == 0 || self.queues.is_empty() {
+        // Only the other online CPUs, one bit each.
+        let mut others = self.online & !(1 << self.this);
+        if others == 0 || self.queues.is_empty() {
             return 0;
         }
         let mut kicks = 0;
-        for cpu in 0..MAX_CPUS {
-            if cpu == self.this || self.online & (1 << cpu) == 0 || self.cpus[cpu].kicked {
+        while others != 0 {
+            let cpu = others.trailing_zeros() as usize;
+            let bit = 1 << cpu;
+            others &= !bit;
+            if self.cpus[cpu % MAX_CPUS].kicked {
                 continue;
             }
-            let bit = 1 << cpu;
             let runs = &self.runs;
             let Some(ready) = self.queues.highest_where(|t| runs[t].affinity & bit != 0) else {
                 continue;
