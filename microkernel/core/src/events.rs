@@ -6,7 +6,7 @@
 //! loop, or nothing ever again. The kernel binary's entry glue only takes
 //! the state and turns the [`Resume`] into a frame.
 
-use crate::ipc::fastpath;
+use crate::ipc::fastpath::{self, Taken};
 use crate::ipc::state::IpcState;
 use crate::kernel::Kernel;
 use crate::machine::Machine;
@@ -102,7 +102,8 @@ pub fn write<M: Machine>(k: &mut Kernel<M>) -> Resume {
         return slow_schedule(k);
     };
     match fastpath::try_write(k, current) {
-        Some(next) => Resume::Thread(next),
+        Some(Taken::Switched(next)) => Resume::Thread(next),
+        Some(Taken::Woke) => slow_schedule(k),
         None => slow_ipc(k, current),
     }
 }
@@ -189,7 +190,8 @@ pub fn ipc<M: Machine>(k: &mut Kernel<M>) -> Resume {
         return slow_schedule(k);
     };
     match fastpath::try_ipc(k, current) {
-        Some(next) => Resume::Thread(next),
+        Some(Taken::Switched(next)) => Resume::Thread(next),
+        Some(Taken::Woke) => slow_schedule(k),
         None => slow_ipc(k, current),
     }
 }
@@ -205,7 +207,8 @@ pub fn ipc_shaped<M: Machine, const BYTES: bool>(k: &mut Kernel<M>) -> Resume {
         return slow_schedule(k);
     };
     match fastpath::try_shaped::<M, BYTES>(k, current) {
-        Some(next) => Resume::Thread(next),
+        Some(Taken::Switched(next)) => Resume::Thread(next),
+        Some(Taken::Woke) => slow_schedule(k),
         None => slow_ipc(k, current),
     }
 }

@@ -23,7 +23,7 @@ use abi::{MsgInfo, PAGE_SIZE, Syscall};
 use fuzzing::Rng;
 use kernel_core::config::{USER_STACK_PAGES, USER_STACK_TOP};
 use kernel_core::events::{self, Event, Resume};
-use kernel_core::ipc::fastpath;
+use kernel_core::ipc::fastpath::{self, Taken};
 use kernel_core::ipc::message::Outgoing;
 use kernel_core::kernel::{Counters, Kernel};
 use kernel_core::sched::{RunState, Scheduler};
@@ -533,45 +533,47 @@ fn snapshot(k: &Kernel<MockMachine>) -> Snapshot {
 /// Runs the current thread's IPC syscall on two copies of the kernel, once
 /// through the fast path and once through the dispatcher and the
 /// scheduler; if the fast path takes it, both must end in the same state.
-/// Returns whether the fast path took it.
-fn fast_equals_slow(k: &Kernel<MockMachine>, thread: usize) -> bool {
+/// Returns what the fast path did, `None` if it declined.
+fn fast_equals_slow(k: &Kernel<MockMachine>, thread: usize) -> Option<Taken> {
     let mut fast = Box::new(k.clone());
     let tried = if k.frame(thread).syscall_number() == Syscall::Write as u64 {
         fastpath::try_write(&mut fast, thread)
     } else {
         fastpath::try_ipc(&mut fast, thread)
     };
-    let Some(next) = tried else {
+    let Some(taken) = tried else {
         assert_same(
             &snapshot(&fast),
             &snapshot(k),
             "a declining fast path changed something",
         );
-        return false;
+        return None;
+    };
+    // A peer woken rather than switched to: the CPU picks, as events do.
+    let fast_resume = match taken {
+        Taken::Switched(next) => Resume::Thread(next),
+        Taken::Woke => events::schedule(&mut fast),
     };
     let mut slow = Box::new(k.clone());
     syscalls::dispatch(&mut slow, thread);
     let resume = events::schedule(&mut slow);
     assert_eq!(
         resume,
-        Resume::Thread(next),
-        "the fast path resumed another thread: thread {thread} ran syscall {} with info {:#x} handle {:#x}, \
-         capacity {}, and the slow path returned {:#x}; the peer's outgoing {:?}, capacity {:#x}, ipc {:?}",
+        fast_resume,
+        "the fast path ({taken:?}) resumed another thread than the slow path: thread {thread} ran syscall {} \
+         with info {:#x} handle {:#x}, capacity {}, and the slow path returned {:#x}",
         k.frame(thread).syscall_number(),
         k.frame(thread).get(ipc_regs::INFO),
         k.frame(thread).get(ipc_regs::HANDLE),
         k.frame(thread).get(ipc_regs::CAPACITY),
         slow.frame(thread).get(regs::RESULT),
-        k.thread(next).outgoing,
-        k.frame(next).get(ipc_regs::CAPACITY),
-        k.ipc.state(next),
     );
     assert_same(
         &snapshot(&fast),
         &snapshot(&slow),
         "fast and slow paths left different states",
     );
-    true
+    Some(taken)
 }
 
 #[derive(Debug, Default)]
@@ -584,6 +586,9 @@ struct Totals {
     fast_with_bytes: u64,
     /// Writes the fast path took.
     fast_writes: u64,
+    /// Messages the fast path delivered to a peer it then only woke (one
+    /// that could not run next on this CPU).
+    fast_woke: u64,
     ticks: u64,
     faults: u64,
     touches: u64,
@@ -713,8 +718,11 @@ fn run_system(seed: u64, steps: u64, rng: &mut Rng, totals: &mut Totals) -> u64 
                 let number = frame.syscall_number();
                 let fast = [Syscall::Call, Syscall::ReplyRecv, Syscall::Write].map(|s| s as u64);
                 if fast.contains(&number) {
-                    if fast_equals_slow(&k, current) {
+                    if let Some(taken) = fast_equals_slow(&k, current) {
                         totals.fast_taken += 1;
+                        if taken == Taken::Woke {
+                            totals.fast_woke += 1;
+                        }
                         if number == Syscall::Write as u64 {
                             totals.fast_writes += 1;
                         } else if !MsgInfo(frame.get(ipc_regs::INFO)).is_empty() {
@@ -816,6 +824,10 @@ fn random_syscalls_keep_every_invariant_and_fast_equals_slow() {
             "the fast path never moved bytes: {totals:?}"
         );
         assert!(totals.fast_writes > 0, "the fast path never took a write: {totals:?}");
+        assert!(
+            totals.fast_woke > 0,
+            "the fast path never woke a peer that could not run next: {totals:?}"
+        );
         assert!(totals.faults > 0 && totals.ticks > 0, "{totals:?}");
         assert!(
             totals.memory_calls_ok > 100,

@@ -37,11 +37,25 @@ fn deliver(from: &TrapFrame, to: &mut TrapFrame, info: MsgInfo) {
     to.set(abi::regs::RESULT, 0);
 }
 
+/// What the fast path did with a syscall it took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Taken {
+    /// The peer runs next on this CPU: it is current and the machine has
+    /// switched to it.
+    Switched(usize),
+    /// The peer cannot run next here (another CPU must run it, something
+    /// readier waits here, or its slice is used up): the message is
+    /// delivered, the peer is ready and the caller blocked, as the slow
+    /// path leaves them; the CPU picks next (and kicks another), as after
+    /// the slow path.
+    Woke,
+}
+
 /// Tries the fast path for the current thread `thread`'s syscall. Returns
-/// the thread to resume (now current, the machine switched to it), or
-/// `None` to take the slow path (nothing has changed then).
+/// what it did ([`Taken`]), or `None` to take the slow path (nothing has
+/// changed then).
 #[inline(always)]
-pub fn try_ipc<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Option<usize> {
+pub fn try_ipc<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Option<Taken> {
     if register_only(MsgInfo(k.frame(thread).get(regs::INFO))) {
         try_shaped::<M, false>(k, thread)
     } else {
@@ -54,7 +68,7 @@ pub fn try_ipc<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Option<usize> {
 /// are the same; compiled apart, none of the byte handling costs a
 /// register-only message anything.
 #[inline(always)]
-pub fn try_shaped<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, thread: usize) -> Option<usize> {
+pub fn try_shaped<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, thread: usize) -> Option<Taken> {
     if k.tracing() {
         return None;
     }
@@ -68,7 +82,7 @@ pub fn try_shaped<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, thread: usiz
 
 /// `call` or `reply_recv` of `info`, which has bytes if `BYTES`.
 #[inline(always)]
-fn try_message<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, thread: usize, info: MsgInfo) -> Option<usize> {
+fn try_message<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, thread: usize, info: MsgInfo) -> Option<Taken> {
     let number = k.frame(thread).syscall_number();
     let next = if number == Syscall::Call as u64 {
         call::<M, BYTES>(k, thread, info)?
@@ -77,18 +91,42 @@ fn try_message<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, thread: usize, 
     } else {
         return None;
     };
-    Some(hand_off(k, thread, next))
+    Some(finish(k, thread, next))
 }
 
 /// Tries the fast path for the current thread `thread`'s `write`: as
 /// [`try_ipc`].
 #[inline(always)]
-pub fn try_write<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Option<usize> {
+pub fn try_write<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Option<Taken> {
     if k.tracing() {
         return None;
     }
     let next = write(k, thread)?;
-    Some(hand_off(k, thread, next))
+    Some(finish(k, thread, next))
+}
+
+/// After the commit: `thread` waits, and its peer `next` runs at once
+/// here if it runs next here ([`hand_off`]), or is woken for the
+/// scheduler otherwise ([`wake_peer`]).
+#[inline(always)]
+fn finish<M: Machine>(k: &mut Kernel<M>, thread: usize, next: usize) -> Taken {
+    if runs_next_here(k, next) {
+        Taken::Switched(hand_off(k, thread, next))
+    } else {
+        wake_peer(k, thread, next)
+    }
+}
+
+/// The slow path's scheduling after a message or reply delivered: the peer
+/// ready at the front of its priority (or at the back with a new slice),
+/// `thread` blocked without a deadline (the fast path takes no timeout);
+/// then the CPU picks. Out of line: it costs the hand-off nothing.
+#[inline(never)]
+fn wake_peer<M: Machine>(k: &mut Kernel<M>, thread: usize, next: usize) -> Taken {
+    k.counters.syscalls += 1;
+    k.sched.wake_first(next);
+    k.sched.block(thread, 0);
+    Taken::Woke
 }
 
 /// Switches from `thread`, which has just blocked, straight to its peer
@@ -123,9 +161,6 @@ fn call<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, client: usize, info: M
         .ok()?;
     let endpoint = entry.endpoint().ok()?;
     let server = k.ipc.waiting_receiver(endpoint)?;
-    if !runs_next_here(k, server) {
-        return None;
-    }
     // The reply will land in the client's receive buffer: one not checked
     // yet is checked by the slow path.
     if !receive_buffer_checked(k, client) {
@@ -161,9 +196,6 @@ fn reply_recv<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, server: usize, i
         .ok()?;
     let caller = k.ipc.pending_caller(server)?;
     if k.ipc.has_sender(endpoint) {
-        return None;
-    }
-    if !runs_next_here(k, caller) {
         return None;
     }
     if !receive_buffer_checked(k, server) {
@@ -208,9 +240,6 @@ fn write<M: Machine>(k: &mut Kernel<M>, writer: usize) -> Option<usize> {
         .ok()?;
     let endpoint = entry.endpoint().ok()?;
     let console = k.ipc.waiting_receiver(endpoint)?;
-    if !runs_next_here(k, console) {
-        return None;
-    }
     // The bytes last (see `call`), then commit.
     if !move_bytes(k, writer, buffer, len, Some(console)) {
         return None;
