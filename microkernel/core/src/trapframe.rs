@@ -19,6 +19,9 @@ use core::mem::{offset_of, size_of};
 pub const SYSCALL_VECTOR: u64 = 0x100;
 /// Marks a frame the kernel built itself (a new thread): leaves by `iretq`.
 pub const KERNEL_BUILT_VECTOR: u64 = 0x101;
+/// Marks a CPU's idle frame: the exit path halts on that CPU's kernel stack
+/// instead of loading it.
+pub const IDLE_VECTOR: u64 = 0x102;
 
 /// Saved registers, lowest address first (the order the stubs push in
 /// reverse).

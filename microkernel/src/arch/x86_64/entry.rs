@@ -15,7 +15,7 @@ use super::gdt::{USER_CODE, USER_DATA};
 use super::percpu::offsets as cpu;
 use core::arch::global_asm;
 use kernel_core::machine::Published;
-use kernel_core::trapframe::{SYSCALL_VECTOR, TrapFrame, offsets as frame};
+use kernel_core::trapframe::{IDLE_VECTOR, SYSCALL_VECTOR, TrapFrame, offsets as frame};
 
 /// Size of a trap frame, for the stubs' offset arithmetic.
 const FRAME_SIZE: usize = TrapFrame::SIZE;
@@ -227,9 +227,26 @@ trap_stub_\vector:
     jmp trap_common
     .endm
 
-    .irp vector, 0,1,3,4,5,6,7,9,15,16,19,20,22,23,24,25,26,27,28,31,32,128,240,241,255
+    .irp vector, 0,1,3,4,5,6,7,9,15,16,19,20,22,23,24,25,26,27,28,31,32,128,241,255
     TRAP_NO_ERROR \vector
     .endr
+
+    /* A kick (the reschedule vector). From ring 3 it is an interrupt like
+       the others. In ring 0 the kernel takes interrupts only in the idle
+       loop (idle_halt), whose state is worth nothing: the stub saves none
+       and picks at once, on a fresh kernel stack. Stack: RIP, CS, ... */
+    .balign 16
+    .global trap_stub_240
+trap_stub_240:
+    testb $3, 8(%rsp)
+    jnz 1f
+    movq %gs:{kernel_stack_top}, %rsp
+    callq {idle_kick}
+    jmp return_to_frame
+1:
+    pushq $0
+    pushq $240
+    jmp trap_common
     /* Device interrupt lines 0 to 23: vectors 48 to 71. */
     .irp vector, 48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70,71
     TRAP_NO_ERROR \vector
@@ -373,6 +390,9 @@ return_to_frame:
     swapgs
     sysretq
 7:
+    /* The idle frame: nothing to load (see idle_halt). */
+    cmpq ${idle_vector}, {frame_vector}(%rsp)
+    je idle_halt
     testb $3, {frame_cs}(%rsp)
     jz 5f
     movq {frame_rip}(%rsp), %rcx
@@ -401,6 +421,18 @@ return_to_frame:
     swapgs
 6:
     iretq
+
+    /* This CPU's idle loop: halt on its kernel stack with interrupts on
+       until an interrupt. Nothing is kept: the kernel takes interrupts
+       nowhere else, and one that ends idling picks what runs next and
+       resumes that instead (one handled without a pick, such as a
+       shootdown, returns to the jmp). */
+    .global idle_halt
+idle_halt:
+    movq %gs:{kernel_stack_top}, %rsp
+    sti
+    hlt
+    jmp idle_halt
 
     /* A ring-3 frame that must not be resumed (see return_to_frame): the
        kernel ends its process and gives back the frame to resume instead. */
@@ -436,9 +468,11 @@ user_half_end:
     frame_rflags = const frame::RFLAGS,
     frame_rsp = const frame::RSP,
     syscall_vector = const SYSCALL_VECTOR,
+    idle_vector = const IDLE_VECTOR,
     dispatch = sym super::trap::trap_from_any,
     fatal = sym super::trap::trap_fatal,
     bad_frame = sym super::upcalls::kernel_bad_frame,
+    idle_kick = sym super::trap::idle_kick,
     options(att_syntax)
 );
 

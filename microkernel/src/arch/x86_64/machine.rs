@@ -11,7 +11,7 @@ use abi::{Error, PAGE_SIZE};
 use kernel_core::machine::{Machine, Published};
 use kernel_core::physmem::Frame;
 use kernel_core::space::AddressSpace as _;
-use kernel_core::trapframe::{KERNEL_BUILT_VECTOR, TrapFrame, USER_RFLAGS, UserSelectors};
+use kernel_core::trapframe::{IDLE_VECTOR, TrapFrame, USER_RFLAGS, UserSelectors};
 use kernel_core::umem::{Access, FrameTarget, UserSlice, allows};
 
 /// What the fast paths read without the kernel state (see `Published`);
@@ -247,31 +247,34 @@ fn transfer(
     Ok(())
 }
 
+unsafe extern "C" {
+    /// The idle loop, in the entry code's assembly (the RIP of the idle
+    /// frame; never called).
+    fn idle_halt();
+}
+
 /// The frame of this CPU's idle loop: ring 0, interrupts on, halting on
-/// this CPU's kernel stack until the next interrupt. Built fresh on every
-/// use (an interrupt that ends idling discards the loop's state).
+/// this CPU's kernel stack until the next interrupt (`idle_halt`). The exit
+/// path knows it by its vector and goes to `idle_halt` without loading it,
+/// but it is a complete frame all the same. Built on first use; nothing
+/// writes it afterwards (an interrupt that ends idling pushes its own frame
+/// on the kernel stack, and the loop's state is discarded).
 pub fn idle_frame() -> *mut TrapFrame {
     let frame = percpu::idle_frame();
     // SAFETY: the idle frame is this CPU's, written only here, by the
-    // kernel with interrupts off, and read only by the exit path resuming
-    // it.
+    // kernel with interrupts off, and read only by the exit path.
     unsafe {
-        *frame = TrapFrame {
-            vector: KERNEL_BUILT_VECTOR,
-            rip: idle_loop as *const () as u64,
-            cs: KERNEL_CODE as u64,
-            rflags: USER_RFLAGS,
-            rsp: percpu::kernel_stack_top(),
-            ss: KERNEL_DATA as u64,
-            ..TrapFrame::ZERO
-        };
+        if (*frame).vector != IDLE_VECTOR {
+            *frame = TrapFrame {
+                vector: IDLE_VECTOR,
+                rip: idle_halt as *const () as u64,
+                cs: KERNEL_CODE as u64,
+                rflags: USER_RFLAGS,
+                rsp: percpu::kernel_stack_top(),
+                ss: KERNEL_DATA as u64,
+                ..TrapFrame::ZERO
+            };
+        }
     }
     frame
-}
-
-/// Waits for interrupts; the timer handler decides what runs next.
-extern "C" fn idle_loop() -> ! {
-    loop {
-        x86_64::instructions::hlt();
-    }
 }

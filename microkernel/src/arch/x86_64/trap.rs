@@ -60,6 +60,17 @@ pub extern "C" fn trap_from_any(frame: *mut TrapFrame) -> *mut TrapFrame {
 }
 
 /// Whether `vector` is a device interrupt line's.
+/// A kick that ended the idle loop's halt (the reschedule vector's stub
+/// calls it straight away, with nothing saved): what
+/// [`kernel_mode_trap`] does for it, without the frame.
+pub extern "C" fn idle_kick() -> *mut TrapFrame {
+    super::timer::acknowledge();
+    // SAFETY: the kernel defines the upcall; an interrupt in ring 0 arrives
+    // only in the idle loop (the kernel runs with interrupts off), so the
+    // kernel state is free.
+    unsafe { upcalls::kernel_idle_event(Event::Reschedule) }
+}
+
 fn is_device_line(vector: u8) -> bool {
     (IRQ_BASE_VECTOR..IRQ_BASE_VECTOR + IRQ_VECTORS).contains(&vector)
 }
@@ -82,11 +93,8 @@ fn kernel_mode_trap(saved: &mut TrapFrame, frame: *mut TrapFrame) -> *mut TrapFr
             // SAFETY: as for the timer above.
             unsafe { upcalls::kernel_idle_event(event) }
         }
-        RESCHEDULE_VECTOR => {
-            super::timer::acknowledge();
-            // SAFETY: as for the timer above.
-            unsafe { upcalls::kernel_idle_event(Event::Reschedule) }
-        }
+        // Its stub calls `idle_kick` itself in ring 0; this is the same.
+        RESCHEDULE_VECTOR => idle_kick(),
         SHOOTDOWN_VECTOR => {
             // The idle loop runs no address space of a process.
             super::tlb::serve_shootdown();
