@@ -113,7 +113,8 @@ fn finish<M: Machine>(k: &mut Kernel<M>, thread: usize, next: usize) -> Taken {
     if runs_next_here(k, next) {
         Taken::Switched(hand_off(k, thread, next))
     } else {
-        wake_peer(k, thread, next)
+        wake_peer(k, thread, next);
+        Taken::Woke
     }
 }
 
@@ -121,12 +122,12 @@ fn finish<M: Machine>(k: &mut Kernel<M>, thread: usize, next: usize) -> Taken {
 /// ready at the front of its priority (or at the back with a new slice),
 /// `thread` blocked without a deadline (the fast path takes no timeout);
 /// then the CPU picks. Out of line: it costs the hand-off nothing.
+#[cold]
 #[inline(never)]
-fn wake_peer<M: Machine>(k: &mut Kernel<M>, thread: usize, next: usize) -> Taken {
+fn wake_peer<M: Machine>(k: &mut Kernel<M>, thread: usize, next: usize) {
     k.counters.syscalls += 1;
     k.sched.wake_first(next);
     k.sched.block(thread, 0);
-    Taken::Woke
 }
 
 /// Switches from `thread`, which has just blocked, straight to its peer
