@@ -501,10 +501,9 @@ impl<const N: usize> Scheduler<N> {
     #[inline(never)]
     fn nothing_ready(&mut self) -> Pick {
         let released = self.cpus[self.this].current.take();
-        let others_run = self.cpus.iter().any(|cpu| cpu.current.is_some());
         // The cheap tests first: the scan of every thread's deadline runs
         // only when the system may be about to finish.
-        if others_run || !self.queues.is_empty() || self.has_timed_waits() {
+        if !self.queues.is_empty() || self.cpus.iter().any(|cpu| cpu.current.is_some()) || self.has_timed_waits() {
             Pick::Idle { released }
         } else {
             Pick::Quiescent { released }
@@ -540,12 +539,21 @@ impl<const N: usize> Scheduler<N> {
     /// The other CPUs that should pick again now: an idle one that may run
     /// a ready thread, or one whose thread a ready thread it may run
     /// outranks. Each is named once until it next enters the kernel.
+    #[inline(always)]
     pub fn kicks(&mut self) -> u8 {
         // Only the other online CPUs, one bit each.
-        let mut others = self.online & !(1 << self.this);
+        let others = self.online & !(1 << self.this);
         if others == 0 || self.queues.is_empty() {
             return 0;
         }
+        self.kicks_among(others)
+    }
+
+    /// [`Scheduler::kicks`] among the CPUs of `others` (one bit each) when
+    /// a thread is ready: out of line, so that the usual answer (none)
+    /// costs two tests.
+    #[inline(never)]
+    fn kicks_among(&mut self, mut others: u8) -> u8 {
         let mut kicks = 0;
         while others != 0 {
             let cpu = others.trailing_zeros() as usize;
