@@ -210,6 +210,15 @@ extern "C" fn kernel_idle_event(event: Event) -> *mut TrapFrame {
     })
 }
 
+/// Upcall: a kick while the CPU idled (its own upcall: the event is known).
+#[unsafe(no_mangle)]
+extern "C" fn kernel_idle_kick() -> *mut TrapFrame {
+    with(|k| {
+        let resume = events::idle_kick(k);
+        frame_of(k, resume)
+    })
+}
+
 /// Upcall: an NMI, the host's request for every thread's state before it
 /// stops a run that timed out. The NMI may have interrupted the kernel
 /// itself; then the state is in use and only that is reported.

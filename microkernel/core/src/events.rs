@@ -242,6 +242,14 @@ pub fn idle_event<M: Machine>(k: &mut Kernel<M>, event: Event) -> Resume {
     schedule(k)
 }
 
+/// A kick while the CPU idled ([`Event::Reschedule`]): work for it waits.
+/// Inlined into its upcall, with nothing to decode.
+#[inline(always)]
+pub fn idle_kick<M: Machine>(k: &mut Kernel<M>) -> Resume {
+    entered(k);
+    schedule(k)
+}
+
 /// A timer tick while the CPU idled.
 pub fn idle_tick<M: Machine>(k: &mut Kernel<M>) -> Resume {
     idle_event(k, Event::Timer)

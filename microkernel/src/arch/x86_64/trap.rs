@@ -68,7 +68,7 @@ pub extern "C" fn idle_kick() -> *mut TrapFrame {
     // SAFETY: the kernel defines the upcall; an interrupt in ring 0 arrives
     // only in the idle loop (the kernel runs with interrupts off), so the
     // kernel state is free.
-    unsafe { upcalls::kernel_idle_event(Event::Reschedule) }
+    unsafe { upcalls::kernel_idle_kick() }
 }
 
 fn is_device_line(vector: u8) -> bool {

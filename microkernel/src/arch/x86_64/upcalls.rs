@@ -40,6 +40,9 @@ unsafe extern "C" {
     pub fn kernel_bad_frame() -> *mut TrapFrame;
     /// A timer or device interrupt that arrived while the CPU idled.
     pub fn kernel_idle_event(event: Event) -> *mut TrapFrame;
+    /// A kick that arrived while the CPU idled: [`kernel_idle_event`] for
+    /// `Event::Reschedule`, without an event to pass.
+    pub fn kernel_idle_kick() -> *mut TrapFrame;
     /// An NMI: the host asks what every thread is doing (a run that timed
     /// out). Prints it if it can and stops the machine.
     pub fn kernel_dump() -> !;
