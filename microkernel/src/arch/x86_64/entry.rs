@@ -11,7 +11,6 @@
 //!
 //! The hazards each step guards against are commented where they are handled.
 
-use super::gdt::{USER_CODE, USER_DATA};
 use super::percpu::offsets as cpu;
 use core::arch::global_asm;
 use kernel_core::machine::Published;
@@ -28,10 +27,40 @@ const FRAME_SIZE: usize = TrapFrame::SIZE;
 // published words and returns at once, saving nothing. IPC (whose message
 // words live in callee-saved registers) stores the whole frame in place and
 // calls one of two upcalls by the shape of the message. Every other syscall
-// completes the frame as an interrupt would and calls the dispatcher (or,
-// for `write`, its own upcall), which may switch threads.
+// stores the same frame and calls the dispatcher (or, for `write`, its own
+// upcall), which may switch threads.
 global_asm!(
     r#"
+    /* The whole frame, stored in place (RSP at the save area's top), but
+       for what every thread's frame holds already or what nothing resumes.
+       SS and CS: the user selectors, in every thread's frame from its start
+       (`new_user`), and an interrupt from ring 3 writes the same. The error
+       code: read only for the faults that push one. The RCX and R11 slots:
+       a frame with the syscall vector leaves by sysretq, which loads RCX
+       and R11 from RIP and RFLAGS. What is left in them is this thread's
+       own. RCX is stored first: it then carries the user RSP. Only RCX
+       changes. */
+    .macro SAVE_SYSCALL_FRAME
+    movq %rcx, {rip}(%rsp)
+    movq %r11, {rflags}(%rsp)
+    movq ${syscall_vector}, {vector}(%rsp)
+    movq %rdi, {rdi}(%rsp)
+    movq %rsi, {rsi}(%rsp)
+    movq %rdx, {rdx}(%rsp)
+    movq %r8, {r8}(%rsp)
+    movq %r9, {r9}(%rsp)
+    movq %r10, {r10}(%rsp)
+    movq %rax, {rax}(%rsp)
+    movq %rbx, {rbx}(%rsp)
+    movq %rbp, {rbp}(%rsp)
+    movq %r12, {r12}(%rsp)
+    movq %r13, {r13}(%rsp)
+    movq %r14, {r14}(%rsp)
+    movq %r15, {r15}(%rsp)
+    movq %gs:{user_rsp}, %rcx
+    movq %rcx, {rsp}(%rsp)
+    .endm
+
     .section .text.entry, "ax"
     .balign 64
     .global syscall_entry
@@ -51,35 +80,8 @@ syscall_entry:
     cmpq ${last_ipc}, %rax
     jbe 3f
 7:
-    /* The full path: RDI..R10 and the return state first (the quick path
-       sends the syscalls it does not answer here untouched). */
-    movq %rcx, {rip}(%rsp)
-    movq %r11, {rflags}(%rsp)
-    movq %rdi, {rdi}(%rsp)
-    movq %rsi, {rsi}(%rsp)
-    movq %rdx, {rdx}(%rsp)
-    movq %r8, {r8}(%rsp)
-    movq %r9, {r9}(%rsp)
-    movq %r10, {r10}(%rsp)
-    /* The full frame, as an interrupt would have built it. RSP is the save
-       area's top; RDI..R10 are stored already. */
-    pushq ${user_ss}
-    pushq %gs:{user_rsp}
-    pushq %r11
-    pushq ${user_cs}
-    pushq %rcx
-    pushq $0
-    pushq ${syscall_vector}
-    subq ${stored_bytes}, %rsp
-    pushq %rax
-    pushq %rcx
-    pushq %r11
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    /* The full path: the whole frame, stored in place as for IPC. */
+    SAVE_SYSCALL_FRAME
     movq %gs:{kernel_stack_top}, %rsp
     /* `write` has a fast path of its own (a call to the console the kernel
        composes): its own upcall, so that no other syscall's pays for it. */
@@ -123,32 +125,8 @@ syscall_entry:
     swapgs
     sysretq
 3:
-    /* IPC: the whole frame, stored in place, but for what every thread's
-       frame holds already or what nothing resumes. SS and CS: the user
-       selectors, in every thread's frame from its start (`new_user`), and
-       an interrupt from ring 3 writes the same. The error code: read only
-       for the faults that push one. The RCX and R11 slots: a frame with the
-       syscall vector leaves by sysretq, which loads RCX and R11 from RIP
-       and RFLAGS. What is left in them is this thread's own. */
-    movq %rcx, {rip}(%rsp)
-    movq %r11, {rflags}(%rsp)
-    movq ${syscall_vector}, {vector}(%rsp)
-    movq %rdi, {rdi}(%rsp)
-    movq %rsi, {rsi}(%rsp)
-    movq %rdx, {rdx}(%rsp)
-    movq %r8, {r8}(%rsp)
-    movq %r9, {r9}(%rsp)
-    movq %r10, {r10}(%rsp)
-    movq %rax, {rax}(%rsp)
-    movq %rbx, {rbx}(%rsp)
-    movq %rbp, {rbp}(%rsp)
-    movq %r12, {r12}(%rsp)
-    movq %r13, {r13}(%rsp)
-    movq %r14, {r14}(%rsp)
-    movq %r15, {r15}(%rsp)
-    /* RCX is stored: it carries the user RSP into the frame. */
-    movq %gs:{user_rsp}, %rcx
-    movq %rcx, {rsp}(%rsp)
+    /* IPC: the whole frame, stored in place. */
+    SAVE_SYSCALL_FRAME
     /* The IPC fast path, or the dispatcher: the frame to resume. A message
        in registers only (MsgInfo in RSI: nothing above the word count, at
        most 6 words) and one with bytes (or flags, or a timeout) go to two
@@ -184,11 +162,8 @@ syscall_entry:
     r15 = const frame::R15 as isize - FRAME_SIZE as isize,
     vector = const frame::VECTOR as isize - FRAME_SIZE as isize,
     rsp = const frame::RSP as isize - FRAME_SIZE as isize,
-    stored_bytes = const frame::VECTOR - frame::R10,
     first_ipc = const abi::Syscall::Send as u64,
     last_ipc = const abi::Syscall::ReplyRecv as u64,
-    user_ss = const USER_DATA as u64,
-    user_cs = const USER_CODE as u64,
     syscall_vector = const SYSCALL_VECTOR,
     published = sym super::machine::PUBLISHED,
     tracing = const core::mem::offset_of!(Published, tracing),
