@@ -989,3 +989,82 @@ fn a_buffer_page_that_cannot_be_made_is_enomem_for_every_syscall_with_a_buffer()
         }
     });
 }
+
+/// Two CPUs: a server pinned on CPU 1 and its client pinned on CPU 0.
+const TWO_CPUS: &str = "manifest 1
+endpoint service
+program server file=bin/p priority=3 cpus=1
+handle service rights=recv
+program client file=bin/p priority=3 cpus=0
+handle service rights=send
+";
+
+/// A call to a server waiting on another CPU, and its reply: each time the
+/// fast path takes the message although the peer may not run here, leaves
+/// exactly the state the slow path leaves (peer ready, sender blocked),
+/// this CPU idles and kicks the peer's, and the kick has the peer run there
+/// with the words sent.
+#[test]
+fn a_message_to_a_peer_on_another_cpu_takes_the_fast_path_and_kicks_that_cpu() {
+    on_big_stack(|| {
+        let (mut k, _) = boot(TWO_CPUS, 8);
+        k.sched.bring_online(1);
+        let thread_of = |k: &Kernel<MockMachine>, name: &str| {
+            let slot = k.processes.iter().position(|p| p.is_live() && p.name == name).unwrap();
+            k.processes[slot].thread
+        };
+        let (server, client) = (thread_of(&k, "server"), thread_of(&k, "client"));
+        let handle = |k: &Kernel<MockMachine>, thread: usize| k.process_of(thread).handles.iter().next().unwrap().0;
+        let (endpoint, to_server) = (handle(&k, server), handle(&k, client));
+        let message = |frame: &mut TrapFrame, number: Syscall, handle: u64, words: &[u64]| {
+            frame.set(regs::NUMBER, number as u64);
+            frame.set(ipc_regs::HANDLE, handle);
+            frame.set(ipc_regs::INFO, MsgInfo::new(5, words.len(), 0).0);
+            frame.set(ipc_regs::BUFFER, 0);
+            frame.set(ipc_regs::CAPACITY, 0);
+            for (reg, word) in ipc_regs::WORDS.iter().zip(words) {
+                frame.set(*reg, *word);
+            }
+        };
+        let words = |k: &Kernel<MockMachine>, thread: usize| ipc_regs::WORDS.map(|reg| k.frame(thread).get(reg));
+
+        // CPU 1 runs the server, which waits for work; CPU 1 idles.
+        k.machine.cpu = 1;
+        assert_eq!(events::idle_kick(&mut k), Resume::Thread(server));
+        message(k.frame_mut(server), Syscall::Recv, endpoint, &[]);
+        assert_eq!(events::syscall(&mut k), Resume::Idle);
+        check(&k);
+
+        // CPU 0 runs the client, which calls: the fast path delivers, wakes
+        // the server, blocks the client; CPU 0 idles and kicks CPU 1.
+        k.machine.cpu = 0;
+        assert_eq!(events::idle_kick(&mut k), Resume::Thread(client));
+        message(k.frame_mut(client), Syscall::Call, to_server, &[1, 2, 3]);
+        assert_eq!(fast_equals_slow(&k, client), Some(Taken::Woke));
+        k.machine.kicked = 0;
+        assert_eq!(events::ipc(&mut k), Resume::Idle);
+        assert_eq!(k.machine.kicked, 1 << 1, "CPU 1 is kicked");
+        assert_eq!(k.sched.state(server), RunState::Ready);
+        assert_eq!(k.sched.state(client), RunState::Blocked);
+        check(&k);
+
+        // CPU 1 takes the kick: the server runs with the words.
+        k.machine.cpu = 1;
+        assert_eq!(events::idle_kick(&mut k), Resume::Thread(server));
+        assert_eq!(words(&k, server)[..3], [1, 2, 3]);
+        assert_eq!(k.frame(server).get(regs::RESULT), 0);
+
+        // The reply comes back the same way, and the server waits again.
+        message(k.frame_mut(server), Syscall::ReplyRecv, endpoint, &[7, 8]);
+        assert_eq!(fast_equals_slow(&k, server), Some(Taken::Woke));
+        k.machine.kicked = 0;
+        assert_eq!(events::ipc(&mut k), Resume::Idle);
+        assert_eq!(k.machine.kicked, 1 << 0, "CPU 0 is kicked");
+        k.machine.cpu = 0;
+        assert_eq!(events::idle_kick(&mut k), Resume::Thread(client));
+        assert_eq!(words(&k, client)[..2], [7, 8]);
+        assert_eq!(k.frame(client).get(regs::RESULT), 0);
+        assert_eq!(k.sched.state(server), RunState::Blocked);
+        check(&k);
+    });
+}
