@@ -9,15 +9,17 @@
 //! range it last sent from, and the receiver's buffer is the one it last
 //! named, whose physical pages are known, so the bytes move with one copy
 //! and no page-table walk. A handle to pass, NONBLOCK or a timeout, a buffer
-//! not remembered, a peer that cannot run at once on this CPU (something
-//! readier waits, its affinity excludes this CPU, or its slice is used up),
-//! a receiver that still owes someone a reply, a queued sender, tracing:
-//! each declines to the slow path ([`super::syscalls`]), which serves every
-//! case. Like seL4's fastpath it is a flat list of checks, then a commit:
-//! nothing changes before the last check passes, what it accepts it checks
-//! exactly as the slow path would (handle, rights, generation, receiver
-//! state, buffers), and it leaves the state the slow path would (the host
-//! tests run both and compare, memory included).
+//! not remembered, a receiver that still owes someone a reply, a queued
+//! sender, tracing: each declines to the slow path ([`super::syscalls`]),
+//! which serves every case. A peer that cannot run at once on this CPU
+//! (something readier waits, its affinity excludes this CPU, or its slice
+//! is used up) still gets the message; it is then woken for the scheduler
+//! instead of switched to ([`Taken::Woke`]), which is how a message reaches
+//! a peer on another CPU. Like seL4's fastpath it is a flat list of checks,
+//! then a commit: nothing changes before the last check passes, what it
+//! accepts it checks exactly as the slow path would (handle, rights,
+//! generation, receiver state, buffers), and it leaves the state the slow
+//! path would (the host tests run both and compare, memory included).
 
 use super::message::{Outgoing, write_message};
 use crate::kernel::Kernel;
