@@ -6,7 +6,12 @@
 //! TCG icount with QEMU's `-d exec,nochain,in_asm` log. The probe repeats
 //! the `ipc_roundtrip.words_0` operation (a 0-word `Exchange::call` to
 //! `benchserver`), each after an `abi_version` system call as a marker, and
-//! times its loop with the TSC like the benchmarks do. In the log:
+//! times its loop with the TSC like the benchmarks do. With the two-CPU
+//! image it boots a second time in `manifests/bench-smp.toml`, in
+//! `smpbench`'s place on CPU 0, calling the server pinned on CPU 1
+//! (`smp.ipc_roundtrip.cross_cpu`; [`Probe`]). icount runs the CPUs in turn
+//! on one host thread, so the log is still one stream, and each segment
+//! below holds both CPUs' work. In the log:
 //!
 //! - `in_asm` prints every translation block when it is translated: `IN:`,
 //!   then one `0xADDRESS:  bytes  instruction` line per guest instruction,
@@ -51,15 +56,56 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The benchmark whose operation the probe repeats.
-pub const BENCHMARK: &str = "ipc_roundtrip.words_0";
+/// A round trip the probe repeats: which benchmark's, in which system.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Probe {
+    /// The benchmark whose operation it repeats, whose figure the total is
+    /// checked against.
+    pub benchmark: &'static str,
+    /// What the round trip is, for the text.
+    pub what: &'static str,
+    /// `manifests/<manifest>.toml`, with the probe in the coordinator's
+    /// place (the same handles, the same CPUs).
+    pub manifest: &'static str,
+    pub coordinator: &'static str,
+    /// The program the probe calls, and the probe's `args` that name its
+    /// handle.
+    pub server: &'static str,
+    pub args: &'static str,
+    /// The image directory under `target/image/`.
+    pub image: &'static str,
+    /// The prefix of its `key=value` lines.
+    pub key: &'static str,
+}
+
+/// The round trip on one CPU: `ipc_roundtrip.words_0`.
+pub const SAME_CPU: Probe = Probe {
+    benchmark: "ipc_roundtrip.words_0",
+    what: "0 words, probe <-> benchserver, one CPU",
+    manifest: super::runs::MANIFEST,
+    coordinator: "bench",
+    server: "benchserver",
+    args: "",
+    image: "bench-probe",
+    key: "breakdown",
+};
+
+/// The round trip between two CPUs: `smp.ipc_roundtrip.cross_cpu` (both
+/// CPUs' instructions, as the benchmark counts them).
+pub const CROSS_CPU: Probe = Probe {
+    benchmark: "smp.ipc_roundtrip.cross_cpu",
+    what: "0 words, probe on CPU 0 <-> remote-server on CPU 1",
+    manifest: super::smp::SMP_MANIFEST,
+    coordinator: "smpbench",
+    server: "remote-server",
+    args: "server=2",
+    image: "bench-probe-smp",
+    key: "breakdown.cross_cpu",
+};
+
 /// QEMU's log items.
 pub const LOG_FLAGS: &str = "exec,nochain,in_asm";
-/// The image directory under `target/image/`.
-pub const IMAGE: &str = "bench-probe";
-/// The program of `manifests/bench.toml` whose place the probe takes.
-pub const COORDINATOR: &str = "bench";
-/// The client's binary and the server of the round trips.
+/// The client's binary, and the server's label in the tables.
 pub const CLIENT: &str = "probe";
 pub const SERVER: &str = "benchserver";
 /// The kernel's `syscall` entry (LSTAR): where the stream is split.
@@ -72,19 +118,21 @@ pub const TOLERANCE: f64 = 10.0;
 pub const PROBE_DONE: &str = "probe.status=done";
 pub const PROBE_LOOP: &str = "probe.loop";
 
-/// `manifests/bench.toml` with the probe in the coordinator's place.
-pub fn probe_manifest() -> Result<Manifest, Error> {
-    let mut manifest = Manifest::load(super::runs::MANIFEST)?;
+/// `probe`'s manifest with the probe in the coordinator's place.
+pub fn probe_manifest(probe: &Probe) -> Result<Manifest, Error> {
+    let mut manifest = Manifest::load(probe.manifest)?;
     let coordinator = manifest
         .programs
         .iter_mut()
-        .find(|program| program.name == COORDINATOR)
+        .find(|program| program.name == probe.coordinator)
         .ok_or_else(|| {
             Error::Bench(format!(
-                "--breakdown: manifests/bench.toml has no program `{COORDINATOR}`"
+                "--breakdown: manifests/{}.toml has no program `{}`",
+                probe.manifest, probe.coordinator
             ))
         })?;
     coordinator.bin = CLIENT.into();
+    coordinator.args = probe.args.into();
     Ok(manifest)
 }
 
@@ -576,6 +624,8 @@ fn user_instructions(log: &ExecutionLog, segment: &Segment) -> u64 {
 /// Where the instructions of one IPC round trip go.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Breakdown {
+    /// Which round trip.
+    pub probe: Probe,
     /// The client's call, until the server's next `syscall` (`reply_recv`).
     pub call: Direction,
     /// The server's `reply_recv`, until the client's next `syscall`.
@@ -635,41 +685,33 @@ impl Breakdown {
     pub fn key_values(&self) -> Vec<(String, String)> {
         let yes_no = |value: bool| (if value { "yes" } else { "no" }).to_string();
         let mut lines = vec![
-            ("breakdown.call.instructions".to_string(), self.call.total().to_string()),
-            (
-                "breakdown.reply.instructions".to_string(),
-                self.reply.total().to_string(),
-            ),
-            (
-                "breakdown.roundtrip.instructions".to_string(),
-                self.round_trip().to_string(),
-            ),
-            (
-                "breakdown.client_before_call.instructions".to_string(),
-                self.client_before_call.to_string(),
-            ),
-            ("breakdown.marker.instructions".to_string(), self.marker.to_string()),
-            ("breakdown.round_trips".to_string(), self.measured.to_string()),
-            (
-                "breakdown.identical_round_trips".to_string(),
-                self.identical.to_string(),
-            ),
+            ("call.instructions", self.call.total().to_string()),
+            ("reply.instructions", self.reply.total().to_string()),
+            ("roundtrip.instructions", self.round_trip().to_string()),
+            ("client_before_call.instructions", self.client_before_call.to_string()),
+            ("marker.instructions", self.marker.to_string()),
+            ("round_trips", self.measured.to_string()),
+            ("identical_round_trips", self.identical.to_string()),
         ];
         if let Some(complete) = self.log_complete() {
-            lines.push(("breakdown.log_complete".to_string(), yes_no(complete)));
+            lines.push(("log_complete", yes_no(complete)));
         }
         if let Some(matches) = self.matches() {
-            lines.push(("breakdown.matches_benchmark".to_string(), yes_no(matches)));
+            lines.push(("matches_benchmark", yes_no(matches)));
         }
+        let prefix = self.probe.key;
         lines
+            .into_iter()
+            .map(|(key, value)| (format!("{prefix}.{key}"), value))
+            .collect()
     }
 
     pub fn text(&self) -> String {
         let mut out = format!(
-            "Breakdown of one IPC round trip ({BENCHMARK}: 0 words, {CLIENT} <-> {SERVER}), from QEMU's execution log\n\
+            "Breakdown of one IPC round trip ({}: {}), from QEMU's execution log\n\
              ({} of the probe's {} round trips after the first cost the same; the others hold a timer tick or one of \
              its timing loop's batch boundaries)\n",
-            self.identical, self.measured
+            self.probe.benchmark, self.probe.what, self.identical, self.measured
         );
         for direction in [&self.call, &self.reply] {
             let total = direction.total();
@@ -727,16 +769,17 @@ impl Breakdown {
             (Some(benchmark), Some(difference)) => {
                 let within = difference.abs() <= TOLERANCE;
                 out.push_str(&format!(
-                    "round trip + the client's code before its call = {}; the benchmark's {BENCHMARK} = {benchmark}: \
+                    "round trip + the client's code before its call = {}; the benchmark's {} = {benchmark}: \
                      difference {} ({} +-{}, what the loops around the call may differ by): {}\n",
                     self.comparable(),
+                    self.probe.benchmark,
                     number(difference),
                     if within { "within" } else { "beyond" },
                     number(TOLERANCE),
                     if within { "matches" } else { "DOES NOT MATCH" }
                 ))
             }
-            _ => out.push_str(&format!("(no {BENCHMARK} figure to check against)\n")),
+            _ => out.push_str(&format!("(no {} figure to check against)\n", self.probe.benchmark)),
         }
         out
     }
@@ -764,7 +807,7 @@ impl Breakdown {
             })
         };
         json!({
-            "benchmark_key": BENCHMARK,
+            "benchmark_key": self.probe.benchmark,
             "call": direction(&self.call),
             "reply": direction(&self.reply),
             "round_trip": self.round_trip(),
@@ -789,7 +832,13 @@ impl Breakdown {
 /// Finds the probe's round trips in a parsed log and breaks down the
 /// typical one. `client` and `server` name user addresses in each
 /// direction.
-pub fn analyze(log: &ExecutionLog, kernel: &Binary, client: &Binary, server: &Binary) -> Result<Breakdown, String> {
+pub fn analyze(
+    probe: &Probe,
+    log: &ExecutionLog,
+    kernel: &Binary,
+    client: &Binary,
+    server: &Binary,
+) -> Result<Breakdown, String> {
     let entry = kernel
         .symbols
         .address(ENTRY)
@@ -869,6 +918,7 @@ pub fn analyze(log: &ExecutionLog, kernel: &Binary, client: &Binary, server: &Bi
         steps,
     };
     Ok(Breakdown {
+        probe: *probe,
         call,
         reply,
         marker: segment_total(first),
@@ -898,9 +948,14 @@ pub fn log_path() -> PathBuf {
 /// Builds and boots the probe image with QEMU's execution log, reads the
 /// log (then deletes it) and breaks down one round trip. `benchmark` is
 /// the `ipc_roundtrip.words_0` figure to check the total against.
-pub fn run(timeout: Option<Duration>, echo: bool, benchmark: Option<Hundredths>) -> Result<Breakdown, Error> {
-    let manifest = probe_manifest()?;
-    let image = build_image_with(&manifest, IMAGE, &BuildOptions { echo_cargo: echo })?;
+pub fn run(
+    probe: &Probe,
+    timeout: Option<Duration>,
+    echo: bool,
+    benchmark: Option<Hundredths>,
+) -> Result<Breakdown, Error> {
+    let manifest = probe_manifest(probe)?;
+    let image = build_image_with(&manifest, probe.image, &BuildOptions { echo_cargo: echo })?;
     let failed = |message: String| Error::Bench(format!("--breakdown: {message}"));
     let kernel = Binary::load(&image.kernel).map_err(failed)?;
     let elf = |program: &str| {
@@ -910,7 +965,7 @@ pub fn run(timeout: Option<Duration>, echo: bool, benchmark: Option<Hundredths>)
             .ok_or_else(|| failed(format!("the probe image has no `{program}`")))
             .and_then(|path| Binary::load(path).map_err(failed))
     };
-    let (client, server) = (elf(COORDINATOR)?, elf(SERVER)?);
+    let (client, server) = (elf(probe.coordinator)?, elf(probe.server)?);
 
     let log = log_path();
     if let Some(dir) = log.parent() {
@@ -940,7 +995,7 @@ pub fn run(timeout: Option<Duration>, echo: bool, benchmark: Option<Hundredths>)
             parsed.executed.len()
         );
     }
-    let mut breakdown = analyze(&parsed, &kernel, &client, &server).map_err(failed)?;
+    let mut breakdown = analyze(probe, &parsed, &kernel, &client, &server).map_err(failed)?;
     breakdown.log_bytes = bytes;
     breakdown.probe_timing = timing;
     breakdown.benchmark = benchmark;
@@ -1144,7 +1199,7 @@ mod tests {
             symbols: client,
             elf: None,
         };
-        let mut breakdown = analyze(&log, &kernel, &client, &Binary::default()).unwrap();
+        let mut breakdown = analyze(&SAME_CPU, &log, &kernel, &client, &Binary::default()).unwrap();
         breakdown.benchmark = Some(Hundredths(1900));
         breakdown.probe_timing = Some(Hundredths(2875));
         assert_eq!((breakdown.measured, breakdown.identical), (2, 2));
@@ -1170,6 +1225,39 @@ mod tests {
         assert_eq!(breakdown.difference(), Some(3.0));
         assert_eq!(breakdown.matches(), Some(true));
         assert_eq!(probe_timing("bench[6]: probe.loop=457.06\n"), Some(Hundredths(45706)));
+        // Each probe's lines carry its own prefix.
+        assert_eq!(
+            breakdown.key_values()[2],
+            ("breakdown.roundtrip.instructions".to_string(), "19".to_string())
+        );
+        let cross = analyze(&CROSS_CPU, &log, &kernel, &client, &Binary::default()).unwrap();
+        assert_eq!(cross.key_values()[2].0, "breakdown.cross_cpu.roundtrip.instructions");
+        assert!(cross.text().contains("smp.ipc_roundtrip.cross_cpu"));
+    }
+
+    /// Both probes take their coordinator's place, in their own manifest,
+    /// with the arguments that name their server's handle.
+    #[test]
+    fn each_probe_replaces_its_coordinator() {
+        for probe in [SAME_CPU, CROSS_CPU] {
+            let manifest = probe_manifest(&probe).unwrap();
+            let coordinator = manifest
+                .programs
+                .iter()
+                .find(|program| program.name == probe.coordinator)
+                .unwrap();
+            assert_eq!(
+                (coordinator.bin.as_str(), coordinator.args.as_str()),
+                (CLIENT, probe.args)
+            );
+            assert!(manifest.programs.iter().any(|program| program.name == probe.server));
+        }
+        // The cross-CPU probe, on CPU 0, calls the server pinned on CPU 1
+        // (smpbench's handle 2: 0 is the console, 1 the CPU-0 server).
+        let manifest = probe_manifest(&CROSS_CPU).unwrap();
+        let program = |name: &str| manifest.programs.iter().find(|p| p.name == name).unwrap();
+        assert_eq!(program(CROSS_CPU.coordinator).cpus, [0]);
+        assert_eq!(program(CROSS_CPU.server).cpus, [1]);
     }
 
     #[test]
@@ -1179,7 +1267,7 @@ mod tests {
             symbols: kernel_symbols(),
             elf: None,
         };
-        let error = analyze(&log, &kernel, &Binary::default(), &Binary::default()).unwrap_err();
+        let error = analyze(&SAME_CPU, &log, &kernel, &Binary::default(), &Binary::default()).unwrap_err();
         assert!(error.contains("found 0 round trips"), "{error}");
     }
 

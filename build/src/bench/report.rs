@@ -22,8 +22,10 @@ pub struct Report {
     pub wall: Option<WallFigures>,
     /// With `--compare`.
     pub linux: Option<LinuxPeer>,
-    /// With `--breakdown`.
+    /// With `--breakdown`: the round trip on one CPU, and (with the
+    /// two-CPU image) the one between two CPUs.
     pub breakdown: Option<Breakdown>,
+    pub breakdown_cross_cpu: Option<Breakdown>,
     /// The boot cost (`manifests/boot.toml`).
     pub boot: Option<BootCost>,
     /// The two-CPU image (unless `--no-smp`).
@@ -148,7 +150,7 @@ impl Report {
         if let Some(smp) = &self.smp {
             lines.extend(smp.key_values(self.runs));
         }
-        if let Some(breakdown) = &self.breakdown {
+        for breakdown in self.breakdown.iter().chain(&self.breakdown_cross_cpu) {
             lines.extend(breakdown.key_values());
         }
         lines
@@ -320,7 +322,7 @@ impl Report {
             out.push_str(&smp.text(self.runs));
         }
 
-        if let Some(breakdown) = &self.breakdown {
+        for breakdown in self.breakdown.iter().chain(&self.breakdown_cross_cpu) {
             out.push('\n');
             out.push_str(&breakdown.text());
         }
@@ -382,6 +384,7 @@ impl Report {
             "targets": targets,
             "boot": boot,
             "breakdown": self.breakdown.as_ref().map(Breakdown::json),
+            "breakdown_cross_cpu": self.breakdown_cross_cpu.as_ref().map(Breakdown::json),
             "smp": self.smp.as_ref().map(SmpFigures::json),
         })
     }

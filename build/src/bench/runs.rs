@@ -5,7 +5,7 @@
 
 use super::boot::{self, BootCost, BootLines, IcountBoot, WallBoot, WallRun};
 use super::breakdown;
-use super::figures::{DONE, GuestFigures, IcountFigures, WallFigures, parse_guest, split_prefix};
+use super::figures::{DONE, GuestFigures, Hundredths, IcountFigures, WallFigures, parse_guest, split_prefix};
 use super::linux;
 use super::report::Report;
 use super::smp::{SMP_MANIFEST, SmpFigures};
@@ -150,6 +150,29 @@ pub fn commit() -> (Option<String>, bool) {
     (commit, dirty)
 }
 
+/// Boots `probe` with QEMU's execution log and breaks its round trip down;
+/// `benchmark` is the figure to check the total against.
+fn run_breakdown(
+    options: &BenchOptions,
+    probe: &breakdown::Probe,
+    benchmark: Option<Hundredths>,
+) -> Result<breakdown::Breakdown, Error> {
+    progress(
+        options,
+        format_args!(
+            "breakdown: booting the probe ({}) with QEMU's execution log (takes a while)",
+            probe.benchmark
+        ),
+    );
+    let started = Instant::now();
+    let result = breakdown::run(probe, options.timeout, options.echo, benchmark)?;
+    progress(
+        options,
+        format_args!("breakdown: done in {:.1} s", started.elapsed().as_secs_f64()),
+    );
+    Ok(result)
+}
+
 fn progress(options: &BenchOptions, message: impl fmt::Display) {
     if options.echo {
         eprintln!("xtask: bench: {message}");
@@ -174,6 +197,7 @@ pub fn run(options: &BenchOptions) -> Result<Report, Error> {
         wall: None,
         linux: None,
         breakdown: None,
+        breakdown_cross_cpu: None,
         boot: None,
         smp: None,
     };
@@ -269,22 +293,20 @@ pub fn run(options: &BenchOptions) -> Result<Report, Error> {
     }
 
     if options.breakdown {
-        progress(
-            options,
-            "breakdown: booting the probe with QEMU's execution log (takes a while)",
-        );
-        let started = Instant::now();
-        let benchmark = report
+        let same_cpu = report
             .icount
             .as_ref()
-            .and_then(|icount| icount.get(breakdown::BENCHMARK))
+            .and_then(|icount| icount.get(breakdown::SAME_CPU.benchmark))
             .map(|spread| spread.median);
-        let result = breakdown::run(options.timeout, options.echo, benchmark)?;
-        progress(
-            options,
-            format_args!("breakdown: done in {:.1} s", started.elapsed().as_secs_f64()),
-        );
-        report.breakdown = Some(result);
+        report.breakdown = Some(run_breakdown(options, &breakdown::SAME_CPU, same_cpu)?);
+        if let Some(smp) = &report.smp {
+            let cross_cpu = smp
+                .icount
+                .as_ref()
+                .and_then(|icount| icount.get(breakdown::CROSS_CPU.benchmark))
+                .map(|spread| spread.median);
+            report.breakdown_cross_cpu = Some(run_breakdown(options, &breakdown::CROSS_CPU, cross_cpu)?);
+        }
     }
 
     if options.compare {
