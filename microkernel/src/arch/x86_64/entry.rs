@@ -209,7 +209,10 @@ trap_stub_\vector:
     /* A kick (the reschedule vector). From ring 3 it is an interrupt like
        the others. In ring 0 the kernel takes interrupts only in the idle
        loop (idle_halt), whose state is worth nothing: the stub saves none
-       and picks at once, on a fresh kernel stack. Stack: RIP, CS, ... */
+       and picks at once, on a fresh kernel stack. DF and AC need no cld or
+       clac here (trap_common's reason for them): the interrupted code is
+       the kernel's own idle loop, which runs with both clear. Stack: RIP,
+       CS, ... */
     .balign 16
     .global trap_stub_240
 trap_stub_240:
