@@ -14,7 +14,7 @@ use kernel_core::kernel::Kernel;
 use kernel_core::machine::Machine;
 use kernel_core::sched::RunState;
 use kernel_core::space::AddressSpace;
-use support::{MockMachine, TEXT, boot, check, first, on_big_stack, peek_as, poke_as};
+use support::{MockMachine, TEXT, boot, check, first, on_big_stack, peek_as, poke_as, thread_of};
 
 /// A server (higher priority) and two clients; the server receives on
 /// `shared`, the clients may send to it and pass handles. `small` has a
@@ -35,12 +35,6 @@ handle shared rights=send,transfer
 
 const R: u64 = Perms::READ.bits();
 const RW: u64 = Perms::READ.bits() | Perms::WRITE.bits();
-
-/// The thread of the process named `name`.
-fn thread_of(k: &Kernel<MockMachine>, name: &str) -> usize {
-    let process = k.processes.iter().position(|p| p.is_live() && p.name == name).unwrap();
-    k.processes[process].thread
-}
 
 /// Makes `thread` the one the machine runs (for syscalls that do not
 /// block, the scheduler's choice does not matter).

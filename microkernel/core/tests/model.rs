@@ -31,7 +31,7 @@ use kernel_core::space::AddressSpace;
 use kernel_core::trapframe::TrapFrame;
 use kernel_core::{config, process, syscalls, vm, wake};
 use std::collections::BTreeMap;
-use support::{MockMachine, MockSwitch, TEXT, boot, check, first, on_big_stack, poke_as};
+use support::{MockMachine, MockSwitch, TEXT, boot, check, first, on_big_stack, poke_as, thread_of};
 
 /// The system under test: a console receiving notices, two servers (beta
 /// may call alpha on its clients' behalf), three clients at two priorities
@@ -1009,10 +1009,6 @@ fn a_message_to_a_peer_on_another_cpu_takes_the_fast_path_and_kicks_that_cpu() {
     on_big_stack(|| {
         let (mut k, _) = boot(TWO_CPUS, 8);
         k.sched.bring_online(1);
-        let thread_of = |k: &Kernel<MockMachine>, name: &str| {
-            let slot = k.processes.iter().position(|p| p.is_live() && p.name == name).unwrap();
-            k.processes[slot].thread
-        };
         let (server, client) = (thread_of(&k, "server"), thread_of(&k, "client"));
         let handle = |k: &Kernel<MockMachine>, thread: usize| k.process_of(thread).handles.iter().next().unwrap().0;
         let (endpoint, to_server) = (handle(&k, server), handle(&k, client));

@@ -14,7 +14,7 @@ use kernel_core::handles::{HandleEntry, Object};
 use kernel_core::ipc::state::IpcState;
 use kernel_core::kernel::Kernel;
 use kernel_core::sched::RunState;
-use support::{MockMachine, boot, check, first, on_big_stack, peek_as, poke_as, settle};
+use support::{MockMachine, boot, check, first, on_big_stack, peek_as, poke_as, settle, thread_of};
 
 /// `driver` (highest) owns line 4 and serves `svc`; `parent` may spawn
 /// `child`; `other` is a third process; `client` calls `svc`.
@@ -32,12 +32,6 @@ handle svc rights=send
 program child file=bin/p priority=2 start=spawn
 handle svc rights=send
 ";
-
-/// The thread of the live process named `name`.
-fn thread_of(k: &Kernel<MockMachine>, name: &str) -> usize {
-    let process = k.processes.iter().position(|p| p.is_live() && p.name == name).unwrap();
-    k.processes[process].thread
-}
 
 /// The current thread makes a syscall; returns what runs next.
 fn syscall(k: &mut Kernel<MockMachine>, number: Syscall, args: &[u64]) -> Resume {

@@ -475,6 +475,12 @@ pub fn check(k: &Kernel<MockMachine>) {
     );
 }
 
+/// The thread of the live process named `name`.
+pub fn thread_of(k: &Kernel<MockMachine>, name: &str) -> usize {
+    let process = k.processes.iter().position(|p| p.is_live() && p.name == name).unwrap();
+    k.processes[process].thread
+}
+
 /// Schedules the first thread after boot, idling through ticks if need be.
 pub fn first(k: &mut Kernel<MockMachine>) -> Resume {
     let resume = events::schedule(k);
