@@ -5,7 +5,7 @@
 
 use super::boot::{self, BootCost, BootLines, IcountBoot, WallBoot, WallRun};
 use super::breakdown;
-use super::figures::{DONE, GuestFigures, Hundredths, IcountFigures, WallFigures, parse_guest, split_prefix};
+use super::figures::{DONE, GuestFigures, IcountFigures, WallFigures, parse_guest, split_prefix};
 use super::linux;
 use super::report::Report;
 use super::smp::{SMP_MANIFEST, SmpFigures};
@@ -150,13 +150,16 @@ pub fn commit() -> (Option<String>, bool) {
     (commit, dirty)
 }
 
-/// Boots `probe` with QEMU's execution log and breaks its round trip down;
-/// `benchmark` is the figure to check the total against.
+/// Boots `probe` with QEMU's execution log and breaks its round trip down,
+/// checking the total against its benchmark's median in `icount`.
 fn run_breakdown(
     options: &BenchOptions,
     probe: &breakdown::Probe,
-    benchmark: Option<Hundredths>,
+    icount: Option<&IcountFigures>,
 ) -> Result<breakdown::Breakdown, Error> {
+    let benchmark = icount
+        .and_then(|icount| icount.get(probe.benchmark))
+        .map(|spread| spread.median);
     progress(
         options,
         format_args!(
@@ -293,19 +296,9 @@ pub fn run(options: &BenchOptions) -> Result<Report, Error> {
     }
 
     if options.breakdown {
-        let same_cpu = report
-            .icount
-            .as_ref()
-            .and_then(|icount| icount.get(breakdown::SAME_CPU.benchmark))
-            .map(|spread| spread.median);
-        report.breakdown = Some(run_breakdown(options, &breakdown::SAME_CPU, same_cpu)?);
+        report.breakdown = Some(run_breakdown(options, &breakdown::SAME_CPU, report.icount.as_ref())?);
         if let Some(smp) = &report.smp {
-            let cross_cpu = smp
-                .icount
-                .as_ref()
-                .and_then(|icount| icount.get(breakdown::CROSS_CPU.benchmark))
-                .map(|spread| spread.median);
-            report.breakdown_cross_cpu = Some(run_breakdown(options, &breakdown::CROSS_CPU, cross_cpu)?);
+            report.breakdown_cross_cpu = Some(run_breakdown(options, &breakdown::CROSS_CPU, smp.icount.as_ref())?);
         }
     }
 
