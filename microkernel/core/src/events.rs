@@ -101,11 +101,8 @@ pub fn write<M: Machine>(k: &mut Kernel<M>) -> Resume {
     let Some(current) = k.sched.current() else {
         return slow_schedule(k);
     };
-    match fastpath::try_write(k, current) {
-        Some(Taken::Switched(next)) => Resume::Thread(next),
-        Some(Taken::Woke) => slow_schedule(k),
-        None => slow_ipc(k, current),
-    }
+    let taken = fastpath::try_write(k, current);
+    after_fast_path(k, current, taken)
 }
 
 /// Handles `event` for the current thread; returns what to resume.
@@ -189,11 +186,8 @@ pub fn ipc<M: Machine>(k: &mut Kernel<M>) -> Resume {
     let Some(current) = k.sched.current() else {
         return slow_schedule(k);
     };
-    match fastpath::try_ipc(k, current) {
-        Some(Taken::Switched(next)) => Resume::Thread(next),
-        Some(Taken::Woke) => slow_schedule(k),
-        None => slow_ipc(k, current),
-    }
+    let taken = fastpath::try_ipc(k, current);
+    after_fast_path(k, current, taken)
 }
 
 /// [`ipc`] for a syscall whose message the caller has looked at: a
@@ -206,7 +200,16 @@ pub fn ipc_shaped<M: Machine, const BYTES: bool>(k: &mut Kernel<M>) -> Resume {
     let Some(current) = k.sched.current() else {
         return slow_schedule(k);
     };
-    match fastpath::try_shaped::<M, BYTES>(k, current) {
+    let taken = fastpath::try_shaped::<M, BYTES>(k, current);
+    after_fast_path(k, current, taken)
+}
+
+/// What runs after the fast path's answer to `current`'s syscall: the peer
+/// it switched to, the pick after a peer it woke, or the slow path if it
+/// declined.
+#[inline(always)]
+fn after_fast_path<M: Machine>(k: &mut Kernel<M>, current: usize, taken: Option<Taken>) -> Resume {
+    match taken {
         Some(Taken::Switched(next)) => Resume::Thread(next),
         Some(Taken::Woke) => slow_schedule(k),
         None => slow_ipc(k, current),
