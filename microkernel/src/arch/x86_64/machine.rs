@@ -153,7 +153,8 @@ impl Machine for X86 {
         if from.root() != paging::active_root() || len > to.capacity {
             return Err(Error::FAULT);
         }
-        let first = len.min(PAGE_SIZE as usize - to.offset);
+        let first = PAGE_SIZE as usize - to.offset;
+        let source = source.address() as *const u8;
         let target = |frame: u64, offset: usize| (super::layout::phys_to_virt(frame) as usize + offset) as *mut u8;
         // SAFETY: the caller guarantees the frames are the pages under a
         // writable user buffer that takes `len` bytes from `to.offset` on
@@ -162,16 +163,14 @@ impl Machine for X86 {
         // active address space in the user half (a `UserSlice`), and a fault
         // on it becomes an error.
         unsafe {
-            usercopy::copy(target(to.frames[0], to.offset), source.address() as *const u8, first)
-                .and_then(|()| {
-                    usercopy::copy(
-                        target(to.frames[1], 0),
-                        (source.address() + first as u64) as *const u8,
-                        len - first,
-                    )
-                })
-                .map_err(|_| Error::FAULT)
+            if len <= first {
+                usercopy::copy(target(to.frames[0], to.offset), source, len)
+            } else {
+                usercopy::copy(target(to.frames[0], to.offset), source, first)
+                    .and_then(|()| usercopy::copy(target(to.frames[1], 0), source.add(first), len - first))
+            }
         }
+        .map_err(|_| Error::FAULT)
     }
 
     #[inline(always)]
