@@ -206,9 +206,15 @@ fn corrupt_a_frame(cmdline: &str) {
 }
 
 /// `fault=pf|gp|ud|panic` on the command line makes the kernel fault on
-/// purpose, so tests can check how faults are reported.
+/// purpose, so tests can check how faults are reported; `fault=copy` makes
+/// a user copy fault, which the kernel must turn into an error and go on.
 fn inject_fault(cmdline: &str) {
     let fault = match cmdline::option(cmdline, "fault") {
+        Some("copy") => {
+            let faulted = arch::user_copy_faults();
+            kernel_core::info!("boot: user_copy.fault_reported={}", if faulted { "yes" } else { "no" });
+            return;
+        }
         Some("pf") => InjectedFault::PageFault,
         Some("gp") => InjectedFault::GeneralProtection,
         Some("ud") => InjectedFault::InvalidOpcode,

@@ -72,3 +72,20 @@ fn a_frame_with_a_kernel_rip_is_never_resumed_and_only_its_process_ends() {
     assert_silent(&outcome, "hello");
     assert_exited(&outcome, "args", 0);
 }
+
+/// A user copy that faults (a page gone between a syscall's check and its
+/// copy) is an error for that syscall, not a kernel fault: the page-fault
+/// handler resumes the copy routine at its failure exit, and the kernel
+/// boots on.
+#[test]
+fn a_faulting_user_copy_is_reported_and_the_kernel_goes_on() {
+    let outcome = boot("user_copy_fault", NO_PROGRAMS, "fault=copy");
+    assert_exit(&outcome, EXIT_SUCCESS);
+    let line = kernel_line(&outcome, "INFO", "boot: user_copy.fault_reported=");
+    assert_eq!(line, "boot: user_copy.fault_reported=yes", "{}", report(&outcome));
+    assert!(
+        find_sites(&outcome.serial).is_empty(),
+        "no fault report\n{}",
+        report(&outcome)
+    );
+}

@@ -58,7 +58,7 @@ mod usercopy;
 #[cfg(target_os = "none")]
 pub use self::{
     entry::resume,
-    inject::{InjectedFault, inject_fault},
+    inject::{InjectedFault, inject_fault, user_copy_faults},
     ioapic::init as init_ioapic,
     layout::phys_to_virt,
     log::force_unlock_log,

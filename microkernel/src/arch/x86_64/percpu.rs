@@ -31,9 +31,9 @@ pub struct PerCpu {
     /// 1 when SMAP is on, so the entry stubs execute `clac` (which faults on
     /// CPUs without SMAP).
     pub smap_enabled: u64,
-    /// 1 while the kernel copies from or to user memory; a page fault then
-    /// resumes at the copy's recovery point instead of being fatal.
-    pub in_user_copy: u64,
+    /// The user-copy routine for this CPU (`usercopy::init_cpu`): the one
+    /// with `stac`/`clac` when SMAP is on, the plain one otherwise.
+    pub user_copy: u64,
     /// The PML4 in CR3, kept here so a switch compares instead of reading CR3.
     pub active_root: u64,
     /// This CPU's local APIC id (what inter-processor interrupts name).
@@ -61,7 +61,7 @@ pub mod offsets {
     /// TSS.RSP0: the TSS starts with a 4-byte reserved field.
     pub const RSP0: usize = offset_of!(PerCpu, tss) + 4;
     pub const IOMAP_BASE: usize = offset_of!(PerCpu, tss) + offset_of!(Tss, iomap_base);
-    pub const IN_USER_COPY: usize = offset_of!(PerCpu, in_user_copy);
+    pub const USER_COPY: usize = offset_of!(PerCpu, user_copy);
     pub const CPU_ID: usize = offset_of!(PerCpu, cpu_id);
 }
 
@@ -73,7 +73,7 @@ impl PerCpu {
         current_thread: u64::MAX,
         cpu_id: 0,
         smap_enabled: 0,
-        in_user_copy: 0,
+        user_copy: 0,
         active_root: 0,
         apic_id: 0,
         gdt: [0; 7],
@@ -167,6 +167,13 @@ pub fn allow_ports(first: u16, count: u16) {
 pub fn set_smap(enabled: bool) {
     // SAFETY: a plain write of this CPU's block, at boot.
     unsafe { (*this_cpu()).smap_enabled = enabled as u64 }
+}
+
+/// Records the address of this CPU's user-copy routine
+/// (`usercopy::init_cpu`).
+pub fn set_user_copy(routine: u64) {
+    // SAFETY: a plain write of this CPU's block, at boot.
+    unsafe { (*this_cpu()).user_copy = routine }
 }
 
 /// This CPU's number, read through GS (one load).
@@ -280,10 +287,4 @@ pub fn set_active_root(root: u64) {
     ACTIVE_ROOTS[cpu_id() as usize % MAX_CPUS].store(root, Ordering::Release);
     // SAFETY: a plain write of this CPU's block; see `switch`.
     unsafe { (*this_cpu()).active_root = root }
-}
-
-/// Whether a page fault now would be inside a user copy.
-pub fn in_user_copy() -> bool {
-    // SAFETY: a plain read of this CPU's block; see `switch`.
-    unsafe { (*this_cpu()).in_user_copy != 0 }
 }

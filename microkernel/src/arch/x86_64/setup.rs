@@ -1,6 +1,6 @@
 //! Bringing up each CPU, then handing over to the kernel.
 
-use super::{cpu, entry, idt, layout, log, percpu, pvh, qemu, serial, smp, timer, upcalls};
+use super::{cpu, entry, idt, layout, log, percpu, pvh, qemu, serial, smp, timer, upcalls, usercopy};
 
 /// Brings up this CPU and hands over to the generic kernel: the serial port,
 /// the boot information, the GDT, TSS and IDT, the control registers, the
@@ -24,6 +24,7 @@ pub fn start(start_info: u64) -> ! {
     let features = cpu::init_control_registers();
     let msrs = cpu::init_syscall_msrs(cpu as u64, entry::syscall_entry as *const () as u64, features.nx);
     percpu::set_smap(features.smap);
+    usercopy::init_cpu(features.smap);
     // Only the console's serial port is ever opened in the I/O bitmap.
     percpu::allow_ports(serial::COM1, serial::COM1_PORTS);
     kernel_core::info!(
@@ -61,6 +62,7 @@ pub fn start_ap(index: usize) -> ! {
     let features = cpu::init_control_registers();
     cpu::init_syscall_msrs(cpu as u64, entry::syscall_entry as *const () as u64, features.nx);
     percpu::set_smap(features.smap);
+    usercopy::init_cpu(features.smap);
     percpu::allow_ports(serial::COM1, serial::COM1_PORTS);
     percpu::set_active_root(layout::kernel_root());
     timer::init_ap();

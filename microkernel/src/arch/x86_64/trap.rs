@@ -104,7 +104,7 @@ fn kernel_mode_trap(saved: &mut TrapFrame, frame: *mut TrapFrame) -> *mut TrapFr
         SPURIOUS_VECTOR => frame,
         // A fault inside a user copy: the copy routine's recovery point turns
         // it into EFAULT for the syscall.
-        14 if super::percpu::in_user_copy() && super::usercopy::recover(saved) => frame,
+        14 if super::usercopy::recover(saved) => frame,
         _ => fatal(saved),
     }
 }

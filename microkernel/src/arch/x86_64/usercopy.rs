@@ -1,62 +1,76 @@
 //! Copies between kernel memory and the current address space's user pages.
 //!
-//! The copy runs with `stac` (SMAP off for exactly the copy) and marks the
-//! CPU as inside a user copy; if the copy faults anyway, the page-fault
-//! handler resumes it at `user_copy_fault`, which reports failure. Callers
-//! check ranges first (`crate::umem`), so a fault here is a second line of
-//! defence, not the normal path.
+//! The copy runs with `stac` (SMAP off for exactly the copy) where SMAP is
+//! on; if it faults anyway, the page-fault handler sees the fault at one of
+//! the copy's two rep instructions and resumes at the routine's failure
+//! exit, which reports it. Callers check ranges first (`crate::umem`), so a
+//! fault here is a second line of defence, not the normal path.
 
 use super::percpu::offsets;
 use core::arch::global_asm;
 use kernel_core::trapframe::TrapFrame;
 
+// Two copy routines, each CPU calling the one its `set_smap` chose
+// (`percpu::set_smap`): with SMAP on, `stac` opens user memory for exactly
+// the copy and `clac` closes it; without, those two instructions fault, and
+// the plain routine has neither. Choosing once per CPU instead of testing a
+// flag on each copy keeps four instructions off every copy.
 global_asm!(
     r#"
     .section .text.entry, "ax"
+    /* rdi = destination, rsi = source, rdx = length; returns 0, or 1 after a
+       fault. Eight bytes at a time, then the rest: under TCG every iteration
+       of a rep string instruction is an executed instruction. A fault is
+       only ever taken at one of the two rep instructions (the page-fault
+       handler checks the address, `recover`), which resumes at the routine's
+       fault label. */
+    .macro USER_COPY name, open, close
     .balign 16
-    .global user_copy_bytes
-    /* rdi = destination, rsi = source, rdx = length; returns 0, or 1 after a fault.
-       Eight bytes at a time, then the rest: under TCG every iteration of a
-       rep string instruction is an executed instruction. */
-user_copy_bytes:
+    .global \name
+\name:
     movq %rdx, %rcx
     shrq $3, %rcx
-    cmpq $0, %gs:{smap}
-    je 1f
-    stac
-1:
-    movq $1, %gs:{in_copy}
-    .global user_copy_words
-user_copy_words:
+    \open
+    .global \name\()_words
+\name\()_words:
     rep movsq
     movq %rdx, %rcx
     andq $7, %rcx
-    .global user_copy_instruction
-user_copy_instruction:
+    .global \name\()_tail
+\name\()_tail:
     rep movsb
     xorl %eax, %eax
-user_copy_done:
-    movq $0, %gs:{in_copy}
-    cmpq $0, %gs:{smap}
-    je 2f
-    clac
-2:
+\name\()_done:
+    \close
     retq
-    .global user_copy_fault
-user_copy_fault:
+    .global \name\()_fault
+\name\()_fault:
     movl $1, %eax
-    jmp user_copy_done
+    jmp \name\()_done
+    .endm
+
+    USER_COPY user_copy_smap, stac, clac
+    USER_COPY user_copy_plain, nop, nop
     "#,
-    smap = const offsets::SMAP_ENABLED,
-    in_copy = const offsets::IN_USER_COPY,
     options(att_syntax)
 );
 
 unsafe extern "C" {
-    fn user_copy_bytes(destination: *mut u8, source: *const u8, len: usize) -> u64;
-    fn user_copy_words();
-    fn user_copy_instruction();
-    fn user_copy_fault();
+    fn user_copy_smap();
+    fn user_copy_smap_words();
+    fn user_copy_smap_tail();
+    fn user_copy_smap_fault();
+    fn user_copy_plain();
+    fn user_copy_plain_words();
+    fn user_copy_plain_tail();
+    fn user_copy_plain_fault();
+}
+
+/// Chooses this CPU's copy routine: the one with `stac`/`clac` if SMAP is
+/// on. Before its first user copy.
+pub fn init_cpu(smap: bool) {
+    let routine = if smap { user_copy_smap } else { user_copy_plain };
+    super::percpu::set_user_copy(routine as *const () as u64);
 }
 
 /// A copy that faulted.
@@ -71,19 +85,17 @@ pub struct CopyFault;
 /// side must lie entirely in the user half (checked by the caller); it may be
 /// unmapped, which yields `CopyFault`.
 pub unsafe fn copy(destination: *mut u8, source: *const u8, len: usize) -> Result<(), CopyFault> {
-    if len == 0 {
-        return Ok(());
-    }
     let failed: u64;
     // SAFETY: the caller guarantees the kernel side and confines the user
     // side to the user half; faults on it are recovered by `recover`. The
-    // routine uses only the registers named here (and the per-CPU block),
-    // so the compiler keeps everything else live across the call instead of
-    // saving every caller-saved register as for a Rust call.
+    // routine this CPU's block names (set before any copy, `set_smap`) uses
+    // only the registers named here, so the compiler keeps everything else
+    // live across the call instead of saving every caller-saved register as
+    // for a Rust call.
     unsafe {
         core::arch::asm!(
-            "call {copy}",
-            copy = sym user_copy_bytes,
+            "call qword ptr gs:[{copy}]",
+            copy = const offsets::USER_COPY,
             inout("rdi") destination => _,
             inout("rsi") source => _,
             inout("rdx") len => _,
@@ -97,14 +109,19 @@ pub unsafe fn copy(destination: *mut u8, source: *const u8, len: usize) -> Resul
     }
 }
 
-/// Called by the page-fault handler for a fault taken inside a user copy:
-/// resumes at the failure exit. A fault anywhere else in the copy routine is
-/// a kernel bug and is left to the caller to report.
+/// Called by the page-fault handler for a fault in the kernel: if it was
+/// taken at a copy routine's rep instruction (a user copy), resumes at that
+/// routine's failure exit and says so. A fault anywhere else is a kernel bug
+/// and is left to the caller to report.
 pub fn recover(frame: &mut TrapFrame) -> bool {
-    let at = frame.rip;
-    if at != user_copy_words as *const () as u64 && at != user_copy_instruction as *const () as u64 {
+    let at = |instruction: unsafe extern "C" fn()| frame.rip == instruction as *const () as u64;
+    let fault = if at(user_copy_smap_words) || at(user_copy_smap_tail) {
+        user_copy_smap_fault
+    } else if at(user_copy_plain_words) || at(user_copy_plain_tail) {
+        user_copy_plain_fault
+    } else {
         return false;
-    }
-    frame.rip = user_copy_fault as *const () as u64;
+    };
+    frame.rip = fault as *const () as u64;
     true
 }
