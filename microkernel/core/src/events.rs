@@ -392,6 +392,12 @@ fn quiesce<M: Machine>(k: &mut Kernel<M>) -> u32 {
         stats.handles,
         stats.syscalls
     );
+    // How many of them the IPC fast path served in shared mode (on several
+    // CPUs at once): the tests of that mode read it.
+    crate::info!(
+        "ipc: fast_path.shared_syscalls={}",
+        k.counters.shared_syscalls.iter().sum::<u64>()
+    );
     abi::machine::EXIT_SUCCESS
 }
 

@@ -10,7 +10,8 @@
 //! [`Kernel::frame_mut`], or two at once through [`Kernel::frames_mut`].
 
 use crate::config::{
-    FRAME_WORDS, MAX_ENDPOINTS, MAX_MEMORY_OBJECTS, MAX_NOTIFICATIONS, MAX_PROCESS_RECORDS, MAX_PROCESSES, MAX_THREADS,
+    FRAME_WORDS, MAX_CPUS, MAX_ENDPOINTS, MAX_MEMORY_OBJECTS, MAX_NOTIFICATIONS, MAX_PROCESS_RECORDS, MAX_PROCESSES,
+    MAX_THREADS,
 };
 use crate::handles::{HandleTable, Object};
 use crate::ipc::message::{Outgoing, Sender};
@@ -27,6 +28,7 @@ use crate::trapframe::TrapFrame;
 use crate::umem::CheckedBuffers;
 use abi::manifest::{MAX_ENDPOINTS as MANIFEST_ENDPOINTS, MAX_NAME, Manifest};
 use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, Ordering};
 use heapless::String;
 
 /// A thread: its saved registers and what it sends. Its run state is the
@@ -187,8 +189,12 @@ pub struct Options {
 pub struct Counters {
     /// Processes started since boot.
     pub spawned: u64,
-    /// Syscalls served by the dispatcher and the IPC fast path.
+    /// Syscalls served by the dispatcher (and the IPC fast path with the
+    /// kernel to itself).
     pub syscalls: u64,
+    /// Syscalls the IPC fast path served in shared mode, per CPU: each CPU
+    /// counts its own, with no other CPU touching the count.
+    pub shared_syscalls: [u64; MAX_CPUS],
     /// Whether the first ring-3 syscall has been reported (`probe`).
     pub probe_reported: bool,
 }
@@ -228,6 +234,38 @@ pub struct Kernel<M: Machine> {
     pub options: Options,
     /// Counters for `stats`.
     pub counters: Counters,
+    /// The claims the IPC fast path takes on endpoints in shared mode.
+    pub claims: EndpointClaims<MAX_ENDPOINTS>,
+}
+
+/// One flag per endpoint: set while a CPU's IPC fast path works on it in
+/// shared mode (`crate::ipc::fastpath`), so that two CPUs never do at once.
+/// A CPU that finds it set declines to the kernel's exclusive path.
+pub struct EndpointClaims<const E: usize>([AtomicBool; E]);
+
+impl<const E: usize> EndpointClaims<E> {
+    /// Nothing claimed.
+    pub const fn new() -> Self {
+        EndpointClaims([const { AtomicBool::new(false) }; E])
+    }
+
+    /// Claims `endpoint` if no other CPU has; whether it did.
+    #[inline(always)]
+    pub fn try_claim(&self, endpoint: usize) -> bool {
+        !self.0[endpoint % E].swap(true, Ordering::Acquire)
+    }
+
+    /// Gives up the claim of `endpoint`.
+    #[inline(always)]
+    pub fn release(&self, endpoint: usize) {
+        self.0[endpoint % E].store(false, Ordering::Release);
+    }
+}
+
+impl<const E: usize> Default for EndpointClaims<E> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl<M: Machine> Clone for Thread<M> {
@@ -270,6 +308,9 @@ where
             memory: self.memory.clone(),
             frames: self.frames.clone(),
             image: self.image.clone(),
+            // Claims are held only inside one fast path, never between
+            // steps: a copy starts with none.
+            claims: EndpointClaims::new(),
             ..*self
         }
     }
@@ -294,9 +335,11 @@ impl<M: Machine> Kernel<M> {
             image: None,
             notices: None,
             options: Options { probe: false },
+            claims: EndpointClaims::new(),
             counters: Counters {
                 spawned: 0,
                 syscalls: 0,
+                shared_syscalls: [0; MAX_CPUS],
                 probe_reported: false,
             },
         }
@@ -342,6 +385,42 @@ impl<M: Machine> Kernel<M> {
     #[inline(always)]
     pub fn frame_top(&self, thread: usize) -> usize {
         core::ptr::from_ref(self.frame(thread)) as usize + TrapFrame::SIZE
+    }
+
+    /// Thread `thread` without borrowing the kernel (the IPC fast path in
+    /// shared mode).
+    ///
+    /// # Safety
+    /// `this` points at a live kernel, and nothing else refers to that
+    /// thread's slot while the reference lives.
+    #[inline(always)]
+    pub unsafe fn thread_shared<'a>(this: *mut Self, thread: usize) -> &'a mut Thread<M> {
+        // SAFETY: per the contract.
+        unsafe { &mut (*this).threads[thread % MAX_THREADS] }
+    }
+
+    /// Process `process` without borrowing the kernel.
+    ///
+    /// # Safety
+    /// `this` points at a live kernel, and nothing changes that process's
+    /// slot while the reference lives (in shared mode only the kernel to
+    /// itself changes processes).
+    #[inline(always)]
+    pub unsafe fn process_shared<'a>(this: *const Self, process: usize) -> &'a Process<M> {
+        // SAFETY: per the contract.
+        unsafe { &(*this).processes[process % MAX_PROCESSES] }
+    }
+
+    /// The machine, without borrowing the kernel.
+    ///
+    /// # Safety
+    /// `this` points at a live kernel, and no other CPU uses the machine
+    /// through it meanwhile, or the machine keeps nothing in it (the x86
+    /// machine is zero-sized: its state is per CPU, behind GS).
+    #[inline(always)]
+    pub unsafe fn machine_shared<'a>(this: *mut Self) -> &'a mut M {
+        // SAFETY: per the contract.
+        unsafe { &mut (*this).machine }
     }
 
     /// The process that owns `thread`.

@@ -79,6 +79,15 @@ pub trait Machine {
     /// enter the kernel and pick again: a thread they should run is ready.
     fn kick(&mut self, cpus: u8);
 
+    /// Whether this CPU's next register-only IPC syscall should go straight
+    /// to the kernel's exclusive mode: the IPC fast path says so when the
+    /// last message it took with the kernel to itself woke a peer that could
+    /// not run here (a peer on another CPU), which shared mode would decline
+    /// (`crate::ipc::fastpath::try_shared`), and says not when it switched
+    /// to its peer. A hint for the entry path: a stale one costs time, never
+    /// a wrong answer.
+    fn set_ipc_prefers_lock(&mut self, prefers: bool);
+
     /// The switch to a thread of the address space `space`, with or without
     /// the I/O ports the manifest may grant.
     fn switch_target(&self, space: &Self::Space, io_ports: bool) -> Self::Switch;

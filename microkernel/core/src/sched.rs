@@ -214,23 +214,60 @@ impl<const N: usize> Scheduler<N> {
         self.this = this;
         let now = self.now.max(now);
         self.now = now;
-        let cpu = &mut self.cpus[this];
+        // SAFETY: `self` is borrowed whole.
+        unsafe { Self::charge(self, this, now, payer_of) }
+    }
+
+    /// [`Scheduler::enter`] for the IPC fast path on `cpu` in shared mode
+    /// (see `crate::ipc::fastpath`): the charge only. It touches nothing
+    /// shared by the CPUs (not the CPU the other methods mean, not the
+    /// kernel's clock, which the next exclusive entry moves on), and it
+    /// needs no clock that never goes back across CPUs: `cpu`'s own clock
+    /// does not, and a `since` another CPU's clock set is kept if later.
+    ///
+    /// # Safety
+    /// `this` points at a live scheduler, and no other CPU touches `cpu`'s
+    /// slot, the thread current there or the payer `payer_of` names
+    /// meanwhile (the caller holds `cpu`'s claim).
+    #[inline(always)]
+    pub unsafe fn enter_shared(this: *mut Self, cpu: usize, now: u64, payer_of: impl Fn(usize) -> usize) {
+        let cpu = cpu % MAX_CPUS;
+        // SAFETY: per the contract; a read of `cpu`'s slot.
+        let now = unsafe { (*this).cpus[cpu].since }.max(now);
+        // SAFETY: per the contract.
+        unsafe { Self::charge(this, cpu, now, payer_of) }
+    }
+
+    /// Charges the time from `cpu`'s last charge to `now` (no earlier) to the
+    /// thread current there and to its payer.
+    ///
+    /// # Safety
+    /// As for [`Scheduler::enter_shared`]; each reference it makes is to
+    /// one slot.
+    #[inline(always)]
+    unsafe fn charge(this: *mut Self, cpu: usize, now: u64, payer_of: impl Fn(usize) -> usize) {
+        // SAFETY: per the contract, nothing else refers to `cpu`'s slot.
+        let cpu = unsafe { &mut (*this).cpus[cpu % MAX_CPUS] };
         cpu.kicked = false;
-        // `since` is always an earlier `self.now`, which never goes back:
-        // no underflow.
+        // `since` is never later than `now` (the callers see to it): no
+        // underflow.
         let elapsed = now - cpu.since;
         cpu.since = now;
         if let Some(thread) = cpu.current {
             let thread = thread % N;
             let caller = payer_of(thread) % N;
-            let run = &mut self.runs[thread];
+            // SAFETY: per the contract, nothing else refers to the current
+            // thread's slot or to its payer's (another one, below).
+            let run = unsafe { &mut (*this).runs[thread] };
             run.slice_left = run.slice_left.saturating_sub(elapsed);
-            if caller != thread && self.runs[caller].budgeted {
-                let paying = &mut self.runs[caller];
+            // SAFETY: as above; a read.
+            if caller != thread && unsafe { (*this).runs[caller].budgeted } {
+                // SAFETY: as above: the payer's slot, not the thread's.
+                let paying = unsafe { &mut (*this).runs[caller] };
                 paying.used += elapsed;
                 paying.slice_left = paying.slice_left.saturating_sub(elapsed);
             } else {
-                self.runs[thread].used += elapsed;
+                run.used += elapsed;
             }
         }
     }
@@ -291,12 +328,6 @@ impl<const N: usize> Scheduler<N> {
     #[inline(always)]
     pub fn outranked(&self, priority: u8) -> bool {
         self.queues.highest().is_some_and(|ready| ready > priority)
-    }
-
-    /// Whether `thread` may run on this CPU.
-    #[inline(always)]
-    pub fn may_run_here(&self, thread: usize) -> bool {
-        self.runs[thread % N].affinity & (1 << self.this) != 0
     }
 
     /// A free thread slot.
@@ -510,30 +541,71 @@ impl<const N: usize> Scheduler<N> {
         }
     }
 
-    /// The IPC fast path's direct switch: the current thread `from` waits
-    /// (with no deadline) and `to`, which waited, runs at once on this CPU
+    /// The IPC fast path's direct switch on `cpu`: its current thread
+    /// `from` waits (with no deadline) and `to`, which waited, runs at once
     /// without passing through a queue. Both keep what is left of their
     /// slices. The same state as [`Scheduler::block`],
     /// [`Scheduler::wake_first`] and a [`Scheduler::pick`] that finds `to`
-    /// first (the fast path checked `to` has slice left and may run here).
+    /// first (the fast path checked [`Scheduler::runs_next_on`]).
+    ///
+    /// # Safety
+    /// `this` points at a live scheduler, and no other CPU touches `cpu`'s
+    /// slot or the two threads' meanwhile (the caller has the scheduler to
+    /// itself, or holds `cpu`'s claim and took `to` from an endpoint it has
+    /// claimed).
     #[inline(always)]
-    pub fn hand_off(&mut self, from: usize, to: usize) {
-        // The fast path runs for the current thread, and its peer waits in
-        // IPC, so it is blocked: the host tests keep the assertion.
-        // `from` runs, so it has no deadline (`Scheduler::check`): blocking
-        // it with none leaves that as it is.
-        debug_assert!(
-            self.current() == Some(from)
-                && self.runs[from % N].deadline == 0
-                && self.runs[to % N].state == RunState::Blocked,
-            "the fast path hands off from the current thread to a waiting one"
-        );
-        self.runs[from % N].state = RunState::Blocked;
-        let run = &mut self.runs[to % N];
-        run.state = RunState::Running;
-        run.deadline = 0;
-        run.cpu = self.this as u8;
-        self.cpus[self.this].current = Some(to);
+    pub unsafe fn hand_off_on(this: *mut Self, cpu: usize, from: usize, to: usize) {
+        let cpu = cpu % MAX_CPUS;
+        // SAFETY: per the contract: each place is one slot no other CPU
+        // touches, and no reference outlives its statement.
+        unsafe {
+            // The fast path runs for the current thread, and its peer waits
+            // in IPC, so it is blocked: the host tests keep the assertion.
+            // `from` runs, so it has no deadline (`Scheduler::check`):
+            // blocking it with none leaves that as it is.
+            debug_assert!(
+                (*this).cpus[cpu].current == Some(from)
+                    && (*this).runs[from % N].deadline == 0
+                    && (*this).runs[to % N].state == RunState::Blocked,
+                "the fast path hands off from the current thread to a waiting one"
+            );
+            (*this).runs[from % N].state = RunState::Blocked;
+            let run = &mut (*this).runs[to % N];
+            run.state = RunState::Running;
+            run.deadline = 0;
+            run.cpu = cpu as u8;
+            (*this).cpus[cpu].current = Some(to);
+        }
+    }
+
+    /// Whether `peer`, woken, would run next on `cpu`: nothing readier waits
+    /// (a thread on the ready queues outranks it), it may run there, and it
+    /// has slice left (a peer without goes to the back of its queue, which
+    /// the slow path does).
+    ///
+    /// # Safety
+    /// `this` points at a live scheduler, and no other CPU changes the ready
+    /// queues or `peer`'s slot meanwhile (the caller has the scheduler to
+    /// itself, or holds `cpu`'s claim and found `peer` through an endpoint
+    /// it has claimed: CPUs in shared mode change no queue).
+    #[inline(always)]
+    pub unsafe fn runs_next_on(this: *const Self, cpu: usize, peer: usize) -> bool {
+        // SAFETY: per the contract: reads of the queues and of one slot.
+        let (highest, run) = unsafe { ((*this).queues.highest(), &(*this).runs[peer % N]) };
+        highest.is_none_or(|ready| ready <= run.priority)
+            && run.affinity & (1 << (cpu % MAX_CPUS)) != 0
+            && run.slice_left != 0
+    }
+
+    /// The thread current on `cpu`, read without borrowing the scheduler.
+    ///
+    /// # Safety
+    /// `this` points at a live scheduler, and no other CPU changes `cpu`'s
+    /// slot meanwhile.
+    #[inline(always)]
+    pub unsafe fn current_on_shared(this: *const Self, cpu: usize) -> Option<usize> {
+        // SAFETY: per the contract: a read of one slot.
+        unsafe { (*this).cpus[cpu % MAX_CPUS].current }
     }
 
     /// The other CPUs that should pick again now: an idle one that may run
@@ -708,7 +780,8 @@ mod tests {
         // The client calls; the server takes the call and works 250 units
         // for it, then replies.
         sched.enter(0, 10, itself);
-        sched.hand_off(2, 1);
+        // SAFETY: `sched` is borrowed whole.
+        unsafe { Scheduler::hand_off_on(&mut sched, 0, 2, 1) };
         sched.enter(0, 260, |t| if t == 1 { 2 } else { t });
         sched.block(1, 0);
         sched.wake_first(2);
@@ -765,7 +838,8 @@ mod tests {
             sched
         };
         let mut fast = setup();
-        fast.hand_off(1, 2);
+        // SAFETY: `fast` is borrowed whole.
+        unsafe { Scheduler::hand_off_on(&mut fast, 0, 1, 2) };
         let mut slow = setup();
         slow.block(1, 0);
         slow.wake_first(2);

@@ -185,7 +185,9 @@ pub fn stats<M: Machine>(k: &Kernel<M>) -> Stats {
         endpoint_capacity: crate::config::MAX_ENDPOINTS as u64,
         handles,
         ticks: k.now(),
-        syscalls: k.counters.syscalls + published.quick_syscalls.load(Ordering::Relaxed),
+        syscalls: k.counters.syscalls
+            + k.counters.shared_syscalls.iter().sum::<u64>()
+            + published.quick_syscalls.load(Ordering::Relaxed),
         spawned: k.counters.spawned,
         promised_frames,
     }

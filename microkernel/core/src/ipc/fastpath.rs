@@ -20,10 +20,28 @@
 //! accepts it checks exactly as the slow path would (handle, rights,
 //! generation, receiver state, buffers), and it leaves the state the slow
 //! path would (the host tests run both and compare, memory included).
+//!
+//! It runs in two modes. With the kernel to itself (the big kernel lock,
+//! [`try_ipc`], [`try_shaped`], [`try_write`]) it takes all of the above.
+//! In shared mode ([`try_shared`]) it runs on several CPUs at once, each
+//! holding only its own CPU's claim (the kernel's exclusive entries wait
+//! for every CPU's) and the claim of the endpoint it works on
+//! ([`crate::kernel::EndpointClaims`]); it then takes only a register-only
+//! `call` or `reply_recv` whose peer runs next on this CPU and waits alone
+//! (so that no shared queue or link changes), and declines the rest to the
+//! exclusive mode, where the same steps run again with the full set. What
+//! it touches then is its CPU's slot, the two threads it hands between (the
+//! one current here, and the one it found on the claimed endpoint or owes
+//! a reply to: no other CPU reaches either), that endpoint, and what only
+//! the exclusive mode changes (handle tables, the ready queues), which it
+//! reads. So the steps take the kernel by pointer, and each reference they
+//! make is to one such slot, never to the kernel or a table whole.
 
 use super::message::{Outgoing, write_message};
-use crate::kernel::Kernel;
+use super::state::Ipc;
+use crate::kernel::{Kernel, Thread};
 use crate::machine::Machine;
+use crate::sched::Scheduler;
 use crate::trapframe::TrapFrame;
 use crate::umem::CheckedBuffers;
 use abi::message::{MAX_BUFFER, MAX_WORDS};
@@ -53,9 +71,9 @@ pub enum Taken {
     Woke,
 }
 
-/// Tries the fast path for the current thread `thread`'s syscall. Returns
-/// what it did ([`Taken`]), or `None` to take the slow path (nothing has
-/// changed then).
+/// Tries the fast path for the current thread `thread`'s syscall, with the
+/// kernel to itself. Returns what it did ([`Taken`]), or `None` to take the
+/// slow path (nothing has changed then).
 #[inline(always)]
 pub fn try_ipc<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Option<Taken> {
     if register_only(MsgInfo(k.frame(thread).get(regs::INFO))) {
@@ -79,69 +97,154 @@ pub fn try_shaped<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, thread: usiz
     if !takes {
         return None;
     }
-    try_message::<M, BYTES>(k, thread, info)
+    let cpu = k.sched.cpu();
+    // SAFETY: `k` is borrowed whole: nothing else refers to the kernel.
+    unsafe { try_message::<M, BYTES, false>(k, cpu, thread, info) }
 }
 
-/// `call` or `reply_recv` of `info`, which has bytes if `BYTES`.
+/// The fast path in shared mode on `cpu`: a register-only `call` or
+/// `reply_recv` of the thread current there, with the CPU-time charge at
+/// the entry, taken only if its peer waits alone on the endpoint and runs
+/// next here. (The kernel does not try it on a CPU whose last message the
+/// fast path took with the kernel to itself woke a peer that could not run
+/// here: [`Machine::set_ipc_prefers_lock`].) Returns the peer it switched to, or `None` to take
+/// the kernel's exclusive path, which charges again (nothing but the charge
+/// may have changed, and it charges the time since this one).
+///
+/// # Safety
+/// `k` points at the live kernel, and the caller holds `cpu`'s claim: no
+/// CPU has the kernel to itself, and the other CPUs in shared mode touch
+/// only what the module documentation says. The current thread's message
+/// is register-only (the entry stub looked).
 #[inline(always)]
-fn try_message<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, thread: usize, info: MsgInfo) -> Option<Taken> {
-    let number = k.frame(thread).syscall_number();
-    let next = if number == Syscall::Call as u64 {
-        call::<M, BYTES>(k, thread, info)?
-    } else if number == Syscall::ReplyRecv as u64 {
-        reply_recv::<M, BYTES>(k, thread, info)?
-    } else {
-        return None;
-    };
-    Some(finish(k, thread, next))
+pub unsafe fn try_shared<M: Machine>(k: *mut Kernel<M>, cpu: usize) -> Option<usize> {
+    // SAFETY: per the contract: the machine keeps nothing another CPU
+    // uses; the charge touches this CPU's slot, its current thread and
+    // that thread's payer (a caller blocked until this thread replies).
+    unsafe {
+        let machine = Kernel::machine_shared(k);
+        if machine.published().tracing() {
+            return None;
+        }
+        let sched = &raw mut (*k).sched;
+        let current = Scheduler::current_on_shared(sched, cpu)?;
+        let info = MsgInfo(Kernel::thread_shared(k, current).frame.get(regs::INFO));
+        debug_assert!(
+            register_only(info),
+            "the entry stub sends only register-only messages here"
+        );
+        let ipc = &raw const (*k).ipc;
+        Scheduler::enter_shared(sched, cpu, machine.timestamp(), |thread| {
+            Ipc::payer_of_shared(ipc, thread)
+        });
+        match try_message::<M, false, true>(k, cpu, current, info)? {
+            Taken::Switched(next) => Some(next),
+            // Shared mode takes only a peer that runs next here.
+            Taken::Woke => None,
+        }
+    }
 }
 
-/// Tries the fast path for the current thread `thread`'s `write`: as
-/// [`try_ipc`].
+/// `call` or `reply_recv` of `info`, which has bytes if `BYTES`, on `cpu`.
+///
+/// # Safety
+/// `k` points at the live kernel; the caller has it to itself, or
+/// `SHARED` is true and the caller holds `cpu`'s claim.
+#[inline(always)]
+unsafe fn try_message<M: Machine, const BYTES: bool, const SHARED: bool>(
+    k: *mut Kernel<M>,
+    cpu: usize,
+    thread: usize,
+    info: MsgInfo,
+) -> Option<Taken> {
+    // SAFETY: per the contract; `thread` is current on `cpu`.
+    let number = unsafe { Kernel::thread_shared(k, thread) }.frame.syscall_number();
+    // SAFETY: per the contract.
+    let next = unsafe {
+        if number == Syscall::Call as u64 {
+            call::<M, BYTES, SHARED>(k, cpu, thread, info)?
+        } else if number == Syscall::ReplyRecv as u64 {
+            reply_recv::<M, BYTES, SHARED>(k, cpu, thread, info)?
+        } else {
+            return None;
+        }
+    };
+    // SAFETY: per the contract; `next` is the peer the step committed to.
+    Some(unsafe { finish::<M, SHARED>(k, cpu, thread, next) })
+}
+
+/// Tries the fast path for the current thread `thread`'s `write`, with the
+/// kernel to itself: as [`try_ipc`].
 #[inline(always)]
 pub fn try_write<M: Machine>(k: &mut Kernel<M>, thread: usize) -> Option<Taken> {
     if k.tracing() {
         return None;
     }
     let next = write(k, thread)?;
-    Some(finish(k, thread, next))
+    let cpu = k.sched.cpu();
+    // SAFETY: `k` is borrowed whole.
+    Some(unsafe { finish::<M, false>(k, cpu, thread, next) })
 }
 
-/// After the commit: `thread` waits, and its peer `next` runs at once
-/// here if it runs next here ([`hand_off`]), or is woken for the
-/// scheduler otherwise ([`wake_peer`]).
+/// After the commit: `thread` waits, and its peer `next` runs at once on
+/// `cpu` if it runs next there ([`hand_off`]; shared mode checked that
+/// before it committed), or is woken for the scheduler otherwise
+/// ([`wake_peer`]).
+///
+/// # Safety
+/// As for [`try_message`].
 #[inline(always)]
-fn finish<M: Machine>(k: &mut Kernel<M>, thread: usize, next: usize) -> Taken {
-    if runs_next_here(k, next) {
-        Taken::Switched(hand_off(k, thread, next))
-    } else {
-        wake_peer(k, thread, next);
-        Taken::Woke
+unsafe fn finish<M: Machine, const SHARED: bool>(k: *mut Kernel<M>, cpu: usize, thread: usize, next: usize) -> Taken {
+    // SAFETY: per the contract.
+    unsafe {
+        if SHARED || Scheduler::runs_next_on(&raw const (*k).sched, cpu, next) {
+            if !SHARED {
+                Kernel::machine_shared(k).set_ipc_prefers_lock(false);
+            }
+            Taken::Switched(hand_off::<M, SHARED>(k, cpu, thread, next))
+        } else {
+            wake_peer(&mut *k, thread, next);
+            Taken::Woke
+        }
     }
 }
 
 /// The slow path's scheduling after a message or reply delivered: the peer
 /// ready at the front of its priority (or at the back with a new slice),
 /// `thread` blocked without a deadline (the fast path takes no timeout);
-/// then the CPU picks. Out of line: it costs the hand-off nothing.
+/// then the CPU picks. Out of line: it costs the hand-off nothing. Only
+/// with the kernel to itself: it changes the ready queues.
 #[cold]
 #[inline(never)]
 fn wake_peer<M: Machine>(k: &mut Kernel<M>, thread: usize, next: usize) {
     k.counters.syscalls += 1;
+    k.machine.set_ipc_prefers_lock(true);
     k.sched.wake_first(next);
     k.sched.block(thread, 0);
 }
 
 /// Switches from `thread`, which has just blocked, straight to its peer
-/// `next`: no queue, no pick. The peer's priority is the highest ready;
-/// both keep what is left of their time slices.
+/// `next` on `cpu`: no queue, no pick. The peer's priority is the highest
+/// ready; both keep what is left of their time slices.
+///
+/// # Safety
+/// As for [`try_message`]; `next` is the peer the step committed to.
 #[inline(always)]
-fn hand_off<M: Machine>(k: &mut Kernel<M>, thread: usize, next: usize) -> usize {
-    k.counters.syscalls += 1;
-    k.sched.hand_off(thread, next);
-    let top = k.frame_top(next);
-    let switch = k.thread(next).switch;
-    k.machine.switch_to(next, top, &switch);
+unsafe fn hand_off<M: Machine, const SHARED: bool>(k: *mut Kernel<M>, cpu: usize, thread: usize, next: usize) -> usize {
+    // SAFETY: per the contract: this CPU's count and slot, the two
+    // threads', and the machine (which keeps nothing another CPU uses).
+    unsafe {
+        if SHARED {
+            (*k).counters.shared_syscalls[cpu % crate::config::MAX_CPUS] += 1;
+        } else {
+            (*k).counters.syscalls += 1;
+        }
+        Scheduler::hand_off_on(&raw mut (*k).sched, cpu, thread, next);
+        let peer: &Thread<M> = Kernel::thread_shared(k, next);
+        let top = core::ptr::from_ref(&peer.frame) as usize + TrapFrame::SIZE;
+        let switch = peer.switch;
+        Kernel::machine_shared(k).switch_to(next, top, &switch);
+    }
     next
 }
 
@@ -154,74 +257,178 @@ fn register_only(info: MsgInfo) -> bool {
 
 /// `call` of `info` (with bytes if `BYTES`) to a server already waiting on
 /// the endpoint.
+///
+/// # Safety
+/// As for [`try_message`]; `client` is current on `cpu`.
 #[inline(always)]
-fn call<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, client: usize, info: MsgInfo) -> Option<usize> {
-    let frame = k.frame(client);
-    let entry = k
-        .process_of(client)
-        .handles
-        .require(frame.get(regs::HANDLE), Rights::SEND)
-        .ok()?;
+unsafe fn call<M: Machine, const BYTES: bool, const SHARED: bool>(
+    k: *mut Kernel<M>,
+    cpu: usize,
+    client: usize,
+    info: MsgInfo,
+) -> Option<usize> {
+    // SAFETY: per the contract: the client's slot (current here) and its
+    // process's handle table (which only the exclusive mode changes).
+    let (entry, buffer) = unsafe {
+        let c = Kernel::thread_shared(k, client);
+        let entry = Kernel::process_shared(k, c.process)
+            .handles
+            .require(c.frame.get(regs::HANDLE), Rights::SEND)
+            .ok()?;
+        (entry, c.frame.get(regs::BUFFER))
+    };
     let endpoint = entry.endpoint().ok()?;
-    let server = k.ipc.waiting_receiver(endpoint)?;
+    // SAFETY: the claims are atomic flags.
+    if SHARED && !unsafe { &(*k).claims }.try_claim(endpoint) {
+        return None;
+    }
+    // SAFETY: per the contract, and in shared mode the endpoint is claimed.
+    let next = unsafe { call_claimed::<M, BYTES, SHARED>(k, cpu, client, info, entry.badge, endpoint, buffer) };
+    if SHARED {
+        // SAFETY: as above.
+        unsafe { &(*k).claims }.release(endpoint);
+    }
+    next
+}
+
+/// [`call`] once the endpoint is found (and claimed in shared mode).
+///
+/// # Safety
+/// As for [`call`]; in shared mode the caller holds `endpoint`'s claim.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn call_claimed<M: Machine, const BYTES: bool, const SHARED: bool>(
+    k: *mut Kernel<M>,
+    cpu: usize,
+    client: usize,
+    info: MsgInfo,
+    badge: u64,
+    endpoint: usize,
+    buffer: u64,
+) -> Option<usize> {
+    // SAFETY: `k` points at the live kernel (a place, no reference).
+    let ipc = unsafe { &raw mut (*k).ipc };
+    // SAFETY: per the contract: the endpoint's slot, and then the server's,
+    // which waits on it (no other CPU reaches either).
+    let server = unsafe { Ipc::waiting_receiver::<SHARED>(ipc, endpoint) }?;
     // The reply will land in the client's receive buffer: one not checked
     // yet is checked by the slow path.
-    if !receive_buffer_checked(k, client) {
+    // SAFETY: the client's slot, current here.
+    if !receive_buffer_checked(unsafe { Kernel::thread_shared(k, client) }) {
+        return None;
+    }
+    // SAFETY: the queues (only the exclusive mode changes them) and the
+    // server's slot.
+    if SHARED && !unsafe { Scheduler::runs_next_on(&raw const (*k).sched, cpu, server) } {
         return None;
     }
     // The bytes last: they land in the server's buffer, which nothing reads
     // before it runs, so a copy that fails changes nothing the slow path
     // would not write again. Then commit.
-    if BYTES && !info.is_empty() && !move_bytes(k, client, frame.get(regs::BUFFER), info.len(), Some(server)) {
+    // SAFETY: the exclusive mode only (shared mode takes no bytes).
+    if BYTES && !info.is_empty() && !unsafe { move_bytes(&mut *k, client, buffer, info.len(), Some(server)) } {
         return None;
     }
-    k.ipc.call_handoff(client, server, endpoint);
-    let (from, to) = k.frames_mut(client, server);
-    deliver(from, to, info);
-    to.set(regs::BADGE, entry.badge);
-    let t = k.thread_mut(client);
-    t.outgoing = Outgoing::Message;
-    t.badge = entry.badge;
+    // SAFETY: per the contract: the endpoint's and the two threads' slots,
+    // each reference to one of them.
+    unsafe {
+        Ipc::call_handoff::<SHARED>(ipc, client, server, endpoint);
+        let (from, to) = (Kernel::thread_shared(k, client), Kernel::thread_shared(k, server));
+        deliver(&from.frame, &mut to.frame, info);
+        to.frame.set(regs::BADGE, badge);
+        from.outgoing = Outgoing::Message;
+        from.badge = badge;
+    }
     Some(server)
 }
 
 /// `reply_recv` of `info` (with bytes if `BYTES`) from a server whose
 /// caller waits and whose endpoint has no queued sender: reply, then wait.
+///
+/// # Safety
+/// As for [`try_message`]; `server` is current on `cpu`.
 #[inline(always)]
-fn reply_recv<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, server: usize, info: MsgInfo) -> Option<usize> {
-    let frame = k.frame(server);
-    let endpoint = k
-        .process_of(server)
-        .handles
-        .require(frame.get(regs::HANDLE), Rights::RECEIVE)
-        .ok()?
-        .endpoint()
-        .ok()?;
-    let caller = k.ipc.pending_caller(server)?;
-    if k.ipc.has_sender(endpoint) {
+unsafe fn reply_recv<M: Machine, const BYTES: bool, const SHARED: bool>(
+    k: *mut Kernel<M>,
+    cpu: usize,
+    server: usize,
+    info: MsgInfo,
+) -> Option<usize> {
+    // SAFETY: per the contract: the server's slot (current here) and its
+    // process's handle table.
+    let (endpoint, buffer) = unsafe {
+        let s = Kernel::thread_shared(k, server);
+        let endpoint = Kernel::process_shared(k, s.process)
+            .handles
+            .require(s.frame.get(regs::HANDLE), Rights::RECEIVE)
+            .ok()?
+            .endpoint()
+            .ok()?;
+        (endpoint, s.frame.get(regs::BUFFER))
+    };
+    // SAFETY: the claims are atomic flags.
+    if SHARED && !unsafe { &(*k).claims }.try_claim(endpoint) {
         return None;
     }
-    if !receive_buffer_checked(k, server) {
-        return None;
+    // SAFETY: per the contract, and in shared mode the endpoint is claimed.
+    let next = unsafe { reply_recv_claimed::<M, BYTES, SHARED>(k, cpu, server, info, endpoint, buffer) };
+    if SHARED {
+        // SAFETY: as above.
+        unsafe { &(*k).claims }.release(endpoint);
     }
-    // The bytes last (see `call`). A caller the kernel answers itself (a
-    // forwarded `write`) takes none, but the server's buffer is checked all
-    // the same (the slow path checks every reply's).
-    let outgoing = k.thread(caller).outgoing;
-    if BYTES && !info.is_empty() {
-        let receiver = (outgoing == Outgoing::Message).then_some(caller);
-        if !move_bytes(k, server, frame.get(regs::BUFFER), info.len(), receiver) {
+    next
+}
+
+/// [`reply_recv`] once the endpoint is found (and claimed in shared mode).
+///
+/// # Safety
+/// As for [`reply_recv`]; in shared mode the caller holds `endpoint`'s
+/// claim.
+#[inline(always)]
+unsafe fn reply_recv_claimed<M: Machine, const BYTES: bool, const SHARED: bool>(
+    k: *mut Kernel<M>,
+    cpu: usize,
+    server: usize,
+    info: MsgInfo,
+    endpoint: usize,
+    buffer: u64,
+) -> Option<usize> {
+    // SAFETY: `k` points at the live kernel (a place, no reference).
+    let ipc = unsafe { &raw mut (*k).ipc };
+    // SAFETY: per the contract: the server's reply slot (current here), the
+    // claimed endpoint's slot and the caller's (blocked until this server
+    // replies: no other CPU reaches it).
+    unsafe {
+        let caller = Ipc::pending_caller(ipc, server)?;
+        if !Ipc::would_wait::<SHARED>(ipc, endpoint) {
             return None;
         }
+        if !receive_buffer_checked(Kernel::thread_shared(k, server)) {
+            return None;
+        }
+        if SHARED && !Scheduler::runs_next_on(&raw const (*k).sched, cpu, caller) {
+            return None;
+        }
+        // The bytes last (see `call`). A caller the kernel answers itself
+        // (a forwarded `write`) takes none, but the server's buffer is
+        // checked all the same (the slow path checks every reply's).
+        let outgoing = Kernel::thread_shared(k, caller).outgoing;
+        if BYTES && !info.is_empty() {
+            let receiver = (outgoing == Outgoing::Message).then_some(caller);
+            // The exclusive mode only (shared mode takes no bytes).
+            if !move_bytes(&mut *k, server, buffer, info.len(), receiver) {
+                return None;
+            }
+        }
+        Ipc::reply_and_wait::<SHARED>(ipc, server, caller, endpoint);
+        let (from, to) = (Kernel::thread_shared(k, server), Kernel::thread_shared(k, caller));
+        match outgoing.reply_result(&from.frame) {
+            None => deliver(&from.frame, &mut to.frame, info),
+            Some(result) => to.frame.set_result(result),
+        }
+        to.outgoing = Outgoing::Message;
+        Some(caller)
     }
-    k.ipc.reply_and_wait(server, caller, endpoint);
-    let (from, to) = k.frames_mut(server, caller);
-    match outgoing.reply_result(from) {
-        None => deliver(from, to, info),
-        Some(result) => to.set_result(result),
-    }
-    k.thread_mut(caller).outgoing = Outgoing::Message;
-    Some(caller)
 }
 
 /// `write(fd, buffer, len)` to a console waiting on its endpoint: the call
@@ -242,12 +449,14 @@ fn write<M: Machine>(k: &mut Kernel<M>, writer: usize) -> Option<usize> {
         .require(abi::handle::CONSOLE, Rights::SEND)
         .ok()?;
     let endpoint = entry.endpoint().ok()?;
-    let console = k.ipc.waiting_receiver(endpoint)?;
+    // SAFETY: `k` is borrowed whole.
+    let console = unsafe { Ipc::waiting_receiver::<false>(&raw const k.ipc, endpoint) }?;
     // The bytes last (see `call`), then commit.
     if !move_bytes(k, writer, buffer, len, Some(console)) {
         return None;
     }
-    k.ipc.call_handoff(writer, console, endpoint);
+    // SAFETY: as above; `console` is the receiver just found.
+    unsafe { Ipc::call_handoff::<false>(&raw mut k.ipc, writer, console, endpoint) };
     // The message the slow path composes for it (`Outgoing::compose`).
     let (info, words) = write_message(fd, len, k.process_of(writer).sender());
     let to = k.frame_mut(console);
@@ -296,20 +505,11 @@ fn move_bytes<M: Machine>(k: &mut Kernel<M>, sender: usize, address: u64, len: u
     unsafe { machine.copy_to_frames(space, source, target) }.is_ok()
 }
 
-/// Whether `peer`, woken, would run next on this CPU: nothing readier
-/// waits, it may run here, and it has slice left (a peer without goes to
-/// the back of its queue, which the slow path does).
-#[inline(always)]
-fn runs_next_here<M: Machine>(k: &Kernel<M>, peer: usize) -> bool {
-    !k.sched.outranked(k.sched.priority(peer)) && k.sched.may_run_here(peer) && k.sched.slice_left(peer) != 0
-}
-
 /// Whether the receive buffer in `thread`'s registers is known to be
 /// writable: empty, or the one the slow path last checked for this thread
 /// (forgotten whenever the process's mappings change).
 #[inline(always)]
-fn receive_buffer_checked<M: Machine>(k: &Kernel<M>, thread: usize) -> bool {
-    let frame = k.frame(thread);
-    let buffers: &CheckedBuffers = &k.thread(thread).buffers;
-    buffers.receives(frame.get(regs::BUFFER), frame.get(regs::CAPACITY))
+fn receive_buffer_checked<M: Machine>(thread: &Thread<M>) -> bool {
+    let buffers: &CheckedBuffers = &thread.buffers;
+    buffers.receives(thread.frame.get(regs::BUFFER), thread.frame.get(regs::CAPACITY))
 }

@@ -165,6 +165,24 @@ impl Receivers {
         Some(first)
     }
 
+    /// Takes the receiver that waits alone (the IPC fast path in shared
+    /// mode, which touches no links).
+    #[inline(always)]
+    pub(super) fn take_lone(&mut self) -> Option<usize> {
+        debug_assert!(self.rest.is_empty(), "a lone receiver");
+        let first = self.front()?;
+        self.parked = NO_THREAD;
+        Some(first)
+    }
+
+    /// Parks `thread` where nobody waits (the IPC fast path in shared
+    /// mode).
+    #[inline(always)]
+    pub(super) fn park(&mut self, thread: usize) {
+        debug_assert!(self.is_empty(), "nobody waits");
+        self.parked = thread as u16;
+    }
+
     /// Takes `thread`, which waits here, off.
     pub(super) fn remove<const T: usize>(&mut self, links: &mut Links<T>, thread: usize) {
         if self.parked as usize == thread {
@@ -443,69 +461,143 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
         woken
     }
 
+    // The IPC fast path's steps (`crate::ipc::fastpath`). They take the
+    // state by pointer, not by borrow, because the fast path runs them in
+    // two modes: with the kernel to itself (`SHARED` false), and in shared
+    // mode, on several CPUs at once, each holding the claim of its CPU and of
+    // the endpoint it works on. In shared mode each step touches only the
+    // slots of that endpoint and of the two threads it hands between (the
+    // one current on the CPU, and the one it found through the endpoint or
+    // owes a reply to), which no other CPU reaches then; it takes no
+    // step that would touch the links every queue shares (a second waiting
+    // receiver: the fast path then declines).
+
     /// Fast path of `call`: the receiver waiting first on `endpoint`, if it
     /// owes no reply (a receiver that does is left to the slow path, which
-    /// releases its abandoned caller).
+    /// releases its abandoned caller); in shared mode, only if it waits
+    /// alone.
+    ///
+    /// # Safety
+    /// `this` points at live IPC state; in shared mode the caller holds the
+    /// claim of `endpoint` (see above).
     #[inline(always)]
-    pub fn waiting_receiver(&self, endpoint: usize) -> Option<usize> {
-        let receiver = self.endpoints[endpoint % E].receivers.front()?;
-        (self.replies[receiver % T] == ReplySlot::Empty).then_some(receiver)
+    pub unsafe fn waiting_receiver<const SHARED: bool>(this: *const Self, endpoint: usize) -> Option<usize> {
+        // SAFETY: per the contract: reads of the endpoint's slot and of its
+        // receiver's.
+        unsafe {
+            let receivers = &(*this).endpoints[endpoint % E].receivers;
+            if SHARED && !receivers.rest.is_empty() {
+                return None;
+            }
+            let receiver = receivers.front()?;
+            ((*this).replies[receiver % T] == ReplySlot::Empty).then_some(receiver)
+        }
     }
 
     /// Fast path of `call`: `caller`'s message goes straight to `receiver`,
     /// the one [`Ipc::waiting_receiver`] found. The same state as
     /// [`Ipc::send`] followed by [`Ipc::complete`].
+    ///
+    /// # Safety
+    /// As for [`Ipc::waiting_receiver`], which found `receiver` just before
+    /// in the same mode; `caller` is the thread current on this CPU.
     #[inline(always)]
-    pub fn call_handoff(&mut self, caller: usize, receiver: usize, endpoint: usize) {
+    pub unsafe fn call_handoff<const SHARED: bool>(this: *mut Self, caller: usize, receiver: usize, endpoint: usize) {
         let (caller, receiver, endpoint) = (caller % T, receiver % T, endpoint % E);
-        let front = self.endpoints[endpoint].receivers.pop_front(&mut self.links);
-        // The fast path checked both before it committed (the caller is
-        // running, so idle; the receiver is the one `waiting_receiver`
-        // found): the host tests keep the assertion.
-        debug_assert!(
-            self.states[caller] == IpcState::Idle && front == Some(receiver),
-            "the fast path hands off from an idle caller to the first receiver"
-        );
-        self.states[receiver] = IpcState::Idle;
-        self.states[caller] = IpcState::AwaitingReply { server: receiver };
-        self.replies[receiver] = ReplySlot::Caller(caller);
+        // SAFETY: per the contract: the endpoint's slot and the two threads'
+        // (and the shared links only with the state to itself).
+        unsafe {
+            let receivers = &mut (*this).endpoints[endpoint].receivers;
+            let front = if SHARED {
+                receivers.take_lone()
+            } else {
+                receivers.pop_front(&mut (*this).links)
+            };
+            // The fast path checked both before it committed (the caller is
+            // running, so idle; the receiver is the one `waiting_receiver`
+            // found): the host tests keep the assertion.
+            debug_assert!(
+                (*this).states[caller] == IpcState::Idle && front == Some(receiver),
+                "the fast path hands off from an idle caller to the first receiver"
+            );
+            (*this).states[receiver] = IpcState::Idle;
+            (*this).states[caller] = IpcState::AwaitingReply { server: receiver };
+            (*this).replies[receiver] = ReplySlot::Caller(caller);
+        }
     }
 
     /// Fast path of `reply_recv`: the caller `server` owes a reply to.
+    ///
+    /// # Safety
+    /// `this` points at live IPC state; `server` is the thread current on
+    /// this CPU.
     #[inline(always)]
-    pub fn pending_caller(&self, server: usize) -> Option<usize> {
-        match self.replies[server % T] {
+    pub unsafe fn pending_caller(this: *const Self, server: usize) -> Option<usize> {
+        // SAFETY: per the contract: a read of the server's slot.
+        match unsafe { (*this).replies[server % T] } {
             ReplySlot::Caller(caller) => Some(caller),
             ReplySlot::Empty | ReplySlot::Gone => None,
         }
     }
 
+    /// Fast path of `reply_recv`: whether `server` would wait on `endpoint`
+    /// with one store. No sender is queued and no bound notification has
+    /// bits (a receive would not wait then); in shared mode, no other
+    /// receiver waits either (the server would join a list).
+    ///
+    /// # Safety
+    /// As for [`Ipc::waiting_receiver`].
+    #[inline(always)]
+    pub unsafe fn would_wait<const SHARED: bool>(this: *const Self, endpoint: usize) -> bool {
+        // SAFETY: per the contract: reads of the endpoint's slot and of the
+        // notification bound to it (which only the kernel, to itself,
+        // changes).
+        unsafe {
+            let e = &(*this).endpoints[endpoint % E];
+            e.senders.is_empty()
+                && e.bound.is_none_or(|n| (*this).notifications[n % N].bits == 0)
+                && (!SHARED || e.receivers.is_empty())
+        }
+    }
+
     /// Whether a receive on `endpoint` would not wait: a sender is queued,
     /// or a bound notification has bits.
-    #[inline(always)]
     pub fn has_sender(&self, endpoint: usize) -> bool {
         let e = &self.endpoints[endpoint % E];
         !e.senders.is_empty() || e.bound.is_some_and(|n| self.notifications[n % N].bits != 0)
     }
 
-    /// Fast path of `reply_recv` when no sender waits: `server` answers
+    /// Fast path of `reply_recv` when [`Ipc::would_wait`]: `server` answers
     /// `caller` and waits on `endpoint`. The same state as [`Ipc::reply`]
     /// followed by [`Ipc::recv`] finding the queue empty.
+    ///
+    /// # Safety
+    /// As for [`Ipc::would_wait`], which said yes just before in the same
+    /// mode; `caller` is the one [`Ipc::pending_caller`] named.
     #[inline(always)]
-    pub fn reply_and_wait(&mut self, server: usize, caller: usize, endpoint: usize) {
+    pub unsafe fn reply_and_wait<const SHARED: bool>(this: *mut Self, server: usize, caller: usize, endpoint: usize) {
         let (server, caller, endpoint) = (server % T, caller % T, endpoint % E);
-        // `pending_caller` found the caller in the reply slot, and a reply
-        // slot and its caller's state always agree (`Ipc::check`): the host
-        // tests keep the assertion.
-        debug_assert!(
-            self.replies[server] == ReplySlot::Caller(caller)
-                && self.states[caller] == (IpcState::AwaitingReply { server }),
-            "the fast path replies to the caller the server owes"
-        );
-        self.replies[server] = ReplySlot::Empty;
-        self.states[caller] = IpcState::Idle;
-        self.endpoints[endpoint].receivers.push_back(&mut self.links, server);
-        self.states[server] = IpcState::Receiving { endpoint };
+        // SAFETY: per the contract: the endpoint's slot and the two threads'
+        // (and the shared links only with the state to itself).
+        unsafe {
+            // `pending_caller` found the caller in the reply slot, and a
+            // reply slot and its caller's state always agree (`Ipc::check`):
+            // the host tests keep the assertion.
+            debug_assert!(
+                (*this).replies[server] == ReplySlot::Caller(caller)
+                    && (*this).states[caller] == (IpcState::AwaitingReply { server }),
+                "the fast path replies to the caller the server owes"
+            );
+            (*this).replies[server] = ReplySlot::Empty;
+            (*this).states[caller] = IpcState::Idle;
+            let receivers = &mut (*this).endpoints[endpoint].receivers;
+            if SHARED {
+                receivers.park(server);
+            } else {
+                receivers.push_back(&mut (*this).links, server);
+            }
+            (*this).states[server] = IpcState::Receiving { endpoint };
+        }
     }
 
     /// What `thread` waits for.
@@ -522,7 +614,20 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     /// server works on its caller's behalf), or itself.
     #[inline(always)]
     pub fn payer_of(&self, thread: usize) -> usize {
-        match self.replies[thread % T] {
+        // SAFETY: `self` is borrowed.
+        unsafe { Self::payer_of_shared(self, thread) }
+    }
+
+    /// [`Ipc::payer_of`] without borrowing the state.
+    ///
+    /// # Safety
+    /// `this` points at live IPC state, and no other CPU changes `thread`'s
+    /// reply slot meanwhile (it is current on this CPU, or the state is
+    /// borrowed).
+    #[inline(always)]
+    pub unsafe fn payer_of_shared(this: *const Self, thread: usize) -> usize {
+        // SAFETY: per the contract: a read of one slot.
+        match unsafe { (*this).replies[thread % T] } {
             ReplySlot::Caller(caller) => caller,
             ReplySlot::Empty | ReplySlot::Gone => thread,
         }
@@ -850,22 +955,52 @@ mod tests {
         assert_eq!(ipc.state(2), Idle);
     }
 
-    /// The fast path's steps leave exactly the state of the slow sequence.
+    /// The fast path's steps, in the mode `SHARED` says, on `ipc`.
+    fn fast_call<const SHARED: bool>(ipc: &mut Small, client: usize, ep: usize) -> Option<usize> {
+        // SAFETY: `ipc` is borrowed whole.
+        unsafe {
+            let server = Small::waiting_receiver::<SHARED>(ipc, ep)?;
+            Small::call_handoff::<SHARED>(ipc, client, server, ep);
+            Some(server)
+        }
+    }
+
+    fn fast_reply<const SHARED: bool>(ipc: &mut Small, server: usize, ep: usize) -> Option<usize> {
+        // SAFETY: `ipc` is borrowed whole.
+        unsafe {
+            let caller = Small::pending_caller(ipc, server)?;
+            if !Small::would_wait::<SHARED>(ipc, ep) {
+                return None;
+            }
+            Small::reply_and_wait::<SHARED>(ipc, server, caller, ep);
+            Some(caller)
+        }
+    }
+
+    /// The fast path's steps, in both modes, leave exactly the state of
+    /// the slow sequence.
     #[test]
     fn fast_path_steps_match_the_slow_path() {
-        let run = |fast: bool| {
+        #[derive(Clone, Copy)]
+        enum Path {
+            Slow,
+            Exclusive,
+            Shared,
+        }
+        let run = |path: Path| {
             let (mut ipc, ep) = setup();
             let (server, client) = (1, 2);
             assert_eq!(ipc.recv(server, ep), RecvOutcome::Blocked);
-            if fast {
-                assert_eq!(ipc.waiting_receiver(ep), Some(server));
-                ipc.call_handoff(client, server, ep);
-            } else {
-                assert_eq!(
-                    ipc.send(client, ep, true),
-                    Ok(SendOutcome::Rendezvous { receiver: server })
-                );
-                ipc.complete(client, server, true);
+            match path {
+                Path::Slow => {
+                    assert_eq!(
+                        ipc.send(client, ep, true),
+                        Ok(SendOutcome::Rendezvous { receiver: server })
+                    );
+                    ipc.complete(client, server, true);
+                }
+                Path::Exclusive => assert_eq!(fast_call::<false>(&mut ipc, client, ep), Some(server)),
+                Path::Shared => assert_eq!(fast_call::<true>(&mut ipc, client, ep), Some(server)),
             }
             let after_call = (
                 ipc.state(server),
@@ -873,13 +1008,13 @@ mod tests {
                 ipc.reply_slot(server),
                 ipc.has_receiver(ep),
             );
-            if fast {
-                assert_eq!(ipc.pending_caller(server), Some(client));
-                assert!(!ipc.has_sender(ep));
-                ipc.reply_and_wait(server, client, ep);
-            } else {
-                assert_eq!(ipc.reply(server), Ok(client));
-                assert_eq!(ipc.recv(server, ep), RecvOutcome::Blocked);
+            match path {
+                Path::Slow => {
+                    assert_eq!(ipc.reply(server), Ok(client));
+                    assert_eq!(ipc.recv(server, ep), RecvOutcome::Blocked);
+                }
+                Path::Exclusive => assert_eq!(fast_reply::<false>(&mut ipc, server, ep), Some(client)),
+                Path::Shared => assert_eq!(fast_reply::<true>(&mut ipc, server, ep), Some(client)),
             }
             let after_reply = (
                 ipc.state(server),
@@ -887,9 +1022,11 @@ mod tests {
                 ipc.reply_slot(server),
                 ipc.has_receiver(ep),
             );
-            (after_call, after_reply)
+            (after_call, after_reply, ipc)
         };
-        assert_eq!(run(true), run(false));
+        let (slow, exclusive, shared) = (run(Path::Slow), run(Path::Exclusive), run(Path::Shared));
+        assert_eq!(exclusive, slow);
+        assert_eq!(shared, slow);
     }
 
     #[test]
@@ -903,8 +1040,34 @@ mod tests {
         ipc.states[1] = IpcState::Idle;
         ipc.endpoints[ep].receivers.push_back(&mut ipc.links, 1);
         ipc.states[1] = IpcState::Receiving { endpoint: ep };
-        assert_eq!(ipc.waiting_receiver(ep), None);
-        assert_eq!(ipc.pending_caller(1), Some(2));
+        let before = ipc.clone();
+        assert_eq!(fast_call::<false>(&mut ipc, 3, ep), None);
+        assert_eq!(fast_call::<true>(&mut ipc, 3, ep), None);
+        assert_eq!(ipc, before);
+        // SAFETY: `ipc` is borrowed whole.
+        assert_eq!(unsafe { Small::pending_caller(&ipc, 1) }, Some(2));
+    }
+
+    /// In shared mode the fast path touches no links: it declines a call
+    /// when a second receiver waits, and a reply whose server would wait
+    /// behind another; with the kernel to itself it takes both.
+    #[test]
+    fn shared_mode_declines_what_would_touch_a_list() {
+        let (mut ipc, ep) = setup();
+        let (first, second, client) = (1, 3, 2);
+        assert_eq!(ipc.recv(first, ep), RecvOutcome::Blocked);
+        assert_eq!(ipc.recv(second, ep), RecvOutcome::Blocked);
+        let before = ipc.clone();
+        assert_eq!(fast_call::<true>(&mut ipc, client, ep), None);
+        assert_eq!(ipc, before);
+        assert_eq!(fast_call::<false>(&mut ipc, client, ep), Some(first));
+        // `first` owes `client` a reply, and `second` waits on the endpoint:
+        // replying and waiting would queue `first` behind it.
+        let before = ipc.clone();
+        assert_eq!(fast_reply::<true>(&mut ipc, first, ep), None);
+        assert_eq!(ipc, before);
+        assert_eq!(fast_reply::<false>(&mut ipc, first, ep), Some(client));
+        assert_eq!(ipc.check(), Ok(()));
     }
 
     #[test]

@@ -106,6 +106,9 @@ pub struct MockMachine {
     pub cpu: usize,
     /// CPUs asked to pick again, one bit each.
     pub kicked: u8,
+    /// CPUs whose next IPC prefers the lock (`set_ipc_prefers_lock`), one
+    /// bit each.
+    pub prefers_lock: u8,
     /// Entries since boot: the clock's fraction of a tick.
     clock: core::sync::atomic::AtomicU64,
 }
@@ -133,6 +136,7 @@ impl Clone for MockMachine {
             unmasked: self.unmasked.clone(),
             cpu: self.cpu,
             kicked: self.kicked,
+            prefers_lock: self.prefers_lock,
             clock: core::sync::atomic::AtomicU64::new(self.clock.load(Ordering::Relaxed)),
         }
     }
@@ -150,6 +154,7 @@ impl MockMachine {
             unmasked: Vec::new(),
             cpu: 0,
             kicked: 0,
+            prefers_lock: 0,
             clock: core::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -347,6 +352,15 @@ impl Machine for MockMachine {
 
     fn kick(&mut self, cpus: u8) {
         self.kicked |= cpus;
+    }
+
+    fn set_ipc_prefers_lock(&mut self, prefers: bool) {
+        let bit = 1 << self.cpu;
+        self.prefers_lock = if prefers {
+            self.prefers_lock | bit
+        } else {
+            self.prefers_lock & !bit
+        };
     }
 
     fn trace_write(&mut self, bytes: &[u8]) {

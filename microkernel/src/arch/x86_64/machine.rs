@@ -53,6 +53,11 @@ impl Machine for X86 {
         super::smp::kick(cpus);
     }
 
+    #[inline(always)]
+    fn set_ipc_prefers_lock(&mut self, prefers: bool) {
+        super::percpu::set_ipc_prefers_lock(prefers);
+    }
+
     fn switch_target(&self, space: &AddressSpace, io_ports: bool) -> Switch {
         Switch {
             root: space.root(),

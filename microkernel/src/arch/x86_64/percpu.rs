@@ -31,6 +31,9 @@ pub struct PerCpu {
     /// 1 when SMAP is on, so the entry stubs execute `clac` (which faults on
     /// CPUs without SMAP).
     pub smap_enabled: u64,
+    /// Nonzero when this CPU's next register-only IPC syscall should take
+    /// the kernel lock at once (`Machine::set_ipc_prefers_lock`).
+    pub ipc_prefers_lock: u64,
     /// The user-copy routine for this CPU (`usercopy::init_cpu`): the one
     /// with `stac`/`clac` when SMAP is on, the plain one otherwise.
     pub user_copy: u64,
@@ -62,6 +65,7 @@ pub mod offsets {
     pub const RSP0: usize = offset_of!(PerCpu, tss) + 4;
     pub const IOMAP_BASE: usize = offset_of!(PerCpu, tss) + offset_of!(Tss, iomap_base);
     pub const USER_COPY: usize = offset_of!(PerCpu, user_copy);
+    pub const IPC_PREFERS_LOCK: usize = offset_of!(PerCpu, ipc_prefers_lock);
     pub const CPU_ID: usize = offset_of!(PerCpu, cpu_id);
 }
 
@@ -73,6 +77,7 @@ impl PerCpu {
         current_thread: u64::MAX,
         cpu_id: 0,
         smap_enabled: 0,
+        ipc_prefers_lock: 0,
         user_copy: 0,
         active_root: 0,
         apic_id: 0,
@@ -287,4 +292,19 @@ pub fn set_active_root(root: u64) {
     ACTIVE_ROOTS[cpu_id() as usize % MAX_CPUS].store(root, Ordering::Release);
     // SAFETY: a plain write of this CPU's block; see `switch`.
     unsafe { (*this_cpu()).active_root = root }
+}
+
+/// Records whether this CPU's next register-only IPC syscall should take
+/// the kernel lock at once.
+#[inline(always)]
+pub fn set_ipc_prefers_lock(prefers: bool) {
+    // SAFETY: a write of this CPU's block through GS (see `switch`).
+    unsafe {
+        core::arch::asm!(
+            "mov qword ptr gs:[{field}], {value}",
+            field = const offsets::IPC_PREFERS_LOCK,
+            value = in(reg) prefers as u64,
+            options(nostack, preserves_flags),
+        )
+    }
 }
