@@ -1,22 +1,47 @@
 //! The one kernel state, and the kernel's entry points that borrow it.
 //!
 //! Everything the kernel knows lives in one `kernel_core::kernel::Kernel`,
-//! in a static here, reached only through [`with`]: the big kernel lock.
-//! Every CPU enters the kernel with interrupts off and takes the lock for
-//! the whole entry; the kernel never waits inside it (a wait is a blocked
-//! thread, not a blocked CPU), so an entry ends in bounded time and the
-//! lock is the only one the kernel state has: no lock order, no deadlock.
-//! A CPU waiting for the lock serves TLB shootdowns meanwhile (the holder
-//! may be waiting for it to flush, and its interrupts are off). Taking the
-//! lock again on the same CPU can only be a bug (a fault inside the
-//! kernel): it panics instead of aliasing the state.
+//! in a static here. It is reached in two modes.
 //!
-//! One part of it is written without the lock: each CPU's current thread's
-//! saved registers. The entry stubs save them into that thread's frame
-//! (the per-CPU block points at it) before they call in here, and restore
-//! them after the lock is released; a thread is current on one CPU at a
-//! time, and the kernel writes a running thread's frame only on its own
-//! CPU.
+//! **Exclusive** ([`with`]): the big kernel lock. Every entry but one takes
+//! it, with interrupts off, for the whole entry, and gets the state to
+//! itself. It is a ticket lock (CPUs are served in the order they asked),
+//! and a CPU that holds its ticket then waits for every CPU in shared mode
+//! to leave it. The kernel never waits inside an entry (a wait is a blocked
+//! thread, not a blocked CPU), so an entry ends in bounded time. A CPU
+//! waiting for the lock serves TLB shootdowns meanwhile (the holder may be
+//! waiting for it to flush, and its interrupts are off). Taking the lock
+//! again on the same CPU can only be a bug (a fault inside the kernel): it
+//! panics instead of aliasing the state.
+//!
+//! **Shared** ([`shared`]): the IPC fast path of a register-only message
+//! (`kernel_core::ipc::fastpath::try_shared`) runs on several CPUs at once.
+//! A CPU announces it with its own claim (a flag on a cache line of its
+//! own), then looks whether any CPU holds or waits for the lock; if one
+//! does, it withdraws its claim, waits until the lock is free and no CPU
+//! waits for it, and claims again. So shared mode never runs while a CPU
+//! has the state to itself, and a CPU waiting for the lock waits at most for
+//! the fast paths already running, each a bounded run with no wait in it.
+//! The claim and the lock's ticket are each written by one atomic
+//! read-modify-write and then the other read, all sequentially consistent,
+//! so of a CPU claiming and a CPU taking a ticket at least one sees the
+//! other (the Dekker pattern). What the fast path may touch in shared mode,
+//! and why two CPUs never touch the same thing, is in
+//! `kernel_core::ipc::fastpath`; the endpoint it works on is the one other
+//! claim it takes, and it never waits for that one (it declines to the lock
+//! instead). There is no lock order: an exclusive entry holds the lock and
+//! waits only for CPU claims; a CPU with a claim waits for nothing, and a
+//! CPU waiting to claim holds nothing. Memory: a claim is released with
+//! release ordering and read with acquire (SeqCst) by the CPU that takes the
+//! lock, and the lock is released with release ordering and its ticket read
+//! with acquire by the claiming CPU, so each mode sees all the other wrote.
+//!
+//! One part of the state is written in neither mode: each CPU's current
+//! thread's saved registers. The entry stubs save them into that thread's
+//! frame (the per-CPU block points at it) before they call in here, and
+//! restore them after the lock or claim is released; a thread is current on
+//! one CPU at a time, and the kernel writes a running thread's frame only on
+//! its own CPU.
 //!
 //! The upcalls (`kernel_*`) are the entry points the architecture layer
 //! declares and calls (`arch::x86_64::upcalls`): each handles one entry
@@ -24,8 +49,10 @@
 
 use crate::arch::{self, X86};
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicUsize, Ordering};
+use kernel_core::config::MAX_CPUS;
 use kernel_core::events::{self, Event, Resume};
+use kernel_core::ipc::fastpath;
 use kernel_core::kernel::Kernel;
 use kernel_core::trapframe::TrapFrame;
 
@@ -48,16 +75,84 @@ static KERNEL: KernelCell = KernelCell {
     kernel: UnsafeCell::new(Kernel::new(X86)),
 };
 
+/// A CPU's claim on shared mode, on a cache line of its own: the CPUs in
+/// shared mode write only their own.
+#[repr(align(64))]
+struct Claim {
+    /// The CPU is in shared mode.
+    claimed: AtomicBool,
+}
+
+/// Each CPU's claim on shared mode.
+static CLAIMS: [Claim; MAX_CPUS] = [const {
+    Claim {
+        claimed: AtomicBool::new(false),
+    }
+}; MAX_CPUS];
+
+/// The CPUs that may be in shared mode, one bit each: the ones that run
+/// threads (the boot CPU from the start, each other one before its first).
+static ONLINE: AtomicU8 = AtomicU8::new(1);
+
+// The fast path in shared mode reaches the machine on every CPU at once
+// (`Kernel::machine_shared`): that is sound only because the x86 machine
+// keeps nothing in itself (its state is per CPU, behind GS).
+const _: () = assert!(core::mem::size_of::<X86>() == 0);
+
 /// Runs `f` with exclusive access to the kernel state: takes the big
 /// kernel lock (CPUs are served in the order they asked), and serves TLB
 /// shootdowns while it waits.
 #[inline(always)]
 pub fn with<R>(f: impl FnOnce(&mut Kernel<X86>) -> R) -> R {
     let cpu = arch::cpu_id();
-    if KERNEL.owner.load(Ordering::Relaxed) == cpu {
+    if KERNEL.owner.load(Ordering::Relaxed) == cpu || CLAIMS[cpu % MAX_CPUS].claimed.load(Ordering::Relaxed) {
         panic!("kernel state re-entered");
     }
     locked(cpu, f)
+}
+
+/// Runs `f` in shared mode on `cpu` with a pointer to the kernel state,
+/// once no CPU holds or waits for the lock (`f` says `None` to take the
+/// lock instead). `f` must touch only what shared mode allows
+/// (`kernel_core::ipc::fastpath`).
+#[inline(always)]
+fn shared<R>(cpu: usize, f: impl FnOnce(*mut Kernel<X86>) -> Option<R>) -> Option<R> {
+    let claim = &CLAIMS[cpu % MAX_CPUS].claimed;
+    claim.swap(true, Ordering::SeqCst);
+    // A ticket handed out and not yet served: a CPU holds the lock or waits
+    // for it, perhaps for this claim.
+    if KERNEL.next.load(Ordering::SeqCst) != KERNEL.serving.load(Ordering::SeqCst) {
+        wait_for_no_lock(claim);
+    }
+    let result = f(KERNEL.kernel.get());
+    claim.store(false, Ordering::Release);
+    result
+}
+
+/// Withdraws `claim`, waits until no CPU holds or waits for the lock
+/// (serving TLB shootdowns meanwhile), and claims again. Waiting here
+/// instead of taking the lock keeps one CPU's exclusive entry from sending
+/// the others' fast paths to the lock too, and theirs the next ones'.
+#[cold]
+#[inline(never)]
+fn wait_for_no_lock(claim: &AtomicBool) {
+    loop {
+        claim.store(false, Ordering::SeqCst);
+        while KERNEL.next.load(Ordering::SeqCst) != KERNEL.serving.load(Ordering::SeqCst) {
+            arch::serve_shootdown();
+            core::hint::spin_loop();
+        }
+        claim.swap(true, Ordering::SeqCst);
+        if KERNEL.next.load(Ordering::SeqCst) == KERNEL.serving.load(Ordering::SeqCst) {
+            return;
+        }
+    }
+}
+
+/// `cpu` runs threads from now on: an exclusive entry waits for its claim
+/// too. Before its first thread.
+fn bring_online(cpu: usize) {
+    ONLINE.fetch_or(1 << (cpu % MAX_CPUS), Ordering::SeqCst);
 }
 
 /// [`with`] for the `syscall` entries, without the re-entry check: a
@@ -73,9 +168,19 @@ fn with_from_syscall<R>(f: impl FnOnce(&mut Kernel<X86>) -> R) -> R {
 /// Takes the lock for `cpu`, runs `f`, releases it.
 #[inline(always)]
 fn locked<R>(cpu: usize, f: impl FnOnce(&mut Kernel<X86>) -> R) -> R {
-    let ticket = KERNEL.next.fetch_add(1, Ordering::Relaxed);
+    let ticket = KERNEL.next.fetch_add(1, Ordering::SeqCst);
     if KERNEL.serving.load(Ordering::Acquire) != ticket {
         wait_for(ticket);
+    }
+    // The other CPUs that may be in shared mode: none enters it now (the
+    // ticket is out), and those in it finish.
+    let mut others = ONLINE.load(Ordering::Relaxed) & !(1 << (cpu % MAX_CPUS));
+    while others != 0 {
+        let other = others.trailing_zeros() as usize;
+        if CLAIMS[other].claimed.load(Ordering::SeqCst) {
+            wait_for_claim(other);
+        }
+        others &= others - 1;
     }
     KERNEL.owner.store(cpu, Ordering::Relaxed);
     // SAFETY: this CPU holds the lock: no other reference to the state
@@ -97,14 +202,26 @@ fn wait_for(ticket: u32) {
     }
 }
 
+/// Waits until `cpu` has left shared mode, serving TLB shootdowns
+/// meanwhile (out of line, as [`wait_for`]).
+#[cold]
+#[inline(never)]
+fn wait_for_claim(cpu: usize) {
+    while CLAIMS[cpu % MAX_CPUS].claimed.load(Ordering::SeqCst) {
+        arch::serve_shootdown();
+        core::hint::spin_loop();
+    }
+}
+
 /// Takes the lock if it is free, for the NMI dump (which may interrupt a
 /// holder, on this CPU or another).
 fn try_lock() -> bool {
     let serving = KERNEL.serving.load(Ordering::Acquire);
     KERNEL
         .next
-        .compare_exchange(serving, serving.wrapping_add(1), Ordering::Acquire, Ordering::Relaxed)
+        .compare_exchange(serving, serving.wrapping_add(1), Ordering::SeqCst, Ordering::Relaxed)
         .is_ok()
+        && CLAIMS.iter().all(|claim| !claim.claimed.load(Ordering::SeqCst))
 }
 
 /// The frame the CPU resumes for `resume`; stops the machine when the run is
@@ -135,6 +252,7 @@ pub fn run() -> ! {
 /// Upcall: another CPU is up; it schedules like the boot CPU.
 #[unsafe(no_mangle)]
 extern "Rust" fn kernel_ap_main(cpu: usize) -> ! {
+    bring_online(cpu);
     let frame = with(|k| {
         events::entered(k);
         k.sched.bring_online(cpu);
@@ -164,9 +282,25 @@ extern "C" fn kernel_syscall_write() -> *mut TrapFrame {
 }
 
 /// Upcall: an IPC syscall of a register-only message (the entry stub looked
-/// at its MsgInfo).
+/// at its MsgInfo): the fast path in shared mode if it takes it, else the
+/// lock.
 #[unsafe(no_mangle)]
 extern "C" fn kernel_syscall_ipc() -> *mut TrapFrame {
+    let cpu = arch::cpu_id();
+    // Not when the last message the fast path took here woke a peer that
+    // could not run here: shared mode would decline this one too.
+    if !arch::ipc_prefers_lock() {
+        // SAFETY: this CPU holds its claim inside `shared`, which is what
+        // `try_shared` asks; the peer it switched to is current here now,
+        // and its frame is reached as a place (no reference).
+        let frame = shared(cpu, |k| unsafe {
+            let next = fastpath::try_shared(k, cpu)?;
+            Some(&raw mut Kernel::thread_shared(k, next).frame)
+        });
+        if let Some(frame) = frame {
+            return frame;
+        }
+    }
     with_from_syscall(|k| {
         let resume = events::ipc_shaped::<_, false>(k);
         frame_of(k, resume)

@@ -26,6 +26,7 @@ use kernel_core::events::{self, Event, Resume};
 use kernel_core::ipc::fastpath::{self, Taken};
 use kernel_core::ipc::message::Outgoing;
 use kernel_core::kernel::{Counters, Kernel};
+use kernel_core::machine::Machine;
 use kernel_core::sched::{RunState, Scheduler};
 use kernel_core::space::AddressSpace;
 use kernel_core::trapframe::TrapFrame;
@@ -523,7 +524,13 @@ fn snapshot(k: &Kernel<MockMachine>) -> Snapshot {
             .collect(),
         memory: k.machine.memory(),
         handles: k.processes.iter().map(|p| p.handles.clone()).collect(),
-        counters: k.counters,
+        // Which mode served a syscall is not state the paths must agree on:
+        // the count is.
+        counters: Counters {
+            syscalls: k.counters.syscalls + k.counters.shared_syscalls.iter().sum::<u64>(),
+            shared_syscalls: [0; config::MAX_CPUS],
+            ..k.counters
+        },
         switched: k.machine.switched,
         active: k.machine.active,
         free_frames: k.frames.free_count(),
@@ -533,8 +540,17 @@ fn snapshot(k: &Kernel<MockMachine>) -> Snapshot {
 /// Runs the current thread's IPC syscall on two copies of the kernel, once
 /// through the fast path and once through the dispatcher and the
 /// scheduler; if the fast path takes it, both must end in the same state.
-/// Returns what the fast path did, `None` if it declined.
-fn fast_equals_slow(k: &Kernel<MockMachine>, thread: usize) -> Option<Taken> {
+/// Then, for a register-only `call` or `reply_recv`, in shared mode
+/// ([`shared_equals_exclusive`]). Returns what the fast path did (`None` if
+/// it declined) and whether shared mode took it.
+fn fast_equals_slow(k: &Kernel<MockMachine>, thread: usize) -> (Option<Taken>, bool) {
+    let shared = shared_equals_exclusive(k, thread);
+    (exclusive_equals_slow(k, thread), shared)
+}
+
+/// The fast path with the kernel to itself against the slow path (see
+/// [`fast_equals_slow`]).
+fn exclusive_equals_slow(k: &Kernel<MockMachine>, thread: usize) -> Option<Taken> {
     let mut fast = Box::new(k.clone());
     let tried = if k.frame(thread).syscall_number() == Syscall::Write as u64 {
         fastpath::try_write(&mut fast, thread)
@@ -576,6 +592,55 @@ fn fast_equals_slow(k: &Kernel<MockMachine>, thread: usize) -> Option<Taken> {
     Some(taken)
 }
 
+/// The current thread's register-only `call` or `reply_recv` in shared mode
+/// (which charges the CPU time itself) against the same charge followed by
+/// the fast path with the kernel to itself: if shared mode takes it, it
+/// must switch to the same peer and leave the same state; if it declines,
+/// it must have changed nothing but the charge. Whether it took it.
+fn shared_equals_exclusive(k: &Kernel<MockMachine>, thread: usize) -> bool {
+    let frame = k.frame(thread);
+    let number = frame.syscall_number();
+    if k.sched.current_on(k.machine.cpu) != Some(thread)
+        || (number != Syscall::Call as u64 && number != Syscall::ReplyRecv as u64)
+        || MsgInfo(frame.get(ipc_regs::INFO)).0 >> 32 > abi::message::MAX_WORDS as u64
+    {
+        return false;
+    }
+    let cpu = k.machine.cpu;
+    let mut shared = Box::new(k.clone());
+    // SAFETY: the copy is borrowed whole (no other CPU), and the message is
+    // register-only (checked above).
+    let took = unsafe { fastpath::try_shared(&mut *shared, cpu) };
+    // The same charge, from the same clock reading (the copies' clocks
+    // agree), then the fast path with the kernel to itself.
+    let mut exclusive = Box::new(k.clone());
+    let now = exclusive.machine.timestamp();
+    let ipc = &raw const exclusive.ipc;
+    // SAFETY: the copy is borrowed whole; `ipc` is a field the charge only
+    // reads, beside the scheduler it changes.
+    unsafe { Scheduler::enter_shared(&mut exclusive.sched, cpu, now, |t| (*ipc).payer_of(t)) };
+    match took {
+        None => assert_same(
+            &snapshot(&shared),
+            &snapshot(&exclusive),
+            "shared mode declined but changed more than the charge",
+        ),
+        Some(next) => {
+            assert_eq!(
+                fastpath::try_ipc(&mut exclusive, thread),
+                Some(Taken::Switched(next)),
+                "shared mode switched to {next}, the kernel to itself did not"
+            );
+            assert_same(
+                &snapshot(&shared),
+                &snapshot(&exclusive),
+                "shared and exclusive fast paths left different states",
+            );
+        }
+    }
+    took.is_some()
+}
+
 #[derive(Debug, Default)]
 struct Totals {
     steps: u64,
@@ -589,6 +654,8 @@ struct Totals {
     /// Messages the fast path delivered to a peer it then only woke (one
     /// that could not run next on this CPU).
     fast_woke: u64,
+    /// Calls and replies the fast path took in shared mode.
+    fast_shared: u64,
     ticks: u64,
     faults: u64,
     touches: u64,
@@ -718,7 +785,9 @@ fn run_system(seed: u64, steps: u64, rng: &mut Rng, totals: &mut Totals) -> u64 
                 let number = frame.syscall_number();
                 let fast = [Syscall::Call, Syscall::ReplyRecv, Syscall::Write].map(|s| s as u64);
                 if fast.contains(&number) {
-                    if let Some(taken) = fast_equals_slow(&k, current) {
+                    let (taken, shared) = fast_equals_slow(&k, current);
+                    totals.fast_shared += shared as u64;
+                    if let Some(taken) = taken {
                         totals.fast_taken += 1;
                         if taken == Taken::Woke {
                             totals.fast_woke += 1;
@@ -828,6 +897,7 @@ fn random_syscalls_keep_every_invariant_and_fast_equals_slow() {
             totals.fast_woke > 0,
             "the fast path never woke a peer that could not run next: {totals:?}"
         );
+        assert!(totals.fast_shared > 0, "shared mode never took a message: {totals:?}");
         assert!(totals.faults > 0 && totals.ticks > 0, "{totals:?}");
         assert!(
             totals.memory_calls_ok > 100,
@@ -1036,7 +1106,7 @@ fn a_message_to_a_peer_on_another_cpu_takes_the_fast_path_and_kicks_that_cpu() {
         k.machine.cpu = 0;
         assert_eq!(events::idle_kick(&mut k), Resume::Thread(client));
         message(k.frame_mut(client), Syscall::Call, to_server, &[1, 2, 3]);
-        assert_eq!(fast_equals_slow(&k, client), Some(Taken::Woke));
+        assert_eq!(fast_equals_slow(&k, client), (Some(Taken::Woke), false));
         k.machine.kicked = 0;
         assert_eq!(events::ipc(&mut k), Resume::Idle);
         assert_eq!(k.machine.kicked, 1 << 1, "CPU 1 is kicked");
@@ -1052,7 +1122,7 @@ fn a_message_to_a_peer_on_another_cpu_takes_the_fast_path_and_kicks_that_cpu() {
 
         // The reply comes back the same way, and the server waits again.
         message(k.frame_mut(server), Syscall::ReplyRecv, endpoint, &[7, 8]);
-        assert_eq!(fast_equals_slow(&k, server), Some(Taken::Woke));
+        assert_eq!(fast_equals_slow(&k, server), (Some(Taken::Woke), false));
         k.machine.kicked = 0;
         assert_eq!(events::ipc(&mut k), Resume::Idle);
         assert_eq!(k.machine.kicked, 1 << 0, "CPU 0 is kicked");

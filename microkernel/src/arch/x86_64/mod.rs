@@ -64,7 +64,7 @@ pub use self::{
     log::force_unlock_log,
     machine::{X86, idle_frame},
     paging::init_kernel_space,
-    percpu::cpu_id_in_kernel as cpu_id_raw,
+    percpu::{cpu_id_in_kernel as cpu_id_raw, ipc_prefers_lock},
     pvh::BootInfo,
     qemu::exit,
     setup::halt_forever,

@@ -308,3 +308,20 @@ pub fn set_ipc_prefers_lock(prefers: bool) {
         )
     }
 }
+
+/// Whether this CPU's next register-only IPC syscall should take the
+/// kernel lock at once.
+#[inline(always)]
+pub fn ipc_prefers_lock() -> bool {
+    let value: u64;
+    // SAFETY: a read of this CPU's block through GS (see `switch`).
+    unsafe {
+        core::arch::asm!(
+            "mov {value}, qword ptr gs:[{field}]",
+            field = const offsets::IPC_PREFERS_LOCK,
+            value = out(reg) value,
+            options(nostack, preserves_flags, readonly),
+        )
+    };
+    value != 0
+}
