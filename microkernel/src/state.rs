@@ -7,17 +7,18 @@
 //! it, with interrupts off, for the whole entry, and gets the state to
 //! itself. It is a ticket lock (CPUs are served in the order they asked),
 //! and a CPU that holds its ticket then waits for every CPU in shared mode
-//! to leave it. The kernel never waits inside an entry (a wait is a blocked
-//! thread, not a blocked CPU), so an entry ends in bounded time. A CPU
-//! waiting for the lock serves TLB shootdowns meanwhile (the holder may be
-//! waiting for it to flush, and its interrupts are off). Taking the lock
-//! again on the same CPU can only be a bug (a fault inside the kernel): it
+//! to leave it (one load of the claims word). The kernel never waits
+//! inside an entry (a wait is a blocked thread, not a blocked CPU), so an
+//! entry ends in bounded time. A CPU waiting for the lock serves TLB
+//! shootdowns meanwhile (the holder may be waiting for it to flush, and its
+//! interrupts are off). Taking the lock again on the same CPU, or taking it
+//! while in shared mode, can only be a bug (a fault inside the kernel): it
 //! panics instead of aliasing the state.
 //!
 //! **Shared** ([`shared`]): the IPC fast path of a register-only message
 //! (`kernel_core::ipc::fastpath::try_shared`) runs on several CPUs at once.
-//! A CPU announces it with its own claim (a flag on a cache line of its
-//! own), then looks whether any CPU holds or waits for the lock; if one
+//! A CPU announces it with its claim (its bit in one word, set by an atomic
+//! OR), then looks whether any CPU holds or waits for the lock; if one
 //! does, it withdraws its claim, waits until the lock is free and no CPU
 //! waits for it, and claims again. So shared mode never runs while a CPU
 //! has the state to itself, and a CPU waiting for the lock waits at most for
@@ -75,24 +76,13 @@ static KERNEL: KernelCell = KernelCell {
     kernel: UnsafeCell::new(Kernel::new(X86)),
 };
 
-/// A CPU's claim on shared mode, on a cache line of its own: the CPUs in
-/// shared mode write only their own.
+/// The CPUs in shared mode, one bit each: a CPU sets and clears only its
+/// own (an atomic OR and AND), and a CPU taking the lock reads them all in
+/// one load. On a cache line of its own, apart from the lock's counters.
 #[repr(align(64))]
-struct Claim {
-    /// The CPU is in shared mode.
-    claimed: AtomicBool,
-}
+struct Claims(AtomicU8);
 
-/// Each CPU's claim on shared mode.
-static CLAIMS: [Claim; MAX_CPUS] = [const {
-    Claim {
-        claimed: AtomicBool::new(false),
-    }
-}; MAX_CPUS];
-
-/// The CPUs that may be in shared mode, one bit each: the ones that run
-/// threads (the boot CPU from the start, each other one before its first).
-static ONLINE: AtomicU8 = AtomicU8::new(1);
+static CLAIMS: Claims = Claims(AtomicU8::new(0));
 
 // The fast path in shared mode reaches the machine on every CPU at once
 // (`Kernel::machine_shared`): that is sound only because the x86 machine
@@ -105,7 +95,7 @@ const _: () = assert!(core::mem::size_of::<X86>() == 0);
 #[inline(always)]
 pub fn with<R>(f: impl FnOnce(&mut Kernel<X86>) -> R) -> R {
     let cpu = arch::cpu_id();
-    if KERNEL.owner.load(Ordering::Relaxed) == cpu || CLAIMS[cpu % MAX_CPUS].claimed.load(Ordering::Relaxed) {
+    if KERNEL.owner.load(Ordering::Relaxed) == cpu || CLAIMS.0.load(Ordering::Relaxed) & claim_bit(cpu) != 0 {
         panic!("kernel state re-entered");
     }
     locked(cpu, f)
@@ -117,42 +107,42 @@ pub fn with<R>(f: impl FnOnce(&mut Kernel<X86>) -> R) -> R {
 /// (`kernel_core::ipc::fastpath`).
 #[inline(always)]
 fn shared<R>(cpu: usize, f: impl FnOnce(*mut Kernel<X86>) -> Option<R>) -> Option<R> {
-    let claim = &CLAIMS[cpu % MAX_CPUS].claimed;
-    claim.swap(true, Ordering::SeqCst);
+    let bit = claim_bit(cpu);
+    CLAIMS.0.fetch_or(bit, Ordering::SeqCst);
     // A ticket handed out and not yet served: a CPU holds the lock or waits
     // for it, perhaps for this claim.
     if KERNEL.next.load(Ordering::SeqCst) != KERNEL.serving.load(Ordering::SeqCst) {
-        wait_for_no_lock(claim);
+        wait_for_no_lock(bit);
     }
     let result = f(KERNEL.kernel.get());
-    claim.store(false, Ordering::Release);
+    CLAIMS.0.fetch_and(!bit, Ordering::Release);
     result
 }
 
-/// Withdraws `claim`, waits until no CPU holds or waits for the lock
-/// (serving TLB shootdowns meanwhile), and claims again. Waiting here
+/// This CPU's bit in [`CLAIMS`].
+#[inline(always)]
+fn claim_bit(cpu: usize) -> u8 {
+    1 << (cpu % MAX_CPUS)
+}
+
+/// Withdraws the claim `bit`, waits until no CPU holds or waits for the
+/// lock (serving TLB shootdowns meanwhile), and claims again. Waiting here
 /// instead of taking the lock keeps one CPU's exclusive entry from sending
 /// the others' fast paths to the lock too, and theirs the next ones'.
 #[cold]
 #[inline(never)]
-fn wait_for_no_lock(claim: &AtomicBool) {
+fn wait_for_no_lock(bit: u8) {
     loop {
-        claim.store(false, Ordering::SeqCst);
+        CLAIMS.0.fetch_and(!bit, Ordering::SeqCst);
         while KERNEL.next.load(Ordering::SeqCst) != KERNEL.serving.load(Ordering::SeqCst) {
             arch::serve_shootdown();
             core::hint::spin_loop();
         }
-        claim.swap(true, Ordering::SeqCst);
+        CLAIMS.0.fetch_or(bit, Ordering::SeqCst);
         if KERNEL.next.load(Ordering::SeqCst) == KERNEL.serving.load(Ordering::SeqCst) {
             return;
         }
     }
-}
-
-/// `cpu` runs threads from now on: an exclusive entry waits for its claim
-/// too. Before its first thread.
-fn bring_online(cpu: usize) {
-    ONLINE.fetch_or(1 << (cpu % MAX_CPUS), Ordering::SeqCst);
 }
 
 /// [`with`] for the `syscall` entries, without the re-entry check: a
@@ -172,15 +162,10 @@ fn locked<R>(cpu: usize, f: impl FnOnce(&mut Kernel<X86>) -> R) -> R {
     if KERNEL.serving.load(Ordering::Acquire) != ticket {
         wait_for(ticket);
     }
-    // The other CPUs that may be in shared mode: none enters it now (the
-    // ticket is out), and those in it finish.
-    let mut others = ONLINE.load(Ordering::Relaxed) & !(1 << (cpu % MAX_CPUS));
-    while others != 0 {
-        let other = others.trailing_zeros() as usize;
-        if CLAIMS[other].claimed.load(Ordering::SeqCst) {
-            wait_for_claim(other);
-        }
-        others &= others - 1;
+    // The CPUs in shared mode (never this one: it is here): none enters it
+    // now (the ticket is out), and those in it finish.
+    if CLAIMS.0.load(Ordering::SeqCst) != 0 {
+        wait_for_claims();
     }
     KERNEL.owner.store(cpu, Ordering::Relaxed);
     // SAFETY: this CPU holds the lock: no other reference to the state
@@ -202,12 +187,12 @@ fn wait_for(ticket: u32) {
     }
 }
 
-/// Waits until `cpu` has left shared mode, serving TLB shootdowns
-/// meanwhile (out of line, as [`wait_for`]).
+/// Waits until no CPU is in shared mode, serving TLB shootdowns meanwhile
+/// (out of line, as [`wait_for`]).
 #[cold]
 #[inline(never)]
-fn wait_for_claim(cpu: usize) {
-    while CLAIMS[cpu % MAX_CPUS].claimed.load(Ordering::SeqCst) {
+fn wait_for_claims() {
+    while CLAIMS.0.load(Ordering::SeqCst) != 0 {
         arch::serve_shootdown();
         core::hint::spin_loop();
     }
@@ -221,7 +206,7 @@ fn try_lock() -> bool {
         .next
         .compare_exchange(serving, serving.wrapping_add(1), Ordering::SeqCst, Ordering::Relaxed)
         .is_ok()
-        && CLAIMS.iter().all(|claim| !claim.claimed.load(Ordering::SeqCst))
+        && CLAIMS.0.load(Ordering::SeqCst) == 0
 }
 
 /// The frame the CPU resumes for `resume`; stops the machine when the run is
@@ -252,7 +237,6 @@ pub fn run() -> ! {
 /// Upcall: another CPU is up; it schedules like the boot CPU.
 #[unsafe(no_mangle)]
 extern "Rust" fn kernel_ap_main(cpu: usize) -> ! {
-    bring_online(cpu);
     let frame = with(|k| {
         events::entered(k);
         k.sched.bring_online(cpu);

@@ -215,11 +215,12 @@ impl<const N: usize> Scheduler<N> {
         let now = self.now.max(now);
         self.now = now;
         // SAFETY: `self` is borrowed whole.
-        unsafe { Self::charge(self, this, now, payer_of) }
+        unsafe { Self::charge(self, this, now, payer_of) };
     }
 
     /// [`Scheduler::enter`] for the IPC fast path on `cpu` in shared mode
-    /// (see `crate::ipc::fastpath`): the charge only. It touches nothing
+    /// (see `crate::ipc::fastpath`): the charge only; returns the thread
+    /// current on `cpu`. It touches nothing
     /// shared by the CPUs (not the CPU the other methods mean, not the
     /// kernel's clock, which the next exclusive entry moves on), and it
     /// needs no clock that never goes back across CPUs: `cpu`'s own clock
@@ -230,7 +231,12 @@ impl<const N: usize> Scheduler<N> {
     /// slot, the thread current there or the payer `payer_of` names
     /// meanwhile (the caller holds `cpu`'s claim).
     #[inline(always)]
-    pub unsafe fn enter_shared(this: *mut Self, cpu: usize, now: u64, payer_of: impl Fn(usize) -> usize) {
+    pub unsafe fn enter_shared(
+        this: *mut Self,
+        cpu: usize,
+        now: u64,
+        payer_of: impl Fn(usize) -> usize,
+    ) -> Option<usize> {
         let cpu = cpu % MAX_CPUS;
         // SAFETY: per the contract; a read of `cpu`'s slot.
         let now = unsafe { (*this).cpus[cpu].since }.max(now);
@@ -239,13 +245,13 @@ impl<const N: usize> Scheduler<N> {
     }
 
     /// Charges the time from `cpu`'s last charge to `now` (no earlier) to the
-    /// thread current there and to its payer.
+    /// thread current there and to its payer; returns that thread.
     ///
     /// # Safety
     /// As for [`Scheduler::enter_shared`]; each reference it makes is to
     /// one slot.
     #[inline(always)]
-    unsafe fn charge(this: *mut Self, cpu: usize, now: u64, payer_of: impl Fn(usize) -> usize) {
+    unsafe fn charge(this: *mut Self, cpu: usize, now: u64, payer_of: impl Fn(usize) -> usize) -> Option<usize> {
         // SAFETY: per the contract, nothing else refers to `cpu`'s slot.
         let cpu = unsafe { &mut (*this).cpus[cpu % MAX_CPUS] };
         cpu.kicked = false;
@@ -253,7 +259,8 @@ impl<const N: usize> Scheduler<N> {
         // underflow.
         let elapsed = now - cpu.since;
         cpu.since = now;
-        if let Some(thread) = cpu.current {
+        let current = cpu.current;
+        if let Some(thread) = current {
             let thread = thread % N;
             let caller = payer_of(thread) % N;
             // SAFETY: per the contract, nothing else refers to the current
@@ -270,6 +277,7 @@ impl<const N: usize> Scheduler<N> {
                 run.used += elapsed;
             }
         }
+        current
     }
 
     /// The CPU the kernel runs on.
@@ -595,17 +603,6 @@ impl<const N: usize> Scheduler<N> {
         highest.is_none_or(|ready| ready <= run.priority)
             && run.affinity & (1 << (cpu % MAX_CPUS)) != 0
             && run.slice_left != 0
-    }
-
-    /// The thread current on `cpu`, read without borrowing the scheduler.
-    ///
-    /// # Safety
-    /// `this` points at a live scheduler, and no other CPU changes `cpu`'s
-    /// slot meanwhile.
-    #[inline(always)]
-    pub unsafe fn current_on_shared(this: *const Self, cpu: usize) -> Option<usize> {
-        // SAFETY: per the contract: a read of one slot.
-        unsafe { (*this).cpus[cpu % MAX_CPUS].current }
     }
 
     /// The other CPUs that should pick again now: an idle one that may run

@@ -126,17 +126,15 @@ pub unsafe fn try_shared<M: Machine>(k: *mut Kernel<M>, cpu: usize) -> Option<us
         if machine.published().tracing() {
             return None;
         }
-        let sched = &raw mut (*k).sched;
-        let current = Scheduler::current_on_shared(sched, cpu)?;
+        let ipc = &raw const (*k).ipc;
+        let current = Scheduler::enter_shared(&raw mut (*k).sched, cpu, machine.timestamp(), |thread| {
+            Ipc::payer_of_shared(ipc, thread)
+        })?;
         let info = MsgInfo(Kernel::thread_shared(k, current).frame.get(regs::INFO));
         debug_assert!(
             register_only(info),
             "the entry stub sends only register-only messages here"
         );
-        let ipc = &raw const (*k).ipc;
-        Scheduler::enter_shared(sched, cpu, machine.timestamp(), |thread| {
-            Ipc::payer_of_shared(ipc, thread)
-        });
         match try_message::<M, false, true>(k, cpu, current, info)? {
             Taken::Switched(next) => Some(next),
             // Shared mode takes only a peer that runs next here.
