@@ -107,9 +107,10 @@ pub fn try_shaped<M: Machine, const BYTES: bool>(k: &mut Kernel<M>, thread: usiz
 /// the entry, taken only if its peer waits alone on the endpoint and runs
 /// next here. (The kernel does not try it on a CPU whose last message the
 /// fast path took with the kernel to itself woke a peer that could not run
-/// here: [`Machine::set_ipc_prefers_lock`].) Returns the peer it switched to, or `None` to take
-/// the kernel's exclusive path, which charges again (nothing but the charge
-/// may have changed, and it charges the time since this one).
+/// here: [`Machine::set_ipc_prefers_lock`].) Returns the peer it switched
+/// to, or `None` to take the kernel's exclusive path, which charges again
+/// (nothing but the charge may have changed, and it charges the time since
+/// this one).
 ///
 /// # Safety
 /// `k` points at the live kernel, and the caller holds `cpu`'s claim: no
@@ -327,6 +328,10 @@ unsafe fn call_claimed<M: Machine, const BYTES: bool, const SHARED: bool>(
     if BYTES && !info.is_empty() && !unsafe { move_bytes(&mut *k, client, buffer, info.len(), Some(server)) } {
         return None;
     }
+    // A receiver waits in IPC and the client runs: two threads, so the two
+    // references below are to two slots (`Ipc::check`; the host tests keep
+    // the assertion).
+    debug_assert_ne!(client, server, "a running thread waits on no endpoint");
     // SAFETY: per the contract: the endpoint's and the two threads' slots,
     // each reference to one of them.
     unsafe {
@@ -398,6 +403,8 @@ unsafe fn reply_recv_claimed<M: Machine, const BYTES: bool, const SHARED: bool>(
     // replies: no other CPU reaches it).
     unsafe {
         let caller = Ipc::pending_caller(ipc, server)?;
+        // The caller waits for this reply and the server runs: two slots.
+        debug_assert_ne!(caller, server, "a thread owes no reply to itself");
         if !Ipc::would_wait::<SHARED>(ipc, endpoint) {
             return None;
         }
