@@ -39,6 +39,7 @@
 
 use super::message::{Outgoing, write_message};
 use super::state::Ipc;
+use crate::handles::HandleEntry;
 use crate::kernel::{Kernel, Thread};
 use crate::machine::Machine;
 use crate::sched::Scheduler;
@@ -254,6 +255,48 @@ fn register_only(info: MsgInfo) -> bool {
     info.0 >> 32 <= MAX_WORDS as u64
 }
 
+/// The endpoint that the handle in `thread`'s registers names with
+/// `rights`, with the handle's entry and the buffer in `thread`'s
+/// registers; in shared mode claimed (`None` if another CPU has it): the
+/// caller releases it ([`release`]).
+///
+/// # Safety
+/// As for [`try_message`]; `thread` is current on this CPU.
+#[inline(always)]
+unsafe fn claim_endpoint<M: Machine, const SHARED: bool>(
+    k: *mut Kernel<M>,
+    thread: usize,
+    rights: Rights,
+) -> Option<(HandleEntry, usize, u64)> {
+    // SAFETY: per the contract: the thread's slot (current here) and its
+    // process's handle table (which only the exclusive mode changes); the
+    // claims are atomic flags.
+    unsafe {
+        let t = Kernel::thread_shared(k, thread);
+        let entry = Kernel::process_shared(k, t.process)
+            .handles
+            .require(t.frame.get(regs::HANDLE), rights)
+            .ok()?;
+        let endpoint = entry.endpoint().ok()?;
+        if SHARED && !(*k).claims.try_claim(endpoint) {
+            return None;
+        }
+        Some((entry, endpoint, t.frame.get(regs::BUFFER)))
+    }
+}
+
+/// Gives up what [`claim_endpoint`] claimed.
+///
+/// # Safety
+/// `k` points at the live kernel.
+#[inline(always)]
+unsafe fn release<M: Machine, const SHARED: bool>(k: *mut Kernel<M>, endpoint: usize) {
+    if SHARED {
+        // SAFETY: the claims are atomic flags.
+        unsafe { (*k).claims.release(endpoint) };
+    }
+}
+
 /// `call` of `info` (with bytes if `BYTES`) to a server already waiting on
 /// the endpoint.
 ///
@@ -266,28 +309,14 @@ unsafe fn call<M: Machine, const BYTES: bool, const SHARED: bool>(
     client: usize,
     info: MsgInfo,
 ) -> Option<usize> {
-    // SAFETY: per the contract: the client's slot (current here) and its
-    // process's handle table (which only the exclusive mode changes).
-    let (entry, buffer) = unsafe {
-        let c = Kernel::thread_shared(k, client);
-        let entry = Kernel::process_shared(k, c.process)
-            .handles
-            .require(c.frame.get(regs::HANDLE), Rights::SEND)
-            .ok()?;
-        (entry, c.frame.get(regs::BUFFER))
-    };
-    let endpoint = entry.endpoint().ok()?;
-    // SAFETY: the claims are atomic flags.
-    if SHARED && !unsafe { &(*k).claims }.try_claim(endpoint) {
-        return None;
+    // SAFETY: per the contract; in shared mode the endpoint is claimed for
+    // the step, and released after it.
+    unsafe {
+        let (entry, endpoint, buffer) = claim_endpoint::<M, SHARED>(k, client, Rights::SEND)?;
+        let next = call_claimed::<M, BYTES, SHARED>(k, cpu, client, info, entry.badge, endpoint, buffer);
+        release::<M, SHARED>(k, endpoint);
+        next
     }
-    // SAFETY: per the contract, and in shared mode the endpoint is claimed.
-    let next = unsafe { call_claimed::<M, BYTES, SHARED>(k, cpu, client, info, entry.badge, endpoint, buffer) };
-    if SHARED {
-        // SAFETY: as above.
-        unsafe { &(*k).claims }.release(endpoint);
-    }
-    next
 }
 
 /// [`call`] once the endpoint is found (and claimed in shared mode).
@@ -357,29 +386,13 @@ unsafe fn reply_recv<M: Machine, const BYTES: bool, const SHARED: bool>(
     server: usize,
     info: MsgInfo,
 ) -> Option<usize> {
-    // SAFETY: per the contract: the server's slot (current here) and its
-    // process's handle table.
-    let (endpoint, buffer) = unsafe {
-        let s = Kernel::thread_shared(k, server);
-        let endpoint = Kernel::process_shared(k, s.process)
-            .handles
-            .require(s.frame.get(regs::HANDLE), Rights::RECEIVE)
-            .ok()?
-            .endpoint()
-            .ok()?;
-        (endpoint, s.frame.get(regs::BUFFER))
-    };
-    // SAFETY: the claims are atomic flags.
-    if SHARED && !unsafe { &(*k).claims }.try_claim(endpoint) {
-        return None;
+    // SAFETY: as in `call`.
+    unsafe {
+        let (_, endpoint, buffer) = claim_endpoint::<M, SHARED>(k, server, Rights::RECEIVE)?;
+        let next = reply_recv_claimed::<M, BYTES, SHARED>(k, cpu, server, info, endpoint, buffer);
+        release::<M, SHARED>(k, endpoint);
+        next
     }
-    // SAFETY: per the contract, and in shared mode the endpoint is claimed.
-    let next = unsafe { reply_recv_claimed::<M, BYTES, SHARED>(k, cpu, server, info, endpoint, buffer) };
-    if SHARED {
-        // SAFETY: as above.
-        unsafe { &(*k).claims }.release(endpoint);
-    }
-    next
 }
 
 /// [`reply_recv`] once the endpoint is found (and claimed in shared mode).
