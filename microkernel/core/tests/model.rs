@@ -565,6 +565,14 @@ fn exclusive_equals_slow(k: &Kernel<MockMachine>, thread: usize) -> Option<Taken
         );
         return None;
     };
+    // The hint for the CPU's next IPC: straight to the lock after a peer
+    // that could not run here, shared mode first after a switch.
+    let bit = 1 << fast.machine.cpu;
+    assert_eq!(
+        fast.machine.prefers_lock & bit != 0,
+        taken == Taken::Woke,
+        "the IPC hint after {taken:?}"
+    );
     // A peer woken rather than switched to: the CPU picks, as events do.
     let fast_resume = match taken {
         Taken::Switched(next) => Resume::Thread(next),
@@ -1110,6 +1118,11 @@ fn a_message_to_a_peer_on_another_cpu_takes_the_fast_path_and_kicks_that_cpu() {
         k.machine.kicked = 0;
         assert_eq!(events::ipc(&mut k), Resume::Idle);
         assert_eq!(k.machine.kicked, 1 << 1, "CPU 1 is kicked");
+        assert_eq!(
+            k.machine.prefers_lock,
+            1 << 0,
+            "CPU 0's next IPC skips shared mode (its peer was elsewhere)"
+        );
         assert_eq!(k.sched.state(server), RunState::Ready);
         assert_eq!(k.sched.state(client), RunState::Blocked);
         check(&k);
@@ -1126,6 +1139,7 @@ fn a_message_to_a_peer_on_another_cpu_takes_the_fast_path_and_kicks_that_cpu() {
         k.machine.kicked = 0;
         assert_eq!(events::ipc(&mut k), Resume::Idle);
         assert_eq!(k.machine.kicked, 1 << 0, "CPU 0 is kicked");
+        assert_eq!(k.machine.prefers_lock, 1 << 0 | 1 << 1, "and so does CPU 1's");
         k.machine.cpu = 0;
         assert_eq!(events::idle_kick(&mut k), Resume::Thread(client));
         assert_eq!(words(&k, client)[..2], [7, 8]);
