@@ -1,13 +1,15 @@
 //! The kernel's state: every thread, process, endpoint and frame, in one
 //! [`Kernel`] value.
 //!
-//! The kernel binary keeps the one `Kernel` in a static and lends it out only
+//! The kernel binary keeps the one `Kernel` in a static and lends it out
 //! through its state accessor (which refuses re-entry); everything here and
-//! in the modules above reaches state through a borrow of it. A thread's
-//! saved registers are its first field: the entry stubs save into the
-//! current thread's frame through the per-CPU block (which points at it),
-//! and the kernel reaches any frame through [`Kernel::frame`] and
-//! [`Kernel::frame_mut`], or two at once through [`Kernel::frames_mut`].
+//! in the modules above reaches state through a borrow of it, but for the
+//! IPC fast path in shared mode, which reaches single slots by pointer
+//! ([`Kernel::thread_shared`] and its siblings; see
+//! `crate::ipc::fastpath`). A thread's saved registers are its first field:
+//! the entry stubs save into the current thread's frame through the per-CPU
+//! block (which points at it), and the kernel reaches any frame through
+//! [`Kernel::frame`] and [`Kernel::frame_mut`].
 
 use crate::config::{
     FRAME_WORDS, MAX_CPUS, MAX_ENDPOINTS, MAX_MEMORY_OBJECTS, MAX_NOTIFICATIONS, MAX_PROCESS_RECORDS, MAX_PROCESSES,
@@ -369,16 +371,6 @@ impl<M: Machine> Kernel<M> {
     #[inline(always)]
     pub fn frame_mut(&mut self, thread: usize) -> &mut TrapFrame {
         &mut self.thread_mut(thread).frame
-    }
-
-    /// The saved registers of two different threads at once (a sender's and
-    /// a receiver's).
-    #[inline(always)]
-    pub fn frames_mut(&mut self, a: usize, b: usize) -> (&mut TrapFrame, &mut TrapFrame) {
-        match self.threads.get_disjoint_mut([a % MAX_THREADS, b % MAX_THREADS]) {
-            Ok([a, b]) => (&mut a.frame, &mut b.frame),
-            Err(_) => panic!("one frame borrowed twice"),
-        }
     }
 
     /// Where `thread`'s frame ends: what the entry stubs save below.

@@ -563,8 +563,8 @@ impl<const T: usize, const E: usize, const N: usize> Ipc<T, E, N> {
     /// Whether a receive on `endpoint` would not wait: a sender is queued,
     /// or a bound notification has bits.
     pub fn has_sender(&self, endpoint: usize) -> bool {
-        let e = &self.endpoints[endpoint % E];
-        !e.senders.is_empty() || e.bound.is_some_and(|n| self.notifications[n % N].bits != 0)
+        // SAFETY: `self` is borrowed.
+        !unsafe { Self::would_wait::<false>(self, endpoint) }
     }
 
     /// Fast path of `reply_recv` when [`Ipc::would_wait`]: `server` answers

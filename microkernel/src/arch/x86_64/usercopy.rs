@@ -10,8 +10,8 @@ use super::percpu::offsets;
 use core::arch::global_asm;
 use kernel_core::trapframe::TrapFrame;
 
-// Two copy routines, each CPU calling the one its `set_smap` chose
-// (`percpu::set_smap`): with SMAP on, `stac` opens user memory for exactly
+// Two copy routines, each CPU calling the one `init_cpu` chose for it by
+// its SMAP setting: with SMAP on, `stac` opens user memory for exactly
 // the copy and `clac` closes it; without, those two instructions fault, and
 // the plain routine has neither. Choosing once per CPU instead of testing a
 // flag on each copy keeps four instructions off every copy.
@@ -88,7 +88,7 @@ pub unsafe fn copy(destination: *mut u8, source: *const u8, len: usize) -> Resul
     let failed: u64;
     // SAFETY: the caller guarantees the kernel side and confines the user
     // side to the user half; faults on it are recovered by `recover`. The
-    // routine this CPU's block names (set before any copy, `set_smap`) uses
+    // routine this CPU's block names (set before any copy, `init_cpu`) uses
     // only the registers named here, so the compiler keeps everything else
     // live across the call instead of saving every caller-saved register as
     // for a Rust call.
