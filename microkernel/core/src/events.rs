@@ -97,12 +97,7 @@ pub fn syscall<M: Machine>(k: &mut Kernel<M>) -> Resume {
 /// IPC fast path takes when it can; the dispatcher otherwise.
 #[inline(always)]
 pub fn write<M: Machine>(k: &mut Kernel<M>) -> Resume {
-    entered(k);
-    let Some(current) = k.sched.current() else {
-        return slow_schedule(k);
-    };
-    let taken = fastpath::try_write(k, current);
-    after_fast_path(k, current, taken)
+    fast_path_first(k, fastpath::try_write)
 }
 
 /// Handles `event` for the current thread; returns what to resume.
@@ -182,12 +177,7 @@ fn after_tick<M: Machine>(k: &mut Kernel<M>) -> Resume {
 /// dispatcher otherwise.
 #[inline(always)]
 pub fn ipc<M: Machine>(k: &mut Kernel<M>) -> Resume {
-    entered(k);
-    let Some(current) = k.sched.current() else {
-        return slow_schedule(k);
-    };
-    let taken = fastpath::try_ipc(k, current);
-    after_fast_path(k, current, taken)
+    fast_path_first(k, fastpath::try_ipc)
 }
 
 /// [`ipc`] for a syscall whose message the caller has looked at: a
@@ -196,20 +186,22 @@ pub fn ipc<M: Machine>(k: &mut Kernel<M>) -> Resume {
 /// compiles with only its own fast path.
 #[inline(always)]
 pub fn ipc_shaped<M: Machine, const BYTES: bool>(k: &mut Kernel<M>) -> Resume {
-    entered(k);
-    let Some(current) = k.sched.current() else {
-        return slow_schedule(k);
-    };
-    let taken = fastpath::try_shaped::<M, BYTES>(k, current);
-    after_fast_path(k, current, taken)
+    fast_path_first(k, fastpath::try_shaped::<M, BYTES>)
 }
 
-/// What runs after the fast path's answer to `current`'s syscall: the peer
+/// An entry for a syscall the fast path may take: the entry's accounting,
+/// then `fast` for the current thread's syscall; after its answer, the peer
 /// it switched to, the pick after a peer it woke, or the slow path if it
 /// declined.
 #[inline(always)]
-fn after_fast_path<M: Machine>(k: &mut Kernel<M>, current: usize, taken: Option<Taken>) -> Resume {
-    match taken {
+fn fast_path_first<M: Machine>(k: &mut Kernel<M>, fast: impl FnOnce(&mut Kernel<M>, usize) -> Option<Taken>) -> Resume {
+    entered(k);
+    // Another CPU may have ended the thread while this one waited for the
+    // kernel: then there is nothing to serve.
+    let Some(current) = k.sched.current() else {
+        return slow_schedule(k);
+    };
+    match fast(k, current) {
         Some(Taken::Switched(next)) => Resume::Thread(next),
         Some(Taken::Woke) => slow_schedule(k),
         None => slow_ipc(k, current),
